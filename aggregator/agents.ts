@@ -1,0 +1,214 @@
+// Agent sessions, without any transport: what a Hello must contain, who may
+// connect, and how a Report's results reach the matrix. The gRPC layer maps the
+// refusals here to status codes; tests drive this module directly.
+import { familyOf } from '../common/cidr.js';
+import type { Clock } from '../common/clock.js';
+import { isDns1123Subdomain } from '../common/names.js';
+import {
+  PAIR_KINDS,
+  addressFamilies,
+  capabilities as capabilityWords,
+  outcomes,
+  probeKinds,
+  VocabularyError,
+  type Capability,
+} from '../common/vocabulary.js';
+import type { MatrixStore } from './matrix/store.js';
+import type { NodeRecord, NodeRegistry } from './nodes.js';
+
+/** What the wire Hello carries (proto-loader objects satisfy this shape). */
+export interface HelloInput {
+  readonly nodeName: string;
+  readonly podIps: readonly string[];
+  readonly nodeIps: readonly string[];
+  readonly zone: string;
+  readonly agentVersion: string;
+  readonly capabilities: readonly (string | number)[];
+  readonly responderPort: number;
+  readonly instanceId: string;
+}
+
+export interface ResultInput {
+  readonly kind: string | number;
+  readonly targetNode: string;
+  readonly family: string | number;
+  readonly outcome: string | number;
+  readonly rttUs: number;
+  readonly timestampMs: number;
+}
+
+export interface ReportInput {
+  readonly sequence: number;
+  readonly sentAtMs: number;
+  readonly results: readonly ResultInput[];
+}
+
+export type Refusal =
+  | { readonly reason: 'invalid_hello'; readonly message: string }
+  | { readonly reason: 'already_connected'; readonly message: string };
+
+export type RejectReason = 'unknown_kind' | 'unknown_target' | 'bad_family' | 'bad_outcome' | 'self_target';
+
+export interface IngestOutcome {
+  readonly duplicate: boolean;
+  readonly accepted: number;
+  readonly rejected: Partial<Record<RejectReason, number>>;
+}
+
+export interface SessionLimits {
+  readonly maxResultsPerReport: number;
+  /** Results older than this (by the agent's own clock at send time) are kept at this age. */
+  readonly maxResultAgeMs: number;
+}
+
+const MAX_FIELD = 253;
+const MAX_IPS = 8;
+
+/** Plain counters the metrics outlet reads lazily. */
+export class SessionStats {
+  reports = 0;
+  duplicates = 0;
+  results = 0;
+  readonly rejected = new Map<RejectReason, number>();
+  readonly refused = new Map<Refusal['reason'], number>();
+}
+
+export class AgentSessions {
+  readonly stats = new SessionStats();
+  private readonly kindIndex = new Map<string | number, number>();
+  private readonly outcomeIndex = new Map<string | number, number>();
+  private readonly familyIndex = new Map<string | number, number>();
+
+  constructor(
+    private readonly nodes: NodeRegistry,
+    private readonly matrix: MatrixStore,
+    private readonly clock: Clock,
+    readonly limits: SessionLimits,
+  ) {
+    // Pre-map the proto enum names (and numbers) to storage indices: this is
+    // the ingest hot path.
+    PAIR_KINDS.forEach((k, i) => {
+      const proto = probeKinds.toProto(k);
+      this.kindIndex.set(proto, i);
+      this.kindIndex.set(probeKinds.words.indexOf(k) + 1, i);
+    });
+    outcomes.words.forEach((o, i) => {
+      this.outcomeIndex.set(outcomes.toProto(o), i);
+      this.outcomeIndex.set(i + 1, i);
+    });
+    addressFamilies.words.forEach((f, i) => {
+      this.familyIndex.set(addressFamilies.toProto(f), i);
+      this.familyIndex.set(i + 1, i);
+    });
+  }
+
+  /** Validates a Hello and registers the agent; a refusal names what was wrong. */
+  hello(h: HelloInput): { record: NodeRecord } | { refusal: Refusal } {
+    const problem = helloProblem(h);
+    if (problem) return this.refuse({ reason: 'invalid_hello', message: problem });
+    const caps: Capability[] = [];
+    try {
+      for (const c of h.capabilities) caps.push(capabilityWords.fromProto(c));
+    } catch (e) {
+      if (e instanceof VocabularyError) return this.refuse({ reason: 'invalid_hello', message: `hello: ${e.message}` });
+      throw e;
+    }
+    const existing = this.nodes.get(h.nodeName);
+    if (existing?.agent.connected) {
+      return this.refuse({
+        reason: 'already_connected',
+        message: `node ${JSON.stringify(h.nodeName)} already has a connected agent (instance ${existing.agent.instanceId})`,
+      });
+    }
+    const record = this.nodes.upsert({
+      name: h.nodeName,
+      zone: h.zone,
+      podIPs: [...h.podIps],
+      nodeIPs: [...h.nodeIps],
+      responderPort: h.responderPort,
+    });
+    const a = record.agent;
+    if (a.instanceId !== h.instanceId) {
+      // A restarted agent starts its sequence numbers again.
+      a.instanceId = h.instanceId;
+      a.highestSequence = 0;
+    }
+    a.connected = true;
+    a.version = h.agentVersion;
+    a.capabilities = caps;
+    a.connectedSince = this.clock.now();
+    a.disconnectedAt = null;
+    return { record };
+  }
+
+  goodbye(record: NodeRecord): void {
+    record.agent.connected = false;
+    record.agent.disconnectedAt = this.clock.now();
+  }
+
+  /** Stores a report's results in the matrix; duplicates (same instance, sequence already stored) are dropped. */
+  report(record: NodeRecord, r: ReportInput): IngestOutcome {
+    const a = record.agent;
+    if (r.sequence <= a.highestSequence) {
+      this.stats.duplicates++;
+      return { duplicate: true, accepted: 0, rejected: {} };
+    }
+    const receivedAt = this.clock.now();
+    a.highestSequence = r.sequence;
+    a.lastReportAt = receivedAt;
+    a.reports++;
+    this.stats.reports++;
+    const rejected: Partial<Record<RejectReason, number>> = {};
+    let accepted = 0;
+    const src = record.index;
+    const maxAge = this.limits.maxResultAgeMs;
+    for (const res of r.results) {
+      const kind = this.kindIndex.get(res.kind);
+      const outcome = this.outcomeIndex.get(res.outcome);
+      const family = this.familyIndex.get(res.family);
+      const dst = this.nodes.indexOf(res.targetNode);
+      let why: RejectReason | undefined;
+      if (kind === undefined) why = 'unknown_kind';
+      else if (outcome === undefined) why = 'bad_outcome';
+      else if (family === undefined) why = 'bad_family';
+      else if (dst === undefined) why = 'unknown_target';
+      else if (dst === src) why = 'self_target';
+      if (why !== undefined) {
+        rejected[why] = (rejected[why] ?? 0) + 1;
+        this.stats.rejected.set(why, (this.stats.rejected.get(why) ?? 0) + 1);
+        continue;
+      }
+      // Age on the agent's own clock; never compared with ours.
+      const age = Math.min(maxAge, Math.max(0, r.sentAtMs - res.timestampMs));
+      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, receivedAt - age);
+      accepted++;
+    }
+    a.results += accepted;
+    this.stats.results += accepted;
+    return { duplicate: false, accepted, rejected };
+  }
+
+  private refuse(refusal: Refusal): { refusal: Refusal } {
+    this.stats.refused.set(refusal.reason, (this.stats.refused.get(refusal.reason) ?? 0) + 1);
+    return { refusal };
+  }
+}
+
+/** What is wrong with a Hello, in one line, or undefined. */
+export function helloProblem(h: HelloInput): string | undefined {
+  if (!isDns1123Subdomain(h.nodeName)) {
+    return `hello: node_name ${JSON.stringify(h.nodeName.slice(0, 80))} is not a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.', at most 253 characters)`;
+  }
+  if (h.podIps.length === 0) return 'hello: pod_ips is empty';
+  for (const [field, ips] of [['pod_ips', h.podIps], ['node_ips', h.nodeIps]] as const) {
+    if (ips.length > MAX_IPS) return `hello: ${field} has ${ips.length} addresses (at most ${MAX_IPS})`;
+    for (const ip of ips) if (!familyOf(ip)) return `hello: ${field} entry ${JSON.stringify(ip.slice(0, 64))} is not an IP address`;
+  }
+  if (!Number.isInteger(h.responderPort) || h.responderPort < 1 || h.responderPort > 65535) {
+    return `hello: responder_port ${h.responderPort} is not a port (1-65535)`;
+  }
+  if (h.instanceId === '' || h.instanceId.length > 64) return 'hello: instance_id must be 1 to 64 characters';
+  if (h.zone.length > 63) return 'hello: zone is longer than 63 characters';
+  if (h.agentVersion.length > MAX_FIELD) return 'hello: agent_version is too long';
+  return undefined;
+}

@@ -1,0 +1,53 @@
+// netmatrix-aggregator settings (DESIGN.md "Public interface"). Parsed once,
+// validated, frozen; a bad value is one line naming the flag and env var.
+import { LOG_LEVELS } from '../common/logger.js';
+import {
+  ConfigError,
+  defineSettings,
+  duration,
+  Expected,
+  integer,
+  list,
+  listenAddress,
+  oneOf,
+  parseSettings,
+  ratio,
+} from '../common/settings.js';
+import { PAIR_KINDS, type PairKind } from '../common/vocabulary.js';
+
+export const aggregatorSettings = defineSettings({
+  grpcListen: { flag: 'grpc-listen', env: 'NETMATRIX_GRPC_LISTEN', default: '0.0.0.0:9400', parse: listenAddress, help: 'gRPC address agents stream to' },
+  httpListen: { flag: 'http-listen', env: 'NETMATRIX_HTTP_LISTEN', default: '0.0.0.0:8080', parse: listenAddress, help: 'HTTP address of the API, UI, /metrics, /healthz, /readyz' },
+  probeInterval: { flag: 'probe-interval', env: 'NETMATRIX_PROBE_INTERVAL', default: '5s', parse: duration({ min: 100, max: 600_000 }), help: 'how often every agent probes every peer' },
+  probeTimeout: { flag: 'probe-timeout', env: 'NETMATRIX_PROBE_TIMEOUT', default: '1s', parse: duration({ min: 10, max: 60_000 }), help: 'deadline of one probe; must be shorter than the interval' },
+  probeKinds: {
+    flag: 'probe-kinds',
+    env: 'NETMATRIX_PROBE_KINDS',
+    default: 'icmp,tcp,http,node',
+    parse: list<PairKind>((raw) => ((PAIR_KINDS as readonly string[]).includes(raw) ? (raw as PairKind) : new Expected('')), `probe kinds (${PAIR_KINDS.join(', ')})`),
+    help: 'probe kinds in every plan',
+  },
+  window: { flag: 'window', env: 'NETMATRIX_WINDOW', default: '60s', parse: duration({ min: 1000, max: 3_600_000 }), help: 'rolling window of loss ratio and RTT percentiles' },
+  staleAfter: { flag: 'stale-after', env: 'NETMATRIX_STALE_AFTER', parse: duration({ min: 100, max: 3_600_000 }), help: 'a cell without results for this long is unknown (default 3 × probe interval)' },
+  degradedLoss: { flag: 'degraded-loss', env: 'NETMATRIX_DEGRADED_LOSS', default: '0.05', parse: ratio, help: 'loss ratio at which a cell is degraded' },
+  failingLoss: { flag: 'failing-loss', env: 'NETMATRIX_FAILING_LOSS', default: '0.5', parse: ratio, help: 'loss ratio at which a cell is failing even if its last probe passed' },
+  latencyThreshold: { flag: 'latency-threshold', env: 'NETMATRIX_LATENCY_THRESHOLD', default: '50ms', parse: duration({ min: 0, max: 60_000 }), help: 'RTT p50 above which a cell is degraded' },
+  nodeExpiry: { flag: 'node-expiry', env: 'NETMATRIX_NODE_EXPIRY', default: '10m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node whose agent has been gone this long leaves the matrix' },
+  maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(1024, 64 * 1024 * 1024), help: 'largest gRPC message accepted from an agent' },
+  maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'largest number of results in one report' },
+  logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
+});
+
+export type AggregatorConfig = ReturnType<typeof parseAggregatorConfig>;
+
+export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>) {
+  const c = parseSettings('netmatrix-aggregator', aggregatorSettings, argv, env);
+  if (c.probeTimeout >= c.probeInterval) {
+    throw new ConfigError(`netmatrix-aggregator: --probe-timeout (NETMATRIX_PROBE_TIMEOUT) ${c.probeTimeout}ms must be shorter than --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms`);
+  }
+  if (c.probeKinds.length === 0) throw new ConfigError('netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
+  if (c.degradedLoss > c.failingLoss) {
+    throw new ConfigError('netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');
+  }
+  return Object.freeze({ ...c, staleAfter: c.staleAfter ?? 3 * c.probeInterval });
+}

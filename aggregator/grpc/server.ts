@@ -1,0 +1,73 @@
+// The aggregator's gRPC server. Message size is bounded by grpc-js itself
+// (RESOURCE_EXHAUSTED); an interceptor sees every status the server sends, so
+// that refusals grpc-js makes on its own are counted and logged like ours.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../common/logger.js';
+import { formatHostPort, type ListenAddress } from '../../common/settings.js';
+import { loadProto, type CollectorHandlers } from '../../proto/load.js';
+
+export interface GrpcServerOptions {
+  readonly listen: ListenAddress;
+  readonly handlers: CollectorHandlers;
+  readonly log: Logger;
+  readonly maxMessageBytes: number;
+  /** Called with every non-OK status code the server sends. */
+  readonly onStatus?: (code: grpc.status, details: string) => void;
+  readonly credentials?: grpc.ServerCredentials;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  readonly address: string;
+  /** Graceful shutdown with a deadline, then force. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const statusWatcher: grpc.ServerInterceptor = (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      sendStatus(status, next) {
+        if (status.code !== grpc.status.OK) {
+          o.onStatus?.(status.code, status.details ?? '');
+          // Our own refusals are logged where they are made; log those grpc-js makes.
+          if (status.code === grpc.status.RESOURCE_EXHAUSTED || status.code === grpc.status.INTERNAL) {
+            o.log.warn({ code: grpc.status[status.code], details: status.details }, 'agent stream ended by gRPC');
+          }
+        }
+        next(status);
+      },
+    });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxMessageBytes,
+    'grpc.max_send_message_length': o.maxMessageBytes,
+    // Find agents that vanished without closing their stream (node died),
+    // so their node is not "already connected" forever.
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    interceptors: [statusWatcher],
+  });
+  const proto = loadProto();
+  server.addService(proto.netmatrix.v1.Collector.service, o.handlers);
+  const target = formatHostPort(o.listen.host, o.listen.port);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(target, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    port,
+    address: formatHostPort(o.listen.host, port),
+    close(graceMs = 2_000) {
+      return new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

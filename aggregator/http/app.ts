@@ -1,0 +1,80 @@
+// The HTTP API, built by a factory so tests use app.inject() and real servers
+// alike. One plugin per route group; every error leaves through one handler in
+// the shape of the error catalogue.
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import type { MatrixQuery } from '../matrix/query.js';
+import type { NodeRegistry } from '../nodes.js';
+import { ApiError, apiError, ErrorBody } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { matrixRoutes } from './routes/matrix.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { pairRoutes } from './routes/pairs.js';
+
+export interface ApiDeps {
+  readonly nodes: NodeRegistry;
+  readonly query: MatrixQuery;
+  readonly clock: Clock;
+  readonly windowMs: number;
+  readonly registry: Registry;
+  readonly log: Logger;
+  /** undefined when ready, else why not. */
+  readonly notReady: () => string | undefined;
+  readonly version: string;
+}
+
+export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
+
+export async function buildApp(deps: ApiDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    // Close keep-alive sockets on shutdown so Ctrl-C is prompt.
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'netmatrix aggregator API', version: deps.version, description: 'Node-pair connectivity matrix and what is wrong with the cluster network. Read-only.' },
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err.validation) e = apiError('INVALID_REQUEST', err.message);
+    else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) e = apiError('INVALID_REQUEST', err.message);
+    else {
+      req.log.error({ err, url: req.url }, 'request failed');
+      e = apiError('INTERNAL');
+    }
+    void reply.status(e.statusCode).type('application/json').send(e.body());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = apiError('ROUTE_NOT_FOUND', req.method, req.url.split('?')[0] ?? req.url);
+    void reply.status(e.statusCode).send(e.body());
+  });
+
+  await app.register(healthRoutes, deps);
+  await app.register(nodeRoutes, deps);
+  await app.register(matrixRoutes, deps);
+  await app.register(pairRoutes, deps);
+  await app.register(metricsRoutes, deps);
+  app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
+  return app;
+}
+
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

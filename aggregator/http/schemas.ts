@@ -1,0 +1,88 @@
+// Response schemas of the HTTP API. They serialize the responses (fast) and
+// document them in /docs/json.
+import { Type } from 'typebox';
+import { PAIR_KINDS, STATUSES, outcomes, capabilities, addressFamilies } from '../../common/vocabulary.js';
+
+const literals = (words: readonly string[]) => Type.Union(words.map((w) => Type.Literal(w)));
+const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const IsoTime = Type.String({ format: 'date-time' });
+
+export const PairKindSchema = literals(PAIR_KINDS);
+export const FamilySchema = literals(addressFamilies.words);
+export const StatusSchema = literals(STATUSES);
+export const OutcomeSchema = literals(outcomes.words);
+
+export const NodeSchema = Type.Object({
+  name: Type.String(),
+  zone: Type.String(),
+  podIPs: Type.Array(Type.String()),
+  nodeIPs: Type.Array(Type.String()),
+  agent: Type.Object({
+    connected: Type.Boolean(),
+    connectedSince: nullable(IsoTime),
+    lastReportAt: nullable(IsoTime),
+    version: Type.String(),
+    capabilities: Type.Array(literals(capabilities.words)),
+    reports: Type.Integer(),
+    results: Type.Integer(),
+  }),
+});
+
+export const NodesResponse = Type.Object({ nodes: Type.Array(NodeSchema) });
+
+export const CellSchema = Type.Object({
+  status: StatusSchema,
+  lossRatio: nullable(Type.Number()),
+  rttP50Ms: nullable(Type.Number()),
+  rttP99Ms: nullable(Type.Number()),
+  lastOutcome: nullable(OutcomeSchema),
+  since: nullable(IsoTime),
+  samples: Type.Integer(),
+});
+
+export const SummarySchema = Type.Object({
+  ok: Type.Integer(),
+  degraded: Type.Integer(),
+  failing: Type.Integer(),
+  unknown: Type.Integer(),
+});
+
+export const MatrixResponse = Type.Object({
+  kind: PairKindSchema,
+  family: FamilySchema,
+  windowSeconds: Type.Number(),
+  generatedAt: IsoTime,
+  nodes: Type.Array(Type.String()),
+  cells: Type.Array(Type.Array(nullable(CellSchema)), { description: 'cells[source][target], in the order of nodes; null on the diagonal' }),
+  summary: SummarySchema,
+});
+
+export const MatrixQuerystring = Type.Object({
+  kind: Type.Optional(Type.String({ description: `probe kind: ${PAIR_KINDS.join(', ')} (default icmp)` })),
+  family: Type.Optional(Type.String({ description: 'ipv4 or ipv6 (default: the family of the primary pod IPs)' })),
+});
+
+export const PairParams = Type.Object({ src: Type.String(), dst: Type.String() });
+export const PairQuerystring = Type.Object({ family: Type.Optional(Type.String()) });
+
+export const SampleSchema = Type.Object({ at: IsoTime, outcome: OutcomeSchema, rttMs: nullable(Type.Number()) });
+
+export const PairKindDetail = Type.Object({
+  ...CellSchema.properties,
+  reason: Type.String({ description: 'why the cell has its status' }),
+  targetIp: nullable(Type.String()),
+  lastAt: nullable(IsoTime),
+  recent: Type.Array(SampleSchema, { description: 'samples in the window, oldest first' }),
+});
+
+export const PairResponse = Type.Object({
+  src: Type.String(),
+  dst: Type.String(),
+  family: FamilySchema,
+  windowSeconds: Type.Number(),
+  generatedAt: IsoTime,
+  kinds: Type.Object(Object.fromEntries(PAIR_KINDS.map((k) => [k, PairKindDetail])) as Record<string, typeof PairKindDetail>),
+});
+
+export const HealthResponse = Type.Object({ status: Type.String() });
+export const ReadyResponse = Type.Object({ status: Type.String(), agentsConnected: Type.Integer(), nodes: Type.Integer() });

@@ -1,0 +1,132 @@
+// The aggregator's Prometheus metrics, on its own registry. Values that the
+// core keeps as plain counters are read lazily in collect(), so the core knows
+// nothing of prom-client. Series are bounded: per kind/status/reason (closed
+// sets) and per node (O(nodes)); never per pair.
+import * as grpc from '@grpc/grpc-js';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PAIR_KINDS, STATUSES } from '../../common/vocabulary.js';
+import type { AgentSessions } from '../agents.js';
+import type { RefuseReason } from '../grpc/collector.js';
+import type { MatrixQuery } from '../matrix/query.js';
+import type { MatrixStore } from '../matrix/store.js';
+import type { NodeRegistry } from '../nodes.js';
+
+export interface MetricsSources {
+  readonly nodes: NodeRegistry;
+  readonly sessions: AgentSessions;
+  readonly store: MatrixStore;
+  readonly query: MatrixQuery;
+  readonly now: () => number;
+}
+
+export interface AggregatorMetrics {
+  readonly registry: Registry;
+  streamRefused(reason: RefuseReason): void;
+  streamStatus(code: grpc.status): void;
+}
+
+export function createAggregatorMetrics(src: MetricsSources, registry = new Registry()): AggregatorMetrics {
+  collectDefaultMetrics({ register: registry, prefix: 'netmatrix_aggregator_' });
+  const s = src.sessions.stats;
+  // A counter whose value lives elsewhere: set on each scrape.
+  const mirror = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  mirror('netmatrix_reports_received_total', 'Reports stored from agents (duplicates excluded).', () => s.reports);
+  mirror('netmatrix_reports_duplicate_total', 'Reports dropped because their sequence number was already stored (replays).', () => s.duplicates);
+  mirror('netmatrix_results_ingested_total', 'Probe results stored in the matrix.', () => s.results);
+  new Counter({
+    name: 'netmatrix_results_rejected_total',
+    help: 'Probe results dropped from otherwise valid reports, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of s.rejected) this.inc({ reason }, n);
+    },
+  });
+  const refused = new Counter({
+    name: 'netmatrix_agent_streams_refused_total',
+    help: 'Agent streams the aggregator refused, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const statuses = new Counter({
+    name: 'netmatrix_agent_stream_errors_total',
+    help: 'Agent streams ended with a non-OK gRPC status (including grpc-js refusals such as RESOURCE_EXHAUSTED), by code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'netmatrix_nodes',
+    help: 'Nodes the aggregator knows.',
+    registers: [registry],
+    collect() {
+      this.set(src.nodes.size);
+    },
+  });
+  new Gauge({
+    name: 'netmatrix_agents_connected',
+    help: 'Agents with an open stream to this aggregator.',
+    registers: [registry],
+    collect() {
+      this.set(src.nodes.list().filter((n) => n.agent.connected).length);
+    },
+  });
+  new Gauge({
+    name: 'netmatrix_agent_up',
+    help: 'Whether the node\'s agent has an open stream (1) or not (0).',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const n of src.nodes.list()) this.set({ node: n.name }, n.agent.connected ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'netmatrix_agent_last_report_age_seconds',
+    help: 'Seconds since the node\'s agent last sent a report (absent before the first).',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = src.now();
+      for (const n of src.nodes.list()) if (n.agent.lastReportAt !== null) this.set({ node: n.name }, (now - n.agent.lastReportAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: 'netmatrix_matrix_tracked_cells',
+    help: 'Cells (source, target, kind, family) with stored samples.',
+    registers: [registry],
+    collect() {
+      this.set(src.store.trackedCells);
+    },
+  });
+  new Gauge({
+    name: 'netmatrix_matrix_cells',
+    help: 'Matrix cells of the primary address family by probe kind and status.',
+    labelNames: ['kind', 'status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = src.now();
+      const family = src.query.defaultFamily();
+      for (const kind of PAIR_KINDS) {
+        const m = src.query.matrix(kind, family, now);
+        for (const status of STATUSES) this.set({ kind, status }, m.summary[status]);
+      }
+    },
+  });
+  return {
+    registry,
+    streamRefused: (reason) => refused.inc({ reason }),
+    streamStatus: (code) => statuses.inc({ code: grpc.status[code] ?? String(code) }),
+  };
+}

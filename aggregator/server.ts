@@ -1,0 +1,119 @@
+// Composition root of netmatrix-aggregator: builds the core (node registry,
+// matrix store, sessions, plans), its input (gRPC collector) and its outlets
+// (HTTP API, metrics), and stops them in reverse order.
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import { formatHostPort } from '../common/settings.js';
+import { AgentSessions } from './agents.js';
+import type { AggregatorConfig } from './config.js';
+import { Collector } from './grpc/collector.js';
+import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
+import { buildApp, type App } from './http/app.js';
+import { MatrixQuery } from './matrix/query.js';
+import { MatrixStore } from './matrix/store.js';
+import { createAggregatorMetrics } from './metrics/metrics.js';
+import { NodeRegistry } from './nodes.js';
+import { fullMeshPlanner } from './plan/planner.js';
+import { PlanBook } from './plan/plans.js';
+
+export interface AggregatorDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly version: string;
+  readonly grpcCredentials?: grpc.ServerCredentials;
+}
+
+export interface RunningAggregator {
+  readonly grpcPort: number;
+  readonly grpcAddress: string;
+  readonly httpUrl: string;
+  readonly nodes: NodeRegistry;
+  readonly sessions: AgentSessions;
+  readonly store: MatrixStore;
+  readonly query: MatrixQuery;
+  readonly app: App;
+  stop(): Promise<void>;
+}
+
+export async function startAggregator(config: AggregatorConfig, deps: AggregatorDeps): Promise<RunningAggregator> {
+  const { clock, log } = deps;
+  const nodes = new NodeRegistry();
+  const store = new MatrixStore(
+    {
+      windowMs: config.window,
+      intervalMs: config.probeInterval,
+      thresholds: {
+        degradedLoss: config.degradedLoss,
+        failingLoss: config.failingLoss,
+        degradedRttMs: config.latencyThreshold,
+        staleAfterMs: config.staleAfter,
+      },
+    },
+    clock.now(),
+  );
+  const sessions = new AgentSessions(nodes, store, clock, {
+    maxResultsPerReport: config.maxResultsPerReport,
+    maxResultAgeMs: config.window + config.staleAfter,
+  });
+  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout }, () => clock.now());
+  const query = new MatrixQuery(nodes, store);
+  const metrics = createAggregatorMetrics({ nodes, sessions, store, query, now: () => clock.now() });
+  const collector = new Collector({ sessions, plans, nodes, log: log.child({ component: 'collector' }), onRefused: (r) => metrics.streamRefused(r) });
+
+  let grpcServer: RunningGrpcServer | undefined;
+  const app = await buildApp({
+    nodes,
+    query,
+    clock,
+    windowMs: config.window,
+    registry: metrics.registry,
+    log,
+    notReady: () => (grpcServer ? undefined : 'gRPC server not listening yet'),
+    version: deps.version,
+  });
+  grpcServer = await startGrpcServer({
+    listen: config.grpcListen,
+    handlers: collector.handlers,
+    log,
+    maxMessageBytes: config.maxMessageBytes,
+    onStatus: (code) => metrics.streamStatus(code),
+    ...(deps.grpcCredentials ? { credentials: deps.grpcCredentials } : {}),
+  });
+  let httpAddress: string;
+  try {
+    httpAddress = await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
+  } catch (e) {
+    collector.close();
+    await grpcServer.close(100);
+    throw e;
+  }
+  const port = (app.server.address() as { port: number }).port;
+
+  // Nodes whose agent has been gone longer than the expiry leave the matrix.
+  const sweep = setInterval(() => {
+    for (const name of nodes.expired(clock.now() - config.nodeExpiry)) {
+      const index = nodes.remove(name);
+      if (index !== undefined) store.removeNode(index, nodes.slots);
+      log.info({ node: name }, 'node expired: its agent has been gone longer than the node expiry');
+    }
+  }, Math.min(config.nodeExpiry, 30_000));
+  sweep.unref();
+
+  log.info({ grpc: grpcServer.address, http: httpAddress }, 'aggregator listening');
+  return {
+    grpcPort: grpcServer.port,
+    grpcAddress: grpcServer.address,
+    httpUrl: `http://${formatHostPort(config.httpListen.host === '0.0.0.0' ? '127.0.0.1' : config.httpListen.host === '::' ? '::1' : config.httpListen.host, port)}`,
+    nodes,
+    sessions,
+    store,
+    query,
+    app,
+    async stop() {
+      clearInterval(sweep);
+      collector.close();
+      await Promise.all([grpcServer!.close(), app.close()]);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Ack as _netmatrix_v1_Ack, Ack__Output as _netmatrix_v1_Ack__Output } from './netmatrix/v1/Ack.js';
+import type { AgentMessage as _netmatrix_v1_AgentMessage, AgentMessage__Output as _netmatrix_v1_AgentMessage__Output } from './netmatrix/v1/AgentMessage.js';
+import type { AggregatorMessage as _netmatrix_v1_AggregatorMessage, AggregatorMessage__Output as _netmatrix_v1_AggregatorMessage__Output } from './netmatrix/v1/AggregatorMessage.js';
+import type { CollectorClient as _netmatrix_v1_CollectorClient, CollectorDefinition as _netmatrix_v1_CollectorDefinition } from './netmatrix/v1/Collector.js';
+import type { Hello as _netmatrix_v1_Hello, Hello__Output as _netmatrix_v1_Hello__Output } from './netmatrix/v1/Hello.js';
+import type { HttpTimings as _netmatrix_v1_HttpTimings, HttpTimings__Output as _netmatrix_v1_HttpTimings__Output } from './netmatrix/v1/HttpTimings.js';
+import type { Peer as _netmatrix_v1_Peer, Peer__Output as _netmatrix_v1_Peer__Output } from './netmatrix/v1/Peer.js';
+import type { Plan as _netmatrix_v1_Plan, Plan__Output as _netmatrix_v1_Plan__Output } from './netmatrix/v1/Plan.js';
+import type { ProbeResult as _netmatrix_v1_ProbeResult, ProbeResult__Output as _netmatrix_v1_ProbeResult__Output } from './netmatrix/v1/ProbeResult.js';
+import type { Report as _netmatrix_v1_Report, Report__Output as _netmatrix_v1_Report__Output } from './netmatrix/v1/Report.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  netmatrix: {
+    v1: {
+      Ack: MessageTypeDefinition<_netmatrix_v1_Ack, _netmatrix_v1_Ack__Output>
+      AddressFamily: EnumTypeDefinition
+      AgentMessage: MessageTypeDefinition<_netmatrix_v1_AgentMessage, _netmatrix_v1_AgentMessage__Output>
+      AggregatorMessage: MessageTypeDefinition<_netmatrix_v1_AggregatorMessage, _netmatrix_v1_AggregatorMessage__Output>
+      Capability: EnumTypeDefinition
+      Collector: SubtypeConstructor<typeof grpc.Client, _netmatrix_v1_CollectorClient> & { service: _netmatrix_v1_CollectorDefinition }
+      Hello: MessageTypeDefinition<_netmatrix_v1_Hello, _netmatrix_v1_Hello__Output>
+      HttpTimings: MessageTypeDefinition<_netmatrix_v1_HttpTimings, _netmatrix_v1_HttpTimings__Output>
+      Outcome: EnumTypeDefinition
+      Peer: MessageTypeDefinition<_netmatrix_v1_Peer, _netmatrix_v1_Peer__Output>
+      Plan: MessageTypeDefinition<_netmatrix_v1_Plan, _netmatrix_v1_Plan__Output>
+      ProbeKind: EnumTypeDefinition
+      ProbeResult: MessageTypeDefinition<_netmatrix_v1_ProbeResult, _netmatrix_v1_ProbeResult__Output>
+      Report: MessageTypeDefinition<_netmatrix_v1_Report, _netmatrix_v1_Report__Output>
+    }
+  }
+}
+

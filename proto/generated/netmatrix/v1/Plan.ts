@@ -1,0 +1,21 @@
+// Original file: netmatrix/v1/collector.proto
+
+import type { Peer as _netmatrix_v1_Peer, Peer__Output as _netmatrix_v1_Peer__Output } from '../../netmatrix/v1/Peer.js';
+import type { ProbeKind as _netmatrix_v1_ProbeKind, ProbeKind__Output as _netmatrix_v1_ProbeKind__Output } from '../../netmatrix/v1/ProbeKind.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Plan {
+  'epoch'?: (number | string | Long);
+  'peers'?: (_netmatrix_v1_Peer)[];
+  'kinds'?: (_netmatrix_v1_ProbeKind)[];
+  'intervalMs'?: (number);
+  'timeoutMs'?: (number);
+}
+
+export interface Plan__Output {
+  'epoch': (number);
+  'peers': (_netmatrix_v1_Peer__Output)[];
+  'kinds': (_netmatrix_v1_ProbeKind__Output)[];
+  'intervalMs': (number);
+  'timeoutMs': (number);
+}
