@@ -23,7 +23,11 @@ let cached: ProtoGrpcType | undefined;
 export function loadProto(): ProtoGrpcType {
   if (cached) return cached;
   const root = protoRoot();
-  const options = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as protoLoader.Options;
+  const raw = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as Record<string, unknown>;
+  // The JSON names the types as the gen-types CLI takes them ("String",
+  // "Number"); loadSync wants the constructors.
+  const ctor = (v: unknown) => (v === 'String' ? String : v === 'Number' ? Number : v);
+  const options = { ...raw, longs: ctor(raw.longs), enums: ctor(raw.enums) } as protoLoader.Options;
   const definition = protoLoader.loadSync(join('netmatrix', 'v1', 'collector.proto'), { ...options, includeDirs: [root] });
   cached = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
   return cached;

@@ -7,11 +7,12 @@ import { probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
 import type { NodeRecord, NodeRegistry } from '../nodes.js';
+import type { Oversized } from './server.js';
 import { samePlan, type PlanBook, type PlanContent } from '../plan/plans.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, AggregatorMessage>;
 
-export type RefuseReason = Refusal['reason'] | 'hello_twice' | 'report_before_hello' | 'too_many_results' | 'empty_message';
+export type RefuseReason = Refusal['reason'] | 'hello_twice' | 'report_before_hello' | 'too_many_results' | 'empty_message' | 'oversized';
 
 export interface CollectorDeps {
   readonly sessions: AgentSessions;
@@ -29,6 +30,7 @@ const REFUSAL_CODES: Record<RefuseReason, grpc.status> = {
   too_many_results: grpc.status.INVALID_ARGUMENT,
   already_connected: grpc.status.ALREADY_EXISTS,
   report_before_hello: grpc.status.FAILED_PRECONDITION,
+  oversized: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 class Session {
@@ -66,8 +68,12 @@ export class Collector {
     const s = new Session(call);
     const peer = call.getPeer();
     const log = this.deps.log.child({ peer });
-    call.on('data', (msg: AgentMessage__Output) => {
+    call.on('data', (msg: AgentMessage__Output & Partial<Oversized>) => {
       if (s.ended) return;
+      if (msg.oversized) {
+        const { bytes, limit } = msg.oversized;
+        return this.refuse(s, log, 'oversized', `message of ${bytes} bytes exceeds the limit of ${limit} bytes`);
+      }
       if (msg.hello) {
         if (s.record) return this.refuse(s, log, 'hello_twice', 'hello sent twice on one stream');
         const r = this.deps.sessions.hello(msg.hello);

@@ -1,10 +1,16 @@
-// The aggregator's gRPC server. Message size is bounded by grpc-js itself
-// (RESOURCE_EXHAUSTED); an interceptor sees every status the server sends, so
-// that refusals grpc-js makes on its own are counted and logged like ours.
+// The aggregator's gRPC server. Agent messages over the size limit are caught
+// in the deserializer and handed to the collector as `oversized`, so that the
+// refusal (RESOURCE_EXHAUSTED) is logged and counted like every other one;
+// grpc-js's own limit, at four times ours, is only a backstop against absurd sizes
+// (such a stream ends as "cancelled" for the collector). An interceptor counts
+// every non-OK status the server sends.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { formatHostPort, type ListenAddress } from '../../common/settings.js';
-import { loadProto, type CollectorHandlers } from '../../proto/load.js';
+import { loadProto, type AgentMessage__Output, type CollectorHandlers } from '../../proto/load.js';
+
+/** What the deserializer hands over instead of a message that is too large. */
+export type Oversized = AgentMessage__Output & { oversized: { bytes: number; limit: number } };
 
 export interface GrpcServerOptions {
   readonly listen: ListenAddress;
@@ -30,7 +36,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
         if (status.code !== grpc.status.OK) {
           o.onStatus?.(status.code, status.details ?? '');
           // Our own refusals are logged where they are made; log those grpc-js makes.
-          if (status.code === grpc.status.RESOURCE_EXHAUSTED || status.code === grpc.status.INTERNAL) {
+          if (status.code === grpc.status.INTERNAL) {
             o.log.warn({ code: grpc.status[status.code], details: status.details }, 'agent stream ended by gRPC');
           }
         }
@@ -38,7 +44,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
       },
     });
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': o.maxMessageBytes,
+    'grpc.max_receive_message_length': 4 * o.maxMessageBytes,
     'grpc.max_send_message_length': o.maxMessageBytes,
     // Find agents that vanished without closing their stream (node died),
     // so their node is not "already connected" forever.
@@ -47,8 +53,17 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
     interceptors: [statusWatcher],
   });
-  const proto = loadProto();
-  server.addService(proto.netmatrix.v1.Collector.service, o.handlers);
+  const service = loadProto().netmatrix.v1.Collector.service;
+  const connect = service.Connect;
+  const limited = {
+    ...service,
+    Connect: {
+      ...connect,
+      requestDeserialize: (buf: Buffer): AgentMessage__Output =>
+        buf.length > o.maxMessageBytes ? ({ oversized: { bytes: buf.length, limit: o.maxMessageBytes } } as Oversized) : connect.requestDeserialize(buf),
+    },
+  };
+  server.addService(limited, o.handlers);
   const target = formatHostPort(o.listen.host, o.listen.port);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(target, o.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
