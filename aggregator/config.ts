@@ -17,7 +17,7 @@ import { PAIR_KINDS, type PairKind } from '../common/vocabulary.js';
 
 export const aggregatorSettings = defineSettings({
   grpcListen: { flag: 'grpc-listen', env: 'NETMATRIX_GRPC_LISTEN', default: '0.0.0.0:9400', parse: listenAddress, help: 'gRPC address agents stream to' },
-  httpListen: { flag: 'http-listen', env: 'NETMATRIX_HTTP_LISTEN', default: '0.0.0.0:8080', parse: listenAddress, help: 'HTTP address of the API, UI, /metrics, /healthz, /readyz' },
+  httpListen: { flag: 'http-listen', env: 'NETMATRIX_HTTP_LISTEN', default: '0.0.0.0:8080', parse: listenAddress, help: 'HTTP address of the API, /docs/json, /metrics, /healthz, /readyz' },
   probeInterval: { flag: 'probe-interval', env: 'NETMATRIX_PROBE_INTERVAL', default: '5s', parse: duration({ min: 100, max: 600_000 }), help: 'how often every agent probes every peer' },
   probeTimeout: { flag: 'probe-timeout', env: 'NETMATRIX_PROBE_TIMEOUT', default: '1s', parse: duration({ min: 10, max: 60_000 }), help: 'deadline of one probe; must be shorter than the interval' },
   probeKinds: {
