@@ -59,7 +59,15 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout }, () => clock.now());
   const query = new MatrixQuery(nodes, store);
   const metrics = createAggregatorMetrics({ nodes, sessions, store, query, now: () => clock.now() });
-  const collector = new Collector({ sessions, plans, nodes, log: log.child({ component: 'collector' }), onRefused: (r) => metrics.streamRefused(r) });
+  const collector = new Collector({
+    sessions,
+    plans,
+    nodes,
+    log: log.child({ component: 'collector' }),
+    onRefused: (r) => metrics.streamRefused(r),
+    // A tenth of the interval: agents learn of a new peer well within one round.
+    planDebounceMs: Math.min(1_000, config.probeInterval / 10),
+  });
 
   let grpcServer: RunningGrpcServer | undefined;
   const app = await buildApp({

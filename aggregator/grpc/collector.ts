@@ -21,6 +21,12 @@ export interface CollectorDeps {
   readonly log: Logger;
   /** Called for every stream the collector refuses (for metrics). */
   readonly onRefused?: (reason: RefuseReason) => void;
+  /**
+   * Node-set changes within this time are pushed to connected agents as one
+   * plan update: when N agents connect at once, that is a few pushes instead
+   * of N (each O(N) peers to every one of N agents). 0 pushes at once.
+   */
+  readonly planDebounceMs?: number;
 }
 
 const REFUSAL_CODES: Record<RefuseReason, grpc.status> = {
@@ -43,11 +49,21 @@ class Session {
 export class Collector {
   private readonly live = new Set<Session>();
   private readonly unsubscribe: () => void;
+  private pushTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: CollectorDeps) {
     this.unsubscribe = deps.nodes.onChange(() => {
-      for (const s of this.live) this.sendPlan(s);
+      const wait = deps.planDebounceMs ?? 0;
+      if (wait === 0) return this.pushPlans();
+      this.pushTimer ??= setTimeout(() => {
+        this.pushTimer = undefined;
+        this.pushPlans();
+      }, wait);
     });
+  }
+
+  private pushPlans(): void {
+    for (const s of this.live) this.sendPlan(s);
   }
 
   get streams(): number {
@@ -61,6 +77,7 @@ export class Collector {
   /** Ends every stream (aggregator shutdown); agents reconnect elsewhere or later. */
   close(): void {
     this.unsubscribe();
+    if (this.pushTimer) clearTimeout(this.pushTimer);
     for (const s of this.live) this.end(s, grpc.status.UNAVAILABLE, 'aggregator shutting down');
   }
 
