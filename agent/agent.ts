@@ -1,0 +1,155 @@
+// Composition root of netmatrix-agent: responder, probers, scheduler and
+// reporter, wired so that a Plan from the aggregator becomes a probe set, each
+// round becomes a Report, and everything stops cleanly.
+import { randomBytes } from 'node:crypto';
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import { capabilities as capabilityWords, PAIR_KINDS, probeKinds, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
+import type { Hello, Plan__Output } from '../proto/load.js';
+import type { AgentConfig } from './config.js';
+import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { diffPeers, probeSet, type PeerInfo } from './peers.js';
+import { IcmpSocket } from './probers/icmp-socket.js';
+import { createProbers } from './probers/registry.js';
+import type { ProberRegistry } from './probers/types.js';
+import { Reporter } from './report/reporter.js';
+import { startResponder, type Responder } from './responder.js';
+import { Scheduler } from './scheduler.js';
+
+export interface AgentDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly version: string;
+  readonly credentials?: grpc.ChannelCredentials;
+}
+
+export interface RunningAgent {
+  readonly responder: Responder;
+  readonly metrics: AgentMetrics;
+  readonly reporter: Reporter;
+  readonly scheduler: Scheduler;
+  readonly instanceId: string;
+  readonly capabilities: readonly Capability[];
+  stop(): Promise<void>;
+}
+
+const FAMILIES: Record<PairKind, readonly AddressFamily[]> = {
+  // ICMPv6 is not implemented yet: those kinds probe IPv4 addresses only.
+  icmp: ['ipv4'],
+  mtu: ['ipv4'],
+  node: ['ipv4'],
+  tcp: ['ipv4', 'ipv6'],
+  http: ['ipv4', 'ipv6'],
+};
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
+  const { clock, log } = deps;
+  const metrics = createAgentMetrics();
+  const instanceId = randomBytes(8).toString('hex');
+
+  let icmp: IcmpSocket | undefined;
+  if (config.icmp === 'auto') {
+    icmp = IcmpSocket.open({ log, clock });
+    if (!icmp) log.warn('no CAP_NET_RAW: ICMP probes (icmp, node) disabled; tcp and http probes continue');
+  }
+  metrics.icmp.set(icmp ? 1 : 0);
+  const probers: ProberRegistry = createProbers(icmp ? { icmp } : {});
+  const available = new Set(PAIR_KINDS.filter((k) => probers[k] !== undefined));
+  const caps: Capability[] = ['tcp', 'http'];
+  if (icmp) caps.unshift('icmp');
+
+  const responder = await startResponder(config.listen, metrics.registry, log);
+  log.info({ listen: responder.address }, 'responder listening');
+
+  const hello = (): Hello => ({
+    nodeName: config.nodeName,
+    podIps: [...config.podIPs],
+    nodeIps: [...config.nodeIPs],
+    zone: config.zone,
+    agentVersion: deps.version,
+    capabilities: caps.map((c) => capabilityWords.toProto(c)),
+    responderPort: responder.port,
+    instanceId,
+  });
+
+  let peers: PeerInfo[] = [];
+  const loggedNotAllowed = new Set<string>();
+  let reporter: Reporter;
+  const scheduler = new Scheduler({
+    probers,
+    clock,
+    log,
+    maxConcurrent: config.maxConcurrentProbes,
+    onRound: (r) => {
+      metrics.rounds.inc();
+      reporter.submit(r);
+    },
+    onProbe: (kind, res) => {
+      metrics.probes.inc({ kind, outcome: res.outcome });
+      if (res.outcome === 'ok') metrics.rtt.observe({ kind }, res.rttUs / 1e6);
+    },
+    onSkipped: (reason, n) => metrics.skipped.inc({ reason }, n),
+  });
+
+  const applyPlan = (plan: Plan__Output) => {
+    const next: PeerInfo[] = plan.peers.slice(0, config.maxPeers).map((p) => ({
+      nodeName: p.nodeName,
+      podIps: p.podIps,
+      nodeIps: p.nodeIps,
+      zone: p.zone,
+      responderPort: p.responderPort,
+    }));
+    const over = Math.max(0, plan.peers.length - config.maxPeers);
+    metrics.peersOverLimit.set(over);
+    if (over > 0) log.warn({ peers: plan.peers.length, maxPeers: config.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');
+    const diff = diffPeers(peers, next);
+    if (diff.added.length + diff.removed.length + diff.changed.length > 0) log.info({ epoch: plan.epoch, ...diff }, 'peers changed');
+    peers = next;
+    const kinds: PairKind[] = [];
+    for (const k of plan.kinds) {
+      const word = probeKinds.fromProto(k);
+      if ((PAIR_KINDS as readonly string[]).includes(word)) kinds.push(word as PairKind);
+    }
+    const set = probeSet(peers, { kinds, available, allowed: config.allowed, families: (k) => FAMILIES[k] });
+    for (const ip of set.notAllowed) {
+      if (!loggedNotAllowed.has(ip)) {
+        loggedNotAllowed.add(ip);
+        log.warn({ ip, allowed: config.allowed.toString() }, 'peer address outside --allowed-cidrs: not probed');
+      }
+    }
+    if (set.notAllowed.length > 0) metrics.skipped.inc({ reason: 'not_allowed' }, set.notAllowed.length);
+    metrics.peers.set(peers.length);
+    metrics.planEpoch.set(plan.epoch);
+    scheduler.setSpec({ probes: set.probes, intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs });
+  };
+
+  reporter = new Reporter({
+    addresses: config.aggregators,
+    hello,
+    clock,
+    log,
+    metrics,
+    bufferReports: config.reportBuffer,
+    connectTimeoutMs: config.connectTimeout,
+    backoffMaxMs: config.reconnectMax,
+    ...(deps.credentials ? { credentials: deps.credentials } : {}),
+    onPlan: applyPlan,
+  });
+  reporter.start();
+
+  return {
+    responder,
+    metrics,
+    reporter,
+    scheduler,
+    instanceId,
+    capabilities: caps,
+    async stop() {
+      await scheduler.stop();
+      reporter.close();
+      icmp?.close();
+      await responder.close();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// netmatrix-agent settings (DESIGN.md "Public interface"). Identity comes from
+// the Downward API (NODE_NAME, POD_IP, NODE_IP); POD_IP and NODE_IP may be
+// comma-separated lists (status.podIPs of a dual-stack pod).
+import { CidrSet, PRIVATE_RANGES } from '../common/cidr.js';
+import { LOG_LEVELS } from '../common/logger.js';
+import { isDns1123Subdomain } from '../common/names.js';
+import {
+  cidr,
+  ConfigError,
+  defineSettings,
+  duration,
+  Expected,
+  integer,
+  ip,
+  list,
+  listenAddress,
+  oneOf,
+  parseSettings,
+} from '../common/settings.js';
+
+function nodeName(raw: string): string | Expected {
+  return isDns1123Subdomain(raw) ? raw : new Expected('a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")');
+}
+
+/** host:port, where host is a DNS name or an IP (IPv6 in brackets). */
+function aggregatorAddress(raw: string): string | Expected {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  return m && Number(m[2]) > 0 && Number(m[2]) <= 65535 ? raw : new Expected('host:port');
+}
+
+export const agentSettings = defineSettings({
+  aggregators: {
+    flag: 'aggregator',
+    env: 'NETMATRIX_AGGREGATOR',
+    default: 'netmatrix-aggregator:9400',
+    parse: list(aggregatorAddress, 'host:port addresses'),
+    help: 'aggregator address(es), comma-separated; the agent streams to every one',
+  },
+  nodeName: { flag: 'node-name', env: 'NODE_NAME', required: true, parse: nodeName, help: 'this node\'s name (Downward API spec.nodeName)' },
+  podIPs: { flag: 'pod-ip', env: 'POD_IP', required: true, parse: list(ip, 'IP addresses'), help: 'this pod\'s IP(s), primary first (Downward API status.podIP(s))' },
+  nodeIPs: { flag: 'node-ip', env: 'NODE_IP', default: '', parse: list(ip, 'IP addresses'), help: 'this node\'s IP(s) (Downward API status.hostIP(s))' },
+  zone: { flag: 'zone', env: 'NETMATRIX_ZONE', default: '', parse: (raw: string) => (raw.length <= 63 ? raw : new Expected('at most 63 characters')), help: 'topology zone of this node' },
+  listen: { flag: 'listen', env: 'NETMATRIX_AGENT_LISTEN', parse: listenAddress, help: 'responder and /metrics address (default ${POD_IP}:9402)' },
+  allowedCidrs: {
+    flag: 'allowed-cidrs',
+    env: 'NETMATRIX_ALLOWED_CIDRS',
+    default: PRIVATE_RANGES.join(','),
+    parse: list(cidr, 'CIDRs'),
+    help: 'the only networks this agent ever sends probes to',
+  },
+  maxPeers: { flag: 'max-peers', env: 'NETMATRIX_MAX_PEERS', default: '1000', parse: integer(1, 100_000), help: 'most peers probed; extra peers in a plan are ignored and counted' },
+  maxConcurrentProbes: { flag: 'max-concurrent-probes', env: 'NETMATRIX_MAX_CONCURRENT_PROBES', default: '128', parse: integer(1, 10_000), help: 'probes in flight at once' },
+  reportBuffer: { flag: 'report-buffer', env: 'NETMATRIX_REPORT_BUFFER', default: '120', parse: integer(1, 100_000), help: 'unacknowledged reports kept per aggregator while disconnected (oldest dropped first)' },
+  reconnectMax: { flag: 'reconnect-max', env: 'NETMATRIX_RECONNECT_MAX', default: '30s', parse: duration({ min: 100, max: 600_000 }), help: 'longest wait between reconnect attempts' },
+  connectTimeout: { flag: 'connect-timeout', env: 'NETMATRIX_CONNECT_TIMEOUT', default: '5s', parse: duration({ min: 100, max: 120_000 }), help: 'deadline to connect and receive a plan' },
+  icmp: { flag: 'icmp', env: 'NETMATRIX_ICMP', default: 'auto', parse: oneOf(['auto', 'off'] as const), help: 'ICMP probes: auto (when CAP_NET_RAW allows) or off' },
+  logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
+});
+
+export type AgentConfig = ReturnType<typeof parseAgentConfig>;
+
+export function parseAgentConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>) {
+  const c = parseSettings('netmatrix-agent', agentSettings, argv, env);
+  if (c.podIPs.length === 0) throw new ConfigError('netmatrix-agent: --pod-ip (POD_IP) is empty');
+  const listen = c.listen ?? { host: c.podIPs[0]!, port: 9402 };
+  return Object.freeze({ ...c, listen, allowed: new CidrSet(c.allowedCidrs) });
+}

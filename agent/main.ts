@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { systemClock } from '../common/clock.js';
+import { createLogger } from '../common/logger.js';
+import { parseOrExit, stopOnSignals } from '../common/main.js';
+import { VERSION } from '../common/version.js';
+import { startAgent } from './agent.js';
+import { parseAgentConfig } from './config.js';
+
+const config = parseOrExit(() => parseAgentConfig(process.argv.slice(2), process.env));
+const log = createLogger('netmatrix-agent', config.logLevel).child({ node: config.nodeName });
+try {
+  const running = await startAgent(config, { clock: systemClock, log, version: VERSION });
+  stopOnSignals(() => running.stop(), log);
+} catch (e) {
+  log.fatal({ err: e }, 'agent failed to start');
+  process.stderr.write(`netmatrix-agent: ${(e as Error).message}\n`);
+  process.exit(1);
+}

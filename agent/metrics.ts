@@ -1,0 +1,38 @@
+// The agent's own Prometheus registry. Labels are closed sets (kind, outcome,
+// reason) or the configured aggregator addresses: bounded.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createAgentMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'netmatrix_agent_process_' });
+  const r = [registry];
+  return {
+    registry,
+    probes: new Counter({ name: 'netmatrix_agent_probes_total', help: 'Probes run, by kind and outcome.', labelNames: ['kind', 'outcome'], registers: r }),
+    rtt: new Histogram({
+      name: 'netmatrix_agent_probe_rtt_seconds',
+      help: 'Round-trip time of successful probes, by kind.',
+      labelNames: ['kind'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    skipped: new Counter({
+      name: 'netmatrix_agent_probes_skipped_total',
+      help: 'Probes not run: no_slot (concurrency bound hit for a whole round), not_allowed (target outside the allowed CIDRs), no_prober (kind unavailable here).',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    rounds: new Counter({ name: 'netmatrix_agent_rounds_total', help: 'Probe rounds completed.', registers: r }),
+    peers: new Gauge({ name: 'netmatrix_agent_peers', help: 'Peers in the current plan that this agent probes.', registers: r }),
+    peersOverLimit: new Gauge({ name: 'netmatrix_agent_peers_over_limit', help: 'Peers in the current plan ignored because of --max-peers.', registers: r }),
+    planEpoch: new Gauge({ name: 'netmatrix_agent_plan_epoch', help: 'Epoch of the plan being followed.', registers: r }),
+    icmp: new Gauge({ name: 'netmatrix_agent_icmp_available', help: '1 when the agent can send ICMP (CAP_NET_RAW), else 0.', registers: r }),
+    reportsCreated: new Counter({ name: 'netmatrix_agent_reports_total', help: 'Reports created (one per probe round).', registers: r }),
+    reportsAcked: new Counter({ name: 'netmatrix_agent_reports_acked_total', help: 'Reports acknowledged, by aggregator.', labelNames: ['aggregator'], registers: r }),
+    reportsDropped: new Counter({ name: 'netmatrix_agent_reports_dropped_total', help: 'Unacknowledged reports dropped because the buffer was full, by aggregator.', labelNames: ['aggregator'], registers: r }),
+    reportsBuffered: new Gauge({ name: 'netmatrix_agent_reports_buffered', help: 'Unacknowledged reports held, by aggregator.', labelNames: ['aggregator'], registers: r }),
+    connected: new Gauge({ name: 'netmatrix_agent_connected', help: '1 while the stream to the aggregator is up, by aggregator.', labelNames: ['aggregator'], registers: r }),
+    reconnects: new Counter({ name: 'netmatrix_agent_reconnects_total', help: 'Stream (re)connection attempts, by aggregator.', labelNames: ['aggregator'], registers: r }),
+  };
+}
+
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;

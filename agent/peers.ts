@@ -1,0 +1,95 @@
+// The agent's side of a Plan: which probes to run. Plans arrive whole; the
+// probe set is updated by diffing (after Cilium's prober), so the log and the
+// metrics say which peers came and went rather than restarting everything.
+import type { CidrSet } from '../common/cidr.js';
+import { familyOf } from '../common/cidr.js';
+import type { AddressFamily, PairKind } from '../common/vocabulary.js';
+
+export interface PeerInfo {
+  readonly nodeName: string;
+  readonly podIps: readonly string[];
+  readonly nodeIps: readonly string[];
+  readonly zone: string;
+  readonly responderPort: number;
+}
+
+export interface ProbeSpec {
+  /** Stable identity of the probe: kind/node/ip. */
+  readonly id: string;
+  readonly kind: PairKind;
+  readonly node: string;
+  readonly ip: string;
+  readonly family: AddressFamily;
+  readonly port: number;
+}
+
+export interface PeerDiff {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+}
+
+export function diffPeers(before: readonly PeerInfo[], after: readonly PeerInfo[]): PeerDiff {
+  const old = new Map(before.map((p) => [p.nodeName, p]));
+  const added: string[] = [];
+  const changed: string[] = [];
+  for (const p of after) {
+    const o = old.get(p.nodeName);
+    if (!o) added.push(p.nodeName);
+    else if (!samePeer(o, p)) changed.push(p.nodeName);
+    old.delete(p.nodeName);
+  }
+  return { added, removed: [...old.keys()], changed };
+}
+
+function samePeer(a: PeerInfo, b: PeerInfo): boolean {
+  return (
+    a.zone === b.zone &&
+    a.responderPort === b.responderPort &&
+    a.podIps.join(',') === b.podIps.join(',') &&
+    a.nodeIps.join(',') === b.nodeIps.join(',')
+  );
+}
+
+export interface ProbeSetOptions {
+  readonly kinds: readonly PairKind[];
+  /** Kinds this agent can run (no ICMP without CAP_NET_RAW). */
+  readonly available: ReadonlySet<PairKind>;
+  readonly allowed: CidrSet;
+  /** Families the kind's prober supports. */
+  readonly families: (kind: PairKind) => readonly AddressFamily[];
+}
+
+export interface ProbeSet {
+  readonly probes: readonly ProbeSpec[];
+  /** Targets skipped because they are outside the allowed CIDRs. */
+  readonly notAllowed: readonly string[];
+  /** Probes skipped because this agent lacks the kind. */
+  readonly unavailable: number;
+}
+
+/** Expands peers × kinds × addresses into the probes of one round. */
+export function probeSet(peers: readonly PeerInfo[], o: ProbeSetOptions): ProbeSet {
+  const probes: ProbeSpec[] = [];
+  const notAllowed = new Set<string>();
+  let unavailable = 0;
+  for (const peer of peers) {
+    for (const kind of o.kinds) {
+      const ips = kind === 'node' ? peer.nodeIps : peer.podIps;
+      for (const ip of ips) {
+        const family = familyOf(ip);
+        if (!family || !o.families(kind).includes(family)) continue;
+        if (!o.available.has(kind)) {
+          unavailable++;
+          continue;
+        }
+        if (!o.allowed.contains(ip)) {
+          notAllowed.add(ip);
+          continue;
+        }
+        probes.push({ id: `${kind}/${peer.nodeName}/${ip}`, kind, node: peer.nodeName, ip, family, port: peer.responderPort });
+      }
+    }
+  }
+  return { probes, notAllowed: [...notAllowed], unavailable };
+}

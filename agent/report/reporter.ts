@@ -1,0 +1,130 @@
+// Turns probe rounds into Reports and keeps one stream to every aggregator
+// replica. Sequence numbers are per agent process; each replica has its own
+// outbox, so a replica that is down does not hold back the others. Of the plans
+// the replicas send, the agent follows the one with the highest epoch.
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import { addressFamilies, outcomes, probeKinds } from '../../common/vocabulary.js';
+import type { Hello, Plan__Output, WireProbeResult } from '../../proto/load.js';
+import type { AgentMetrics } from '../metrics.js';
+import type { RoundResult } from '../scheduler.js';
+import { AggregatorConnection, type WireReport } from './connection.js';
+import { Outbox } from './outbox.js';
+
+export interface ReporterOptions {
+  readonly addresses: readonly string[];
+  readonly hello: () => Hello;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: AgentMetrics;
+  readonly bufferReports: number;
+  readonly connectTimeoutMs: number;
+  readonly backoffMaxMs: number;
+  readonly maxMessageBytes?: number;
+  readonly credentials?: grpc.ChannelCredentials;
+  readonly onPlan: (plan: Plan__Output) => void;
+}
+
+export class Reporter {
+  private sequence = 0;
+  private readonly connections: AggregatorConnection[];
+  private readonly outboxes = new Map<AggregatorConnection, Outbox<WireReport>>();
+  private followed: Plan__Output | undefined;
+  private droppedLogged = false;
+
+  constructor(private readonly o: ReporterOptions) {
+    this.connections = o.addresses.map((address) => {
+      const outbox = new Outbox<WireReport>(o.bufferReports);
+      const labels = { aggregator: address };
+      const c = new AggregatorConnection({
+        address,
+        hello: o.hello,
+        outbox,
+        clock: o.clock,
+        log: o.log,
+        connectTimeoutMs: o.connectTimeoutMs,
+        backoffInitialMs: 250,
+        backoffMaxMs: o.backoffMaxMs,
+        maxMessageBytes: o.maxMessageBytes ?? 4 * 1024 * 1024,
+        ...(o.credentials ? { credentials: o.credentials } : {}),
+        onPlan: () => this.choosePlan(),
+        onStateChange: (conn) => {
+          o.metrics.connected.set(labels, conn.connected ? 1 : 0);
+          o.metrics.reportsBuffered.set(labels, outbox.size);
+        },
+        onAttempt: () => o.metrics.reconnects.inc(labels),
+        onAcked: (_conn, n) => {
+          o.metrics.reportsAcked.inc(labels, n);
+          o.metrics.reportsBuffered.set(labels, outbox.size);
+        },
+      });
+      o.metrics.connected.set(labels, 0);
+      o.metrics.reportsBuffered.set(labels, 0);
+      o.metrics.reportsDropped.inc(labels, 0);
+      o.metrics.reportsAcked.inc(labels, 0);
+      this.outboxes.set(c, outbox);
+      return c;
+    });
+  }
+
+  /** Reports created so far (the last sequence number used). */
+  get created(): number {
+    return this.sequence;
+  }
+
+  get plan(): Plan__Output | undefined {
+    return this.followed;
+  }
+
+  outbox(address: string): Outbox<WireReport> | undefined {
+    for (const [c, box] of this.outboxes) if (c.address === address) return box;
+    return undefined;
+  }
+
+  start(): void {
+    for (const c of this.connections) c.start();
+  }
+
+  close(): void {
+    for (const c of this.connections) c.close();
+  }
+
+  /** One report per round, queued for every aggregator. */
+  submit(r: RoundResult): void {
+    const results: WireProbeResult[] = r.results.map((p) => ({
+      kind: probeKinds.toProto(p.spec.kind),
+      targetNode: p.spec.node,
+      targetIp: p.spec.ip,
+      family: addressFamilies.toProto(p.spec.family),
+      outcome: outcomes.toProto(p.result.outcome),
+      rttUs: p.result.rttUs,
+      timestampMs: p.startedAt,
+      detail: p.result.detail ?? '',
+      ...(p.result.http ? { http: p.result.http } : {}),
+    }));
+    const report: WireReport = { sequence: ++this.sequence, round: r.round, results };
+    this.o.metrics.reportsCreated.inc();
+    for (const [c, box] of this.outboxes) {
+      const dropped = box.push(report);
+      if (dropped > 0) {
+        this.o.metrics.reportsDropped.inc({ aggregator: c.address }, dropped);
+        if (!this.droppedLogged) {
+          this.droppedLogged = true;
+          this.o.log.warn({ aggregator: c.address, capacity: box.capacity }, 'report buffer full: dropping the oldest unacknowledged reports (counted in netmatrix_agent_reports_dropped_total)');
+        }
+      }
+      this.o.metrics.reportsBuffered.set({ aggregator: c.address }, box.size);
+      c.flush();
+    }
+  }
+
+  private choosePlan(): void {
+    let best: Plan__Output | undefined;
+    for (const c of this.connections) if (c.plan && (!best || c.plan.epoch > best.epoch)) best = c.plan;
+    if (best && best !== this.followed) {
+      this.followed = best;
+      this.o.onPlan(best);
+    }
+  }
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// `npm start`: the local demo of DESIGN.md. An aggregator and four agents run as
+// separate processes on loopback addresses (Linux routes all of 127/8 to lo).
+// node-d's responder listens away from its pod IP, so every tcp and http probe
+// towards node-d is refused for real: its column of those matrices fails while
+// ICMP to it still works (the layers are told apart). Ctrl-C stops everything.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s]
+
+Starts netmatrix-aggregator and four netmatrix-agent processes on 127.0.0.x,
+waits until the matrix is filled, prints where to look, and runs until Ctrl-C.
+node-d's responder is deliberately not on its pod IP, so the tcp and http
+columns of node-d fail with outcome "refused".`;
+
+const { values } = parseArgs({
+  options: {
+    'http-port': { type: 'string', default: '8080' },
+    'grpc-port': { type: 'string', default: '9400' },
+    interval: { type: 'string', default: '2s' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+
+const httpPort = Number(values['http-port']);
+const grpcPort = Number(values['grpc-port']);
+const api = `http://127.0.0.1:${httpPort}`;
+const dist = fileURLToPath(new URL('..', import.meta.url));
+const logDir = mkdtempSync(join(tmpdir(), 'netmatrix-demo-'));
+const children: { name: string; proc: ChildProcess; log: string }[] = [];
+let stopping = false;
+
+interface DemoNode {
+  readonly name: string;
+  readonly zone: string;
+  readonly podIP: string;
+  readonly nodeIP: string;
+  readonly listen: string;
+}
+const NODES: DemoNode[] = ['a', 'b', 'c', 'd'].map((letter, i) => ({
+  name: `node-${letter}`,
+  zone: i < 2 ? 'zone-1' : 'zone-2',
+  podIP: `127.0.0.${11 + i}`,
+  nodeIP: `127.0.1.${11 + i}`,
+  // The fault: node-d's responder is not on its pod IP.
+  listen: letter === 'd' ? `127.0.2.${11 + i}:9402` : `127.0.0.${11 + i}:9402`,
+}));
+
+function start(name: string, script: string, env: Record<string, string>): void {
+  const log = join(logDir, `${name}.log`);
+  const fd = openSync(log, 'a');
+  const proc = spawn(process.execPath, [join(dist, script)], {
+    env: { ...process.env, NETMATRIX_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  children.push({ name, proc, log });
+  proc.on('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`\n${name} exited (${signal ?? `code ${code}`}); its log ${log} ends with:\n${tail(log)}\n`);
+    void stop(1);
+  });
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-10).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function stop(code: number): Promise<never> {
+  stopping = true;
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
+  const deadline = Date.now() + 5_000;
+  while (children.some((c) => c.proc.exitCode === null && c.proc.signalCode === null) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  if (code === 0) rmSync(logDir, { recursive: true, force: true });
+  else process.stderr.write(`logs kept in ${logDir}\n`);
+  process.exit(code);
+}
+
+process.on('SIGINT', () => {
+  process.stdout.write('\nstopping the demo…\n');
+  void stop(0);
+});
+process.on('SIGTERM', () => void stop(0));
+
+async function getJson(path: string): Promise<unknown> {
+  const res = await fetch(`${api}${path}`, { signal: AbortSignal.timeout(2_000) });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+interface MatrixBody {
+  nodes: string[];
+  cells: ({ status: string } | null)[][];
+}
+
+/** Waits until every tcp cell has a status other than unknown. */
+async function waitForMatrix(deadlineMs: number): Promise<MatrixBody> {
+  const until = Date.now() + deadlineMs;
+  let last = 'aggregator not answering yet';
+  while (Date.now() < until) {
+    try {
+      const m = (await getJson('/api/v1/matrix?kind=tcp')) as MatrixBody;
+      const cells = m.cells.flat().filter((c) => c !== null);
+      if (m.nodes.length === NODES.length && cells.every((c) => c.status !== 'unknown')) return m;
+      last = `${m.nodes.length}/${NODES.length} nodes, ${cells.filter((c) => c.status === 'unknown').length} cells without data`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`matrix not filled within ${deadlineMs / 1000}s: ${last}`);
+}
+
+start('aggregator', 'aggregator/main.js', {
+  NETMATRIX_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
+  NETMATRIX_GRPC_LISTEN: `127.0.0.1:${grpcPort}`,
+  NETMATRIX_PROBE_INTERVAL: values.interval,
+});
+for (const n of NODES) {
+  start(n.name, 'agent/main.js', {
+    NODE_NAME: n.name,
+    POD_IP: n.podIP,
+    NODE_IP: n.nodeIP,
+    NETMATRIX_ZONE: n.zone,
+    NETMATRIX_AGENT_LISTEN: n.listen,
+    NETMATRIX_AGGREGATOR: `127.0.0.1:${grpcPort}`,
+    NETMATRIX_ALLOWED_CIDRS: '127.0.0.0/8',
+  });
+}
+
+try {
+  const started = Date.now();
+  const m = await waitForMatrix(30_000);
+  const failing = m.nodes.filter((_, col) => m.cells.some((row, r) => r !== col && row[col]?.status === 'failing'));
+  process.stdout.write(
+    [
+      '',
+      `netmatrix demo is running (${m.nodes.length} nodes, matrix filled in ${((Date.now() - started) / 1000).toFixed(1)}s):`,
+      '',
+      `  API           ${api}/api/v1/matrix?kind=tcp`,
+      `  nodes         ${api}/api/v1/nodes`,
+      `  one pair      ${api}/api/v1/pairs/node-a/node-d`,
+      `  OpenAPI       ${api}/docs/json`,
+      `  metrics       ${api}/metrics`,
+      `  watch it      npx netmatrix matrix --kind tcp${httpPort === 8080 ? '' : ` --server ${api}`}`,
+      `                npx netmatrix status${httpPort === 8080 ? '' : ` --server ${api}`}`,
+      `  logs          ${logDir}`,
+      '',
+      `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,
+      `probes towards it are refused: failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
+      '',
+      'Ctrl-C stops every process this demo started.',
+      '',
+    ].join('\n'),
+  );
+} catch (e) {
+  process.stderr.write(`demo: ${(e as Error).message}\n`);
+  for (const c of children) process.stderr.write(`--- ${c.name} (${c.log})\n${tail(c.log)}\n`);
+  await stop(1);
+}
