@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
-import { capabilities as capabilityWords, PAIR_KINDS, probeKinds, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
+import { capabilities as capabilityWords, isPairKind, PAIR_KINDS, probeKinds, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
 import type { Hello, Plan__Output } from '../proto/load.js';
 import type { AgentConfig } from './config.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
@@ -75,6 +75,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
 
   let peers: PeerInfo[] = [];
   const loggedNotAllowed = new Set<string>();
+  const loggedUnknownKinds = new Set<string>();
   let reporter: Reporter;
   const scheduler = new Scheduler({
     probers,
@@ -108,8 +109,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     peers = next;
     const kinds: PairKind[] = [];
     for (const k of plan.kinds) {
-      const word = probeKinds.fromProto(k);
-      if ((PAIR_KINDS as readonly string[]).includes(word)) kinds.push(word as PairKind);
+      // A newer aggregator may plan kinds this agent does not know: skip them, say so once.
+      const word = probeKinds.lookupProto(k);
+      if (word !== undefined && isPairKind(word)) kinds.push(word);
+      else if (!loggedUnknownKinds.has(String(k))) {
+        loggedUnknownKinds.add(String(k));
+        log.warn({ kind: k }, 'plan names a probe kind this agent cannot run; skipped');
+      }
     }
     const set = probeSet(peers, { kinds, available, allowed: config.allowed, families: (k) => FAMILIES[k] });
     for (const ip of set.notAllowed) {

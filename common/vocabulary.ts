@@ -36,6 +36,8 @@ export interface Vocabulary<W extends string, P extends string = string> {
   /** Parses a user-supplied word; throws VocabularyError naming the set. */
   parse(value: unknown): W;
   fromProto(value: string | number): W;
+  /** Like fromProto, but undefined for a value outside the set. */
+  lookupProto(value: string | number): W | undefined;
   toProto(word: W): P;
 }
 
@@ -65,6 +67,9 @@ function vocabulary<W extends string, P extends string>(name: string, enumObject
     parse(value: unknown): W {
       if (typeof value === 'string' && indexOf.has(value)) return value as W;
       throw new VocabularyError(name, value);
+    },
+    lookupProto(value: string | number): W | undefined {
+      return byProto.get(value);
     },
     fromProto(value: string | number): W {
       const w = byProto.get(value);
