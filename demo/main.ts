@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../common/duration.js';
 
 const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s]
 
@@ -31,6 +32,11 @@ if (values.help) {
   process.exit(0);
 }
 
+const intervalMs = parseDuration(values.interval);
+if (intervalMs === undefined || intervalMs < 200) {
+  process.stderr.write(`demo: invalid --interval ${JSON.stringify(values.interval)}: expected a duration of at least 200ms, like 2s\n`);
+  process.exit(2);
+}
 const httpPort = Number(values['http-port']);
 const grpcPort = Number(values['grpc-port']);
 const api = `http://127.0.0.1:${httpPort}`;
@@ -130,6 +136,8 @@ start('aggregator', 'aggregator/main.js', {
   NETMATRIX_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
   NETMATRIX_GRPC_LISTEN: `127.0.0.1:${grpcPort}`,
   NETMATRIX_PROBE_INTERVAL: values.interval,
+  // The timeout must be shorter than the interval.
+  NETMATRIX_PROBE_TIMEOUT: `${Math.min(1000, Math.floor(intervalMs / 2))}ms`,
 });
 for (const n of NODES) {
   start(n.name, 'agent/main.js', {

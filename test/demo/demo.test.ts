@@ -1,0 +1,80 @@
+// `npm start` for real: the built demo spawns an aggregator and four agents as
+// processes; node-d's tcp column fails with refused and every other cell is ok;
+// the CLI shows the same; Ctrl-C (SIGINT) leaves no process behind.
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { waitFor } from '../helpers/wait.js';
+
+const grpcPort = 20000 + Math.floor(Math.random() * 10000);
+const httpPort = grpcPort + 1;
+const api = `http://127.0.0.1:${httpPort}`;
+
+/** PIDs of processes started for this demo run (they carry our gRPC port in their environment). */
+function demoProcesses(): number[] {
+  const marker = `127.0.0.1:${grpcPort}`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) {
+        const state = /State:\s+(\w)/.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+        if (state !== 'Z') pids.push(Number(entry));
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+const demo = spawn(process.execPath, ['dist/demo/main.js', '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--interval', '1s'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
+let out = '';
+demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
+demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
+const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+t.teardown(async () => {
+  if (demo.exitCode === null) demo.kill('SIGKILL');
+  for (const pid of demoProcesses()) process.kill(pid, 'SIGKILL');
+});
+
+t.test('the demo prints where to look and fills the matrix', async (t) => {
+  await waitFor('the demo to say it is running', () => out.includes('netmatrix demo is running') || /demo: /.test(out), 30_000, 100);
+  t.match(out, /netmatrix demo is running \(4 nodes/);
+  t.match(out, new RegExp(`${api}/api/v1/matrix\\?kind=tcp`));
+  t.match(out, /npx netmatrix matrix --kind tcp/);
+  type Cell = { status: string; lastOutcome: string } | null;
+  const m = await waitFor('node-d column to fail', async () => {
+    const body = (await (await fetch(`${api}/api/v1/matrix?kind=tcp`, { signal: AbortSignal.timeout(2000) })).json()) as { nodes: string[]; cells: Cell[][] };
+    const d = body.nodes.indexOf('node-d');
+    return body.cells.every((row, s) => row.every((c, col) => s === col || (col === d ? c?.status === 'failing' : c?.status === 'ok'))) && body;
+  }, 15_000, 200);
+  t.same(m.nodes, ['node-a', 'node-b', 'node-c', 'node-d']);
+  for (const [s, row] of m.cells.entries()) {
+    for (const [d, c] of row.entries()) {
+      if (s === d) continue;
+      if (m.nodes[d] === 'node-d') t.match(c, { status: 'failing', lastOutcome: 'refused' }, `${m.nodes[s]} → node-d refused`);
+      else t.match(c, { status: 'ok' }, `${m.nodes[s]} → ${m.nodes[d]} ok`);
+    }
+  }
+});
+
+t.test('the CLI shows the same matrix', async (t) => {
+  const stdout = await new Promise<string>((resolve) =>
+    execFile(process.execPath, ['dist/cli/main.js', 'matrix', '--kind', 'tcp', '--server', api], { timeout: 10_000 }, (_err, so, se) => resolve(so + se)),
+  );
+  t.match(stdout, /node-a/);
+  t.match(stdout, /node-d/);
+  t.match(stdout, /refused/, 'the failing cells name their outcome');
+});
+
+t.test('SIGINT stops every process the demo started', async (t) => {
+  t.ok(demoProcesses().length >= 5, 'aggregator and four agents were running');
+  demo.kill('SIGINT');
+  t.equal(await exited, 0, 'the demo exits 0');
+  await waitFor('every demo process to be gone', () => demoProcesses().length === 0, 10_000, 100);
+  t.same(demoProcesses(), [], 'no process left');
+  await t.rejects(fetch(`${api}/healthz`, { signal: AbortSignal.timeout(1000) }), 'the API is down');
+});

@@ -1,0 +1,106 @@
+// Names and addresses of one lab, as a pure function of its prefix and size, so
+// a later command (the CLI's `fault`, `down`) can find a lab from its prefix alone.
+//
+// Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking): nothing real on a
+// host or a network it can reach uses them, and every lab is a closed L2 segment
+// of its own, so parallel labs may reuse the same addresses without meeting.
+import { randomBytes } from 'node:crypto';
+
+export const POD_PREFIX = '198.18.0';
+export const NODE_PREFIX = '198.18.1';
+export const SUBNET_BITS = 24;
+export const DNS_IP = `${POD_PREFIX}.2`;
+export const AGGREGATOR_IP = `${POD_PREFIX}.3`;
+/** Node i has pod IP 198.18.0.(10+i) and node IP 198.18.1.(10+i). */
+export const FIRST_HOST = 10;
+export const MAX_NODES = 240;
+/** Interface names are at most 15 characters: prefix + "-n" + up to 3 digits must fit. */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9]{1,7}$/;
+
+export interface LabNode {
+  /** node-1 .. node-N: what the agent calls itself (NODE_NAME). */
+  readonly name: string;
+  /** The network namespace the node's processes run in. */
+  readonly ns: string;
+  readonly podIP: string;
+  readonly nodeIP: string;
+  /** The bridge-side end of the node's cable (in the bridge namespace). */
+  readonly vethHost: string;
+  readonly mac: string;
+}
+
+/** Anything attached to the lab bridge: nodes, the DNS server, the aggregator. */
+export interface LabMember {
+  readonly ns: string;
+  readonly vethHost: string;
+  readonly mac: string;
+  /** Addresses on the member's eth0, with prefix length. */
+  readonly cidrs: readonly string[];
+}
+
+export interface LabPlan {
+  readonly prefix: string;
+  readonly bridgeNs: string;
+  readonly dnsNs: string;
+  readonly aggregatorNs: string;
+  readonly dnsIP: string;
+  readonly aggregatorIP: string;
+  readonly nodes: readonly LabNode[];
+  readonly members: readonly LabMember[];
+}
+
+export function randomPrefix(): string {
+  // "nm" + 4 base-36 characters: short enough for interface names, 1.7 M values.
+  const n = randomBytes(4).readUInt32BE(0) % 36 ** 4;
+  return `nm${n.toString(36).padStart(4, '0')}`;
+}
+
+export function validatePrefix(prefix: string): void {
+  if (!PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`lab prefix ${JSON.stringify(prefix)}: expected 2-8 characters [a-z0-9], starting with a letter`);
+  }
+}
+
+export function validateNodeCount(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NODES) throw new Error(`lab size ${n}: expected an integer from 1 to ${MAX_NODES}`);
+}
+
+function mac(host: number): string {
+  return `02:6e:6d:00:00:${host.toString(16).padStart(2, '0')}`;
+}
+
+export function planLab(prefix: string, nodeCount: number): LabPlan {
+  validatePrefix(prefix);
+  validateNodeCount(nodeCount);
+  const nodes: LabNode[] = [];
+  for (let i = 1; i <= nodeCount; i++) {
+    const host = FIRST_HOST + i;
+    nodes.push({
+      name: `node-${i}`,
+      ns: `${prefix}-node-${i}`,
+      podIP: `${POD_PREFIX}.${host}`,
+      nodeIP: `${NODE_PREFIX}.${host}`,
+      vethHost: `${prefix}-n${i}`,
+      mac: mac(host),
+    });
+  }
+  const dnsNs = `${prefix}-dns`;
+  const aggregatorNs = `${prefix}-agg`;
+  const members: LabMember[] = [
+    ...nodes.map((n) => ({ ns: n.ns, vethHost: n.vethHost, mac: n.mac, cidrs: [`${n.podIP}/${SUBNET_BITS}`, `${n.nodeIP}/${SUBNET_BITS}`] })),
+    { ns: dnsNs, vethHost: `${prefix}-dns`, mac: mac(2), cidrs: [`${DNS_IP}/${SUBNET_BITS}`] },
+    { ns: aggregatorNs, vethHost: `${prefix}-agg`, mac: mac(3), cidrs: [`${AGGREGATOR_IP}/${SUBNET_BITS}`] },
+  ];
+  return { prefix, bridgeNs: `${prefix}-br`, dnsNs, aggregatorNs, dnsIP: DNS_IP, aggregatorIP: AGGREGATOR_IP, nodes, members };
+}
+
+/** Every namespace of a lab: bridge first (it holds the cables), then the members. */
+export function labNamespaces(plan: LabPlan): string[] {
+  return [plan.bridgeNs, ...plan.members.map((m) => m.ns)];
+}
+
+/** The lab a namespace name belongs to, if it looks like one of ours. */
+export function prefixOfNamespace(ns: string): string | undefined {
+  const m = /^([a-z][a-z0-9]{1,7})-(?:br|dns|agg|node-\d+)$/.exec(ns);
+  return m?.[1];
+}

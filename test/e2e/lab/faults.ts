@@ -1,0 +1,200 @@
+// The faults a lab injects, as rules: pure functions from a fault to the
+// iptables/nft text that makes it, and back from the rules found in the lab to
+// the faults they are. The state lives in the namespaces themselves (tagged
+// rules, the delayer's command line, the cable's link state), so a later CLI
+// invocation sees the same faults a test made, and `clear` needs no memory.
+import type { LabNode } from './addressing.js';
+
+/** iptables chain in each node's filter table, jumped to first from INPUT. */
+export const INPUT_CHAIN = 'NMLAB-IN';
+/** iptables chain in each node's mangle table, jumped to from POSTROUTING. */
+export const EGRESS_CHAIN = 'NMLAB-OUT';
+/** The NFQUEUE number the delayer binds; queues are per namespace, so one number serves every node. */
+export const DELAY_QUEUE = 100;
+/** nft table (bridge family) in the bridge namespace that holds the loss rules. */
+export const NFT_TABLE = 'nmlab';
+const TAG = 'nmlab';
+
+export type BlockMode = 'drop' | 'reject' | 'unreachable';
+export type BlockProto = 'icmp' | 'tcp' | 'all';
+export type Proto = 'icmp' | 'tcp' | 'udp';
+
+export const BLOCK_MODES: readonly BlockMode[] = ['drop', 'reject', 'unreachable'];
+export const BLOCK_PROTOS: readonly BlockProto[] = ['icmp', 'tcp', 'all'];
+export const PROTOS: readonly Proto[] = ['icmp', 'tcp', 'udp'];
+
+export type Fault =
+  | { readonly kind: 'block'; readonly mode: BlockMode; readonly src: string; readonly dst: string; readonly proto: BlockProto }
+  | { readonly kind: 'block-proto'; readonly node: string; readonly proto: Proto }
+  | { readonly kind: 'cut'; readonly node: string }
+  | { readonly kind: 'mtu'; readonly node: string; readonly bytes: number }
+  | { readonly kind: 'delay'; readonly node: string; readonly ms: number; readonly jitterMs: number }
+  | { readonly kind: 'loss'; readonly node: string; readonly percent: number };
+
+export function describeFault(f: Fault): string {
+  switch (f.kind) {
+    case 'block':
+      return `${f.mode} ${f.src} -> ${f.dst}${f.proto === 'all' ? '' : ` (${f.proto} only)`}${f.mode === 'drop' ? ' (both directions)' : ''}`;
+    case 'block-proto':
+      return `all ${f.proto} into ${f.node} dropped`;
+    case 'cut':
+      return `${f.node}: cable cut`;
+    case 'mtu':
+      return `${f.node}: cable MTU ${f.bytes} (larger frames vanish)`;
+    case 'delay':
+      return `${f.node}: egress delay ${f.ms} ms${f.jitterMs ? ` ± ${f.jitterMs} ms` : ''}`;
+    case 'loss':
+      return `${f.node}: egress loss ${f.percent} %`;
+  }
+}
+
+/** iptables-restore input that creates the lab's chains in a node namespace and hooks them in. */
+export function nodeChainsSetup(): string {
+  return [
+    '*filter',
+    `:${INPUT_CHAIN} - [0:0]`,
+    `-I INPUT 1 -j ${INPUT_CHAIN}`,
+    'COMMIT',
+    '*mangle',
+    `:${EGRESS_CHAIN} - [0:0]`,
+    `-I POSTROUTING 1 -j ${EGRESS_CHAIN}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+function comment(parts: readonly string[]): string[] {
+  return ['-m', 'comment', '--comment', [TAG, ...parts].join(':')];
+}
+
+export interface PairRules {
+  /** The node whose INPUT chain gets the rules. */
+  readonly receiver: LabNode;
+  /** iptables argument lists for `-A NMLAB-IN ...`, in order. */
+  readonly rules: readonly (readonly string[])[];
+}
+
+function protoMatch(proto: BlockProto): string[] {
+  return proto === 'all' ? [] : ['-p', proto];
+}
+
+/**
+ * Rules for a blocked pair, always on a receiver's INPUT chain: a DROP in the
+ * sender's own OUTPUT would make send() fail with EPERM, which no real network does.
+ *
+ * - drop: a partition. Each end drops everything from the other on its INPUT,
+ *   with no connection-state match, so requests are lost and so are the replies
+ *   to requests going the other way: both directions time out, and neither end
+ *   sees the other's packets at all (as with a dead link in between).
+ * - reject / unreachable: directional. `dst` refuses what `src` starts (conntrack
+ *   state NEW: TCP SYN, echo request, first UDP datagram) with a TCP reset
+ *   (ECONNREFUSED) or ICMP port unreachable, or with ICMP host unreachable
+ *   (EHOSTUNREACH); replies to what `dst` itself starts towards `src` pass, so the
+ *   other direction stays healthy.
+ */
+export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: BlockProto): PairRules[] {
+  const tag = comment([mode, src.name, dst.name, proto]);
+  const from = (n: LabNode) => ['-s', `${n.podIP}/32,${n.nodeIP}/32`];
+  if (mode === 'drop') {
+    return [
+      { receiver: dst, rules: [[...from(src), ...protoMatch(proto), ...tag, '-j', 'DROP']] },
+      { receiver: src, rules: [[...from(dst), ...protoMatch(proto), ...tag, '-j', 'DROP']] },
+    ];
+  }
+  const fresh = ['-m', 'conntrack', '--ctstate', 'NEW'];
+  if (mode === 'unreachable') {
+    return [{ receiver: dst, rules: [[...from(src), ...protoMatch(proto), ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']] }];
+  }
+  const tcpReset = [...from(src), '-p', 'tcp', ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'tcp-reset'];
+  const portUnreachable = (p: string[]) => [...from(src), ...p, ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
+  switch (proto) {
+    case 'tcp':
+      return [{ receiver: dst, rules: [tcpReset] }];
+    case 'icmp':
+      return [{ receiver: dst, rules: [portUnreachable(['-p', 'icmp'])] }];
+    case 'all':
+      return [{ receiver: dst, rules: [tcpReset, portUnreachable([])] }];
+  }
+}
+
+/** Every packet of one protocol into a node is dropped (also the replies to what the node sends). */
+export function protoRule(node: LabNode, proto: Proto): string[] {
+  return ['-p', proto, ...comment(['block-proto', node.name, proto]), '-j', 'DROP'];
+}
+
+/** The mangle rule that hands a node's egress to its delayer; --queue-bypass lets packets through if it is gone. */
+export function delayRule(node: LabNode): string[] {
+  return ['-o', 'eth0', ...comment(['delay', node.name]), '-j', 'NFQUEUE', '--queue-num', String(DELAY_QUEUE), '--queue-bypass'];
+}
+
+/** iptables-restore input appending `rules` to `chain` of `table`. */
+export function appendRules(table: string, chain: string, rules: readonly (readonly string[])[]): string {
+  return [`*${table}`, ...rules.map((r) => [`-A`, chain, ...r].map(quoteRestoreArg).join(' ')), 'COMMIT', ''].join('\n');
+}
+
+function quoteRestoreArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `"${a.replaceAll('"', '\\"')}"`;
+}
+
+/** The nft chain that holds a node's loss rule. */
+export function lossChain(node: LabNode): string {
+  return `loss_${node.name.replaceAll('-', '_')}`;
+}
+
+/**
+ * The bridge namespace's nft table: frames a node's cable brings into the bridge
+ * go through that node's loss chain (empty = no loss). Bridge family, so it sees
+ * the ports; no br_netfilter or iptables involved.
+ */
+export function nftSetup(nodes: readonly LabNode[], vethOf: (n: LabNode) => string): string {
+  const chains = nodes.map((n) => `  chain ${lossChain(n)} {\n  }`).join('\n');
+  const map = nodes.map((n) => `"${vethOf(n)}" : jump ${lossChain(n)}`).join(', ');
+  return `table bridge ${NFT_TABLE} {\n${chains}\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n    iifname vmap { ${map} }\n  }\n}\n`;
+}
+
+/** nft input that sets a node's egress loss (0 removes it). */
+export function lossScript(node: LabNode, percent: number): string {
+  const lines = [`flush chain bridge ${NFT_TABLE} ${lossChain(node)}`];
+  const threshold = Math.round(percent * 100);
+  if (threshold > 0) lines.push(`add rule bridge ${NFT_TABLE} ${lossChain(node)} numgen random mod 10000 < ${threshold} counter drop`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Loss percent from `nft list chain` output of a node's loss chain (0 if none). */
+export function parseLoss(nftChain: string): number {
+  const m = /numgen random mod 10000 < (\d+)/.exec(nftChain);
+  return m ? Number(m[1]) / 100 : 0;
+}
+
+/** Faults tagged in `iptables -S` output of one node's chains. */
+export function parseTaggedRules(iptablesS: string): Fault[] {
+  const faults: Fault[] = [];
+  const seen = new Set<string>();
+  for (const line of iptablesS.split('\n')) {
+    const m = /--comment "?(nmlab:[^" ]+)"?/.exec(line);
+    if (!m?.[1] || seen.has(m[1])) continue;
+    seen.add(m[1]);
+    const [, kind, a, b, c] = m[1].split(':');
+    if ((kind === 'drop' || kind === 'reject' || kind === 'unreachable') && a && b && c) {
+      faults.push({ kind: 'block', mode: kind, src: a, dst: b, proto: c as BlockProto });
+    } else if (kind === 'block-proto' && a && b) {
+      faults.push({ kind: 'block-proto', node: a, proto: b as Proto });
+    }
+  }
+  return faults;
+}
+
+/** The `-A ...` lines of `iptables -S CHAIN` whose tag names `node` as either end. */
+export function rulesNaming(iptablesS: string, node: string): string[] {
+  return iptablesS.split('\n').filter((line) => {
+    const m = /--comment "?(nmlab:[^" ]+)"?/.exec(line);
+    if (!line.startsWith('-A ') || !m?.[1]) return false;
+    const [, , a, b] = m[1].split(':');
+    return a === node || b === node;
+  });
+}
+
+/** Same fault, same key: drop rules exist on both ends but are one fault. */
+export function faultKey(f: Fault): string {
+  return JSON.stringify(f);
+}
