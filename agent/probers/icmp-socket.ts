@@ -9,6 +9,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import raw, { type Socket as RawSocket } from 'raw-socket';
 import { systemClock, type Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import type { Outcome } from '../../common/vocabulary.js';
 import { outcomeFromError } from './classify.js';
 import { TIMEOUT, type ProbeOutcome } from './types.js';
 
@@ -18,6 +19,14 @@ const ECHO_REQUEST = 8;
 const TIME_EXCEEDED = 11;
 const TOKEN_BYTES = 8;
 const HEADER = 8;
+
+/**
+ * Destination-unreachable codes by which a host or firewall actively turns the
+ * echo away (what `iptables -j REJECT` sends by default, and the "prohibited"
+ * codes): that is `refused`, as an RST is for TCP. The others say there is no
+ * way to the destination: `unreachable`.
+ */
+const REJECTED_CODES = new Set([2, 3, 9, 10, 13]);
 
 const UNREACH_CODES: Record<number, string> = {
   0: 'net unreachable',
@@ -32,6 +41,13 @@ const UNREACH_CODES: Record<number, string> = {
   10: 'host administratively prohibited',
   13: 'communication administratively prohibited',
 };
+
+/** The outcome an ICMP error about our echo means. */
+export function icmpErrorOutcome(type: number, code: number): Outcome {
+  if (type !== DEST_UNREACHABLE) return 'unreachable'; // time exceeded: a routing loop or a path too long
+  if (code === 4) return 'mtu_exceeded';
+  return REJECTED_CODES.has(code) ? 'refused' : 'unreachable';
+}
 
 export type ParsedIcmp =
   | { readonly kind: 'reply'; readonly id: number; readonly seq: number; readonly token: Buffer }
@@ -237,11 +253,9 @@ export class IcmpSocket {
       const e = this.pending.get(p.seq);
       if (e && e.ip === p.dst) {
         const words = p.type === TIME_EXCEEDED ? 'time exceeded' : (UNREACH_CODES[p.code] ?? `unreachable code ${p.code}`);
-        if (p.type === DEST_UNREACHABLE && p.code === 4) {
-          e.settle({ outcome: 'mtu_exceeded', rttUs: 0, detail: `ICMP fragmentation needed from ${source}, next-hop MTU ${p.nextHopMtu}` });
-        } else {
-          e.settle({ outcome: 'unreachable', rttUs: 0, detail: `ICMP ${words} from ${source}` });
-        }
+        const outcome = icmpErrorOutcome(p.type, p.code);
+        const detail = outcome === 'mtu_exceeded' ? `ICMP fragmentation needed from ${source}, next-hop MTU ${p.nextHopMtu}` : `ICMP ${words} from ${source}`;
+        e.settle({ outcome, rttUs: 0, detail });
         return;
       }
     } else if (p?.kind === 'request') {

@@ -2,7 +2,7 @@
 // socket on loopback (this suite runs as root in CI; without CAP_NET_RAW the
 // live part says so and checks that open() declines instead of throwing).
 import t from 'tap';
-import { buildEchoRequest, checksum, IcmpSocket, parseIcmpPacket } from '../../../agent/probers/icmp-socket.js';
+import { buildEchoRequest, checksum, IcmpSocket, icmpErrorOutcome, parseIcmpPacket } from '../../../agent/probers/icmp-socket.js';
 import { silentLogger } from '../../../common/logger.js';
 
 function ipHeader(src: string, dst: string, payloadLength: number, ihlWords = 5): Buffer {
@@ -62,6 +62,16 @@ t.test('ICMP errors quote our request', (t) => {
   t.match(parseIcmpPacket(icmpError(3, 3, 7, 10)), { kind: 'error', code: 3, seq: 10 });
   t.match(parseIcmpPacket(icmpError(3, 4, 7, 11, 1400)), { kind: 'error', code: 4, nextHopMtu: 1400 });
   t.match(parseIcmpPacket(icmpError(11, 0, 7, 12)), { kind: 'error', type: 11, seq: 12 });
+  t.end();
+});
+
+t.test('what an ICMP error means', (t) => {
+  t.equal(icmpErrorOutcome(3, 1), 'unreachable', 'host unreachable');
+  t.equal(icmpErrorOutcome(3, 0), 'unreachable', 'net unreachable');
+  t.equal(icmpErrorOutcome(3, 3), 'refused', 'port unreachable: a REJECT');
+  t.equal(icmpErrorOutcome(3, 13), 'refused', 'administratively prohibited');
+  t.equal(icmpErrorOutcome(3, 4), 'mtu_exceeded', 'fragmentation needed');
+  t.equal(icmpErrorOutcome(11, 0), 'unreachable', 'time exceeded');
   t.end();
 });
 

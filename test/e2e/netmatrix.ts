@@ -1,0 +1,176 @@
+// Runs netmatrix for real inside a lab: the aggregator in the lab's aggregator
+// namespace, one agent per node namespace, all from the built dist/. The test
+// process reaches the API and the agents' /metrics through the lab's Unix-socket
+// forwarders (the root namespace can't reach the lab by design).
+import type { ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import type { Lab, LabNode } from './lab/lab.js';
+
+export interface Cell {
+  readonly status: string;
+  readonly lossRatio: number | null;
+  readonly rttP50Ms: number | null;
+  readonly rttP99Ms: number | null;
+  readonly lastOutcome: string | null;
+  readonly samples: number;
+}
+export interface Matrix {
+  readonly nodes: string[];
+  readonly cells: (Cell | null)[][];
+}
+
+const GRPC_PORT = 9400;
+const HTTP_PORT = 8080;
+const AGENT_PORT = 9402;
+
+export interface NetmatrixOptions {
+  /** Extra aggregator flags, e.g. { 'probe-interval': '500ms' }. */
+  readonly aggregator?: Record<string, string>;
+  readonly agent?: Record<string, string>;
+}
+
+function getVia(socketPath: string, path: string, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export function metricValue(text: string, name: string, labels = ''): number | undefined {
+  const prefix = labels ? `${name}{${labels}} ` : `${name} `;
+  const line = text.split('\n').find((l) => l.startsWith(prefix));
+  return line === undefined ? undefined : Number(line.slice(prefix.length));
+}
+
+export class Netmatrix {
+  private aggregatorProc: ChildProcess | undefined;
+  private readonly agents = new Map<string, ChildProcess>();
+  private api: { socketPath: string; close: () => void } | undefined;
+  private readonly agentApis = new Map<string, { socketPath: string; close: () => void }>();
+  readonly logs: string[] = [];
+
+  constructor(
+    readonly lab: Lab,
+    private readonly o: NetmatrixOptions = {},
+  ) {}
+
+  get aggregatorAddress(): string {
+    return `${this.lab.aggregatorIP}:${GRPC_PORT}`;
+  }
+
+  async start(): Promise<this> {
+    await this.startAggregator();
+    for (const n of this.lab.nodes) this.startAgent(n.name);
+    return this;
+  }
+
+  async startAggregator(): Promise<void> {
+    const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', ...this.o.aggregator };
+    this.aggregatorProc = this.spawn(this.lab.aggregatorNs, 'dist/aggregator/main.js', flags, {}, 'aggregator');
+    this.api ??= await this.lab.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
+    const until = Date.now() + 10_000;
+    for (;;) {
+      try {
+        if ((await getVia(this.api.socketPath, '/readyz', 1_000)).status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > until) throw new Error(`aggregator not ready within 10s; its log: ${this.logs.filter((l) => l.startsWith('[aggregator]')).join('\n')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stopAggregator(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.stopProc(this.aggregatorProc, signal);
+    this.aggregatorProc = undefined;
+  }
+
+  startAgent(name: string): void {
+    const n = this.lab.node(name);
+    const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: 'lab' };
+    const flags = { aggregator: this.aggregatorAddress, listen: `${n.podIP}:${AGENT_PORT}`, 'allowed-cidrs': '198.18.0.0/15', 'reconnect-max': '1s', 'log-level': 'warn', ...this.o.agent };
+    this.agents.set(name, this.spawn(n.ns, 'dist/agent/main.js', flags, env, name));
+  }
+
+  async stopAgent(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.stopProc(this.agents.get(name), signal);
+    this.agents.delete(name);
+  }
+
+  async get<T>(path: string): Promise<T> {
+    if (!this.api) throw new Error('aggregator not started');
+    const r = await getVia(this.api.socketPath, path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}: ${r.body.slice(0, 200)}`);
+    return JSON.parse(r.body) as T;
+  }
+
+  matrix(kind: string): Promise<Matrix> {
+    return this.get<Matrix>(`/api/v1/matrix?kind=${kind}`);
+  }
+
+  async aggregatorMetrics(): Promise<string> {
+    if (!this.api) throw new Error('aggregator not started');
+    return (await getVia(this.api.socketPath, '/metrics')).body;
+  }
+
+  async agentMetrics(name: string): Promise<string> {
+    const n: LabNode = this.lab.node(name);
+    let fwd = this.agentApis.get(name);
+    if (!fwd) {
+      fwd = await this.lab.forward(n.ns, n.podIP, AGENT_PORT);
+      this.agentApis.set(name, fwd);
+    }
+    return (await getVia(fwd.socketPath, '/metrics')).body;
+  }
+
+  /** Stops every process this started (the lab's down() would too). */
+  async stop(): Promise<void> {
+    for (const name of [...this.agents.keys()]) await this.stopAgent(name, 'SIGTERM');
+    await this.stopAggregator();
+    this.api?.close();
+    for (const f of this.agentApis.values()) f.close();
+  }
+
+  private spawn(ns: string, script: string, flags: Record<string, string>, env: Record<string, string>, tag: string): ChildProcess {
+    const argv = [process.execPath, script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
+    const child = this.lab.spawn(ns, argv, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer) => {
+      for (const line of b.toString().split('\n')) if (line) this.logs.push(`[${tag}] ${line}`);
+      if (this.logs.length > 2_000) this.logs.splice(0, this.logs.length - 2_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    return child;
+  }
+
+  private async stopProc(p: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill(signal);
+    const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+/** Every off-diagonal cell of `m`, with names. */
+export function cellsOf(m: Matrix): { src: string; dst: string; cell: Cell }[] {
+  const out: { src: string; dst: string; cell: Cell }[] = [];
+  m.cells.forEach((row, s) => row.forEach((c, d) => c && s !== d && out.push({ src: m.nodes[s]!, dst: m.nodes[d]!, cell: c })));
+  return out;
+}
+
+export function describe(m: Matrix): string {
+  return cellsOf(m)
+    .filter((x) => x.cell.status !== 'ok')
+    .map((x) => `${x.src}→${x.dst}:${x.cell.status}/${x.cell.lastOutcome}`)
+    .join(' ') || 'all ok';
+}
