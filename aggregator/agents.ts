@@ -134,6 +134,7 @@ export class AgentSessions {
       a.highestSequence = 0;
     }
     a.connected = true;
+    a.clock.reset();
     a.version = h.agentVersion;
     a.capabilities = caps;
     a.connectedSince = this.clock.now();
@@ -162,6 +163,7 @@ export class AgentSessions {
     let accepted = 0;
     const src = record.index;
     const maxAge = this.limits.maxResultAgeMs;
+    const offset = a.clock.observe(receivedAt, r.sentAtMs);
     for (const res of r.results) {
       const kind = this.kindIndex.get(res.kind);
       const outcome = this.outcomeIndex.get(res.outcome);
@@ -178,9 +180,9 @@ export class AgentSessions {
         this.stats.rejected.set(why, (this.stats.rejected.get(why) ?? 0) + 1);
         continue;
       }
-      // Age on the agent's own clock; never compared with ours.
-      const age = Math.min(maxAge, Math.max(0, r.sentAtMs - res.timestampMs));
-      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, receivedAt - age);
+      // The probe's time on our clock, never in the future nor older than the window needs.
+      const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, res.timestampMs + offset));
+      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, at);
       accepted++;
     }
     a.results += accepted;

@@ -4,6 +4,7 @@
 // been gone for `expiryMs`. Each node has a small integer index used by the
 // matrix store; indices of removed nodes are reused.
 import type { AddressFamily, Capability } from '../common/vocabulary.js';
+import { StreamClock } from './stream-clock.js';
 
 export interface AgentState {
   connected: boolean;
@@ -15,6 +16,8 @@ export interface AgentState {
   lastReportAt: number | null;
   /** Highest report sequence stored from this instance. */
   highestSequence: number;
+  /** Clock mapping of the current stream (see agents.ts, StreamClock). */
+  clock: StreamClock;
   reports: number;
   results: number;
 }
@@ -100,6 +103,7 @@ export class NodeRegistry {
           disconnectedAt: null,
           lastReportAt: null,
           highestSequence: 0,
+          clock: new StreamClock(),
           reports: 0,
           results: 0,
         },

@@ -17,6 +17,7 @@ export interface CellFacts {
   readonly samples: number;
   readonly lastOutcome: Outcome | null;
   readonly lastAgeMs: number;
+  /** Loss over the samples since the last outage ended (window.ts lossSinceOutage). */
   readonly lossRatio: number | null;
   readonly rttP50Ms: number | null;
 }

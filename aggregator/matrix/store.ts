@@ -14,7 +14,7 @@ import {
   type PairKind,
 } from '../../common/vocabulary.js';
 import { decideStatus, type StatusThresholds, type Verdict } from './status.js';
-import { percentile, sortPrefix } from './window.js';
+import { lossSinceOutage, percentile, sortByTime, sortPrefix } from './window.js';
 
 export interface MatrixOptions {
   readonly windowMs: number;
@@ -82,7 +82,10 @@ export class MatrixStore {
   /** rows[src] maps cellKey(dst, kind, family) → cell id. */
   private readonly rows: (Map<number, number> | undefined)[] = [];
   private readonly baseMs: number;
-  private readonly scratch: Float64Array;
+  // Scratch space for one cell's window, reused by every view() (no allocation).
+  private readonly rtts: Float64Array;
+  private readonly ticks: Float64Array;
+  private readonly fails: Uint8Array;
   private cells = 0;
 
   constructor(
@@ -92,7 +95,9 @@ export class MatrixStore {
     // Room for every sample of a full window plus slack for jitter and replays.
     this.ring = Math.min(MAX_RING, Math.ceil(options.windowMs / options.intervalMs) + 2);
     this.baseMs = now - TICK_MS;
-    this.scratch = new Float64Array(this.ring);
+    this.rtts = new Float64Array(this.ring);
+    this.ticks = new Float64Array(this.ring);
+    this.fails = new Uint8Array(this.ring);
   }
 
   get trackedCells(): number {
@@ -141,22 +146,34 @@ export class MatrixStore {
     let total = 0;
     let failed = 0;
     let oks = 0;
-    const rtts = this.scratch;
+    const { rtts, ticks, fails } = this;
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * ring + s;
-      if (c.sampleTick[slot]! < fromTick) continue;
+      const tick = c.sampleTick[slot]!;
+      if (tick < fromTick) continue;
+      const bad = c.sampleOutcome[slot] === OK ? 0 : 1;
+      ticks[total] = tick;
+      fails[total] = bad;
       total++;
-      if (c.sampleOutcome[slot] === OK) rtts[oks++] = c.sampleRtt[slot]! / 1000;
-      else failed++;
+      if (bad) failed++;
+      else rtts[oks++] = c.sampleRtt[slot]! / 1000;
     }
     sortPrefix(rtts, oks);
+    sortByTime(ticks, fails, total);
+    const recent = lossSinceOutage(fails, total);
     const lastOutcome = c.lastOutcome[i] === NO_OUTCOME ? null : outcomes.words[c.lastOutcome[i]!]!;
     const lossRatio = total === 0 ? null : failed / total;
     const rttP50Ms = oks === 0 ? null : round3(percentile(rtts, oks, 0.5));
     const rttP99Ms = oks === 0 ? null : round3(percentile(rtts, oks, 0.99));
     const lastAt = lastOutcome === null ? null : c.lastAt[i]!;
     const verdict = decideStatus(
-      { samples: total, lastOutcome, lastAgeMs: lastAt === null ? Infinity : now - lastAt, lossRatio, rttP50Ms },
+      {
+        samples: total,
+        lastOutcome,
+        lastAgeMs: lastAt === null ? Infinity : now - lastAt,
+        lossRatio: recent.samples === 0 ? null : recent.failed / recent.samples,
+        rttP50Ms,
+      },
       this.options.thresholds,
     );
     return { ...verdict, lossRatio, rttP50Ms, rttP99Ms, lastOutcome, since: lastOutcome === null ? null : c.runStart[i]!, lastAt, samples: total };

@@ -171,6 +171,6 @@ export function cellsOf(m: Matrix): { src: string; dst: string; cell: Cell }[] {
 export function describe(m: Matrix): string {
   return cellsOf(m)
     .filter((x) => x.cell.status !== 'ok')
-    .map((x) => `${x.src}→${x.dst}:${x.cell.status}/${x.cell.lastOutcome}`)
+    .map((x) => `${x.src}→${x.dst}:${x.cell.status}/${x.cell.lastOutcome}(loss ${x.cell.lossRatio?.toFixed(2)} of ${x.cell.samples}, p50 ${x.cell.rttP50Ms} ms)`)
     .join(' ') || 'all ok';
 }
