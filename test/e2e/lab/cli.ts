@@ -47,6 +47,10 @@ function parse(argv: readonly string[]): Parsed {
       rest.push(...argv.slice(i + 1));
       break;
     }
+    if (a === '--help' || a === '-h') {
+      positional.unshift('help');
+      continue;
+    }
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
     if (m?.[1]) {
       const value = m[2] ?? argv[++i];
