@@ -37,9 +37,13 @@ export const httpProber: Prober = (target, signal) =>
     req.once('response', (res) => {
       firstByteUs = us();
       let read = 0;
+      let cut = false;
       res.on('data', (chunk: Buffer) => {
         read += chunk.length;
-        if (read > MAX_BODY) res.destroy(); // enough to know it answered
+        if (read > MAX_BODY && !cut) {
+          cut = true; // enough to know it answered
+          res.destroy();
+        }
       });
       const settle = () => {
         const totalUs = us();
@@ -49,8 +53,9 @@ export const httpProber: Prober = (target, signal) =>
         else finish({ outcome: 'error', rttUs: totalUs, detail: `HTTP ${status}`, http });
       };
       res.once('end', settle);
-      res.once('close', settle);
-      res.once('error', settle);
+      // A body cut short by the peer (not by us) is a failed exchange, not an answer.
+      res.on('error', (err) => (cut ? settle() : finish({ rttUs: 0, ...outcomeFromError(err) })));
+      res.once('close', () => (cut || res.complete ? settle() : finish({ outcome: 'reset', rttUs: 0, detail: 'response cut short' })));
     });
     req.end();
   });

@@ -6,6 +6,7 @@
 // they settle that request at once, so "unreachable" is known without waiting
 // for the deadline.
 import { randomBytes, randomInt } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import raw, { type Socket as RawSocket } from 'raw-socket';
 import { systemClock, type Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
@@ -19,6 +20,13 @@ const ECHO_REQUEST = 8;
 const TIME_EXCEEDED = 11;
 const TOKEN_BYTES = 8;
 const HEADER = 8;
+/** The largest echo payload that fits an IPv4 packet (65535 - 20 - 8). */
+export const MAX_PAYLOAD = 65507;
+
+const IPPROTO_IP = 0;
+const IP_MTU_DISCOVER = 10;
+const IP_PMTUDISC_DONT = 0;
+const IP_PMTUDISC_DO = 2;
 
 /**
  * Destination-unreachable codes by which a host or firewall actively turns the
@@ -62,9 +70,12 @@ export type ParsedIcmp =
       /** Destination of the quoted request. */
       readonly dst: string;
       readonly nextHopMtu: number;
+      /** The quoted token, when the sender quoted that much (Linux quotes up to 576 bytes; RFC 792 only 8). */
+      readonly token?: Buffer;
     }
   | { readonly kind: 'other'; readonly type: number };
 
+/** The Internet checksum (RFC 1071); over a message that carries a correct one it gives 0. */
 export function checksum(buf: Buffer): number {
   let sum = 0;
   for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
@@ -90,12 +101,17 @@ function ipv4At(buf: Buffer, offset: number): string {
   return `${buf[offset]}.${buf[offset + 1]}.${buf[offset + 2]}.${buf[offset + 3]}`;
 }
 
-/** Parses an IPv4 packet (IP header included, as raw sockets deliver it); undefined for garbage. */
+/**
+ * Parses an IPv4 packet (IP header included, as raw sockets deliver it);
+ * undefined for garbage, truncated packets and bad ICMP checksums.
+ */
 export function parseIcmpPacket(buf: Buffer): ParsedIcmp | undefined {
   if (buf.length < 20 || buf[0]! >> 4 !== 4) return undefined;
   const ihl = (buf[0]! & 0x0f) * 4;
-  if (ihl < 20 || buf[9] !== 1 || buf.length < ihl + HEADER) return undefined;
-  const icmp = buf.subarray(ihl);
+  const total = buf.readUInt16BE(2); // Linux hands raw sockets the header as it came off the wire
+  if (ihl < 20 || buf[9] !== 1 || total < ihl + HEADER || total > buf.length) return undefined;
+  const icmp = buf.subarray(ihl, total);
+  if (checksum(icmp) !== 0) return undefined;
   const type = icmp[0]!;
   if (type === ECHO_REPLY || type === ECHO_REQUEST) {
     const id = icmp.readUInt16BE(4);
@@ -120,6 +136,7 @@ export function parseIcmpPacket(buf: Buffer): ParsedIcmp | undefined {
       seq: quoted.readUInt16BE(6),
       dst: ipv4At(inner, 16),
       nextHopMtu: type === DEST_UNREACHABLE && icmp[1] === 4 ? icmp.readUInt16BE(6) : 0,
+      ...(quoted.length >= HEADER + TOKEN_BYTES ? { token: quoted.subarray(HEADER, HEADER + TOKEN_BYTES) } : {}),
     };
   }
   return { kind: 'other', type };
@@ -135,66 +152,109 @@ interface Pending {
 export interface IcmpSocketOptions {
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Echo identifier (16 bits); random by default, so that agents sharing a namespace differ. */
   readonly identifier?: number;
+  /** Bound on outstanding echoes, default 4096; at most 65535, one per sequence number. */
   readonly maxPending?: number;
+  /** Makes the raw ICMPv4 socket; tests pass a fake. */
+  readonly createSocket?: () => RawSocket;
+}
+
+const CLOSED: ProbeOutcome = Object.freeze({ outcome: 'error', rttUs: 0, detail: 'socket closed' });
+const FULL: ProbeOutcome = Object.freeze({ outcome: 'error', rttUs: 0, detail: 'too many pending ICMP probes' });
+
+function createRawSocket(): RawSocket {
+  return raw.createSocket({ protocol: raw.Protocol.ICMP, bufferSize: 65535 });
 }
 
 export class IcmpSocket {
   private readonly pending = new Map<number, Pending>();
+  private readonly clock: Clock;
+  private readonly maxPending: number;
   private nextSeq = randomInt(0, 0x10000);
   private receiving = false;
   private closed = false;
-  private fullLogged = false;
-  private dfSocket: RawSocket | undefined;
+  private dropped = 0;
+  private unmatched = 0;
   readonly identifier: number;
-  /** Echoes refused because `maxPending` requests were outstanding. */
-  droppedFull = 0;
-  /** ICMP packets seen that matched no pending request of ours. */
-  repliesUnmatched = 0;
 
   private constructor(
     private readonly socket: RawSocket,
-    private readonly o: Required<Pick<IcmpSocketOptions, 'maxPending'>> & IcmpSocketOptions & { clock: Clock },
+    private readonly log: Logger,
+    o: IcmpSocketOptions,
   ) {
-    this.identifier = o.identifier ?? randomInt(0, 0x10000);
-    this.listen(socket);
+    this.clock = o.clock ?? systemClock;
+    this.maxPending = Math.min(Math.max(1, Math.floor(o.maxPending ?? 4096)), 0xffff);
+    this.identifier = (o.identifier ?? randomInt(0, 0x10000)) & 0xffff;
+    socket.on('message', (buf: Buffer, source: string) => this.onMessage(buf, source));
+    socket.on('error', (err: Error) => log.warn({ err }, 'ICMP socket error'));
+    // raw-socket closes itself after a poll error; echoes must not wait for their deadline then.
+    socket.on('close', () => {
+      if (this.closed) return;
+      log.error('ICMP socket closed unexpectedly; ICMP probes fail until the agent restarts');
+      this.close();
+    });
     socket.pauseRecv(); // nothing pending: don't keep the event loop alive
   }
 
   /** The shared socket, or undefined when raw sockets are not permitted (no CAP_NET_RAW). */
   static open(o: IcmpSocketOptions): IcmpSocket | undefined {
-    let socket: RawSocket;
+    let socket: RawSocket | undefined;
     try {
-      socket = raw.createSocket({ protocol: raw.Protocol.ICMP, bufferSize: 65535 });
+      socket = (o.createSocket ?? createRawSocket)();
+      // A raw socket's default (IP_PMTUDISC_WANT) sets DF on whatever fits the
+      // cached path MTU; make "no DF" mean no DF, so only `dontFragment` echoes
+      // can come back as "fragmentation needed".
+      socket.setOption(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
     } catch (err) {
-      o.log.debug({ err }, 'raw ICMP socket not available');
+      socket?.close();
+      // raw-socket throws plain errno text, without a code.
+      if (/not permitted|permission denied/i.test(String((err as Error)?.message))) o.log.debug({ err }, 'raw ICMP socket not permitted (no CAP_NET_RAW)');
+      else o.log.warn({ err }, 'raw ICMP socket could not be opened');
       return undefined;
     }
-    return new IcmpSocket(socket, { ...o, clock: o.clock ?? systemClock, maxPending: o.maxPending ?? 4096 });
+    return new IcmpSocket(socket, o.log, o);
   }
 
+  /** Echoes awaiting their reply. */
   get inFlight(): number {
     return this.pending.size;
   }
 
-  /** Sends one echo request to `ip` and settles with its outcome; the caller's signal is the deadline. */
+  /** Echoes refused because `maxPending` requests were outstanding. */
+  get droppedFull(): number {
+    return this.dropped;
+  }
+
+  /** ICMP packets received and ignored: not ours, stale, or garbage (echo requests, which loopback shows us, are not counted). */
+  get repliesUnmatched(): number {
+    return this.unmatched;
+  }
+
+  /**
+   * Sends one echo request to `ip` and settles with its outcome; the caller's
+   * signal is the deadline. `size` is the ICMP payload in bytes (default 56,
+   * as ping); `dontFragment` sets DF for this echo only.
+   */
   echo(ip: string, opts: { size?: number; dontFragment?: boolean }, signal: AbortSignal): Promise<ProbeOutcome> {
-    if (this.closed) return Promise.resolve({ outcome: 'error', rttUs: 0, detail: 'socket closed' });
+    if (this.closed) return Promise.resolve(CLOSED);
     if (signal.aborted) return Promise.resolve(TIMEOUT);
-    if (this.pending.size >= this.o.maxPending) {
-      this.droppedFull++;
-      if (!this.fullLogged) {
-        this.fullLogged = true;
-        this.o.log.warn({ maxPending: this.o.maxPending }, 'too many pending ICMP probes: refusing new ones (counted)');
-      }
-      return Promise.resolve({ outcome: 'error', rttUs: 0, detail: 'too many pending ICMP probes' });
+    // raw-socket would send an IPv6 address given to an IPv4 socket to 0.0.0.0.
+    if (!isIPv4(ip)) return Promise.resolve({ outcome: 'error', rttUs: 0, detail: `not an IPv4 address: ${ip.slice(0, 60)}` });
+    const size = opts.size ?? 56;
+    if (!Number.isInteger(size) || size < 0 || size > MAX_PAYLOAD) {
+      return Promise.resolve({ outcome: 'error', rttUs: 0, detail: `ICMP payload size ${size} outside 0..${MAX_PAYLOAD}` });
+    }
+    if (this.pending.size >= this.maxPending) {
+      if (this.dropped++ === 0) this.log.warn({ maxPending: this.maxPending }, 'too many pending ICMP probes: refusing new ones (counted)');
+      return Promise.resolve(FULL);
     }
     let seq = this.nextSeq;
-    while (this.pending.has(seq)) seq = (seq + 1) & 0xffff;
+    while (this.pending.has(seq)) seq = (seq + 1) & 0xffff; // ends: maxPending < 65536
     this.nextSeq = (seq + 1) & 0xffff;
     const token = randomBytes(TOKEN_BYTES);
-    const packet = buildEchoRequest(this.identifier, seq, token, opts.size);
-    const socket = opts.dontFragment ? this.dontFragmentSocket() : this.socket;
+    const packet = buildEchoRequest(this.identifier, seq, token, size);
+    const df = opts.dontFragment === true;
     return new Promise<ProbeOutcome>((resolve) => {
       const onAbort = () => settle(TIMEOUT);
       const settle = (o: ProbeOutcome) => {
@@ -204,44 +264,43 @@ export class IcmpSocket {
         this.idle();
         resolve(o);
       };
-      const entry: Pending = { ip, token, sentAt: this.o.clock.monotonic(), settle };
+      const entry: Pending = { ip, token, sentAt: this.clock.monotonic(), settle };
       this.pending.set(seq, entry);
       signal.addEventListener('abort', onAbort, { once: true });
       this.busy();
-      socket.send(
+      // DF is switched on for this one send and off again right after, rather
+      // than kept on a second socket: raw-socket runs beforeCallback, sendto and
+      // afterCallback in one synchronous step per queued request, so the option
+      // covers exactly this packet, and one socket means the kernel copies each
+      // ICMP packet of the namespace to one receive queue, not two.
+      this.socket.send(
         packet,
         0,
         packet.length,
         ip,
         () => {
-          entry.sentAt = this.o.clock.monotonic();
+          if (df) this.socket.setOption(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO);
+          entry.sentAt = this.clock.monotonic();
         },
         (err) => {
+          if (df) this.allowFragments();
           if (err) settle({ rttUs: 0, ...outcomeFromError(err) });
         },
       );
     });
   }
 
-  /** Settles every pending echo with `error` and closes the socket(s). */
+  /** Settles every pending echo with `error` "socket closed", removes the listeners and closes the socket. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const p of [...this.pending.values()]) p.settle({ outcome: 'error', rttUs: 0, detail: 'socket closed' });
-    for (const s of [this.socket, this.dfSocket]) {
-      if (!s) continue;
-      s.removeAllListeners('message');
-      s.close();
-    }
-  }
-
-  private listen(socket: RawSocket): void {
-    socket.on('message', (buf: Buffer, source: string) => this.onMessage(buf, source));
-    socket.on('error', (err: Error) => this.o.log.warn({ err }, 'ICMP socket error'));
+    for (const p of [...this.pending.values()]) p.settle(CLOSED);
+    this.socket.close();
+    this.socket.removeAllListeners();
   }
 
   private onMessage(buf: Buffer, source: string): void {
-    const at = this.o.clock.monotonic();
+    const at = this.clock.monotonic();
     const p = parseIcmpPacket(buf);
     if (p?.kind === 'reply' && p.id === this.identifier) {
       const e = this.pending.get(p.seq);
@@ -251,7 +310,7 @@ export class IcmpSocket {
       }
     } else if (p?.kind === 'error' && p.id === this.identifier) {
       const e = this.pending.get(p.seq);
-      if (e && e.ip === p.dst) {
+      if (e && e.ip === p.dst && (!p.token || e.token.equals(p.token))) {
         const words = p.type === TIME_EXCEEDED ? 'time exceeded' : (UNREACH_CODES[p.code] ?? `unreachable code ${p.code}`);
         const outcome = icmpErrorOutcome(p.type, p.code);
         const detail = outcome === 'mtu_exceeded' ? `ICMP fragmentation needed from ${source}, next-hop MTU ${p.nextHopMtu}` : `ICMP ${words} from ${source}`;
@@ -261,18 +320,16 @@ export class IcmpSocket {
     } else if (p?.kind === 'request') {
       return; // our own (or a neighbour's) request seen on loopback
     }
-    this.repliesUnmatched++;
+    this.unmatched++;
   }
 
-  /** A second socket with DF set (IP_MTU_DISCOVER = IP_PMTUDISC_DO), made when first needed. */
-  private dontFragmentSocket(): RawSocket {
-    if (!this.dfSocket) {
-      this.dfSocket = raw.createSocket({ protocol: raw.Protocol.ICMP, bufferSize: 65535 });
-      this.dfSocket.setOption(0 /* IPPROTO_IP */, 10 /* IP_MTU_DISCOVER */, 2 /* IP_PMTUDISC_DO */);
-      // Replies arrive on the main socket too; this one only sends.
-      this.dfSocket.pauseRecv();
+  private allowFragments(): void {
+    try {
+      this.socket.setOption(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT);
+    } catch (err) {
+      // The next plain echo would then carry DF: visible in its outcome, and logged.
+      this.log.warn({ err }, 'could not clear DF on the ICMP socket');
     }
-    return this.dfSocket;
   }
 
   private busy(): void {
