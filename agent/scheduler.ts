@@ -86,7 +86,8 @@ export class Scheduler {
     if (this.roundTimer) clearTimeout(this.roundTimer);
     for (const t of this.launchTimers) clearTimeout(t);
     this.launchTimers.clear();
-    for (const w of this.queue.splice(0)) w.skip();
+    // Probes still queued at shutdown are not "no slot" skips: drop them uncounted.
+    this.queue.length = 0;
     for (const c of this.inFlight) c.abort();
     await Promise.all(this.settling);
   }

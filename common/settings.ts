@@ -64,12 +64,13 @@ export function parseSettings<S extends Record<string, Setting<unknown>>>(
     const eq = arg.indexOf('=');
     const flag = arg.slice(2, eq < 0 ? undefined : eq);
     const key = byFlag.get(flag);
-    if (key === undefined) throw new ConfigError(`${command}: unknown flag --${flag} (see --help)`);
+    if (key === undefined) throw new ConfigError(`${command}: unknown flag ${/^[\w-]+$/.test(flag) ? `--${flag}` : JSON.stringify(`--${flag}`)} (see --help)`);
     let value: string | undefined;
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
       value = argv[i + 1];
-      if (value === undefined) throw new ConfigError(`${command}: --${flag} needs a value`);
+      // "--zone --pod-ip x" is a missing value, not a zone named "--pod-ip".
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`${command}: --${flag} (${settings[key]!.env}) needs a value`);
       i++;
     }
     fromFlags.set(key, value);
@@ -136,7 +137,7 @@ export function integer(min: number, max: number) {
 
 export function ratio(raw: string): number | Expected {
   const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) return new Expected('a ratio from 0 to 1, like 0.05');
+  if (!/^\d*\.?\d+$/.test(raw) || n < 0 || n > 1) return new Expected('a ratio from 0 to 1, like 0.05');
   return n;
 }
 

@@ -1,19 +1,96 @@
+// CIDR parsing and the allow-list agents consult before sending any packet.
 import t from 'tap';
-import { CidrSet, familyOf, parseCidr, PRIVATE_RANGES } from '../../common/cidr.js';
-import { isDns1123Subdomain } from '../../common/names.js';
+import { CidrSet, familyOf, parseCidr, PRIVATE_RANGES, type Cidr } from '../../common/cidr.js';
 
-t.test('CidrSet', (t) => {
-  const set = new CidrSet(PRIVATE_RANGES.map((c) => parseCidr(c)!));
-  for (const ip of ['10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', 'fd12::1']) t.ok(set.contains(ip), ip);
-  for (const ip of ['8.8.8.8', '127.0.0.1', '172.32.0.1', '2001:db8::1', 'not-an-ip']) t.notOk(set.contains(ip), ip);
-  t.equal(familyOf('192.0.2.1'), 'ipv4');
-  t.equal(familyOf('2001:db8::1'), 'ipv6');
-  t.equal(familyOf('x'), undefined);
-  t.end();
+function set(...texts: string[]): CidrSet {
+  return new CidrSet(texts.map((c) => parseCidr(c)!));
+}
+
+t.test('parseCidr reads IPv4 and IPv6 prefixes', async (t) => {
+  t.same(parseCidr('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+  t.same(parseCidr('192.0.2.0/24'), { address: '192.0.2.0', prefix: 24, family: 'ipv4' });
+  t.same(parseCidr('192.0.2.7/32'), { address: '192.0.2.7', prefix: 32, family: 'ipv4' });
+  t.same(parseCidr('0.0.0.0/0'), { address: '0.0.0.0', prefix: 0, family: 'ipv4' });
+  t.same(parseCidr('2001:db8::/32'), { address: '2001:db8::', prefix: 32, family: 'ipv6' });
+  t.same(parseCidr('fd00::/8'), { address: 'fd00::', prefix: 8, family: 'ipv6' });
+  t.same(parseCidr('::/0'), { address: '::', prefix: 0, family: 'ipv6' });
+  t.same(parseCidr('2001:db8::1/128'), { address: '2001:db8::1', prefix: 128, family: 'ipv6' });
 });
 
-t.test('DNS-1123 subdomains (Kubernetes node names)', (t) => {
-  for (const ok of ['node-a', 'ip-10-0-0-1.ec2.internal', 'a', '0node', 'x'.repeat(64)]) t.ok(isDns1123Subdomain(ok), ok);
-  for (const bad of ['', 'Node', 'node_a', '-node', 'node-', 'a..b', 'x'.repeat(254), `${'a'.repeat(63)}.`.repeat(5)]) t.notOk(isDns1123Subdomain(bad), bad);
-  t.end();
+t.test('parseCidr returns undefined for what is not a CIDR', async (t) => {
+  for (const bad of ['', '10.0.0.0', '10.0.0.0/', '/8', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/8.0', '10.0.0.0/ 8', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.256/8', 'host/8', '2001:db8::/129', '2001:db8::/1000', '2001:db8:::/32', '10.0.0.0/0x8', '10.0.0.0/a']) {
+    t.equal(parseCidr(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+t.test('familyOf', async (t) => {
+  t.equal(familyOf('198.51.100.1'), 'ipv4');
+  t.equal(familyOf('2001:db8::1'), 'ipv6');
+  t.equal(familyOf('::ffff:198.51.100.1'), 'ipv6');
+  t.equal(familyOf('not-an-ip'), undefined);
+  t.equal(familyOf(''), undefined);
+  t.equal(familyOf('198.51.100.0/24'), undefined);
+});
+
+t.test('CidrSet.contains for IPv4', async (t) => {
+  const s = set('192.0.2.0/24', '198.51.100.128/25');
+  t.ok(s.contains('192.0.2.0'), 'network address');
+  t.ok(s.contains('192.0.2.255'), 'broadcast address');
+  t.ok(s.contains('198.51.100.128'));
+  t.ok(s.contains('198.51.100.255'));
+  t.notOk(s.contains('198.51.100.127'), 'just below the /25');
+  t.notOk(s.contains('192.0.3.0'), 'just above the /24');
+  t.notOk(s.contains('203.0.113.1'));
+  t.notOk(s.contains('2001:db8::1'), 'an IPv6 address is not in IPv4 ranges');
+  t.notOk(s.contains('not-an-ip'));
+  t.notOk(s.contains(''));
+  t.notOk(s.contains('192.0.2.0/24'), 'a CIDR is not an address');
+});
+
+t.test('CidrSet.contains for IPv6', async (t) => {
+  const s = set('2001:db8:1::/48', 'fd00::/8');
+  t.ok(s.contains('2001:db8:1::'));
+  t.ok(s.contains('2001:db8:1:ffff:ffff:ffff:ffff:ffff'));
+  t.notOk(s.contains('2001:db8:2::1'));
+  t.ok(s.contains('fd12:3456::1'));
+  t.notOk(s.contains('fe80::1'));
+  t.notOk(s.contains('192.0.2.1'), 'an IPv4 address is not in IPv6 ranges');
+});
+
+t.test('host bits set in a CIDR still cover the whole network', async (t) => {
+  const s = set('192.0.2.77/24');
+  t.ok(s.contains('192.0.2.1'));
+  t.notOk(s.contains('192.0.3.1'));
+});
+
+t.test('/32, /128 and /0', async (t) => {
+  const hosts = set('203.0.113.9/32', '2001:db8::9/128');
+  t.ok(hosts.contains('203.0.113.9'));
+  t.notOk(hosts.contains('203.0.113.10'));
+  t.ok(hosts.contains('2001:db8::9'));
+  t.notOk(hosts.contains('2001:db8::a'));
+  const all4 = set('0.0.0.0/0');
+  t.ok(all4.contains('203.0.113.1'));
+  t.notOk(all4.contains('2001:db8::1'), '0.0.0.0/0 is IPv4 only');
+  t.ok(set('::/0').contains('2001:db8::1'));
+});
+
+t.test('an empty set contains nothing', async (t) => {
+  const s = new CidrSet([]);
+  t.notOk(s.contains('192.0.2.1'));
+  t.notOk(s.contains('2001:db8::1'));
+  t.equal(s.toString(), '');
+});
+
+t.test('toString lists the CIDRs comma-separated', async (t) => {
+  t.equal(set('192.0.2.0/24', '2001:db8::/32').toString(), '192.0.2.0/24,2001:db8::/32');
+  const cidrs: Cidr[] = [{ address: '198.51.100.0', prefix: 24, family: 'ipv4' }];
+  t.equal(new CidrSet(cidrs).cidrs, cidrs);
+});
+
+t.test('the private ranges cover RFC 1918, CGNAT and ULA, and not documentation or public space', async (t) => {
+  const s = new CidrSet(PRIVATE_RANGES.map((c) => parseCidr(c)!));
+  for (const ip of ['10.1.2.3', '172.16.0.1', '172.31.255.254', '192.168.1.1', '100.64.0.1', '100.127.255.254', 'fc00::1', 'fd12::1']) t.ok(s.contains(ip), ip);
+  for (const ip of ['172.32.0.1', '172.15.255.255', '100.128.0.1', '192.0.2.1', '198.51.100.1', '203.0.113.1', '8.8.8.8', '2001:db8::1', 'fe80::1']) t.notOk(s.contains(ip), ip);
+  t.ok(PRIVATE_RANGES.every((c) => parseCidr(c) !== undefined), 'every default range parses');
 });

@@ -1,30 +1,100 @@
+// The closed vocabularies, checked against the proto enums they come from:
+// every word both ways, by name and by number, and every value outside a set.
 import t from 'tap';
-import { addressFamilies, capabilities, outcomes, PAIR_KINDS, probeKinds, VocabularyError } from '../../common/vocabulary.js';
+import {
+  addressFamilies,
+  capabilities,
+  FINDING_KINDS,
+  isPairKind,
+  outcomes,
+  PAIR_KINDS,
+  probeKinds,
+  STATUSES,
+  VocabularyError,
+  type Vocabulary,
+} from '../../common/vocabulary.js';
+import { AddressFamily } from '../../proto/generated/netmatrix/v1/AddressFamily.js';
+import { Capability } from '../../proto/generated/netmatrix/v1/Capability.js';
+import { Outcome } from '../../proto/generated/netmatrix/v1/Outcome.js';
+import { ProbeKind } from '../../proto/generated/netmatrix/v1/ProbeKind.js';
 
-t.test('words come from the proto enums, in declaration order', (t) => {
+const sets: [Vocabulary<string>, Record<string, string>, string, string][] = [
+  [probeKinds, ProbeKind, 'PROBE_KIND_', 'probe kind'],
+  [outcomes, Outcome, 'OUTCOME_', 'outcome'],
+  [capabilities, Capability, 'CAPABILITY_', 'capability'],
+  [addressFamilies, AddressFamily, 'ADDRESS_FAMILY_', 'address family'],
+];
+
+t.test("the words are DESIGN.md's", async (t) => {
   t.same(probeKinds.words, ['icmp', 'tcp', 'http', 'mtu', 'node', 'dns']);
   t.same(outcomes.words, ['ok', 'timeout', 'refused', 'unreachable', 'reset', 'mtu_exceeded', 'error', 'nxdomain', 'servfail', 'dns_refused', 'truncated', 'malformed']);
-  t.same(addressFamilies.words, ['ipv4', 'ipv6']);
   t.same(capabilities.words, ['icmp', 'tcp', 'http', 'mtu', 'dns', 'cni']);
-  t.ok(PAIR_KINDS.every((k) => probeKinds.isWord(k)), 'pair kinds are probe kinds');
-  t.end();
+  t.same(addressFamilies.words, ['ipv4', 'ipv6']);
+  t.same(STATUSES, ['ok', 'degraded', 'failing', 'unknown']);
+  t.equal(FINDING_KINDS.length, 16);
+  t.equal(new Set(FINDING_KINDS).size, 16);
 });
 
-t.test('mapping both ways; names and numbers', (t) => {
-  t.equal(probeKinds.fromProto('PROBE_KIND_TCP'), 'tcp');
-  t.equal(probeKinds.fromProto(2), 'tcp');
-  t.equal(probeKinds.toProto('node'), 'PROBE_KIND_NODE');
+for (const [v, enumObject, prefix, name] of sets) {
+  t.test(`${name}: derived from the proto enum`, async (t) => {
+    const protoNames = Object.keys(enumObject).filter((k) => k !== `${prefix}UNSPECIFIED`);
+    t.equal(v.name, name);
+    t.same(v.words, protoNames.map((p) => p.slice(prefix.length).toLowerCase()), 'one word per enum value, in proto order, without UNSPECIFIED');
+    t.ok(Object.isFrozen(v.words));
+    t.ok(Object.isFrozen(v));
+    v.words.forEach((w, i) => {
+      t.equal(v.toProto(w), protoNames[i], `toProto(${w})`);
+      t.equal(v.fromProto(protoNames[i]!), w, `fromProto(${protoNames[i]})`);
+      t.equal(v.fromProto(i + 1), w, `fromProto(${i + 1})`);
+      t.equal(v.lookupProto(protoNames[i]!), w);
+      t.equal(v.lookupProto(i + 1), w);
+      t.equal(v.fromProto(v.toProto(w)), w, 'round trip');
+      t.equal(v.index(w), i);
+      t.equal(v.parse(w), w);
+      t.ok(v.isWord(w));
+    });
+  });
+
+  t.test(`${name}: values outside the set are errors naming the set`, async (t) => {
+    const unspecified = `${prefix}UNSPECIFIED`;
+    for (const bad of [unspecified, 0, v.words.length + 1, -1, 1.5, `${prefix}BOGUS`, v.words[0]!, '']) {
+      const err = t.throws(() => v.fromProto(bad)) as VocabularyError;
+      t.type(err, VocabularyError, `fromProto(${JSON.stringify(bad)})`);
+      t.equal(err.name, 'VocabularyError');
+      t.equal(err.set, name);
+      t.equal(err.value, bad);
+      t.equal(err.message, `unknown ${name} ${JSON.stringify(bad)}`);
+      t.equal(v.lookupProto(bad), undefined);
+    }
+    for (const bad of ['bogus', 'ICMP', v.toProto(v.words[0]!), ' ok', '', 1, null, undefined, {}]) {
+      const err = t.throws(() => v.parse(bad)) as VocabularyError;
+      t.type(err, VocabularyError);
+      t.equal(err.set, name);
+      t.match(err.message, new RegExp(`^unknown ${name} `));
+      t.notOk(v.isWord(bad));
+    }
+    t.throws(() => v.toProto('bogus' as never), VocabularyError);
+    t.throws(() => v.index('bogus' as never), VocabularyError);
+  });
+}
+
+t.test('each set is its own: a word of one is not a word of another', async (t) => {
+  t.equal(outcomes.parse('ok'), 'ok');
+  t.equal((t.throws(() => probeKinds.parse('ok')) as VocabularyError).set, 'probe kind');
+  t.equal(probeKinds.toProto('dns'), 'PROBE_KIND_DNS');
+  t.equal(capabilities.toProto('cni'), 'CAPABILITY_CNI');
   t.equal(outcomes.fromProto('OUTCOME_MTU_EXCEEDED'), 'mtu_exceeded');
-  t.equal(outcomes.index('refused'), 2);
-  t.equal(probeKinds.lookupProto('PROBE_KIND_NOPE'), undefined);
-  t.end();
+  t.equal(outcomes.fromProto(12), 'malformed');
+  t.equal(addressFamilies.fromProto(2), 'ipv6');
 });
 
-t.test('a word outside the set is an error naming the set', (t) => {
-  t.throws(() => probeKinds.fromProto('PROBE_KIND_UNSPECIFIED'), new VocabularyError('probe kind', 'PROBE_KIND_UNSPECIFIED'));
-  t.throws(() => probeKinds.fromProto(0), /unknown probe kind 0/);
-  t.throws(() => outcomes.parse('lost'), /unknown outcome "lost"/);
-  t.throws(() => outcomes.index('lost' as never), VocabularyError);
-  t.equal(outcomes.parse('reset'), 'reset');
-  t.end();
+t.test('PAIR_KINDS are probe kinds: all but dns', async (t) => {
+  for (const k of PAIR_KINDS) t.ok(probeKinds.isWord(k), k);
+  t.same([...PAIR_KINDS], probeKinds.words.filter((k) => k !== 'dns'));
+  t.ok(isPairKind('icmp'));
+  t.ok(isPairKind('node'));
+  t.notOk(isPairKind('dns'));
+  t.notOk(isPairKind('ICMP'));
+  t.notOk(isPairKind(1));
+  t.notOk(isPairKind(undefined));
 });

@@ -1,0 +1,132 @@
+// netmatrix-aggregator settings: defaults, one line per bad value, and the
+// checks that span two settings.
+import t, { type Test } from 'tap';
+import { aggregatorSettings, parseAggregatorConfig } from '../../aggregator/config.js';
+import { ConfigError, HelpRequested } from '../../common/settings.js';
+
+function fails(t: Test, argv: string[], env: Record<string, string> = {}): string {
+  try {
+    parseAggregatorConfig(argv, env);
+  } catch (e) {
+    t.type(e, ConfigError);
+    const msg = (e as Error).message;
+    t.notMatch(msg, /\n/, 'one line');
+    t.match(msg, /^netmatrix-aggregator: /);
+    return msg;
+  }
+  t.fail(`expected a ConfigError for ${JSON.stringify(argv)} ${JSON.stringify(env)}`);
+  return '';
+}
+
+t.test('defaults are DESIGN.md\'s', async (t) => {
+  const c = parseAggregatorConfig([], {});
+  t.same(c.grpcListen, { host: '0.0.0.0', port: 9400 });
+  t.same(c.httpListen, { host: '0.0.0.0', port: 8080 });
+  t.equal(c.probeInterval, 5_000);
+  t.equal(c.probeTimeout, 1_000);
+  t.same(c.probeKinds, ['icmp', 'tcp', 'http', 'node']);
+  t.equal(c.window, 60_000);
+  t.equal(c.staleAfter, 15_000, 'stale after 3 × the probe interval');
+  t.equal(c.degradedLoss, 0.05);
+  t.equal(c.failingLoss, 0.5);
+  t.equal(c.latencyThreshold, 50);
+  t.equal(c.nodeExpiry, 600_000);
+  t.equal(c.maxMessageBytes, 4_194_304);
+  t.equal(c.maxResultsPerReport, 50_000);
+  t.equal(c.logLevel, 'info');
+  t.ok(Object.isFrozen(c), 'frozen');
+});
+
+t.test('flags and env vars set every value; flags win', async (t) => {
+  const c = parseAggregatorConfig(
+    ['--grpc-listen', '[::]:19400', '--http-listen=192.0.2.1:18080', '--probe-interval', '2s', '--probe-kinds', 'tcp, mtu', '--stale-after', '45s', '--log-level', 'debug'],
+    { NETMATRIX_PROBE_INTERVAL: '10s', NETMATRIX_PROBE_TIMEOUT: '500ms', NETMATRIX_WINDOW: '2m', NETMATRIX_DEGRADED_LOSS: '0.1', NETMATRIX_FAILING_LOSS: '0.9', NETMATRIX_LATENCY_THRESHOLD: '0', NETMATRIX_NODE_EXPIRY: '1h', NETMATRIX_GRPC_MAX_MESSAGE_BYTES: '1024', NETMATRIX_MAX_RESULTS_PER_REPORT: '7', NETMATRIX_LOG_LEVEL: 'warn' },
+  );
+  t.same(c.grpcListen, { host: '::', port: 19400 });
+  t.same(c.httpListen, { host: '192.0.2.1', port: 18080 });
+  t.equal(c.probeInterval, 2_000, 'flag beats env');
+  t.equal(c.probeTimeout, 500);
+  t.same(c.probeKinds, ['tcp', 'mtu']);
+  t.equal(c.window, 120_000);
+  t.equal(c.staleAfter, 45_000, 'an explicit stale-after is kept');
+  t.equal(c.degradedLoss, 0.1);
+  t.equal(c.failingLoss, 0.9);
+  t.equal(c.latencyThreshold, 0);
+  t.equal(c.nodeExpiry, 3_600_000);
+  t.equal(c.maxMessageBytes, 1024);
+  t.equal(c.maxResultsPerReport, 7);
+  t.equal(c.logLevel, 'debug');
+});
+
+t.test('the default stale-after follows the probe interval', async (t) => {
+  t.equal(parseAggregatorConfig(['--probe-interval', '2s'], {}).staleAfter, 6_000);
+  t.equal(parseAggregatorConfig([], { NETMATRIX_PROBE_INTERVAL: '100ms', NETMATRIX_PROBE_TIMEOUT: '10ms' }).staleAfter, 300);
+});
+
+t.test('every bad value is one line naming its flag, env var and the value', async (t) => {
+  const cases: [string, string, string][] = [
+    ['grpc-listen', 'NETMATRIX_GRPC_LISTEN', 'localhost'],
+    ['http-listen', 'NETMATRIX_HTTP_LISTEN', '0.0.0.0:70000'],
+    ['probe-interval', 'NETMATRIX_PROBE_INTERVAL', '99ms'],
+    ['probe-interval', 'NETMATRIX_PROBE_INTERVAL', '10m1ms'],
+    ['probe-timeout', 'NETMATRIX_PROBE_TIMEOUT', '9ms'],
+    ['probe-timeout', 'NETMATRIX_PROBE_TIMEOUT', 'soon'],
+    ['probe-kinds', 'NETMATRIX_PROBE_KINDS', 'icmp,dns'],
+    ['probe-kinds', 'NETMATRIX_PROBE_KINDS', 'ICMP'],
+    ['window', 'NETMATRIX_WINDOW', '999ms'],
+    ['stale-after', 'NETMATRIX_STALE_AFTER', '1h1s'],
+    ['degraded-loss', 'NETMATRIX_DEGRADED_LOSS', '5%'],
+    ['failing-loss', 'NETMATRIX_FAILING_LOSS', '1.5'],
+    ['latency-threshold', 'NETMATRIX_LATENCY_THRESHOLD', '61s'],
+    ['node-expiry', 'NETMATRIX_NODE_EXPIRY', '500ms'],
+    ['grpc-max-message-bytes', 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', '1023'],
+    ['max-results-per-report', 'NETMATRIX_MAX_RESULTS_PER_REPORT', '0'],
+    ['log-level', 'NETMATRIX_LOG_LEVEL', 'verbose'],
+  ];
+  for (const [flag, env, value] of cases) {
+    const byFlag = fails(t, [`--${flag}`, value]);
+    t.match(byFlag, `invalid --${flag} (${env}) ${JSON.stringify(value)}: expected `, `--${flag} ${value}`);
+    const byEnv = fails(t, [], { [env]: value });
+    t.match(byEnv, `invalid ${env} ${JSON.stringify(value)}: expected `, `${env}=${value}`);
+  }
+  t.match(fails(t, ['--probe-kinds', 'icmp,dns']), /"dns" is not one/, 'names the bad element');
+  t.match(fails(t, ['--probe-kinds', 'icmp,dns']), /icmp, tcp, http, mtu, node/, 'lists the kinds that are');
+});
+
+t.test('every setting has a distinct flag and a NETMATRIX_ env var', async (t) => {
+  const s = Object.values(aggregatorSettings);
+  t.equal(new Set(s.map((x) => x.flag)).size, s.length);
+  t.equal(new Set(s.map((x) => x.env)).size, s.length);
+  for (const x of s) t.match(x.env, /^NETMATRIX_[A-Z_]+$/);
+});
+
+t.test('--help lists every setting', async (t) => {
+  const err = t.throws(() => parseAggregatorConfig(['--help'], {})) as HelpRequested;
+  t.type(err, HelpRequested);
+  for (const s of Object.values(aggregatorSettings)) {
+    t.match(err.text, `--${s.flag}`);
+    t.match(err.text, s.env);
+  }
+});
+
+t.test('the probe timeout must be shorter than the interval', async (t) => {
+  const equal = fails(t, ['--probe-interval', '1s', '--probe-timeout', '1s']);
+  t.equal(equal, 'netmatrix-aggregator: --probe-timeout (NETMATRIX_PROBE_TIMEOUT) 1000ms must be shorter than --probe-interval (NETMATRIX_PROBE_INTERVAL) 1000ms');
+  t.match(fails(t, [], { NETMATRIX_PROBE_INTERVAL: '1s', NETMATRIX_PROBE_TIMEOUT: '2s' }), /2000ms must be shorter than .* 1000ms/);
+  t.equal(parseAggregatorConfig(['--probe-interval', '1s', '--probe-timeout', '999ms'], {}).probeTimeout, 999);
+});
+
+t.test('an empty kind list is refused', async (t) => {
+  t.equal(fails(t, ['--probe-kinds', '']), 'netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
+  t.equal(fails(t, ['--probe-kinds', ' , ']), 'netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
+  // An empty env var means "unset", so the default applies.
+  t.same(parseAggregatorConfig([], { NETMATRIX_PROBE_KINDS: '' }).probeKinds, ['icmp', 'tcp', 'http', 'node']);
+});
+
+t.test('degraded loss must not exceed failing loss', async (t) => {
+  const msg = fails(t, ['--degraded-loss', '0.6', '--failing-loss', '0.5']);
+  t.equal(msg, 'netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');
+  fails(t, ['--degraded-loss', '0.6']);
+  const same = parseAggregatorConfig(['--degraded-loss', '0.3', '--failing-loss', '0.3'], {});
+  t.equal(same.degradedLoss, 0.3, 'equal thresholds are allowed');
+});

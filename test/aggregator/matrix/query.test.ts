@@ -1,0 +1,151 @@
+// The read side of the matrix: whole matrices (rows = sources, sorted by name)
+// and one pair in detail.
+import t from 'tap';
+import { MatrixQuery } from '../../../aggregator/matrix/query.js';
+import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
+import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes.js';
+import { ManualClock } from '../../../common/clock.js';
+import { addressFamilies, outcomes, PAIR_KINDS, type Outcome, type PairKind } from '../../../common/vocabulary.js';
+
+function node(name: string, podIPs: string[], nodeIPs: string[] = []): NodeIdentity {
+  return { name, zone: 'zone-1', podIPs, nodeIPs, responderPort: 9402 };
+}
+
+function setup() {
+  const clock = new ManualClock();
+  const nodes = new NodeRegistry();
+  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } }, clock.now());
+  const query = new MatrixQuery(nodes, store);
+  const rec = (src: string, dst: string, kind: PairKind, outcome: Outcome, family: 'ipv4' | 'ipv6' = 'ipv4', rttUs = 500) =>
+    store.record(nodes.indexOf(src)!, nodes.indexOf(dst)!, kindIndex(kind), addressFamilies.index(family), outcomes.index(outcome), rttUs, clock.now());
+  return { clock, nodes, store, query, rec };
+}
+
+t.test('an empty cluster', async (t) => {
+  const { query, clock } = setup();
+  const m = query.matrix('icmp', 'ipv4', clock.now());
+  t.same(m.nodes, []);
+  t.same(m.cells, []);
+  t.same(m.summary, { ok: 0, degraded: 0, failing: 0, unknown: 0 });
+  t.equal(query.defaultFamily(), 'ipv4');
+});
+
+t.test('matrix shape: rows and columns are nodes sorted by name, diagonal null', async (t) => {
+  const { nodes, query, clock, rec } = setup();
+  // Registered out of order: indices differ from the sorted order.
+  nodes.upsert(node('node-c', ['192.0.2.3']));
+  nodes.upsert(node('node-a', ['192.0.2.1']));
+  nodes.upsert(node('node-b', ['192.0.2.2']));
+  rec('node-a', 'node-b', 'icmp', 'ok');
+  rec('node-c', 'node-a', 'icmp', 'timeout');
+  rec('node-b', 'node-c', 'icmp', 'ok', 'ipv4', 80_000);
+  const m = query.matrix('icmp', 'ipv4', clock.now());
+  t.equal(m.kind, 'icmp');
+  t.equal(m.family, 'ipv4');
+  t.same(m.nodes.map((n) => n.name), ['node-a', 'node-b', 'node-c']);
+  t.equal(m.cells.length, 3);
+  for (let i = 0; i < 3; i++) {
+    t.equal(m.cells[i]!.length, 3);
+    t.equal(m.cells[i]![i], null, `diagonal ${i}`);
+  }
+  t.equal(m.cells[0]![1]!.status, 'ok', 'row = source: a→b');
+  t.equal(m.cells[0]![1]!.rttP50Ms, 0.5);
+  t.equal(m.cells[2]![0]!.status, 'failing', 'c→a');
+  t.equal(m.cells[2]![0]!.lastOutcome, 'timeout');
+  t.equal(m.cells[1]![2]!.status, 'degraded', 'b→c is slow');
+  t.equal(m.cells[1]![0]!.status, 'unknown', 'b→a never probed');
+  t.same(m.summary, { ok: 1, degraded: 1, failing: 1, unknown: 3 });
+  t.equal(Object.values(m.summary).reduce((a, b) => a + b, 0), 3 * 2, 'every off-diagonal cell counted once');
+});
+
+t.test('a pair never probed is unknown with no data', async (t) => {
+  const { nodes, query, clock } = setup();
+  nodes.upsert(node('node-a', ['192.0.2.1']));
+  nodes.upsert(node('node-b', ['192.0.2.2']));
+  const cell = query.matrix('tcp', 'ipv4', clock.now()).cells[0]![1]!;
+  t.same(cell, {
+    status: 'unknown',
+    reason: 'no probe results yet',
+    lossRatio: null,
+    rttP50Ms: null,
+    rttP99Ms: null,
+    lastOutcome: null,
+    since: null,
+    lastAt: null,
+    samples: 0,
+  });
+});
+
+t.test('matrices are per kind and per family', async (t) => {
+  const { nodes, query, clock, rec } = setup();
+  nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1']));
+  nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2']));
+  rec('node-a', 'node-b', 'icmp', 'ok', 'ipv4');
+  rec('node-a', 'node-b', 'icmp', 'unreachable', 'ipv6');
+  rec('node-a', 'node-b', 'tcp', 'refused', 'ipv4');
+  const now = clock.now();
+  t.equal(query.matrix('icmp', 'ipv4', now).cells[0]![1]!.lastOutcome, 'ok');
+  t.equal(query.matrix('icmp', 'ipv6', now).cells[0]![1]!.lastOutcome, 'unreachable');
+  t.equal(query.matrix('tcp', 'ipv4', now).cells[0]![1]!.lastOutcome, 'refused');
+  t.equal(query.matrix('tcp', 'ipv6', now).cells[0]![1]!.status, 'unknown');
+  t.same(query.matrix('http', 'ipv4', now).summary, { ok: 0, degraded: 0, failing: 0, unknown: 2 });
+});
+
+t.test('a matrix is judged at the time asked', async (t) => {
+  const { nodes, query, clock, rec } = setup();
+  nodes.upsert(node('node-a', ['192.0.2.1']));
+  nodes.upsert(node('node-b', ['192.0.2.2']));
+  rec('node-a', 'node-b', 'icmp', 'ok');
+  t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_000).cells[0]![1]!.status, 'ok');
+  t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_001).cells[0]![1]!.status, 'unknown', 'stale');
+});
+
+t.test('pair(): every kind, the target IP of each kind in the family, and samples', async (t) => {
+  const { nodes, query, clock, rec } = setup();
+  const a = nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1'], ['198.51.100.1']));
+  const b = nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2'], ['198.51.100.2', '2001:db8:1::2']));
+  rec('node-a', 'node-b', 'icmp', 'ok', 'ipv4', 700);
+  clock.advance(5_000);
+  rec('node-a', 'node-b', 'icmp', 'timeout', 'ipv4', 0);
+  rec('node-a', 'node-b', 'node', 'ok', 'ipv6', 300);
+  const v4 = query.pair(a, b, 'ipv4', clock.now());
+  t.equal(v4.src, a);
+  t.equal(v4.dst, b);
+  t.equal(v4.family, 'ipv4');
+  t.same(Object.keys(v4.kinds).sort(), [...PAIR_KINDS].sort(), 'every pair kind');
+  for (const k of ['icmp', 'tcp', 'http', 'mtu'] as const) t.equal(v4.kinds[k].targetIp, '192.0.2.2', `${k} targets the pod IP`);
+  t.equal(v4.kinds.node.targetIp, '198.51.100.2', 'node targets the node IP');
+  t.equal(v4.kinds.icmp.cell.lastOutcome, 'timeout');
+  t.same(v4.kinds.icmp.samples.map((s) => [s.outcome, s.rttUs]), [['ok', 700], ['timeout', 0]], 'samples oldest first');
+  t.equal(v4.kinds.tcp.cell.status, 'unknown');
+  t.same(v4.kinds.tcp.samples, []);
+  t.equal(v4.kinds.node.cell.status, 'unknown', 'the ipv6 node result is not in the ipv4 view');
+
+  const v6 = query.pair(a, b, 'ipv6', clock.now());
+  t.equal(v6.kinds.icmp.targetIp, '2001:db8::2');
+  t.equal(v6.kinds.node.targetIp, '2001:db8:1::2');
+  t.equal(v6.kinds.node.cell.lastOutcome, 'ok');
+  t.equal(v6.kinds.icmp.cell.status, 'unknown');
+
+  const reverse = query.pair(b, a, 'ipv6', clock.now());
+  t.equal(reverse.kinds.node.targetIp, null, 'node-a has no IPv6 node IP');
+  t.equal(reverse.kinds.icmp.targetIp, '2001:db8::1');
+});
+
+t.test('pair(): no address of the family at all', async (t) => {
+  const { nodes, query, clock } = setup();
+  const a = nodes.upsert(node('node-a', ['192.0.2.1']));
+  const b = nodes.upsert(node('node-b', ['192.0.2.2']));
+  const p = query.pair(a, b, 'ipv6', clock.now());
+  for (const k of PAIR_KINDS) t.equal(p.kinds[k].targetIp, null, k);
+});
+
+t.test('defaultFamily is that of the first node by name', async (t) => {
+  const { nodes, query } = setup();
+  nodes.upsert(node('node-b', ['192.0.2.2']));
+  t.equal(query.defaultFamily(), 'ipv4');
+  nodes.upsert(node('node-a', ['2001:db8::1', '192.0.2.1']));
+  t.equal(query.defaultFamily(), 'ipv6', 'node-a sorts first and is IPv6-primary');
+  nodes.remove('node-a');
+  t.equal(query.defaultFamily(), 'ipv4');
+});
