@@ -108,8 +108,8 @@ t.test('a cut cable fails the node\'s whole row and column; restored, ok again',
   await until('row of node-3 unknown (its agent is cut off)', ['tcp'], (s, _d, c) => (s === 'node-3' ? c.status === 'unknown' : true), 3 * INTERVAL_MS + 3_000);
   type Pair = { kinds: Record<string, { recent: { at: string; outcome: string }[] }> };
   const inCut = (p: Pair, from: number, to: number) => p.kinds.tcp!.recent.filter((x) => Date.parse(x.at) > from && Date.parse(x.at) < to);
-  // Let the cut last a few probes (a condition, not a sleep): three failures seen towards node-3.
-  await waitFor('three probes towards node-3 to fail', async () => inCut(await nm.get<Pair>('/api/v1/pairs/node-1/node-3'), cutAt, Date.now()).filter((x) => x.outcome !== 'ok').length >= 3, 6 * INTERVAL_MS);
+  // Let the cut last a few probes (a condition, not a sleep): five failures seen towards node-3.
+  await waitFor('five probes towards node-3 to fail', async () => inCut(await nm.get<Pair>('/api/v1/pairs/node-1/node-3'), cutAt, Date.now()).filter((x) => x.outcome !== 'ok').length >= 5, 8 * INTERVAL_MS + 2_000);
   await lab.restoreCable('node-3');
   const restoredAt = Date.now();
   t.pass(`ok again ${await until('every cell ok again', KINDS, allOk, HEAL)} ms after the restore`);
