@@ -6,14 +6,13 @@
 // blackhole (in a private network namespace, never the host's), and that an
 // idle socket lets the process exit. This suite runs as root in CI; without
 // CAP_NET_RAW the live parts say so and are skipped.
-import { execFile, execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import type { Socket as RawSocket } from 'raw-socket';
 import t from 'tap';
 import { buildEchoRequest, checksum, IcmpSocket, icmpErrorOutcome, MAX_PAYLOAD, parseIcmpPacket } from '../../../agent/probers/icmp-socket.js';
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
+import { canRun, childSkip, mod, runChild } from '../../helpers/child.js';
 import { logSink } from '../../helpers/log-sink.js';
 
 function ipHeader(src: string, dst: string, payloadLength: number, ihlWords = 5): Buffer {
@@ -470,32 +469,9 @@ if (!sock) {
 
 // ---- child processes ----
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const tsLoader = process.execArgv.find((a) => a.includes('@tapjs/typescript'));
-const mod = (p: string) => JSON.stringify(new URL(`../../../${p}`, import.meta.url).href);
 
-function canRun(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** Runs an ES module snippet in a new node (TypeScript sources importable) behind `wrapper`; waits for it to exit, with a deadline. */
-function runChild(wrapper: string[], code: string): Promise<{ status: number | null; stdout: string; stderr: string; ms: number }> {
-  const argv = [...wrapper, process.execPath, tsLoader!, '--input-type=module', '-e', code];
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { cwd: root, env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 30_000 }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-      resolve({ status, stdout, stderr, ms: performance.now() - started });
-    });
-  });
-}
 
-const childSkip = !tsLoader ? 'needs the TypeScript loader tap runs tests with' : process.getuid?.() !== 0 ? 'needs root' : false;
 
 t.test('child: without CAP_NET_RAW, open() declines instead of throwing', { skip: childSkip || (!canRun('setpriv', ['--version']) && 'no setpriv') }, async (t) => {
   const r = await runChild(

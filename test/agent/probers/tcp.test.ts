@@ -1,12 +1,11 @@
 // The TCP prober against real sockets on loopback, and, in a child process in
 // a private network namespace (its own lo and iptables, never the host's), a
 // real blackhole and real rejections.
-import { execFile, execFileSync } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { tcpProber } from '../../../agent/probers/tcp.js';
 import { silentLogger } from '../../../common/logger.js';
+import { canRun, childSkip, mod, runChild } from '../../helpers/child.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const log = silentLogger();
@@ -79,24 +78,9 @@ t.test('an aborted signal → timeout, before and during the connect; nothing le
 
 // ---- a real blackhole, in a child in a private network namespace ----
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const tsLoader = process.execArgv.find((a) => a.includes('@tapjs/typescript'));
-const mod = (p: string) => JSON.stringify(new URL(`../../../${p}`, import.meta.url).href);
 
-function canRun(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-const skip = !tsLoader
-  ? 'needs the TypeScript loader tap runs tests with'
-  : process.getuid?.() !== 0
-    ? 'needs root'
-    : !canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here';
+const skip = childSkip || (!canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here');
 
 t.test('child, private netns: a blackholed connect ends at the deadline and lets the process exit; REJECTs are classified', { skip }, async (t) => {
   const setup = [
@@ -117,16 +101,8 @@ t.test('child, private netns: a blackholed connect ends at the deadline and lets
     };
     console.log(JSON.stringify({ blackholed: await run('127.0.0.9', 300), reset: await run('127.0.0.10', 5000), unreachable: await run('127.0.0.11', 5000) }));
     // A SYN still retrying (~127 s) would hold the process here.`;
-  const started = performance.now();
-  const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    execFile(
-      'unshare',
-      ['-n', '--', 'sh', '-c', `${setup} && exec "$@"`, 'sh', process.execPath, tsLoader!, '--input-type=module', '-e', code],
-      { cwd: root, env: { PATH: process.env.PATH ?? '', TS_NODE_TRANSPILE_ONLY: '1' }, timeout: 20_000 },
-      (err, stdout, stderr) => resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
-    ),
-  );
-  t.equal(r.status, 0, `child exited by itself in ${(performance.now() - started).toFixed(0)} ms (${r.stderr.trim()})`);
+  const r = await runChild(['unshare', '-n', '--', 'sh', '-c', `${setup} && exec "$@"`, 'sh'], code, 20_000);
+  t.equal(r.status, 0, `child exited by itself in ${r.ms.toFixed(0)} ms (${r.stderr.trim()})`);
   const o = JSON.parse(r.stdout) as Record<string, { outcome: string; detail?: string; ms: number }>;
   t.match(o.blackholed, { outcome: 'timeout', detail: 'deadline exceeded' });
   t.ok(o.blackholed!.ms >= 290 && o.blackholed!.ms < 2_000, `blackhole ended at the deadline (${o.blackholed!.ms.toFixed(1)} ms)`);
