@@ -1,10 +1,24 @@
-import type { ApiMatrix } from '../api-types.js';
-import { EXIT, type ApiClient } from '../client.js';
+// netmatrix matrix: one GET, printed as the API's JSON or as a grid.
+import type { AddressFamily, PairKind } from '../../common/vocabulary.js';
+import { isMatrix } from '../api-types.js';
+import type { ApiClient } from '../client.js';
 import { renderMatrix, type RenderOptions } from '../render.js';
+import { matrixExitCode } from '../verdict.js';
 
-export async function matrixCommand(client: ApiClient, q: { kind: string; family?: string; json: boolean }, o: RenderOptions, out: (s: string) => void): Promise<number> {
-  const params = new URLSearchParams({ kind: q.kind, ...(q.family ? { family: q.family } : {}) });
-  const m = await client.get<ApiMatrix>(`/api/v1/matrix?${params}`);
+export interface MatrixQuery {
+  readonly kind: PairKind;
+  readonly family?: AddressFamily;
+  readonly json: boolean;
+}
+
+export function matrixPath(kind: string, family?: string): string {
+  const params = new URLSearchParams({ kind });
+  if (family !== undefined) params.set('family', family);
+  return `/api/v1/matrix?${params}`;
+}
+
+export async function matrixCommand(client: ApiClient, q: MatrixQuery, o: RenderOptions, out: (s: string) => void): Promise<number> {
+  const m = await client.get(matrixPath(q.kind, q.family), { accept: isMatrix, what: 'a matrix' });
   out(q.json ? JSON.stringify(m, null, 2) : renderMatrix(m, o));
-  return m.summary.failing > 0 ? EXIT.problems : EXIT.ok;
+  return matrixExitCode(m);
 }

@@ -1,33 +1,37 @@
-import type { ApiMatrix, ApiNode } from '../api-types.js';
-import { EXIT, type ApiClient } from '../client.js';
-import { renderNodes, summaryLine, type RenderOptions } from '../render.js';
+// netmatrix status: the nodes and one matrix per kind, fetched together.
+import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
+import { isMatrix, isNodeList } from '../api-types.js';
+import type { ApiClient } from '../client.js';
+import { renderStatus, type RenderOptions } from '../render.js';
+import { statusVerdict, type KindMatrix } from '../verdict.js';
+import { matrixPath } from './matrix.js';
 
-const KINDS = ['icmp', 'tcp', 'http', 'node'] as const;
+/** The kinds status summarises. mtu is left out: a path-MTU check, not reachability; `netmatrix matrix --kind mtu` shows it. */
+export const STATUS_KINDS: readonly PairKind[] = PAIR_KINDS.filter((k) => k !== 'mtu');
 
-export async function statusCommand(client: ApiClient, q: { json: boolean }, o: RenderOptions, out: (s: string) => void): Promise<number> {
-  const [{ nodes }, ...matrices] = await Promise.all([
-    client.get<{ nodes: ApiNode[] }>('/api/v1/nodes'),
-    ...KINDS.map((k) => client.get<ApiMatrix>(`/api/v1/matrix?kind=${k}`)),
-  ]);
-  const byKind = Object.fromEntries(KINDS.map((k, i) => [k, matrices[i]!]));
-  const disconnected = nodes.filter((n) => !n.agent.connected).length;
-  const failing = matrices.reduce((n, m) => n + m.summary.failing, 0);
-  if (q.json) {
-    out(JSON.stringify({ nodes, matrices: Object.fromEntries(KINDS.map((k) => [k, byKind[k]!.summary])) }, null, 2));
-  } else {
-    const lines = [renderNodes(nodes, o), ''];
-    for (const k of KINDS) {
-      const s = byKind[k]!.summary;
-      const total = s.ok + s.degraded + s.failing + s.unknown;
-      lines.push(`${k.padEnd(5)} ${total === 0 || s.unknown === total ? 'no data' : summaryLine(s, o)}`);
+export async function statusCommand(client: ApiClient, q: { readonly json: boolean }, o: RenderOptions, out: (s: string) => void): Promise<number> {
+  // The first failure cancels the other calls: its line is what the user
+  // sees, and the process should not sit on sockets until their deadlines.
+  const cancel = new AbortController();
+  const get = async <T>(path: string, accept: (body: unknown) => body is T, what: string): Promise<T> => {
+    try {
+      return await client.get(path, { signal: cancel.signal, accept, what });
+    } catch (e) {
+      cancel.abort();
+      throw e;
     }
-    lines.push('');
-    lines.push(
-      failing === 0 && disconnected === 0
-        ? `all ${nodes.length} agents connected, no failing pair`
-        : `${disconnected} of ${nodes.length} agents disconnected, ${failing} failing cells: see netmatrix matrix --kind K`,
-    );
-    out(lines.join('\n'));
+  };
+  const [{ nodes }, ms] = await Promise.all([
+    get('/api/v1/nodes', isNodeList, 'a node list'),
+    Promise.all(STATUS_KINDS.map((k) => get(matrixPath(k), isMatrix, 'a matrix'))),
+  ]);
+  const matrices: KindMatrix[] = STATUS_KINDS.map((kind, i) => ({ kind, matrix: ms[i]! }));
+  if (q.json) {
+    out(JSON.stringify({ nodes, matrices: Object.fromEntries(matrices.map((m) => [m.kind, m.matrix.summary])) }, null, 2));
+  } else {
+    // Ages of last reports are judged on the aggregator's clock, as the aggregator judges staleness.
+    const aggregatorNow = Date.parse(ms[0]?.generatedAt ?? '');
+    out(renderStatus(nodes, matrices, o.now !== undefined || Number.isNaN(aggregatorNow) ? o : { ...o, now: aggregatorNow }));
   }
-  return failing > 0 || disconnected > 0 ? EXIT.problems : EXIT.ok;
+  return statusVerdict(nodes, matrices).exitCode;
 }

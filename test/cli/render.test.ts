@@ -1,71 +1,171 @@
 import t from 'tap';
-import { age, renderMatrix, renderNodes, table } from '../../cli/render.js';
-import { matrixFixture, nodesFixture } from './fixtures.js';
+import { age, renderKinds, renderMatrix, renderNodes, renderStatus, table, verdictLine } from '../../cli/render.js';
+import { statusVerdict } from '../../cli/verdict.js';
+import { NOW, bigMatrix, emptyMatrix, matrixFixture, noDataMatrix, nodesFixture, okMatrix, visible } from './fixtures.js';
 
 const plain = { color: false };
 
-t.test('matrix: rows are sources, columns numbered, glyphs per status', (t) => {
+/** Column (character offset) of each glyph in a grid row, after the label. */
+function glyphColumns(line: string, labelEnd: number): number[] {
+  const cols: number[] = [];
+  for (let i = labelEnd; i < line.length; i++) if (line[i] !== ' ') cols.push(i);
+  return cols;
+}
+
+t.test('matrix: sources as rows, targets as numbered columns, a glyph per cell', async (t) => {
+  const lines = renderMatrix(matrixFixture(), plain).split('\n');
+  t.equal(lines[0], 'tcp matrix (ipv4), window 60s, generated 2026-11-25T06:00:00.000Z');
+  t.equal(lines[1], 'rows: source node; columns: target node, numbered like the rows', 'the row labels are the legend of the column numbers');
+  t.same(lines.slice(2, 7), [
+    '           1  2  3  4',
+    '1 node-a   ·  ✓  ✓  ✗',
+    '2 node-b   ~  ·  ✓  ✗',
+    '3 node-c   ✓  ✓  ·  ✗',
+    '4 node-d   ✓  ✓  ?  ·',
+  ]);
+  t.equal(lines[8], '✓ ok 7   ~ degraded 1   ✗ failing 3   ? unknown 1');
+});
+
+t.test('matrix: every cell that is not ok is listed, failing first, with why', async (t) => {
   const out = renderMatrix(matrixFixture(), plain);
-  const lines = out.split('\n');
-  t.match(lines[0], 'tcp matrix (ipv4), window 60s, at 2026-11-25T06:00:00.000Z');
-  const header = lines.find((l) => /^\s+1\s+2\s+3\s+4$/.test(l));
-  t.ok(header, 'column numbers');
-  const rowA = lines.find((l) => l.startsWith('1 node-a'))!;
-  const rowB = lines.find((l) => l.startsWith('2 node-b'))!;
-  const rowD = lines.find((l) => l.startsWith('4 node-d'))!;
-  t.match(rowA, /·\s+✓\s+✓\s+✗$/);
-  t.match(rowB, /~\s+·\s+✓\s+✗$/);
-  t.match(rowD, /✓\s+✓\s+\?\s+·$/);
-  // Each glyph sits under its column number.
-  for (const [i, n] of ['1', '2', '3', '4'].entries()) t.equal(rowA[header!.indexOf(n)], ['·', '✓', '✓', '✗'][i], `column ${n} aligned`);
-  t.match(out, '✓ ok 7   ~ degraded 1   ✗ failing 3   ? unknown 1');
-  t.match(out, /node-a\s+→\s+node-d\s+failing\s+refused\s+100\.0%\s+-\/-/);
-  t.match(out, /node-b\s+→\s+node-a\s+degraded\s+ok\s+8\.3%\s+0\.30\/12\.5/);
-  t.match(out, /node-d\s+→\s+node-c\s+unknown\s+-/);
-  t.notMatch(out, /\x1b\[/, 'no colour codes when colour is off');
-  t.end();
+  const list = out.split('\n\n')[2]!.split('\n');
+  t.same(list, [
+    'SOURCE     TARGET  STATUS    SINCE    LAST-OUTCOME  LOSS    RTT-P50/P99-MS',
+    'node-a  →  node-d  failing   60s ago  refused       100.0%  -/-',
+    'node-b  →  node-d  failing   60s ago  refused       100.0%  -/-',
+    'node-c  →  node-d  failing   60s ago  refused       100.0%  -/-',
+    'node-b  →  node-a  degraded  90s ago  ok            8.3%    0.30/12.5',
+    'node-d  →  node-c  unknown   -        -             -       -/-',
+  ]);
+  t.notMatch(out, /node-a\s+→\s+node-b/, 'ok cells are not listed');
+  t.notMatch(out, /\x1b\[/, 'no escape codes with colour off');
 });
 
-t.test('matrix: colour codes only with colour on', (t) => {
-  const out = renderMatrix(matrixFixture(), { color: true });
-  t.match(out, '\x1b[31m✗\x1b[0m');
-  t.match(out, '\x1b[32m✓\x1b[0m');
-  t.match(out, '\x1b[33m~\x1b[0m');
-  t.end();
+t.test('matrix: colour on paints glyphs, counts and statuses, and keeps the layout', async (t) => {
+  const coloured = renderMatrix(matrixFixture(), { color: true });
+  t.match(coloured, '\x1b[32m✓\x1b[0m', 'ok green');
+  t.match(coloured, '\x1b[33m~\x1b[0m', 'degraded yellow');
+  t.match(coloured, '\x1b[31m✗\x1b[0m', 'failing red');
+  t.match(coloured, '\x1b[90m?\x1b[0m', 'unknown grey');
+  t.match(coloured, '\x1b[90m·\x1b[0m', 'self grey');
+  t.match(coloured, '\x1b[31mfailing \x1b[0m', 'status in the list');
+  t.match(coloured, '\x1b[1mtcp matrix', 'bold title');
+  t.equal(visible(coloured), renderMatrix(matrixFixture(), plain), 'same text as without colour: escape codes take no width');
 });
 
-t.test('matrix: no nodes, and too wide for the terminal', (t) => {
-  t.match(renderMatrix({ ...matrixFixture(), nodes: [], cells: [], summary: { ok: 0, degraded: 0, failing: 0, unknown: 0 } }, plain), 'no nodes yet');
-  const narrow = renderMatrix(matrixFixture(), { color: false, width: 20 });
-  t.match(narrow, '(4 columns do not fit in 20 characters: showing the cells that are not ok)');
-  t.notMatch(narrow, /^1 node-a/m, 'no grid');
-  t.match(narrow, /node-a\s+→\s+node-d\s+failing/);
-  t.end();
+t.test('matrix: no nodes names the server', async (t) => {
+  t.equal(
+    renderMatrix(emptyMatrix('tcp'), { color: false, server: 'http://192.0.2.10:8080' }),
+    'tcp matrix (ipv4), window 60s, generated 2026-11-25T06:00:00.000Z\nno nodes yet: are agents connected to http://192.0.2.10:8080?',
+  );
 });
 
-t.test('every pair ok says so', (t) => {
+t.test('matrix: every pair ok, and a single node', async (t) => {
+  const ok = renderMatrix(okMatrix('icmp'), plain);
+  t.match(ok, /\n\nevery pair is ok$/);
+  t.match(ok, '✓ ok 12   ~ degraded 0   ✗ failing 0   ? unknown 0');
+  const one = { ...okMatrix('icmp'), nodes: ['node-a'], cells: [[null]], summary: { ok: 0, degraded: 0, failing: 0, unknown: 0 } };
+  t.match(renderMatrix(one, plain), /1 node-a {3}·\n/);
+  t.match(renderMatrix(one, plain), /no pairs: one node only$/);
+});
+
+t.test('matrix: long names of varying length and two-digit indices stay aligned', async (t) => {
+  const m = bigMatrix(12);
+  const lines = renderMatrix(m, plain).split('\n');
+  const header = lines[2]!;
+  const rows = lines.slice(3, 15);
+  t.equal(rows.length, 12);
+  const labelEnd = Math.max(...m.nodes.map((n) => n.length)) + 3;
+  // Each column number ends where its glyphs are.
+  const numberEnds = [...header.matchAll(/\d+/g)].map((x) => x.index! + x[0].length - 1);
+  t.equal(numberEnds.length, 12);
+  rows.forEach((row, s) => {
+    t.match(row, new RegExp(`^${String(s + 1).padStart(2)} ${m.nodes[s]!.replaceAll('.', '\\.')} +`), `row ${s + 1} labelled`);
+    t.same(glyphColumns(row, labelEnd), numberEnds, `row ${s + 1} glyphs under their column numbers`);
+  });
+  t.equal(rows[0]!.at(-1), '✗', 'node 1 → node 12 failing');
+  t.equal(rows[11]!.at(-1), '·', 'diagonal');
+});
+
+t.test('matrix: wider than the terminal falls back to the list', async (t) => {
+  const m = bigMatrix(40);
+  const gridLine = renderMatrix(m, plain).split('\n')[3]!;
+  const needed = gridLine.length;
+  const narrow = renderMatrix(m, { color: false, width: needed - 1 });
+  t.match(narrow, `(the grid of 40 columns needs ${needed} characters, the terminal has ${needed - 1}: listing the cells that are not ok; --json has them all)`);
+  t.notMatch(narrow, /^ 1 ip-10-0-0-/m, 'no grid');
+  t.match(narrow, '✓ ok 1559   ~ degraded 0   ✗ failing 1   ? unknown 0');
+  t.match(narrow, /ip-10-0-0-\.eu-west-1\.compute\.internal\s+→\s+ip-10-0-39-7777\.eu-west-1\.compute\.internal\s+failing\s+60s ago\s+refused/);
+  t.match(renderMatrix(m, { color: false, width: needed }), /^ 1 ip-10-0-0-/m, 'exactly fitting: the grid');
+  t.match(renderMatrix(m, plain), /^ 1 ip-10-0-0-/m, 'no width (not a terminal): the grid');
+});
+
+t.test('text from the server cannot drive the terminal', async (t) => {
   const m = matrixFixture();
-  const cells = m.cells.map((row) => row.map((c) => (c === null ? null : { ...c, status: 'ok' as const })));
-  t.match(renderMatrix({ ...m, cells, summary: { ok: 12, degraded: 0, failing: 0, unknown: 0 } }, plain), 'every pair is ok');
-  t.end();
+  const evil = { ...m, nodes: ['node-a\x1b]0;pwned\x07', ...m.nodes.slice(1)] };
+  const out = renderMatrix(evil, plain);
+  t.notMatch(out, /[\x1b\x07]/);
+  t.match(out, '1 node-a?]0;pwned?   ·');
 });
 
-t.test('nodes table', (t) => {
-  const out = renderNodes(nodesFixture(), { color: false, now: Date.parse('2026-11-25T06:00:00.000Z') });
-  const lines = out.split('\n');
-  t.match(lines[0], /^NAME\s+ZONE\s+POD-IP\s+AGENT\s+LAST-REPORT\s+VERSION\s+CAPABILITIES$/);
-  t.match(lines[1], /^node-a\s+zone-1\s+192\.0\.2\.1\s+connected\s+2s ago\s+0\.1\.0\s+icmp,tcp,http$/);
-  t.match(lines[3], /^node-c\s+zone-2\s+192\.0\.2\.3\s+disconnected/);
-  t.equal(renderNodes([], plain), 'no nodes yet: are agents connected to this aggregator?');
-  t.end();
+t.test('nodes table', async (t) => {
+  const lines = renderNodes(nodesFixture(), { color: false, now: NOW }).split('\n');
+  t.same(lines, [
+    'NAME    ZONE    POD-IP     AGENT         LAST-REPORT  VERSION  CAPABILITIES',
+    'node-a  zone-1  192.0.2.1  connected     2s ago       0.1.0    icmp,tcp,http,node',
+    'node-b  zone-1  192.0.2.2  connected     2s ago       0.1.0    icmp,tcp,http,node',
+    'node-c  zone-2  192.0.2.3  disconnected  2m ago       0.1.0    icmp,tcp,http,node',
+    'node-d  zone-2  192.0.2.4  connected     2s ago       0.1.0    icmp,tcp,http,node',
+  ]);
+  const coloured = renderNodes(nodesFixture(), { color: true, now: NOW });
+  t.match(coloured, '\x1b[31mdisconnected\x1b[0m');
+  t.match(coloured, '\x1b[32mconnected   \x1b[0m');
+  t.equal(renderNodes([], { color: false, server: 'http://192.0.2.10:8080' }), 'no nodes yet: are agents connected to http://192.0.2.10:8080?');
 });
 
-t.test('table aligns and ages read naturally', (t) => {
+t.test('status: kinds by status, no data, verdict', async (t) => {
+  const matrices = [
+    { kind: 'icmp', matrix: okMatrix('icmp') },
+    { kind: 'tcp', matrix: matrixFixture('tcp') },
+    { kind: 'http', matrix: noDataMatrix('http') },
+    { kind: 'node', matrix: okMatrix('node') },
+  ];
+  t.same(renderKinds(matrices, plain).split('\n'), [
+    'KIND  OK  DEGRADED  FAILING  UNKNOWN  NOTE',
+    'icmp  12  0         0        0',
+    'tcp   7   1         3        1        see netmatrix matrix --kind tcp',
+    'http  -   -         -        -        no data',
+    'node  12  0         0        0',
+  ]);
+  t.equal(renderKinds([matrices[0]!], plain), 'KIND  OK  DEGRADED  FAILING  UNKNOWN\nicmp  12  0         0        0', 'no NOTE column without notes');
+  t.match(renderKinds(matrices, { color: true }), '\x1b[31m3      \x1b[0m', 'failing count red');
+
+  const out = renderStatus(nodesFixture(), matrices, { color: false, now: NOW });
+  const parts = out.split('\n\n');
+  t.equal(parts.length, 3);
+  t.equal(parts[0], renderNodes(nodesFixture(), { color: false, now: NOW }));
+  t.equal(parts[2], '✗ 1 of 4 agents disconnected (node-c); failing cells: tcp 3');
+  t.equal(renderStatus([], matrices, { color: false, server: 'http://192.0.2.10:8080' }), 'no nodes yet: are agents connected to http://192.0.2.10:8080?');
+});
+
+t.test('verdict lines', async (t) => {
+  const healthy = nodesFixture().map((n) => ({ ...n, agent: { ...n.agent, connected: true } }));
+  const ok = [{ kind: 'icmp', matrix: okMatrix('icmp') }];
+  t.equal(verdictLine(statusVerdict(healthy, ok), plain), '✓ all 4 agents connected, no failing cell');
+  const degraded = { ...okMatrix('tcp'), summary: { ok: 10, degraded: 2, failing: 0, unknown: 0 } };
+  t.equal(verdictLine(statusVerdict(healthy, [...ok, { kind: 'tcp', matrix: degraded }]), plain), '✓ all 4 agents connected, no failing cell, 2 degraded');
+  const many = Array.from({ length: 7 }, (_, i) => ({ ...healthy[0]!, name: `n${i}`, agent: { ...healthy[0]!.agent, connected: false } }));
+  t.equal(verdictLine(statusVerdict(many, ok), plain), '✗ 7 of 7 agents disconnected (n0, n1, n2, n3, n4 and 2 more)');
+  t.equal(verdictLine(statusVerdict(healthy, ok), { color: true }), '\x1b[32m✓ all 4 agents connected, no failing cell\x1b[0m');
+});
+
+t.test('table aligns and ages read naturally', async (t) => {
   t.equal(table(['A', 'BB'], [['xyz', '1'], ['q', '22']]), 'A    BB\nxyz  1\nq    22');
-  const now = Date.parse('2026-11-25T06:00:00Z');
-  t.equal(age(null, now), 'never');
-  t.equal(age('2026-11-25T05:59:55Z', now), '5s ago');
-  t.equal(age('2026-11-25T05:50:00Z', now), '10m ago');
-  t.equal(age('2026-11-25T01:00:00Z', now), '5h ago');
-  t.end();
+  t.equal(age(null, NOW), 'never');
+  t.equal(age('2026-11-25T05:59:55Z', NOW), '5s ago');
+  t.equal(age('2026-11-25T06:00:03Z', NOW), '0s ago', 'a clock ahead is not a negative age');
+  t.equal(age('2026-11-25T05:50:00Z', NOW), '10m ago');
+  t.equal(age('2026-11-25T01:00:00Z', NOW), '5h ago');
+  t.equal(age('2026-11-20T06:00:00Z', NOW), '5d ago');
+  t.equal(age('yesterday', NOW), '-');
 });

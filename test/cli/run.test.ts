@@ -1,105 +1,213 @@
-// The CLI against a real HTTP server on port 0 serving fixtures.
-import { createServer, type IncomingMessage } from 'node:http';
+// The CLI in-process, against a real HTTP server on 127.0.0.1 port 0 serving fixtures.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
-import { run, type Io } from '../../cli/run.js';
-import { matrixFixture, nodesFixture } from './fixtures.js';
+import { main, type Io } from '../../cli/run.js';
+import { closedPort, json, startApiServer } from './api-server.js';
+import { emptyMatrix, matrixFixture, noDataMatrix, nodesFixture, okMatrix, visible } from './fixtures.js';
 
-const requests: IncomingMessage[] = [];
-let mode: 'ok' | 'error' | 'slow' = 'ok';
-const server = createServer((req, res) => {
-  requests.push(req);
-  if (mode === 'slow') return; // never answers: the client's deadline must end it
-  if (mode === 'error') {
-    res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 400, code: 'INVALID_KIND', error: 'Bad Request', message: 'unknown probe kind "x"' }));
-    return;
-  }
+/** The fixture aggregator: node-c disconnected; tcp with node-d's column failing; http never probed. */
+function fixtures(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
-  const body = url.pathname === '/api/v1/nodes' ? { nodes: nodesFixture() } : { ...matrixFixture(), kind: url.searchParams.get('kind') };
-  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-});
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-t.teardown(() => {
-  server.closeAllConnections();
-  server.close();
-});
-const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-
-async function cli(args: string[], env: Record<string, string> = {}, isTTY = false) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, isTTY };
-  const code = await run(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  if (url.pathname === '/api/v1/nodes') return json(res, 200, { nodes: nodesFixture() });
+  if (url.pathname === '/api/v1/matrix') {
+    const kind = url.searchParams.get('kind') ?? 'icmp';
+    return json(res, 200, kind === 'tcp' ? matrixFixture('tcp') : kind === 'http' ? noDataMatrix('http') : okMatrix(kind));
+  }
+  json(res, 404, { statusCode: 404, code: 'ROUTE_NOT_FOUND', error: 'Not Found', message: `no route ${url.pathname}` });
 }
 
+/** Everything healthy: every agent connected, every matrix ok. */
+function healthy(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url!, 'http://x');
+  if (url.pathname === '/api/v1/nodes') return json(res, 200, { nodes: nodesFixture().map((n) => ({ ...n, agent: { ...n.agent, connected: true } })) });
+  json(res, 200, okMatrix(url.searchParams.get('kind') ?? 'icmp'));
+}
+
+const api = await startApiServer(fixtures);
+t.teardown(() => api.close());
 t.beforeEach(() => {
-  mode = 'ok';
-  requests.length = 0;
+  api.requests.length = 0;
+  api.handle(fixtures);
 });
 
-t.test('matrix asks for the kind and family and exits 1 on failing cells', async (t) => {
-  const r = await cli(['matrix', '--kind', 'tcp', '--family', 'ipv4', '--server', url, '--token', 's3cret']);
+async function cli(args: string[], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, ...tty };
+  const code = await main(args, io);
+  return { code, out: out.join('\n'), err: err.join('\n'), outLines: out.length, errLines: err.length };
+}
+
+t.test('matrix: asks for the kind and family with the token, exits 1 on failing cells', async (t) => {
+  const r = await cli(['matrix', '--kind', 'tcp', '--family', 'ipv4', '--server', api.url, '--token', 's3cret']);
   t.equal(r.code, 1);
-  t.match(r.out, 'tcp matrix (ipv4)');
-  t.equal(requests[0]!.url, '/api/v1/matrix?kind=tcp&family=ipv4');
-  t.equal(requests[0]!.headers.authorization, 'Bearer s3cret');
-  t.notMatch(r.out, /\x1b\[/, 'no colour when not a TTY');
+  t.equal(r.err, '');
+  t.match(r.out, /^tcp matrix \(ipv4\)/);
+  t.match(r.out, /^1 node-a {3}· {2}✓ {2}✓ {2}✗$/m);
+  t.match(r.out, /node-a {2}→ {2}node-d {2}failing .* refused/);
+  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?kind=tcp&family=ipv4']);
+  t.equal(api.requests[0]!.headers.authorization, 'Bearer s3cret');
+  t.notMatch(r.out, /\x1b\[/, 'no colour when not a terminal');
 });
 
-t.test('--json prints the API body; env gives the server; colour on a TTY unless NO_COLOR', async (t) => {
-  const r = await cli(['matrix', '--json'], { NETMATRIX_SERVER: url });
-  t.same(JSON.parse(r.out).nodes, ['node-a', 'node-b', 'node-c', 'node-d']);
-  t.equal(requests[0]!.url, '/api/v1/matrix?kind=icmp');
-  t.match((await cli(['matrix', '--server', url], {}, true)).out, /\x1b\[31m/);
-  t.notMatch((await cli(['matrix', '--server', url], { NO_COLOR: '1' }, true)).out, /\x1b\[/);
-  t.notMatch((await cli(['matrix', '--server', url, '--no-color'], {}, true)).out, /\x1b\[/);
+t.test('matrix: env gives the server and token; no family unless asked; all ok exits 0', async (t) => {
+  const r = await cli(['matrix'], { NETMATRIX_SERVER: api.url, NETMATRIX_API_TOKEN: 'env-token' });
+  t.equal(r.code, 0);
+  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?kind=icmp']);
+  t.equal(api.requests[0]!.headers.authorization, 'Bearer env-token');
+  t.match(r.out, /every pair is ok$/);
+  t.equal((await cli(['matrix', '--server', api.url])).code, 0);
+  t.equal(api.requests[1]!.headers.authorization, undefined, 'no token, no header');
 });
 
-t.test('status shows nodes and per-kind summaries; a disconnected agent exits 1', async (t) => {
-  const r = await cli(['status', '--server', url]);
+t.test('matrix --json prints the API body unchanged, pretty, and keeps the exit code', async (t) => {
+  const r = await cli(['matrix', '--kind', 'tcp', '--json', '--server', api.url]);
   t.equal(r.code, 1);
-  t.match(r.out, /node-c\s+zone-2\s+192\.0\.2\.3\s+disconnected/);
-  t.match(r.out, /^icmp\s+✓ ok 7/m);
-  t.match(r.out, '1 of 4 agents disconnected');
-  t.same(requests.map((q) => q.url).sort(), ['/api/v1/matrix?kind=http', '/api/v1/matrix?kind=icmp', '/api/v1/matrix?kind=node', '/api/v1/matrix?kind=tcp', '/api/v1/nodes']);
-  const j = await cli(['status', '--json', '--server', url]);
-  t.same(Object.keys(JSON.parse(j.out).matrices), ['icmp', 'tcp', 'http', 'node']);
+  t.equal(r.out, JSON.stringify(matrixFixture('tcp'), null, 2));
+  t.equal(r.outLines, 1, 'one write');
 });
 
-t.test('usage errors exit 2 with one line', async (t) => {
-  for (const args of [['matrix', '--kind', 'udp'], ['frobnicate'], [], ['matrix', '--bogus'], ['matrix', '--timeout', 'soon'], ['matrix', '--family', 'ipx'], ['matrix', '--server', 'not a url']]) {
-    const r = await cli(args);
+t.test('colour on a terminal only, not with NO_COLOR, --no-color or TERM=dumb', async (t) => {
+  const tty = { isTTY: true, columns: 200 };
+  t.match((await cli(['matrix', '--kind', 'tcp', '--server', api.url], {}, tty)).out, '\x1b[31m✗\x1b[0m');
+  t.notMatch((await cli(['matrix', '--kind', 'tcp', '--server', api.url], { NO_COLOR: '1' }, tty)).out, /\x1b\[/);
+  t.notMatch((await cli(['matrix', '--kind', 'tcp', '--server', api.url, '--no-color'], {}, tty)).out, /\x1b\[/);
+  t.notMatch((await cli(['matrix', '--kind', 'tcp', '--server', api.url], { TERM: 'dumb' }, tty)).out, /\x1b\[/);
+});
+
+t.test('a terminal narrower than the grid gets the list; a pipe always gets the grid', async (t) => {
+  const narrow = await cli(['matrix', '--kind', 'tcp', '--server', api.url], {}, { isTTY: true, columns: 15 });
+  t.match(narrow.out, '(the grid of 4 columns needs 21 characters, the terminal has 15');
+  t.notMatch(visible(narrow.out), /^1 node-a/m);
+  t.match(visible(narrow.out), /node-a {2}→ {2}node-d/);
+  const piped = await cli(['matrix', '--kind', 'tcp', '--server', api.url], {}, { isTTY: false, columns: 15 });
+  t.match(piped.out, /^1 node-a/m);
+});
+
+t.test('matrix with no nodes says where it looked', async (t) => {
+  api.handle((_req, res) => json(res, 200, emptyMatrix('icmp')));
+  const r = await cli(['matrix', '--server', api.url]);
+  t.equal(r.code, 0);
+  t.match(r.out, `no nodes yet: are agents connected to ${api.url}?`);
+});
+
+t.test('status: nodes, a line per kind, the verdict; a disconnected agent or failing cell exits 1', async (t) => {
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 1);
+  t.equal(r.err, '');
+  t.same(api.requests.map((q) => q.url).sort(), ['/api/v1/matrix?kind=http', '/api/v1/matrix?kind=icmp', '/api/v1/matrix?kind=node', '/api/v1/matrix?kind=tcp', '/api/v1/nodes']);
+  t.match(r.out, /^NAME {4}ZONE {4}POD-IP {5}AGENT {9}LAST-REPORT {2}VERSION {2}CAPABILITIES$/m);
+  t.match(r.out, /^node-a {2}zone-1 {2}192\.0\.2\.1 {2}connected {5}2s ago {7}0\.1\.0 {4}icmp,tcp,http,node$/m, "age on the aggregator's clock (generatedAt)");
+  t.match(r.out, /^node-c {2}zone-2 {2}192\.0\.2\.3 {2}disconnected {2}2m ago/m);
+  t.match(r.out, /^icmp {2}12 {2}0 {9}0 {8}0$/m);
+  t.match(r.out, /^tcp {3}7 {3}1 {9}3 {8}1 {8}see netmatrix matrix --kind tcp$/m);
+  t.match(r.out, /^http {2}- {3}- {9}- {8}- {8}no data$/m);
+  t.notMatch(r.out, /^mtu/m);
+  t.match(r.out, /✗ 1 of 4 agents disconnected \(node-c\); failing cells: tcp 3$/);
+
+  api.handle(healthy);
+  const ok = await cli(['status', '--server', api.url]);
+  t.equal(ok.code, 0);
+  t.match(ok.out, /✓ all 4 agents connected, no failing cell$/);
+});
+
+t.test('status --json: nodes and a summary per kind', async (t) => {
+  const r = await cli(['status', '--json', '--server', api.url]);
+  t.equal(r.code, 1);
+  const body = JSON.parse(r.out) as { nodes: unknown; matrices: Record<string, unknown> };
+  t.same(body.nodes, nodesFixture());
+  t.same(Object.keys(body.matrices), ['icmp', 'tcp', 'http', 'node']);
+  t.same(body.matrices.tcp, { ok: 7, degraded: 1, failing: 3, unknown: 1 });
+  t.match(r.out, /^\{\n {2}"nodes": \[/, 'pretty, two spaces');
+});
+
+t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) => {
+  const cases: [string[], string][] = [
+    [['matrix', '--kind', 'udp'], 'netmatrix: unknown --kind "udp": expected one of icmp, tcp, http, mtu, node'],
+    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status or matrix (see netmatrix --help)'],
+    [[], 'netmatrix: which command? status or matrix (see netmatrix --help)'],
+    [['matrix', '--bogus'], 'netmatrix: unknown option --bogus (see netmatrix --help)'],
+    [['status', '--family', 'ipv4'], 'netmatrix: --family is an option of netmatrix matrix, not of status (see netmatrix status --help)'],
+    [['matrix', '--timeout', 'soon'], 'netmatrix: invalid --timeout "soon": expected a duration over zero, like 5s or 500ms'],
+    [['matrix', '--family', 'ipx'], 'netmatrix: unknown --family "ipx": expected ipv4 or ipv6'],
+    [['matrix', '--server', 'not a url'], 'netmatrix: invalid --server "not a url": expected a URL like http://127.0.0.1:8080'],
+  ];
+  for (const [args, line] of cases) {
+    const r = await cli([...args, ...(args.includes('--server') ? [] : ['--server', api.url])]);
     t.equal(r.code, 2, args.join(' '));
-    t.equal(r.err.split('\n').length, 1);
+    t.equal(r.err, line);
+    t.equal(r.errLines, 1);
+    t.equal(r.out, '');
   }
-  t.match((await cli(['matrix', '--kind', 'udp'])).err, 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
-  t.equal(requests.length, 0, 'nothing was asked of the server');
-  t.match((await cli(['--help'])).out, /Exit codes/);
+  t.equal(api.requests.length, 0);
 });
 
-t.test('an API error exits 3 with its message', async (t) => {
-  mode = 'error';
-  const r = await cli(['matrix', '--server', url]);
+t.test('help and version exit 0 on stdout', async (t) => {
+  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h']]) {
+    const r = await cli(args);
+    t.equal(r.code, 0);
+    t.match(r.out, /^Usage: netmatrix/);
+    t.match(r.out, 'Exit codes:');
+    t.equal(r.err, '');
+  }
+  t.match((await cli(['matrix', '--help'])).out, '--kind K');
+  t.notMatch((await cli(['status', '--help'])).out, '--kind');
+  const v = await cli(['--version']);
+  t.equal(v.code, 0);
+  t.match(v.out, /^\d+\.\d+\.\d+/);
+});
+
+t.test('an API error exits 3 with the URL and its message', async (t) => {
+  api.handle((_req, res) => json(res, 400, { statusCode: 400, code: 'INVALID_FAMILY', error: 'Bad Request', message: 'no nodes have ipv6 pod IPs' }));
+  const r = await cli(['matrix', '--family', 'ipv6', '--server', api.url]);
   t.equal(r.code, 3);
-  t.match(r.err, /HTTP 400: unknown probe kind "x"/);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/matrix?kind=icmp&family=ipv6: HTTP 400 INVALID_FAMILY: no nodes have ipv6 pod IPs`);
+  t.equal(r.out, '');
+});
+
+t.test('something that is not an aggregator exits 3', async (t) => {
+  api.handle((_req, res) => json(res, 200, { hello: 'world' }));
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.match(r.err, /: HTTP 200 but the body is not a (node list|matrix): is this a netmatrix aggregator\?$/);
+  t.equal(r.errLines, 1);
 });
 
 t.test('a server that is down exits 3 naming ECONNREFUSED', async (t) => {
-  const { createServer: net } = await import('node:net');
-  const s = net();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  const r = await cli(['matrix', '--server', `http://127.0.0.1:${port}`]);
-  t.equal(r.code, 3);
-  t.match(r.err, /cannot reach .*: ECONNREFUSED/);
+  const port = await closedPort();
+  for (const command of ['matrix', 'status']) {
+    const r = await cli([command, '--server', `http://127.0.0.1:${port}`]);
+    t.equal(r.code, 3, command);
+    t.match(r.err, new RegExp(`^netmatrix: cannot reach http://127\\.0\\.0\\.1:${port}/api/v1/\\S+: ECONNREFUSED$`));
+    t.equal(r.errLines, 1);
+  }
 });
 
-t.test('a server that does not answer hits the deadline', async (t) => {
-  mode = 'slow';
-  const started = Date.now();
-  const r = await cli(['matrix', '--server', url, '--timeout', '200ms']);
+t.test('a server that does not answer hits --timeout', async (t) => {
+  api.handle(() => {}); // never answers
+  const started = performance.now();
+  const r = await cli(['matrix', '--server', api.url, '--timeout', '200ms']);
   t.equal(r.code, 3);
-  t.match(r.err, /no answer within 200 ms \(timeout\)/);
-  t.ok(Date.now() - started < 5_000, 'it did not wait for the server');
+  t.equal(r.err, `netmatrix: cannot reach ${api.url}/api/v1/matrix?kind=icmp: timeout: no complete answer within 200ms (--timeout)`);
+  t.ok(performance.now() - started < 3000, 'it did not wait for the server');
+  await api.requests[0]!.closed;
+});
+
+t.test('status: the first failure ends the other calls at once', async (t) => {
+  // /nodes fails at once, the matrices never answer: without cancelling, the
+  // command would hold their sockets until the 5 s default deadline.
+  let nodesRes: ServerResponse | undefined;
+  api.handle((req, res) => {
+    if (req.url === '/api/v1/nodes') nodesRes = res;
+    // Fail /nodes once all five calls are in, so each has a socket to release.
+    if (api.requests.length === 5) json(nodesRes!, 503, { statusCode: 503, code: 'NOT_READY', error: 'Service Unavailable', message: 'starting' });
+  });
+  const started = performance.now();
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/nodes: HTTP 503 NOT_READY: starting`);
+  t.ok(performance.now() - started < 2500, 'did not wait for the deadline');
+  t.equal(api.requests.length, 5);
+  await Promise.all(api.requests.map((q) => q.closed));
+  t.pass('every request was closed');
 });

@@ -1,0 +1,73 @@
+import t, { type Test } from 'tap';
+import { COMMAND_HELP, HELP, UsageError, parseInvocation } from '../../cli/args.js';
+import { PAIR_KINDS } from '../../common/vocabulary.js';
+
+const invocation = (argv: string[], env: Record<string, string> = {}) => {
+  const p = parseInvocation(argv, env);
+  if (!('invocation' in p)) throw new Error('expected an invocation');
+  return p.invocation;
+};
+
+const usage = (t: Test, argv: string[], message: string | RegExp, env: Record<string, string> = {}) =>
+  t.throws(() => parseInvocation(argv, env), { name: 'UsageError', message }, argv.join(' '));
+
+t.test('defaults', async (t) => {
+  t.same(invocation(['matrix']), { command: 'matrix', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, kind: 'icmp' });
+  t.same(invocation(['status']), { command: 'status', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false });
+  t.ok(Object.isFrozen(invocation(['status'])));
+});
+
+t.test('flags, env, and flags win', async (t) => {
+  const env = { NETMATRIX_SERVER: 'http://192.0.2.1:8080', NETMATRIX_API_TOKEN: 'from-env' };
+  t.match(invocation(['status'], env), { server: 'http://192.0.2.1:8080', token: 'from-env' });
+  t.match(invocation(['status', '--server', 'https://192.0.2.2/netmatrix/', '--token', 'from-flag'], env), { server: 'https://192.0.2.2/netmatrix/', token: 'from-flag' });
+  t.match(invocation(['status'], { NETMATRIX_SERVER: '', NETMATRIX_API_TOKEN: '' }), { server: 'http://127.0.0.1:8080' }, 'empty env vars are unset');
+  t.notOk('token' in invocation(['status'], { NETMATRIX_API_TOKEN: '' }));
+  t.same(
+    invocation(['matrix', '--kind=tcp', '--family', 'ipv6', '--json', '--no-color', '--timeout', '250ms']),
+    { command: 'matrix', server: 'http://127.0.0.1:8080', timeoutMs: 250, json: true, noColor: true, kind: 'tcp', family: 'ipv6' },
+  );
+  for (const kind of PAIR_KINDS) t.equal((invocation(['matrix', '--kind', kind]) as { kind: string }).kind, kind);
+  t.match(invocation(['--json', 'status']), { command: 'status', json: true }, 'options before the command');
+});
+
+t.test('help and version', async (t) => {
+  t.same(parseInvocation(['--help'], {}), { help: HELP });
+  t.same(parseInvocation(['-h'], {}), { help: HELP });
+  t.same(parseInvocation(['matrix', '--help'], {}), { help: COMMAND_HELP.matrix });
+  t.same(parseInvocation(['status', '-h'], {}), { help: COMMAND_HELP.status });
+  t.same(parseInvocation(['matrix', '--kind', 'udp', '--help'], {}), { help: COMMAND_HELP.matrix }, 'help wins over a bad value');
+  t.same(parseInvocation(['--version'], {}), { version: true });
+  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status]) {
+    t.match(text, /Exit codes:\n {2}0 .*\n {2}1 .*failing/);
+    t.match(text, 'NETMATRIX_SERVER');
+    t.match(text, 'NETMATRIX_API_TOKEN');
+    t.notOk(text.split('\n').some((l) => l.length > 80), 'fits 80 columns');
+  }
+  t.match(COMMAND_HELP.matrix, `--kind K         ${PAIR_KINDS.join(', ')}`);
+  t.match(COMMAND_HELP.status, '(icmp, tcp, http, node)');
+});
+
+t.test('usage errors are one line naming what is wrong', async (t) => {
+  usage(t, [], 'which command? status or matrix (see netmatrix --help)');
+  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status or matrix (see netmatrix --help)');
+  usage(t, ['frobnicate', '--help'], /^unknown command "frobnicate"/);
+  usage(t, ['matrix', 'extra'], 'unexpected argument "extra" (see netmatrix matrix --help)');
+  usage(t, ['matrix', '--kind', 'udp'], 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
+  usage(t, ['matrix', '--kind', 'dns'], /^unknown --kind "dns"/, {});
+  usage(t, ['matrix', '--family', 'ipx'], 'unknown --family "ipx": expected ipv4 or ipv6');
+  usage(t, ['status', '--kind', 'tcp'], '--kind is an option of netmatrix matrix, not of status (see netmatrix status --help)');
+  usage(t, ['matrix', '--bogus'], 'unknown option --bogus (see netmatrix --help)');
+  usage(t, ['matrix', '-x'], 'unknown option -x (see netmatrix --help)');
+  usage(t, ['matrix', '--kind'], '--kind needs a value');
+  usage(t, ['matrix', '--kind', '--json'], '--kind needs a value');
+  usage(t, ['matrix', '--json=yes'], '--json takes no value');
+  usage(t, ['matrix', '--timeout', 'soon'], 'invalid --timeout "soon": expected a duration over zero, like 5s or 500ms');
+  usage(t, ['matrix', '--timeout', '0'], /^invalid --timeout "0"/);
+  usage(t, ['matrix', '--server', 'not a url'], 'invalid --server "not a url": expected a URL like http://127.0.0.1:8080');
+  usage(t, ['matrix', '--server', 'ftp://192.0.2.1/'], 'invalid --server "ftp://192.0.2.1/": expected an http:// or https:// URL');
+  usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "192.0.2.1:8080": expected a URL like http://127.0.0.1:8080', { NETMATRIX_SERVER: '192.0.2.1:8080' });
+  usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "localhost:8080": expected an http:// or https:// URL', { NETMATRIX_SERVER: 'localhost:8080' });
+  usage(t, ['status', '--server', 'http://admin:hunter2@192.0.2.1/'], 'invalid --server: a URL with credentials; give a token with --token or NETMATRIX_API_TOKEN');
+  t.ok(new UsageError('x') instanceof Error);
+});
