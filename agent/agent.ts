@@ -94,13 +94,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   });
 
   const applyPlan = (plan: Plan__Output) => {
-    const next: PeerInfo[] = plan.peers.slice(0, config.maxPeers).map((p) => ({
-      nodeName: p.nodeName,
-      podIps: p.podIps,
-      nodeIps: p.nodeIps,
-      zone: p.zone,
-      responderPort: p.responderPort,
-    }));
+    const next: PeerInfo[] = plan.peers.slice(0, config.maxPeers);
     const over = Math.max(0, plan.peers.length - config.maxPeers);
     metrics.peersOverLimit.set(over);
     if (over > 0) log.warn({ peers: plan.peers.length, maxPeers: config.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');

@@ -4,14 +4,10 @@
 import type { CidrSet } from '../common/cidr.js';
 import { familyOf } from '../common/cidr.js';
 import type { AddressFamily, PairKind } from '../common/vocabulary.js';
+import type { Peer__Output } from '../proto/load.js';
 
-export interface PeerInfo {
-  readonly nodeName: string;
-  readonly podIps: readonly string[];
-  readonly nodeIps: readonly string[];
-  readonly zone: string;
-  readonly responderPort: number;
-}
+/** A peer as the Plan carries it (the wire type, read-only). */
+export type PeerInfo = Readonly<Peer__Output>;
 
 export interface ProbeSpec {
   /** Stable identity of the probe: kind/node/ip. */
