@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-// package.json sits two levels above both common/version.ts and dist/common/version.js... or one.
+// package.json is one level above common/version.ts and two above dist/common/version.js.
 function read(): string {
   for (const rel of ['../package.json', '../../package.json']) {
     try {
