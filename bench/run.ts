@@ -1,8 +1,37 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark, each printing ratios against a reference
-// measured in the same run plus absolute figures.
+// measured in the same run plus absolute figures. `npm run bench -- NAME` runs
+// one (ingest, memory, detection, icmp, footprint). detection, icmp and
+// footprint build a network-namespace lab (root, the lab's tools; see
+// test/e2e/lab/README.md) and run the built agent and aggregator (npm run build).
+import { detectionBenchmark } from './detection.js';
+import { footprintBenchmark } from './footprint.js';
+import { icmpBenchmark } from './icmp.js';
 import { ingestBenchmark, memoryBenchmark } from './ingest.js';
 
+const BENCHMARKS: Record<string, () => void | Promise<void>> = {
+  ingest: ingestBenchmark,
+  memory: memoryBenchmark,
+  detection: detectionBenchmark,
+  icmp: icmpBenchmark,
+  footprint: footprintBenchmark,
+};
+
+// Ctrl-C or a kill: exit through 'exit', where labs still up are torn down.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
 const only = process.argv[2];
-if (!only || only === 'ingest') await ingestBenchmark();
-if (!only || only === 'memory') memoryBenchmark();
+if (only !== undefined && !(only in BENCHMARKS)) {
+  console.error(`bench: no benchmark ${JSON.stringify(only)} (have ${Object.keys(BENCHMARKS).join(', ')})`);
+  process.exit(2);
+}
+for (const [name, bench] of Object.entries(BENCHMARKS)) {
+  if (only !== undefined && only !== name) continue;
+  try {
+    await bench();
+  } catch (e) {
+    // One benchmark that can't run here (no root, no build) does not hide the others' figures.
+    console.error(`${name}: could not run: ${(e as Error).message}`);
+    process.exitCode = 1;
+  }
+}
