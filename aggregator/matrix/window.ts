@@ -44,22 +44,32 @@ export function sortByTime(ticks: Float64Array, failed: Uint8Array, n: number): 
 }
 
 /**
- * Loss over the samples since the last outage ended. An outage (a run of at
- * least OUTAGE_RUN failures) is reported as `failing` while it lasts; once
- * probes pass again, the loss it left in the window is history (Prometheus has
- * it), not a present degradation, so a healed pair is ok again at once. Random
- * loss rarely makes such runs, so it is still measured over most of the window.
+ * The loss that says a pair is degraded now. A fault that failed probes and has
+ * since cleared is reported as `failing` while it lasts; once probes pass again,
+ * the loss it left in the window is history (Prometheus has it), not a present
+ * degradation, so a healed pair is ok again at its first passing probe. So:
+ * - samples before the last outage (a run of at least OUTAGE_RUN failures) are
+ *   left out, and
+ * - the most recent failure run that has ended is left out too, whatever its
+ *   length: a single fault is one event, not a loss rate.
+ * What remains is recurring loss, which random loss makes plenty of. The
+ * current run (not ended) is kept: the cell is failing then anyway.
  * `failed` must be in time order (oldest first).
  */
 export function lossSinceOutage(failed: Uint8Array, n: number): { samples: number; failed: number } {
   let start = 0;
   let run = 0;
+  // The most recent ended run: [lastRunFrom, lastRunTo].
+  let lastRunTo = -1;
+  let lastRunFrom = -1;
   // From the newest back: skip the current run (it has not ended), then stop at
   // the first ended run that is long enough.
   let i = n - 1;
   while (i >= 0 && failed[i] === 1) i--;
   for (; i >= 0; i--) {
     if (failed[i] === 1) {
+      if (lastRunTo < 0) lastRunTo = i;
+      if (lastRunFrom < 0 && (i === 0 || failed[i - 1] === 0)) lastRunFrom = i;
       run++;
       // A run at the window's start may have been longer than what is left of
       // it: treat it as an outage, or a healed pair turns degraded as its
@@ -72,5 +82,11 @@ export function lossSinceOutage(failed: Uint8Array, n: number): { samples: numbe
   }
   let lost = 0;
   for (let k = start; k < n; k++) lost += failed[k]!;
-  return { samples: n - start, failed: lost };
+  let samples = n - start;
+  if (lastRunFrom >= start) {
+    const r = lastRunTo - lastRunFrom + 1;
+    lost -= r;
+    samples -= r;
+  }
+  return { samples, failed: lost };
 }

@@ -76,23 +76,23 @@ t.test('RTTs are reported in ms with microsecond precision', async (t) => {
 
 t.test('statuses from the data: degraded by loss, degraded by latency, failing by loss', async (t) => {
   const a = setup();
-  for (let i = 0; i < 9; i++) a.tick('ok');
-  a.tick('timeout');
-  a.tick('ok');
-  // 11 results one second apart; the oldest has left the 10 s window.
+  for (let i = 0; i < 7; i++) a.tick('ok');
+  for (const w of ['timeout', 'ok', 'timeout', 'ok'] as const) a.tick(w);
+  // 11 results one second apart; the oldest has left the 10 s window. Two
+  // separate failures: the newest is one event, the other is recurring loss.
   t.equal(a.view()!.samples, 10);
-  t.equal(a.view()!.status, 'degraded', '1 lost of 10');
-  t.match(a.view()!.reason, /^loss 10.0% ≥ 5.0%/);
+  t.equal(a.view()!.status, 'degraded', '1 lost of 9');
+  t.match(a.view()!.reason, /^loss 11.1% ≥ 5.0%/);
   const b = setup();
   for (let i = 0; i < 5; i++) b.tick('ok', 60_000);
   t.equal(b.view()!.status, 'degraded');
   t.match(b.view()!.reason, /^RTT p50 60.00 ms > 50 ms/);
-  const c = setup({ ...OPTIONS, thresholds: { ...OPTIONS.thresholds, failingLoss: 0.4 } });
+  const c = setup({ ...OPTIONS, thresholds: { ...OPTIONS.thresholds, failingLoss: 0.3 } });
   // Scattered loss (no two failures in a row: not an outage), last probe ok.
   for (const w of ['ok', 'timeout', 'ok', 'timeout', 'ok', 'timeout', 'ok'] as const) c.tick(w, w === 'ok' ? 1_000 : 0);
   t.equal(c.view()!.lossRatio, 3 / 7);
-  t.equal(c.view()!.status, 'failing', '3 lost of 7 ≥ 40 %, last ok');
-  t.match(c.view()!.reason, /^loss 42.9% ≥ 40.0%/);
+  t.equal(c.view()!.status, 'failing', '2 lost of 6 (the newest event aside) ≥ 30 %, last ok');
+  t.match(c.view()!.reason, /^loss 33.3% ≥ 30.0%/);
   t.equal(c.view()!.rttP50Ms, 1);
 });
 
@@ -107,7 +107,10 @@ t.test('an outage is failing while it lasts; once probes pass, its loss does not
   t.equal(healed.status, 'ok', 'healed at once');
   tick('timeout', 0);
   tick('ok');
-  t.equal(view()!.status, 'degraded', 'loss after the outage counts again (1 of 2)');
+  t.equal(view()!.status, 'ok', 'one fault after the outage, cleared: one event');
+  tick('timeout', 0);
+  tick('ok');
+  t.equal(view()!.status, 'degraded', 'recurring loss after the outage counts again (1 of 3)');
 });
 
 t.test('samples leave the window', async (t) => {

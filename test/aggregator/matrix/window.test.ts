@@ -68,15 +68,16 @@ t.test('sortByTime sorts samples by time, keeping each sample\'s outcome with it
 const loss = (bits: number[]) => lossSinceOutage(Uint8Array.from(bits), bits.length);
 const outage = (): number[] => Array.from({ length: OUTAGE_RUN }, () => 1);
 
-t.test('lossSinceOutage: an outage is a run of OUTAGE_RUN failures', async (t) => {
+t.test('lossSinceOutage: outages and the newest fault are events, recurring failures are loss', async (t) => {
   t.ok(OUTAGE_RUN >= 2, 'a single failure is loss, not an outage');
   t.same(loss([]), { samples: 0, failed: 0 });
   t.same(loss([0, 0, 0]), { samples: 3, failed: 0 });
-  t.same(loss([0, 1, 0, 0]), { samples: 4, failed: 1 }, 'a single failure counts as loss');
-  t.same(loss([0, 1, 0, 1, 0]), { samples: 5, failed: 2 }, 'scattered failures count as loss');
+  t.same(loss([0, 1, 0, 0]), { samples: 3, failed: 0 }, 'a single fault that has cleared is one event, not a loss rate');
+  t.same(loss([0, 1, 0, 1, 0]), { samples: 4, failed: 1 }, 'recurring failures count as loss (all but the newest event)');
   t.same(loss([0, ...outage(), 0, 0]), { samples: 2, failed: 0 }, 'after an ended outage only what follows counts');
   t.same(loss([0, ...outage(), 1, 0]), { samples: 1, failed: 0 }, 'a longer run is one outage');
-  t.same(loss([0, ...outage(), 0, 1, 0]), { samples: 3, failed: 1 }, 'loss after the outage counts');
+  t.same(loss([0, ...outage(), 0, 1, 0]), { samples: 2, failed: 0 }, 'one fault after the outage is one event');
+  t.same(loss([0, ...outage(), 0, 1, 0, 1, 0]), { samples: 4, failed: 1 }, 'recurring loss after the outage counts');
 });
 
 t.test('lossSinceOutage: the current run has not ended', async (t) => {
@@ -86,10 +87,12 @@ t.test('lossSinceOutage: the current run has not ended', async (t) => {
 });
 
 t.test('lossSinceOutage: only the newest ended outage bounds the count', async (t) => {
-  t.same(loss([...outage(), 0, 1, 0, ...outage(), 0, 1, 0, 0]), { samples: 4, failed: 1 });
+  t.same(loss([...outage(), 0, 1, 0, ...outage(), 0, 1, 0, 0]), { samples: 3, failed: 0 });
+  t.same(loss([...outage(), 0, 1, 0, ...outage(), 0, 1, 0, 1, 0]), { samples: 4, failed: 1 });
 });
 
 t.test('lossSinceOutage: failures at the start of the window may be the tail of an outage', async (t) => {
   t.same(loss([1, 0, 0, 0]), { samples: 3, failed: 0 });
-  t.same(loss([1, 0, 1, 0]), { samples: 3, failed: 1 });
+  t.same(loss([1, 0, 1, 0]), { samples: 2, failed: 0 });
+  t.same(loss([1, 0, 1, 0, 1, 0]), { samples: 4, failed: 1 });
 });
