@@ -104,7 +104,8 @@ export class LabCluster {
   async startAggregator(flags: Record<string, string> = {}): Promise<void> {
     const all = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', ...flags };
     this.aggregatorProc = this.spawn(this.lab.aggregatorNs, AGGREGATOR_MAIN, all, 'aggregator');
-    this.api = await this.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
+    // One forwarder serves every aggregator started here: it connects per request.
+    this.api ??= await this.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
     const until = Date.now() + 15_000;
     for (;;) {
       try {
@@ -115,6 +116,13 @@ export class LabCluster {
       if (this.aggregatorProc.exitCode !== null || Date.now() > until) throw new Error(`aggregator not ready within 15 s; its log: ${this.tail('aggregator')}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** A fresh aggregator (no history); agents reconnect to it by themselves. */
+  async restartAggregator(flags: Record<string, string> = {}): Promise<void> {
+    await stopProc(this.aggregatorProc);
+    this.aggregatorProc = undefined;
+    await this.startAggregator(flags);
   }
 
   /** Starts the agent of a lab node with the lab's identity and `flags` over the defaults; returns its pid. */
