@@ -5,10 +5,11 @@
 // the API and the agents' /metrics through the lab's Unix-socket forwarders, on
 // keep-alive connections so that polling every 50 ms costs no connection set-up.
 import type { ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../test/e2e/lab/lab.js';
+import { getVia as getForwarded, sampleValue } from '../test/e2e/lab/forwarded-http.js';
 
 export const GRPC_PORT = 9400;
 export const HTTP_PORT = 8080;
@@ -55,25 +56,12 @@ export function buildStamp(): string {
 }
 
 function getVia(fwd: Forward, path: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: fwd.socketPath, agent: fwd.agent, path, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
+  return getForwarded(fwd.socketPath, path, timeoutMs, fwd.agent);
 }
 
 /** The value of one sample line of a Prometheus text exposition (0 when absent). */
 export function metricValue(text: string, name: string, labels = ''): number {
-  const prefix = labels ? `${name}{${labels}} ` : `${name} `;
-  const line = text.split('\n').find((l) => l.startsWith(prefix));
-  return line === undefined ? 0 : Number(line.slice(prefix.length));
+  return sampleValue(text, name, labels) ?? 0;
 }
 
 /** Sum of every sample of a counter whose labels include `labelPart` (e.g. `kind="icmp"`). */

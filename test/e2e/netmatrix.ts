@@ -3,7 +3,7 @@
 // process reaches the API and the agents' /metrics through the lab's Unix-socket
 // forwarders (the root namespace can't reach the lab by design).
 import type { ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import { getVia } from './lab/forwarded-http.js';
 import type { Lab, LabNode } from './lab/lab.js';
 
 export interface Cell {
@@ -29,26 +29,7 @@ export interface NetmatrixOptions {
   readonly agent?: Record<string, string>;
 }
 
-function getVia(socketPath: string, path: string, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-export function metricValue(text: string, name: string, labels = ''): number | undefined {
-  const prefix = labels ? `${name}{${labels}} ` : `${name} `;
-  const line = text.split('\n').find((l) => l.startsWith(prefix));
-  return line === undefined ? undefined : Number(line.slice(prefix.length));
-}
+export { sampleValue as metricValue } from './lab/forwarded-http.js';
 
 export class Netmatrix {
   private aggregatorProc: ChildProcess | undefined;
