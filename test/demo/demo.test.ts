@@ -2,7 +2,7 @@
 // processes; node-d's tcp column fails with refused and every other cell is ok;
 // the CLI shows the same; Ctrl-C (SIGINT) leaves no process behind.
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { waitFor } from '../helpers/wait.js';
 
@@ -76,5 +76,7 @@ t.test('SIGINT stops every process the demo started', async (t) => {
   t.equal(await exited, 0, 'the demo exits 0');
   await waitFor('every demo process to be gone', () => demoProcesses().length === 0, 10_000, 100);
   t.same(demoProcesses(), [], 'no process left');
+  const logDir = /logs\s+(\S+)/.exec(out)?.[1];
+  t.ok(logDir && !existsSync(logDir), `its log directory ${logDir} is removed`);
   await t.rejects(fetch(`${api}/healthz`, { signal: AbortSignal.timeout(1000) }), 'the API is down');
 });
