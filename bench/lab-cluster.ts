@@ -9,6 +9,7 @@ import { Agent } from 'node:http';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../test/e2e/lab/lab.js';
+import { spawnLogged, stopChild } from '../test/e2e/lab/child-process.js';
 import { getVia as getForwarded, sampleValue } from '../test/e2e/lab/forwarded-http.js';
 
 export const GRPC_PORT = 9400;
@@ -91,7 +92,7 @@ export class LabCluster {
   /** Starts the aggregator with its defaults plus `flags` and waits until /readyz answers. */
   async startAggregator(flags: Record<string, string> = {}): Promise<void> {
     const all = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', ...flags };
-    this.aggregatorProc = this.spawn(this.lab.aggregatorNs, AGGREGATOR_MAIN, all, 'aggregator');
+    this.aggregatorProc = spawnLogged(this.lab, this.lab.aggregatorNs, AGGREGATOR_MAIN, all, {}, 'aggregator', this.logs);
     // One forwarder serves every aggregator started here: it connects per request.
     this.api ??= await this.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
     const until = Date.now() + 15_000;
@@ -108,7 +109,7 @@ export class LabCluster {
 
   /** A fresh aggregator (no history); agents reconnect to it by themselves. */
   async restartAggregator(flags: Record<string, string> = {}): Promise<void> {
-    await stopProc(this.aggregatorProc);
+    await stopChild(this.aggregatorProc);
     this.aggregatorProc = undefined;
     await this.startAggregator(flags);
   }
@@ -126,7 +127,7 @@ export class LabCluster {
       'log-level': 'warn',
       ...flags,
     };
-    const child = this.spawn(n.ns, AGENT_MAIN, all, name);
+    const child = spawnLogged(this.lab, n.ns, AGENT_MAIN, all, {}, name, this.logs);
     this.agents.set(name, child);
     if (child.pid === undefined) throw new Error(`agent of ${name} did not start`);
     return child.pid;
@@ -135,7 +136,7 @@ export class LabCluster {
   async stopAgent(name: string): Promise<void> {
     const p = this.agents.get(name);
     this.agents.delete(name);
-    await stopProc(p);
+    await stopChild(p);
   }
 
   /** GET a JSON document of the aggregator's API. */
@@ -179,7 +180,7 @@ export class LabCluster {
   /** Stops every process this started; the lab's down() would end them too, this is the orderly way. */
   async stop(): Promise<void> {
     await Promise.all([...this.agents.keys()].map((name) => this.stopAgent(name)));
-    await stopProc(this.aggregatorProc);
+    await stopChild(this.aggregatorProc);
     this.aggregatorProc = undefined;
     for (const f of [this.api, ...this.agentApis.values()]) f?.close();
     this.agentApis.clear();
@@ -191,25 +192,4 @@ export class LabCluster {
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     return { socketPath: f.socketPath, agent, close: () => (agent.destroy(), f.close()) };
   }
-
-  private spawn(ns: string, script: string, flags: Record<string, string>, tag: string): ChildProcess {
-    const argv = [process.execPath, script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
-    const child = this.lab.spawn(ns, argv, { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (b: Buffer) => {
-      for (const line of b.toString().split('\n')) if (line) this.logs.push(`[${tag}] ${line}`);
-      if (this.logs.length > 2_000) this.logs.splice(0, this.logs.length - 2_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    return child;
-  }
-}
-
-async function stopProc(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(t);
 }

@@ -3,6 +3,7 @@
 // process reaches the API and the agents' /metrics through the lab's Unix-socket
 // forwarders (the root namespace can't reach the lab by design).
 import type { ChildProcess } from 'node:child_process';
+import { spawnLogged, stopChild } from './lab/child-process.js';
 import { getVia } from './lab/forwarded-http.js';
 import type { Lab, LabNode } from './lab/lab.js';
 
@@ -55,7 +56,7 @@ export class Netmatrix {
 
   async startAggregator(): Promise<void> {
     const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', ...this.o.aggregator };
-    this.aggregatorProc = this.spawn(this.lab.aggregatorNs, 'dist/aggregator/main.js', flags, {}, 'aggregator');
+    this.aggregatorProc = spawnLogged(this.lab, this.lab.aggregatorNs, 'dist/aggregator/main.js', flags, {}, 'aggregator', this.logs);
     this.api ??= await this.lab.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
     const until = Date.now() + 10_000;
     for (;;) {
@@ -70,7 +71,7 @@ export class Netmatrix {
   }
 
   async stopAggregator(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    await this.stopProc(this.aggregatorProc, signal);
+    await stopChild(this.aggregatorProc, signal);
     this.aggregatorProc = undefined;
   }
 
@@ -78,11 +79,11 @@ export class Netmatrix {
     const n = this.lab.node(name);
     const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: 'lab' };
     const flags = { aggregator: this.aggregatorAddress, listen: `${n.podIP}:${AGENT_PORT}`, 'allowed-cidrs': '198.18.0.0/15', 'reconnect-max': '1s', 'log-level': 'warn', ...this.o.agent };
-    this.agents.set(name, this.spawn(n.ns, 'dist/agent/main.js', flags, env, name));
+    this.agents.set(name, spawnLogged(this.lab, n.ns, 'dist/agent/main.js', flags, env, name, this.logs));
   }
 
   async stopAgent(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    await this.stopProc(this.agents.get(name), signal);
+    await stopChild(this.agents.get(name), signal);
     this.agents.delete(name);
   }
 
@@ -118,27 +119,6 @@ export class Netmatrix {
     await this.stopAggregator();
     this.api?.close();
     for (const f of this.agentApis.values()) f.close();
-  }
-
-  private spawn(ns: string, script: string, flags: Record<string, string>, env: Record<string, string>, tag: string): ChildProcess {
-    const argv = [process.execPath, script, ...Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v])];
-    const child = this.lab.spawn(ns, argv, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (b: Buffer) => {
-      for (const line of b.toString().split('\n')) if (line) this.logs.push(`[${tag}] ${line}`);
-      if (this.logs.length > 2_000) this.logs.splice(0, this.logs.length - 2_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    return child;
-  }
-
-  private async stopProc(p: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    p.kill(signal);
-    const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(t);
   }
 }
 
