@@ -126,12 +126,13 @@ export class AgentSessions {
       podIPs: [...h.podIps],
       nodeIPs: [...h.nodeIps],
       responderPort: h.responderPort,
-    });
+    }, this.clock.now());
     const a = record.agent;
     if (a.instanceId !== h.instanceId) {
       // A restarted agent starts its sequence numbers again.
       a.instanceId = h.instanceId;
       a.highestSequence = 0;
+      a.instanceSince = this.clock.now();
     }
     a.connected = true;
     a.clock.reset();

@@ -6,8 +6,11 @@ import {
   defineSettings,
   duration,
   Expected,
+  httpUrl,
+  labelValue,
   integer,
   list,
+  formatHostPort,
   listenAddress,
   oneOf,
   parseSettings,
@@ -35,6 +38,29 @@ export const aggregatorSettings = defineSettings({
   nodeExpiry: { flag: 'node-expiry', env: 'NETMATRIX_NODE_EXPIRY', default: '10m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node whose agent has been gone this long leaves the matrix' },
   maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(1024, 64 * 1024 * 1024), help: 'largest gRPC message accepted from an agent' },
   maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'largest number of results in one report' },
+  cluster: { flag: 'cluster', env: 'NETMATRIX_CLUSTER', default: 'default', parse: labelValue, help: 'value of the cluster label on findings and alerts' },
+  findingFor: { flag: 'finding-for', env: 'NETMATRIX_FINDING_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a condition must hold this long before its finding fires (default 2 × probe interval)' },
+  findingClearFor: { flag: 'finding-clear-for', env: 'NETMATRIX_FINDING_CLEAR_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a firing finding resolves after its condition has been gone this long (default 2 × probe interval)' },
+  maxPairFindings: { flag: 'max-pair-findings', env: 'NETMATRIX_MAX_PAIR_FINDINGS', default: '100', parse: integer(0, 100_000), help: 'most PairUnreachable, PacketLoss or HighLatency findings about single pairs (the rest are counted)' },
+  maxPairSeries: { flag: 'max-pair-series', env: 'NETMATRIX_MAX_PAIR_SERIES', default: '100', parse: integer(0, 100_000), help: 'most unhealthy pairs exported as per-pair metrics (the rest are counted)' },
+  alertmanagerUrls: {
+    flag: 'alertmanager-urls',
+    env: 'NETMATRIX_ALERTMANAGER_URLS',
+    default: '',
+    parse: list(httpUrl, 'Alertmanager URLs like http://alertmanager:9093'),
+    help: 'Alertmanagers to send findings to, comma-separated (every member of an HA cluster)',
+  },
+  alertResend: { flag: 'alert-resend', env: 'NETMATRIX_ALERT_RESEND', default: '1m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'how often firing alerts are sent again (endsAt = now + 4 × this)' },
+  alertTimeout: { flag: 'alert-timeout', env: 'NETMATRIX_ALERT_TIMEOUT', default: '10s', parse: duration({ min: 100, max: 120_000 }), help: 'deadline of one post to Alertmanager' },
+  alertQueue: { flag: 'alert-queue', env: 'NETMATRIX_ALERT_QUEUE', default: '10000', parse: integer(1, 1_000_000), help: 'alerts held per Alertmanager while it is unreachable (oldest dropped, counted)' },
+  externalUrl: { flag: 'external-url', env: 'NETMATRIX_EXTERNAL_URL', parse: httpUrl, help: 'URL people reach this aggregator at, for alert links (default http://<HTTP listen address>)' },
+  runbookBaseUrl: {
+    flag: 'runbook-base-url',
+    env: 'NETMATRIX_RUNBOOK_BASE_URL',
+    default: 'https://github.com/netmatrix/netmatrix/blob/main/docs/runbooks',
+    parse: httpUrl,
+    help: 'runbook_url of a finding is <this>/<alertname>.md',
+  },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });
 
@@ -49,5 +75,12 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   if (c.degradedLoss > c.failingLoss) {
     throw new ConfigError('netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');
   }
-  return Object.freeze({ ...c, staleAfter: c.staleAfter ?? 3 * c.probeInterval });
+  const host = c.httpListen.host === '0.0.0.0' ? '127.0.0.1' : c.httpListen.host === '::' ? '::1' : c.httpListen.host;
+  return Object.freeze({
+    ...c,
+    staleAfter: c.staleAfter ?? 3 * c.probeInterval,
+    findingFor: c.findingFor ?? 2 * c.probeInterval,
+    findingClearFor: c.findingClearFor ?? 2 * c.probeInterval,
+    externalUrl: c.externalUrl ?? `http://${formatHostPort(host, c.httpListen.port)}`,
+  });
 }

@@ -12,6 +12,8 @@ export interface AgentState {
   version: string;
   capabilities: readonly Capability[];
   connectedSince: number | null;
+  /** When the current agent instance first connected (a reconnect of the same instance keeps it). */
+  instanceSince: number | null;
   disconnectedAt: number | null;
   lastReportAt: number | null;
   /** Highest report sequence stored from this instance. */
@@ -29,6 +31,8 @@ export interface NodeRecord {
   podIPs: readonly string[];
   nodeIPs: readonly string[];
   responderPort: number;
+  /** When the aggregator first heard of the node (ms). */
+  readonly knownSince: number;
   agent: AgentState;
 }
 
@@ -82,7 +86,7 @@ export class NodeRegistry {
   }
 
   /** Adds the node or updates its identity; returns the record. */
-  upsert(id: NodeIdentity): NodeRecord {
+  upsert(id: NodeIdentity, now: number): NodeRecord {
     let rec = this.byName.get(id.name);
     let changed = false;
     if (!rec) {
@@ -94,12 +98,14 @@ export class NodeRegistry {
         podIPs: id.podIPs,
         nodeIPs: id.nodeIPs,
         responderPort: id.responderPort,
+        knownSince: now,
         agent: {
           connected: false,
           instanceId: '',
           version: '',
           capabilities: [],
           connectedSince: null,
+          instanceSince: null,
           disconnectedAt: null,
           lastReportAt: null,
           highestSequence: 0,

@@ -6,7 +6,11 @@ import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { formatHostPort } from '../common/settings.js';
 import { AgentSessions } from './agents.js';
+import { AlertmanagerSender } from './alerts/alertmanager.js';
+import { Notifier } from './alerts/notifier.js';
 import type { AggregatorConfig } from './config.js';
+import { FindingsEngine } from './findings/engine.js';
+import { Evaluator } from './findings/evaluator.js';
 import { Collector } from './grpc/collector.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
 import { buildApp, type App } from './http/app.js';
@@ -32,7 +36,11 @@ export interface RunningAggregator {
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
   readonly query: MatrixQuery;
+  readonly findings: FindingsEngine;
+  readonly evaluator: Evaluator;
   readonly app: App;
+  /** Runs one evaluation now (tests; the timer runs them every half interval). */
+  evaluate(): void;
   stop(): Promise<void>;
 }
 
@@ -58,7 +66,39 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   });
   const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout }, () => clock.now());
   const query = new MatrixQuery(nodes, store);
-  const metrics = createAggregatorMetrics({ nodes, sessions, store, query, now: () => clock.now() });
+  const findings = new FindingsEngine({
+    forMs: config.findingFor,
+    clearForMs: config.findingClearFor,
+    cluster: config.cluster,
+    runbookBaseUrl: config.runbookBaseUrl,
+  });
+  const evaluator = new Evaluator({
+    nodes,
+    store,
+    query,
+    engine: findings,
+    clock,
+    log: log.child({ component: 'findings' }),
+    assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
+    localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold },
+  });
+  const sender =
+    config.alertmanagerUrls.length > 0
+      ? new AlertmanagerSender({ urls: config.alertmanagerUrls, timeoutMs: config.alertTimeout, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
+      : undefined;
+  if (sender) {
+    const notifier = new Notifier({ sender, resendMs: config.alertResend, externalUrl: config.externalUrl });
+    evaluator.onEvaluated((e) => notifier.update(e.firing, e.resolved, e.at));
+  }
+  const metrics = createAggregatorMetrics({
+    nodes,
+    sessions,
+    store,
+    evaluator,
+    findings,
+    ...(sender ? { alerts: () => sender.stats() } : {}),
+    now: () => clock.now(),
+  });
   const collector = new Collector({
     sessions,
     plans,
@@ -73,6 +113,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const app = await buildApp({
     nodes,
     query,
+    findings,
+    evaluatedAt: () => evaluator.last?.at ?? null,
     clock,
     windowMs: config.window,
     registry: metrics.registry,
@@ -108,7 +150,10 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   }, Math.min(config.nodeExpiry, 30_000));
   sweep.unref();
 
-  log.info({ grpc: grpcServer.address, http: httpAddress }, 'aggregator listening');
+  // Half an interval: a cell that turned failing is seen within one interval
+  // plus a timeout, and alerted at most half an interval (plus --finding-for) later.
+  evaluator.start(Math.max(100, config.probeInterval / 2));
+  log.info({ grpc: grpcServer.address, http: httpAddress, alertmanagers: config.alertmanagerUrls }, 'aggregator listening');
   return {
     grpcPort: grpcServer.port,
     grpcAddress: grpcServer.address,
@@ -117,9 +162,14 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     sessions,
     store,
     query,
+    findings,
+    evaluator,
     app,
+    evaluate: () => void evaluator.evaluate(),
     async stop() {
       clearInterval(sweep);
+      evaluator.stop();
+      await sender?.close();
       collector.close();
       await Promise.all([grpcServer!.close(), app.close()]);
     },

@@ -185,3 +185,22 @@ export function ip(raw: string): string | Expected {
 export function cidr(raw: string): Cidr | Expected {
   return parseCidr(raw) ?? new Expected('a CIDR like 10.0.0.0/8');
 }
+
+/** An http(s) URL without query or fragment, returned without a trailing slash. */
+export function httpUrl(raw: string): string | Expected {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return new Expected('an http:// or https:// URL');
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') {
+    return new Expected('an http:// or https:// URL without query, fragment or credentials');
+  }
+  return u.href.replace(/\/+$/, '');
+}
+
+/** A Prometheus label value people type: 1 to 63 printable characters. */
+export function labelValue(raw: string): string | Expected {
+  return /^[\x21-\x7e]([\x20-\x7e]{0,61}[\x21-\x7e])?$/.test(raw) ? raw : new Expected('1 to 63 printable ASCII characters');
+}

@@ -7,9 +7,11 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { NodeRegistry } from '../nodes.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
+import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
 import { matrixRoutes } from './routes/matrix.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -19,6 +21,9 @@ import { pairRoutes } from './routes/pairs.js';
 export interface ApiDeps {
   readonly nodes: NodeRegistry;
   readonly query: MatrixQuery;
+  readonly findings: FindingsEngine;
+  /** When the last evaluation ran (ms), null before the first. */
+  readonly evaluatedAt: () => number | null;
   readonly clock: Clock;
   readonly windowMs: number;
   readonly registry: Registry;
@@ -71,6 +76,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(nodeRoutes, deps);
   await app.register(matrixRoutes, deps);
   await app.register(pairRoutes, deps);
+  await app.register(findingRoutes, deps);
   await app.register(metricsRoutes, deps);
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -8,6 +8,7 @@ export const ERRORS = {
   NODE_NOT_FOUND: { status: 404, message: (name: string) => `no node named ${JSON.stringify(name)}` },
   INVALID_KIND: { status: 400, message: (kind: string, valid: readonly string[]) => `unknown probe kind ${JSON.stringify(kind)}: expected one of ${valid.join(', ')}` },
   INVALID_FAMILY: { status: 400, message: (family: string) => `unknown address family ${JSON.stringify(family)}: expected ipv4 or ipv6` },
+  FINDING_NOT_FOUND: { status: 404, message: (id: string) => `no current or recently resolved finding with id ${JSON.stringify(id)}` },
   INVALID_REQUEST: { status: 400, message: (detail: string) => `invalid request: ${detail}` },
   ROUTE_NOT_FOUND: { status: 404, message: (method: string, url: string) => `no route ${method} ${url}` },
   NOT_READY: { status: 503, message: (why: string) => `not ready: ${why}` },

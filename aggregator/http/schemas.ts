@@ -1,6 +1,8 @@
 // Response schemas of the HTTP API. They serialize the responses (fast) and
 // document them in /docs/json.
 import { Type } from 'typebox';
+import { RAISED_KINDS } from '../findings/kinds.js';
+import { SEVERITIES } from '../findings/finding.js';
 import { PAIR_KINDS, STATUSES, outcomes, capabilities, addressFamilies } from '../../common/vocabulary.js';
 
 const literals = (words: readonly string[]) => Type.Union(words.map((w) => Type.Literal(w)));
@@ -86,3 +88,35 @@ export const PairResponse = Type.Object({
 
 export const HealthResponse = Type.Object({ status: Type.String() });
 export const ReadyResponse = Type.Object({ status: Type.String(), agentsConnected: Type.Integer(), nodes: Type.Integer() });
+
+export const FindingSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: literals(RAISED_KINDS),
+    severity: literals(SEVERITIES),
+    state: literals(['pending', 'firing', 'resolved']),
+    labels: Type.Record(Type.String(), Type.String()),
+    annotations: Type.Object({ summary: Type.String(), description: Type.String(), runbook_url: Type.String() }),
+    summary: Type.String(),
+    description: Type.String(),
+    since: IsoTime,
+    firingSince: nullable(IsoTime),
+    resolvedAt: nullable(IsoTime),
+  },
+  { $id: 'Finding' },
+);
+
+export const FindingsQuerystring = Type.Object(
+  {
+    state: Type.Optional(literals(['firing', 'pending', 'all'])),
+    kind: Type.Optional(literals(RAISED_KINDS)),
+  },
+  { additionalProperties: false },
+);
+
+export const FindingsResponse = Type.Object({
+  evaluatedAt: nullable(IsoTime),
+  findings: Type.Array(Type.Ref('Finding')),
+});
+
+export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });

@@ -25,6 +25,8 @@ export interface CellFacts {
 export interface Verdict {
   readonly status: Status;
   readonly reason: string;
+  /** What made a degraded cell degraded (the findings engine tells PacketLoss from HighLatency by it). */
+  readonly degradedBy?: 'loss' | 'latency';
 }
 
 export function decideStatus(f: CellFacts, t: StatusThresholds): Verdict {
@@ -35,9 +37,9 @@ export function decideStatus(f: CellFacts, t: StatusThresholds): Verdict {
   const loss = f.lossRatio ?? 0;
   if (f.lastOutcome !== 'ok') return { status: 'failing', reason: `last probe: ${f.lastOutcome}; loss ${pct(loss)} in window` };
   if (loss >= t.failingLoss && loss > 0) return { status: 'failing', reason: `loss ${pct(loss)} ≥ ${pct(t.failingLoss)}` };
-  if (loss >= t.degradedLoss && loss > 0) return { status: 'degraded', reason: `loss ${pct(loss)} ≥ ${pct(t.degradedLoss)}` };
+  if (loss >= t.degradedLoss && loss > 0) return { status: 'degraded', degradedBy: 'loss', reason: `loss ${pct(loss)} ≥ ${pct(t.degradedLoss)}` };
   if (f.rttP50Ms !== null && f.rttP50Ms > t.degradedRttMs) {
-    return { status: 'degraded', reason: `RTT p50 ${f.rttP50Ms.toFixed(2)} ms > ${t.degradedRttMs} ms` };
+    return { status: 'degraded', degradedBy: 'latency', reason: `RTT p50 ${f.rttP50Ms.toFixed(2)} ms > ${t.degradedRttMs} ms` };
   }
   return { status: 'ok', reason: 'last probe ok, loss and latency under thresholds' };
 }

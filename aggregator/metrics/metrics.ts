@@ -4,19 +4,31 @@
 // sets) and per node (O(nodes)); never per pair.
 import * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { PAIR_KINDS, STATUSES } from '../../common/vocabulary.js';
+import { STATUSES } from '../../common/vocabulary.js';
 import type { AgentSessions } from '../agents.js';
 import type { RefuseReason } from '../grpc/collector.js';
-import type { MatrixQuery } from '../matrix/query.js';
+import type { FindingsEngine } from '../findings/engine.js';
+import type { Evaluator } from '../findings/evaluator.js';
 import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes.js';
+import { registerEvaluationMetrics } from './evaluation.js';
 
 export interface MetricsSources {
   readonly nodes: NodeRegistry;
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
-  readonly query: MatrixQuery;
+  readonly evaluator: Evaluator;
+  readonly findings: FindingsEngine;
+  /** Per Alertmanager URL; absent without Alertmanagers. */
+  readonly alerts?: () => ReadonlyMap<string, AlertStats>;
   readonly now: () => number;
+}
+
+export interface AlertStats {
+  readonly sent: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly queued: number;
 }
 
 export interface AggregatorMetrics {
@@ -111,19 +123,17 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   });
   new Gauge({
     name: 'netmatrix_matrix_cells',
-    help: 'Matrix cells of the primary address family by probe kind and status.',
+    help: 'Matrix cells of the primary address family by probe kind and status, at the last evaluation.',
     labelNames: ['kind', 'status'],
     registers: [registry],
     collect() {
       this.reset();
-      const now = src.now();
-      const family = src.query.defaultFamily();
-      for (const kind of PAIR_KINDS) {
-        const m = src.query.matrix(kind, family, now);
-        for (const status of STATUSES) this.set({ kind, status }, m.summary[status]);
-      }
+      const a = src.evaluator.last?.assessment;
+      if (!a) return;
+      for (const [kind, counts] of Object.entries(a.summary)) for (const status of STATUSES) this.set({ kind, status }, counts[status]);
     },
   });
+  registerEvaluationMetrics(registry, src);
   return {
     registry,
     streamRefused: (reason) => refused.inc({ reason }),

@@ -16,7 +16,7 @@ function setup() {
 
 t.test('upsert adds a node with a fresh agent state', async (t) => {
   const { nodes, events } = setup();
-  const rec = nodes.upsert(id('node-a'));
+  const rec = nodes.upsert(id('node-a'), 0);
   t.equal(rec.name, 'node-a');
   t.equal(rec.index, 0);
   t.equal(rec.zone, 'zone-1');
@@ -50,16 +50,16 @@ t.test('upsert adds a node with a fresh agent state', async (t) => {
 
 t.test('an identical upsert is not a change', async (t) => {
   const { nodes, events } = setup();
-  const rec = nodes.upsert(id('node-a'));
+  const rec = nodes.upsert(id('node-a'), 0);
   // Equal content in new arrays.
-  t.equal(nodes.upsert(id('node-a', { podIPs: ['192.0.2.1'], nodeIPs: ['198.51.100.1'] })), rec, 'same record');
+  t.equal(nodes.upsert(id('node-a', { podIPs: ['192.0.2.1'], nodeIPs: ['198.51.100.1'] }), 0), rec, 'same record');
   t.equal(events(), 1);
   t.equal(nodes.setVersion, 1);
 });
 
 t.test('any change of identity is a change', async (t) => {
   const { nodes, events } = setup();
-  const rec = nodes.upsert(id('node-a'));
+  const rec = nodes.upsert(id('node-a'), 0);
   const changes: Partial<NodeIdentity>[] = [
     { zone: 'zone-2' },
     { responderPort: 19402 },
@@ -73,11 +73,11 @@ t.test('any change of identity is a change', async (t) => {
   let last = id('node-a');
   for (const c of changes) {
     last = { ...last, ...c };
-    t.equal(nodes.upsert(last), rec, 'the record is updated in place');
+    t.equal(nodes.upsert(last, 0), rec, 'the record is updated in place');
     want++;
     t.equal(events(), want, JSON.stringify(c));
     t.equal(nodes.setVersion, want);
-    t.equal(nodes.upsert(last), rec);
+    t.equal(nodes.upsert(last, 0), rec);
     t.equal(events(), want, 'repeating it is not');
   }
   t.equal(rec.zone, 'zone-2');
@@ -89,17 +89,17 @@ t.test('any change of identity is a change', async (t) => {
 
 t.test('upsert keeps the agent state', async (t) => {
   const { nodes } = setup();
-  const rec = nodes.upsert(id('node-a'));
+  const rec = nodes.upsert(id('node-a'), 0);
   rec.agent.connected = true;
   rec.agent.reports = 5;
-  nodes.upsert(id('node-a', { zone: 'zone-9' }));
+  nodes.upsert(id('node-a', { zone: 'zone-9' }), 0);
   t.equal(rec.agent.connected, true);
   t.equal(rec.agent.reports, 5);
 });
 
 t.test('list is sorted by name', async (t) => {
   const { nodes } = setup();
-  for (const n of ['node-c', 'node-a', 'node-10', 'node-b', 'node-1']) nodes.upsert(id(n));
+  for (const n of ['node-c', 'node-a', 'node-10', 'node-b', 'node-1']) nodes.upsert(id(n), 0);
   t.same(nodes.list().map((r) => r.name), ['node-1', 'node-10', 'node-a', 'node-b', 'node-c']);
   t.same(nodes.list().map((r) => r.index), [4, 2, 1, 3, 0]);
   nodes.list().pop();
@@ -108,9 +108,9 @@ t.test('list is sorted by name', async (t) => {
 
 t.test('remove frees the index for the next new node', async (t) => {
   const { nodes, events } = setup();
-  nodes.upsert(id('node-a'));
-  nodes.upsert(id('node-b'));
-  nodes.upsert(id('node-c'));
+  nodes.upsert(id('node-a'), 0);
+  nodes.upsert(id('node-b'), 0);
+  nodes.upsert(id('node-c'), 0);
   t.equal(nodes.remove('node-b'), 1);
   t.equal(events(), 4);
   t.equal(nodes.size, 2);
@@ -120,24 +120,24 @@ t.test('remove frees the index for the next new node', async (t) => {
   t.equal(nodes.remove('node-b'), undefined, 'removing again: nothing');
   t.equal(nodes.remove('nope'), undefined);
   t.equal(events(), 4, 'and no event');
-  const d = nodes.upsert(id('node-d'));
+  const d = nodes.upsert(id('node-d'), 0);
   t.equal(d.index, 1, 'index 1 reused');
   t.equal(nodes.at(1), d);
   t.equal(nodes.slots, 3);
-  t.equal(nodes.upsert(id('node-e')).index, 3, 'no free index: a new one');
-  const again = nodes.upsert(id('node-b'));
+  t.equal(nodes.upsert(id('node-e'), 0).index, 3, 'no free index: a new one');
+  const again = nodes.upsert(id('node-b'), 0);
   t.equal(again.index, 4);
   t.equal(again.agent.reports, 0, 'a node that comes back starts afresh');
 });
 
 t.test('indices are reused last-freed first', async (t) => {
   const { nodes } = setup();
-  for (const n of ['a', 'b', 'c', 'd']) nodes.upsert(id(n));
+  for (const n of ['a', 'b', 'c', 'd']) nodes.upsert(id(n), 0);
   nodes.remove('b');
   nodes.remove('d');
-  t.equal(nodes.upsert(id('e')).index, 3);
-  t.equal(nodes.upsert(id('f')).index, 1);
-  t.equal(nodes.upsert(id('g')).index, 4);
+  t.equal(nodes.upsert(id('e'), 0).index, 3);
+  t.equal(nodes.upsert(id('f'), 0).index, 1);
+  t.equal(nodes.upsert(id('g'), 0).index, 4);
 });
 
 t.test('onChange returns an unsubscribe function', async (t) => {
@@ -146,9 +146,9 @@ t.test('onChange returns an unsubscribe function', async (t) => {
   let b = 0;
   const offA = nodes.onChange(() => a++);
   nodes.onChange(() => b++);
-  nodes.upsert(id('node-a'));
+  nodes.upsert(id('node-a'), 0);
   offA();
-  nodes.upsert(id('node-b'));
+  nodes.upsert(id('node-b'), 0);
   t.equal(a, 1);
   t.equal(b, 2);
 });
@@ -157,23 +157,23 @@ t.test('listeners see the new state', async (t) => {
   const nodes = new NodeRegistry();
   const seen: number[] = [];
   nodes.onChange(() => seen.push(nodes.size));
-  nodes.upsert(id('node-a'));
-  nodes.upsert(id('node-b'));
+  nodes.upsert(id('node-a'), 0);
+  nodes.upsert(id('node-b'), 0);
   nodes.remove('node-a');
   t.same(seen, [1, 2, 1]);
 });
 
 t.test('expired: disconnected agents gone since before the cutoff', async (t) => {
   const { nodes } = setup();
-  const never = nodes.upsert(id('never-connected'));
-  const connected = nodes.upsert(id('connected'));
+  const never = nodes.upsert(id('never-connected'), 0);
+  const connected = nodes.upsert(id('connected'), 0);
   connected.agent.connected = true;
   connected.agent.disconnectedAt = 100; // stale field: connected wins
-  const old = nodes.upsert(id('old'));
+  const old = nodes.upsert(id('old'), 0);
   old.agent.disconnectedAt = 1_000;
-  const recent = nodes.upsert(id('recent'));
+  const recent = nodes.upsert(id('recent'), 0);
   recent.agent.disconnectedAt = 5_000;
-  const boundary = nodes.upsert(id('boundary'));
+  const boundary = nodes.upsert(id('boundary'), 0);
   boundary.agent.disconnectedAt = 2_000;
   t.same(nodes.expired(2_000).sort(), ['old'], 'strictly before the cutoff');
   t.same(nodes.expired(2_001).sort(), ['boundary', 'old']);

@@ -33,9 +33,9 @@ t.test('an empty cluster', async (t) => {
 t.test('matrix shape: rows and columns are nodes sorted by name, diagonal null', async (t) => {
   const { nodes, query, clock, rec } = setup();
   // Registered out of order: indices differ from the sorted order.
-  nodes.upsert(node('node-c', ['192.0.2.3']));
-  nodes.upsert(node('node-a', ['192.0.2.1']));
-  nodes.upsert(node('node-b', ['192.0.2.2']));
+  nodes.upsert(node('node-c', ['192.0.2.3']), 0);
+  nodes.upsert(node('node-a', ['192.0.2.1']), 0);
+  nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok');
   rec('node-c', 'node-a', 'icmp', 'timeout');
   rec('node-b', 'node-c', 'icmp', 'ok', 'ipv4', 80_000);
@@ -60,8 +60,8 @@ t.test('matrix shape: rows and columns are nodes sorted by name, diagonal null',
 
 t.test('a pair never probed is unknown with no data', async (t) => {
   const { nodes, query, clock } = setup();
-  nodes.upsert(node('node-a', ['192.0.2.1']));
-  nodes.upsert(node('node-b', ['192.0.2.2']));
+  nodes.upsert(node('node-a', ['192.0.2.1']), 0);
+  nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   const cell = query.matrix('tcp', 'ipv4', clock.now()).cells[0]![1]!;
   t.same(cell, {
     status: 'unknown',
@@ -78,8 +78,8 @@ t.test('a pair never probed is unknown with no data', async (t) => {
 
 t.test('matrices are per kind and per family', async (t) => {
   const { nodes, query, clock, rec } = setup();
-  nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1']));
-  nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2']));
+  nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1']), 0);
+  nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok', 'ipv4');
   rec('node-a', 'node-b', 'icmp', 'unreachable', 'ipv6');
   rec('node-a', 'node-b', 'tcp', 'refused', 'ipv4');
@@ -93,8 +93,8 @@ t.test('matrices are per kind and per family', async (t) => {
 
 t.test('a matrix is judged at the time asked', async (t) => {
   const { nodes, query, clock, rec } = setup();
-  nodes.upsert(node('node-a', ['192.0.2.1']));
-  nodes.upsert(node('node-b', ['192.0.2.2']));
+  nodes.upsert(node('node-a', ['192.0.2.1']), 0);
+  nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok');
   t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_000).cells[0]![1]!.status, 'ok');
   t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_001).cells[0]![1]!.status, 'unknown', 'stale');
@@ -102,8 +102,8 @@ t.test('a matrix is judged at the time asked', async (t) => {
 
 t.test('pair(): every kind, the target IP of each kind in the family, and samples', async (t) => {
   const { nodes, query, clock, rec } = setup();
-  const a = nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1'], ['198.51.100.1']));
-  const b = nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2'], ['198.51.100.2', '2001:db8:1::2']));
+  const a = nodes.upsert(node('node-a', ['192.0.2.1', '2001:db8::1'], ['198.51.100.1']), 0);
+  const b = nodes.upsert(node('node-b', ['192.0.2.2', '2001:db8::2'], ['198.51.100.2', '2001:db8:1::2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok', 'ipv4', 700);
   clock.advance(5_000);
   rec('node-a', 'node-b', 'icmp', 'timeout', 'ipv4', 0);
@@ -134,17 +134,17 @@ t.test('pair(): every kind, the target IP of each kind in the family, and sample
 
 t.test('pair(): no address of the family at all', async (t) => {
   const { nodes, query, clock } = setup();
-  const a = nodes.upsert(node('node-a', ['192.0.2.1']));
-  const b = nodes.upsert(node('node-b', ['192.0.2.2']));
+  const a = nodes.upsert(node('node-a', ['192.0.2.1']), 0);
+  const b = nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   const p = query.pair(a, b, 'ipv6', clock.now());
   for (const k of PAIR_KINDS) t.equal(p.kinds[k].targetIp, null, k);
 });
 
 t.test('defaultFamily is that of the first node by name', async (t) => {
   const { nodes, query } = setup();
-  nodes.upsert(node('node-b', ['192.0.2.2']));
+  nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   t.equal(query.defaultFamily(), 'ipv4');
-  nodes.upsert(node('node-a', ['2001:db8::1', '192.0.2.1']));
+  nodes.upsert(node('node-a', ['2001:db8::1', '192.0.2.1']), 0);
   t.equal(query.defaultFamily(), 'ipv6', 'node-a sorts first and is IPv6-primary');
   nodes.remove('node-a');
   t.equal(query.defaultFamily(), 'ipv4');

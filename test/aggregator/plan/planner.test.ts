@@ -5,7 +5,7 @@ import { NodeRegistry } from '../../../aggregator/nodes.js';
 
 function registry(names: string[]): NodeRegistry {
   const nodes = new NodeRegistry();
-  names.forEach((name, i) => nodes.upsert({ name, zone: '', podIPs: [`192.0.2.${i + 1}`], nodeIPs: [], responderPort: 9402 }));
+  names.forEach((name, i) => nodes.upsert({ name, zone: '', podIPs: [`192.0.2.${i + 1}`], nodeIPs: [], responderPort: 9402 }, 0));
   return nodes;
 }
 

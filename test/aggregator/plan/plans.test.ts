@@ -14,7 +14,7 @@ function id(name: string, i: number, over: Partial<NodeIdentity> = {}): NodeIden
 function setup(names = ['node-a', 'node-b', 'node-c']) {
   const clock = new ManualClock(1_700_000_000_000);
   const nodes = new NodeRegistry();
-  names.forEach((n, i) => nodes.upsert(id(n, i + 1)));
+  names.forEach((n, i) => nodes.upsert(id(n, i + 1), 0));
   const book = new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => clock.now());
   return { clock, nodes, book };
 }
@@ -89,11 +89,11 @@ t.test('the epoch is the wall clock when the node set changed, and only then', a
   clock.advance(60_000);
   t.equal(book.currentEpoch(), t0, 'time alone does not move it');
   t.equal(book.planFor(nodes.get('node-a')!).epoch, t0);
-  nodes.upsert(id('node-a', 1)); // identical: no change
+  nodes.upsert(id('node-a', 1), 0); // identical: no change
   t.equal(book.currentEpoch(), t0);
   nodes.get('node-a')!.agent.connected = true; // agent state is not the node set
   t.equal(book.currentEpoch(), t0);
-  nodes.upsert(id('node-d', 4));
+  nodes.upsert(id('node-d', 4), 0);
   t.equal(book.currentEpoch(), t0 + 60_000, 'a new node: the epoch moves to now');
   t.equal(book.planFor(nodes.get('node-a')!).epoch, t0 + 60_000);
   t.equal(book.planFor(nodes.get('node-d')!).epoch, t0 + 60_000, 'every agent gets the same epoch');
@@ -101,15 +101,15 @@ t.test('the epoch is the wall clock when the node set changed, and only then', a
   nodes.remove('node-c');
   t.equal(book.currentEpoch(), t0 + 61_000, 'a removed node moves it');
   clock.advance(1_000);
-  nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'] }));
+  nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'] }), 0);
   t.equal(book.currentEpoch(), t0 + 62_000, 'a node\'s new address moves it (its peers\' plans change)');
 });
 
 t.test('several changes between two plans move the epoch once', async (t) => {
   const { nodes, book, clock } = setup();
   const e0 = book.currentEpoch();
-  nodes.upsert(id('node-d', 4));
-  nodes.upsert(id('node-e', 5));
+  nodes.upsert(id('node-d', 4), 0);
+  nodes.upsert(id('node-e', 5), 0);
   nodes.remove('node-a');
   t.equal(book.currentEpoch(), e0 + 1, 'the clock has not moved: one more than before');
   t.equal(book.currentEpoch(), e0 + 1);
@@ -120,20 +120,20 @@ t.test('the epoch never goes backwards, even when the clock does', async (t) => 
   const { nodes, book, clock } = setup();
   const e0 = book.currentEpoch();
   clock.advance(-3_600_000);
-  nodes.upsert(id('node-d', 4));
+  nodes.upsert(id('node-d', 4), 0);
   const e1 = book.currentEpoch();
   t.equal(e1, e0 + 1);
   clock.set(0);
   nodes.remove('node-d');
   t.equal(book.currentEpoch(), e1 + 1);
   clock.set(e0 + 10_000);
-  nodes.upsert(id('node-d', 4));
+  nodes.upsert(id('node-d', 4), 0);
   t.equal(book.currentEpoch(), e0 + 10_000, 'back to the wall clock once it is ahead again');
 });
 
 t.test('the epoch is an integer even with a fractional clock', async (t) => {
   const nodes = new NodeRegistry();
-  nodes.upsert(id('node-a', 1));
+  nodes.upsert(id('node-a', 1), 0);
   const book = new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => 1_700_000_000_123.75);
   t.equal(book.currentEpoch(), 1_700_000_000_123);
 });
@@ -142,7 +142,7 @@ t.test('replicas with the same node set and settings make the same plan', async 
   const idents = [id('node-a', 1), id('node-b', 2), id('node-c', 3)];
   const replica = (order: number[]) => {
     const nodes = new NodeRegistry();
-    for (const i of order) nodes.upsert(idents[i]!);
+    for (const i of order) nodes.upsert(idents[i]!, 0);
     return { nodes, book: new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => 1_700_000_000_000) };
   };
   const one = replica([0, 1, 2]);
@@ -155,7 +155,7 @@ t.test('replicas with the same node set and settings make the same plan', async 
 t.test('a plan follows the node set', async (t) => {
   const { nodes, book } = setup();
   const before = book.planFor(nodes.get('node-a')!);
-  nodes.upsert(id('node-d', 4));
+  nodes.upsert(id('node-d', 4), 0);
   const after = book.planFor(nodes.get('node-a')!);
   t.notOk(samePlan(before, after));
   t.same(after.peers.map((p) => p.nodeName), ['node-b', 'node-c', 'node-d']);

@@ -1,0 +1,105 @@
+// One evaluation: assess the matrix, localize, run the hysteresis, and hand
+// the result to whoever listens (metrics keep it for scrapes, the notifier
+// sends to Alertmanager). Runs on a timer of half a probe interval, stretched
+// so that evaluating never takes more than a quarter of a core on a big
+// cluster (it reads every cell: O(nodes² × kinds)).
+import type { Clock } from '../../common/clock.js';
+import type { Logger } from '../../common/logger.js';
+import { assess, type Assessment, type AssessOptions } from '../localize/assess.js';
+import { localize, type LocalizeOptions } from '../localize/localize.js';
+import type { MatrixQuery } from '../matrix/query.js';
+import type { MatrixStore } from '../matrix/store.js';
+import type { NodeRegistry } from '../nodes.js';
+import type { EngineUpdate, FindingsEngine } from './engine.js';
+import type { RaisedKind } from './kinds.js';
+
+export interface Evaluation extends EngineUpdate {
+  readonly at: number;
+  readonly assessment: Assessment;
+  readonly durationMs: number;
+}
+
+export interface EvaluatorDeps {
+  readonly nodes: NodeRegistry;
+  readonly store: MatrixStore;
+  readonly query: MatrixQuery;
+  readonly engine: FindingsEngine;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly assess: AssessOptions;
+  readonly localize: LocalizeOptions;
+}
+
+export type EvaluationListener = (e: Evaluation) => void;
+
+export class Evaluator {
+  private lastEvaluation: Evaluation | undefined;
+  private readonly listeners = new Set<EvaluationListener>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  readonly stats = { evaluations: 0, dropped: new Map<RaisedKind, number>() };
+  private dropLogged = false;
+
+  constructor(private readonly d: EvaluatorDeps) {}
+
+  get last(): Evaluation | undefined {
+    return this.lastEvaluation;
+  }
+
+  onEvaluated(listener: EvaluationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  evaluate(): Evaluation {
+    const started = performance.now();
+    const now = this.d.clock.now();
+    const assessment = assess(this.d.nodes.list(), this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
+    const { conditions, dropped } = localize(assessment, this.d.localize);
+    const update = this.d.engine.update(conditions, now);
+    const e: Evaluation = { ...update, at: now, assessment, durationMs: performance.now() - started };
+    this.stats.evaluations++;
+    let anyDropped = false;
+    for (const [kind, n] of Object.entries(dropped) as [RaisedKind, number][]) {
+      this.stats.dropped.set(kind, (this.stats.dropped.get(kind) ?? 0) + n);
+      anyDropped = true;
+    }
+    if (anyDropped && !this.dropLogged) {
+      this.d.log.warn({ dropped, max: this.d.localize.maxPairFindings }, 'too many pair findings: the rest are counted, not raised');
+    }
+    this.dropLogged = anyDropped;
+    for (const f of update.fired) this.d.log.info({ finding: f.id, kind: f.kind, labels: f.labels }, 'finding fired');
+    for (const f of update.resolved) this.d.log.info({ finding: f.id, kind: f.kind, labels: f.labels }, 'finding resolved');
+    this.lastEvaluation = e;
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.d.log.error({ err }, 'evaluation listener failed');
+      }
+    }
+    return e;
+  }
+
+  /** Evaluates every `periodMs`, or every 4 × the last evaluation's duration if longer. */
+  start(periodMs: number): void {
+    const tick = () => {
+      if (this.stopped) return;
+      let delay = periodMs;
+      try {
+        delay = Math.max(periodMs, 4 * this.evaluate().durationMs);
+      } catch (err) {
+        this.d.log.error({ err }, 'evaluation failed');
+      }
+      this.timer = setTimeout(tick, delay);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(tick, periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,25 @@
+// The finding kinds this aggregator raises, with their severity and the labels
+// each carries besides alertname, severity and cluster (docs/findings.md).
+// Kinds of DESIGN.md not listed here (DNS, CNI, MTU) come with their inputs.
+import type { FindingKind } from '../../common/vocabulary.js';
+import type { Severity } from './finding.js';
+
+export interface FindingSpec {
+  readonly severity: Severity;
+  /** Label sets the kind may carry (one of them per finding). */
+  readonly labelSets: readonly (readonly string[])[];
+}
+
+export const FINDING_SPECS = {
+  NodeUnreachable: { severity: 'critical', labelSets: [['node']] },
+  NodeIsolated: { severity: 'critical', labelSets: [['node']] },
+  ZonePartition: { severity: 'critical', labelSets: [['src_zone', 'dst_zone']] },
+  PairUnreachable: { severity: 'warning', labelSets: [['src', 'dst']] },
+  PacketLoss: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
+  HighLatency: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
+  AgentMissing: { severity: 'warning', labelSets: [['node']] },
+  AgentStale: { severity: 'warning', labelSets: [['node']] },
+} as const satisfies Partial<Record<FindingKind, FindingSpec>>;
+
+export type RaisedKind = keyof typeof FINDING_SPECS;
+export const RAISED_KINDS = Object.keys(FINDING_SPECS) as RaisedKind[];

@@ -1,0 +1,185 @@
+// One pass over the matrix per evaluation: every cell of the primary address
+// family is read once, and what the findings and the metrics need is kept in
+// compact arrays (a byte per pair and kind) and per-node, per-zone sums. Both
+// outlets read this, so a scrape or an API call never walks the N² matrix.
+import { addressFamilies, STATUSES, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
+import { kindIndex, type CellView, type MatrixStore } from '../matrix/store.js';
+import { percentile } from '../matrix/window.js';
+import type { NodeRecord } from '../nodes.js';
+
+/** Pair bits (pairBits[s * n + d]) over the judged kinds. */
+export const PAIR_KNOWN = 1;
+export const PAIR_FAILING = 2;
+export const PAIR_LOSSY = 4;
+export const PAIR_SLOW = 8;
+
+/** Per-kind cell codes (codes[k][s * n + d]). */
+export const CELL_UNKNOWN = 0;
+export const CELL_OK = 1;
+export const CELL_LOSSY = 2;
+export const CELL_SLOW = 3;
+export const CELL_FAILING = 4;
+
+export interface Tally {
+  /** Cells with a fresh status (not unknown). */
+  known: number;
+  /** Of those, not failing. */
+  reachable: number;
+  lossy: number;
+  slow: number;
+  /** Samples in the window over those cells, and how many of them failed. */
+  samples: number;
+  failedSamples: number;
+}
+
+export interface NodeKindStats {
+  readonly in: Tally;
+  readonly out: Tally;
+  /** Median of the probers' RTT p50 towards the node (ms), null without data. */
+  rttP50Ms: number | null;
+  /** 0.99 quantile of the probers' RTT p99 towards the node (ms). */
+  rttP99Ms: number | null;
+}
+
+export interface UnhealthyPair {
+  readonly src: string;
+  readonly dst: string;
+  readonly kind: PairKind;
+  readonly status: 'failing' | 'degraded';
+  readonly lossRatio: number | null;
+}
+
+export interface Assessment {
+  readonly at: number;
+  readonly family: AddressFamily;
+  /** Kinds judged for reachability (the plan's kinds but mtu). */
+  readonly kinds: readonly PairKind[];
+  readonly nodes: readonly NodeRecord[];
+  readonly pairBits: Uint8Array;
+  readonly codes: readonly Uint8Array[];
+  /** stats[k][node position] */
+  readonly stats: readonly (readonly NodeKindStats[])[];
+  /** Known for a full window (counted as a target in metrics), agent connected for a full window (as a prober). */
+  readonly matureIn: readonly boolean[];
+  readonly matureOut: readonly boolean[];
+  readonly zones: readonly string[];
+  readonly zoneOf: readonly number[];
+  /** Tallies of cells between mature nodes: zoneTallies[k][a * zones + b]. */
+  readonly zoneTallies: readonly (readonly Tally[])[];
+  /** Failing and degraded cells of every judged kind, at most maxUnhealthy of them. */
+  readonly unhealthy: readonly UnhealthyPair[];
+  /** Unhealthy cells left out of `unhealthy` by the cap. */
+  readonly unhealthyDropped: number;
+  /** Cell counts by kind and status (every planned kind, mtu included). */
+  readonly summary: Readonly<Record<string, Record<Status, number>>>;
+  /** The cell of one pair and kind, read from the store on demand (for a finding's evidence). */
+  view(src: number, dst: number, kind: PairKind): CellView | undefined;
+}
+
+export interface AssessOptions {
+  readonly planKinds: readonly PairKind[];
+  readonly windowMs: number;
+  readonly maxUnhealthy: number;
+}
+
+const newTally = (): Tally => ({ known: 0, reachable: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0 });
+
+function codeOf(v: CellView | undefined): number {
+  if (!v || v.status === 'unknown') return CELL_UNKNOWN;
+  if (v.status === 'failing') return CELL_FAILING;
+  if (v.status === 'degraded') return v.degradedBy === 'latency' ? CELL_SLOW : CELL_LOSSY;
+  return CELL_OK;
+}
+
+function add(t: Tally, code: number, v: CellView): void {
+  t.known++;
+  if (code !== CELL_FAILING) t.reachable++;
+  if (code === CELL_LOSSY) t.lossy++;
+  if (code === CELL_SLOW) t.slow++;
+  t.samples += v.samples;
+  t.failedSamples += Math.round((v.lossRatio ?? 0) * v.samples);
+}
+
+export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family: AddressFamily, now: number, o: AssessOptions): Assessment {
+  const n = nodes.length;
+  const kinds: PairKind[] = o.planKinds.filter((k) => k !== 'mtu');
+  const f = addressFamilies.index(family);
+  const pairBits = new Uint8Array(n * n);
+  const codes = kinds.map(() => new Uint8Array(n * n));
+  const matureIn = nodes.map((x) => now - x.knownSince >= o.windowMs);
+  const matureOut = nodes.map((x) => x.agent.connected && x.agent.instanceSince !== null && now - x.agent.instanceSince >= o.windowMs);
+  const zones = [...new Set(nodes.map((x) => x.zone))].sort();
+  const zoneIndex = new Map(zones.map((z, i) => [z, i]));
+  const zoneOf = nodes.map((x) => zoneIndex.get(x.zone)!);
+  const z = zones.length;
+  const stats = kinds.map(() => nodes.map((): NodeKindStats => ({ in: newTally(), out: newTally(), rttP50Ms: null, rttP99Ms: null })));
+  const zoneTallies = kinds.map(() => Array.from({ length: z * z }, newTally));
+  const summary: Record<string, Record<Status, number>> = {};
+  const unhealthy: UnhealthyPair[] = [];
+  let unhealthyDropped = 0;
+  const p50s = new Float64Array(n);
+  const p99s = new Float64Array(n);
+
+  for (const kind of o.planKinds) {
+    const k = kindIndex(kind);
+    const judged = kinds.indexOf(kind);
+    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
+    summary[kind] = counts;
+    const kc = codes[judged];
+    const ks = stats[judged];
+    const kz = zoneTallies[judged];
+    // Target-major, so each target's RTTs are gathered in one scratch array.
+    for (let d = 0; d < n; d++) {
+      const dst = nodes[d]!;
+      let rtts = 0;
+      for (let s = 0; s < n; s++) {
+        if (s === d) continue;
+        const v = store.view(nodes[s]!.index, dst.index, k, f, now);
+        counts[v?.status ?? 'unknown']++;
+        if (v && (v.status === 'failing' || v.status === 'degraded')) {
+          if (unhealthy.length < o.maxUnhealthy) unhealthy.push({ src: nodes[s]!.name, dst: dst.name, kind, status: v.status, lossRatio: v.lossRatio });
+          else unhealthyDropped++;
+        }
+        if (!kc || !ks || !kz || !v) continue;
+        const code = codeOf(v);
+        if (code === CELL_UNKNOWN) continue;
+        const at = s * n + d;
+        kc[at] = code;
+        pairBits[at]! |= PAIR_KNOWN | (code === CELL_FAILING ? PAIR_FAILING : code === CELL_LOSSY ? PAIR_LOSSY : code === CELL_SLOW ? PAIR_SLOW : 0);
+        add(ks[d]!.in, code, v);
+        add(ks[s]!.out, code, v);
+        if (matureOut[s] && matureIn[d]) add(kz[zoneOf[s]! * z + zoneOf[d]!]!, code, v);
+        if (v.rttP50Ms !== null && v.rttP99Ms !== null) {
+          p50s[rtts] = v.rttP50Ms;
+          p99s[rtts] = v.rttP99Ms;
+          rtts++;
+        }
+      }
+      if (ks && rtts > 0) {
+        const a = p50s.subarray(0, rtts).sort();
+        const b = p99s.subarray(0, rtts).sort();
+        ks[d]!.rttP50Ms = percentile(a, rtts, 0.5);
+        ks[d]!.rttP99Ms = percentile(b, rtts, 0.99);
+      }
+    }
+  }
+
+  return {
+    at: now,
+    family,
+    kinds,
+    nodes,
+    pairBits,
+    codes,
+    stats,
+    matureIn,
+    matureOut,
+    zones,
+    zoneOf,
+    zoneTallies,
+    unhealthy,
+    unhealthyDropped,
+    summary,
+    view: (s, d, kind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
+  };
+}
