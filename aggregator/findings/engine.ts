@@ -111,9 +111,10 @@ export class FindingsEngine {
 
 /** Stable id of a label set: the same on every replica. */
 export function fingerprint(labels: Readonly<Record<string, string>>): string {
-  const text = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join('\u0000');
+  const text = JSON.stringify(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]]),
+  );
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

@@ -4,6 +4,8 @@ import t from 'tap';
 import { AgentSessions } from '../../../aggregator/agents.js';
 import { buildApp } from '../../../aggregator/http/app.js';
 import { ERRORS, ERROR_CODES } from '../../../aggregator/http/errors.js';
+import { FindingsEngine } from '../../../aggregator/findings/engine.js';
+import { Evaluator } from '../../../aggregator/findings/evaluator.js';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { MatrixStore } from '../../../aggregator/matrix/store.js';
 import { NodeRegistry } from '../../../aggregator/nodes.js';
@@ -19,7 +21,18 @@ const store = new MatrixStore(
 const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 });
 const query = new MatrixQuery(nodes, store);
 let notReady: string | undefined = 'gRPC server not listening yet';
-const app = await buildApp({ nodes, query, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
+const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org/runbooks' });
+const evaluator = new Evaluator({
+  nodes,
+  store,
+  query,
+  engine: findings,
+  clock,
+  log: silentLogger(),
+  assess: { planKinds: ['tcp'], windowMs: 60_000, maxUnhealthy: 100 },
+  localize: { staleAfterMs: 15_000, maxPairFindings: 100, latencyThresholdMs: 50 },
+});
+const app = await buildApp({ nodes, query, findings, evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
 t.teardown(() => app.close());
 
 const NAMES = ['node-a', 'node-b', 'node-c'];
@@ -109,6 +122,33 @@ t.test('/api/v1/pairs/{src}/{dst}', async (t) => {
   t.equal(p.kinds.tcp.recent.length, 3);
   t.match(p.kinds.tcp.recent[0], { outcome: 'refused', rttMs: null });
   t.match(p.kinds.node, { status: 'unknown', targetIp: '198.51.100.3', recent: [] });
+});
+
+t.test('/api/v1/findings: node-c unreachable, one finding; /api/v1/findings/{id}', async (t) => {
+  const before = (await app.inject('/api/v1/findings')).json();
+  t.same(before, { evaluatedAt: null, findings: [] }, 'nothing before the first evaluation');
+  evaluator.evaluate();
+  const body = (await app.inject('/api/v1/findings')).json();
+  t.equal(body.evaluatedAt, new Date(clock.now()).toISOString());
+  t.equal(body.findings.length, 1);
+  const f = body.findings[0];
+  t.match(f, {
+    kind: 'NodeUnreachable',
+    severity: 'critical',
+    state: 'firing',
+    labels: { alertname: 'NodeUnreachable', severity: 'critical', cluster: 'test', node: 'node-c' },
+    summary: 'node-c is unreachable from 2 of 2 nodes',
+    annotations: { summary: 'node-c is unreachable from 2 of 2 nodes', runbook_url: 'https://example.org/runbooks/NodeUnreachable.md' },
+  });
+  t.match(f.description, /tcp: refused 2\/2/);
+  t.same((await app.inject(`/api/v1/findings/${f.id}`)).json(), f);
+  t.same((await app.inject('/api/v1/findings?kind=PairUnreachable')).json().findings, []);
+  t.same((await app.inject('/api/v1/findings?state=pending')).json().findings, []);
+  t.equal((await app.inject('/api/v1/findings?state=all')).json().findings.length, 1);
+  const missing = await app.inject('/api/v1/findings/0123456789abcdef');
+  t.same(missing.json(), { statusCode: 404, code: 'FINDING_NOT_FOUND', error: 'Not Found', message: 'no current or recently resolved finding with id "0123456789abcdef"' });
+  t.match((await app.inject('/api/v1/findings?state=maybe')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
+  t.match((await app.inject('/api/v1/findings?kind=DnsFailing')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
 });
 
 t.test('errors come from the catalogue', async (t) => {

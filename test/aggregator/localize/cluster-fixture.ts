@@ -1,0 +1,97 @@
+// A simulated cluster for the core: a node registry and a matrix store fed with
+// probe results round by round on a manual clock, no transport. Pod IPs are
+// from RFC 5737 ranges; no packet is sent.
+import { assess, type Assessment } from '../../../aggregator/localize/assess.js';
+import { localize, type Localized } from '../../../aggregator/localize/localize.js';
+import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
+import { NodeRegistry, type NodeRecord } from '../../../aggregator/nodes.js';
+import { ManualClock } from '../../../common/clock.js';
+import { addressFamilies, outcomes, type Outcome, type PairKind } from '../../../common/vocabulary.js';
+
+export const INTERVAL = 5_000;
+export const WINDOW = 60_000;
+export const STALE = 3 * INTERVAL;
+export const KINDS: readonly PairKind[] = ['icmp', 'tcp', 'http', 'node'];
+
+export type Probe = { outcome: Outcome; rttUs?: number } | Outcome;
+/** What src sees when probing dst with kind; undefined = src does not probe (agent gone). */
+export type World = (src: string, dst: string, kind: PairKind) => Probe | undefined;
+
+export const healthy: World = () => 'ok';
+
+export class Cluster {
+  readonly clock = new ManualClock();
+  readonly nodes = new NodeRegistry();
+  readonly store = new MatrixStore(
+    { windowMs: WINDOW, intervalMs: INTERVAL, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: STALE } },
+    this.clock.now(),
+  );
+
+  /** Adds nodes `${prefix}-1..n` in `zone`, agents connected; returns their names. */
+  add(prefix: string, n: number, zone = 'zone-a'): string[] {
+    const names: string[] = [];
+    for (let i = 1; i <= n; i++) {
+      const name = `${prefix}-${i}`;
+      const rec = this.nodes.upsert({ name, zone, podIPs: [`192.0.2.${this.nodes.size + 1}`], nodeIPs: [], responderPort: 9402 }, this.clock.now());
+      rec.agent.connected = true;
+      rec.agent.instanceId = `${name}-1`;
+      rec.agent.connectedSince = this.clock.now();
+      rec.agent.instanceSince = this.clock.now();
+      names.push(name);
+    }
+    return names;
+  }
+
+  node(name: string): NodeRecord {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  /** The agent of `name` goes away now: no more reports, stream closed. */
+  disconnect(name: string): void {
+    const a = this.node(name).agent;
+    a.connected = false;
+    a.disconnectedAt = this.clock.now();
+  }
+
+  /** `rounds` probe rounds of `world`, one interval apart; the clock ends on the last round. */
+  run(rounds: number, world: World, kinds: readonly PairKind[] = KINDS): this {
+    const f = addressFamilies.index('ipv4');
+    for (let r = 0; r < rounds; r++) {
+      this.clock.advance(INTERVAL);
+      const now = this.clock.now();
+      for (const src of this.nodes.list()) {
+        if (!src.agent.connected) continue;
+        let any = false;
+        for (const dst of this.nodes.list()) {
+          if (dst === src) continue;
+          for (const kind of kinds) {
+            const p = world(src.name, dst.name, kind);
+            if (p === undefined) continue;
+            const { outcome, rttUs = 400 } = typeof p === 'string' ? { outcome: p } : p;
+            this.store.record(src.index, dst.index, kindIndex(kind), f, outcomes.index(outcome), rttUs, now);
+            any = true;
+          }
+        }
+        if (any) src.agent.lastReportAt = now;
+      }
+    }
+    return this;
+  }
+
+  assess(kinds: readonly PairKind[] = KINDS, maxUnhealthy = 1000): Assessment {
+    return assess(this.nodes.list(), this.store, 'ipv4', this.clock.now(), { planKinds: kinds, windowMs: WINDOW, maxUnhealthy });
+  }
+
+  localize(maxPairFindings = 100, kinds: readonly PairKind[] = KINDS): Localized {
+    return localize(this.assess(kinds), { staleAfterMs: STALE, maxPairFindings, latencyThresholdMs: 50 });
+  }
+}
+
+/** "Kind{label=value,...}" per condition, sorted: easy to compare in tests. */
+export function brief(l: Localized): string[] {
+  return l.conditions
+    .map((c) => `${c.kind}{${Object.entries(c.subject).map(([k, v]) => `${k}=${v}`).join(',')}}`)
+    .sort();
+}
