@@ -12,18 +12,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../common/duration.js';
 
-const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s]
+const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s --alertmanager-url URL]
 
 Starts netmatrix-aggregator and four netmatrix-agent processes on 127.0.0.x,
-waits until the matrix is filled, prints where to look, and runs until Ctrl-C.
-node-d's responder is deliberately not on its pod IP, so the tcp and http
-columns of node-d fail with outcome "refused".`;
+waits until the matrix is filled and the first finding fires, prints where to
+look, and runs until Ctrl-C. node-d's responder is deliberately not on its pod
+IP, so the tcp and http columns of node-d fail with outcome "refused", and the
+aggregator raises one NodeUnreachable finding for node-d.
+
+  --alertmanager-url URL   send findings to this Alertmanager as well
+                           (comma-separated for several, e.g. an HA pair)`;
 
 const { values } = parseArgs({
   options: {
     'http-port': { type: 'string', default: '8080' },
     'grpc-port': { type: 'string', default: '9400' },
     interval: { type: 'string', default: '2s' },
+    'alertmanager-url': { type: 'string', default: '' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -114,6 +119,21 @@ interface MatrixBody {
   cells: ({ status: string } | null)[][];
 }
 
+interface FindingsBody {
+  findings: { id: string; kind: string; summary: string; labels: Record<string, string> }[];
+}
+
+/** Waits until the aggregator has a firing finding (node-d's refused port). */
+async function waitForFindings(deadlineMs: number): Promise<FindingsBody['findings']> {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    const f = ((await getJson('/api/v1/findings')) as FindingsBody).findings;
+    if (f.length > 0) return f;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no finding fired within ${deadlineMs / 1000}s`);
+}
+
 /** Waits until every tcp cell has a status other than unknown. */
 async function waitForMatrix(deadlineMs: number): Promise<MatrixBody> {
   const until = Date.now() + deadlineMs;
@@ -138,6 +158,10 @@ start('aggregator', 'aggregator/main.js', {
   NETMATRIX_PROBE_INTERVAL: values.interval,
   // The timeout must be shorter than the interval.
   NETMATRIX_PROBE_TIMEOUT: `${Math.min(1000, Math.floor(intervalMs / 2))}ms`,
+  NETMATRIX_CLUSTER: 'demo',
+  NETMATRIX_ALERTMANAGER_URLS: values['alertmanager-url'],
+  // Alert links (generatorURL) that work from this machine.
+  NETMATRIX_EXTERNAL_URL: api,
 });
 for (const n of NODES) {
   start(n.name, 'agent/main.js', {
@@ -155,11 +179,13 @@ try {
   const started = Date.now();
   const m = await waitForMatrix(30_000);
   const failing = m.nodes.filter((_, col) => m.cells.some((row, r) => r !== col && row[col]?.status === 'failing'));
+  const findings = await waitForFindings(10 * intervalMs + 10_000);
   process.stdout.write(
     [
       '',
       `netmatrix demo is running (${m.nodes.length} nodes, matrix filled in ${((Date.now() - started) / 1000).toFixed(1)}s):`,
       '',
+      `  findings      ${api}/api/v1/findings`,
       `  API           ${api}/api/v1/matrix?kind=tcp`,
       `  nodes         ${api}/api/v1/nodes`,
       `  one pair      ${api}/api/v1/pairs/node-a/node-d`,
@@ -171,6 +197,9 @@ try {
       '',
       `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,
       `probes towards it are refused: failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
+      'Findings firing:',
+      ...findings.map((f) => `  ${f.kind} ${Object.entries(f.labels).filter(([k]) => !['alertname', 'severity', 'cluster'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ')}: ${f.summary}`),
+      values['alertmanager-url'] ? `Sent to Alertmanager at ${values['alertmanager-url']} (and again every minute while firing).` : 'Add -- --alertmanager-url http://127.0.0.1:9093 to send them to an Alertmanager.',
       '',
       'Ctrl-C stops every process this demo started.',
       '',

@@ -4,6 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import t from 'tap';
+import { alertmanagerAvailable, startAlertmanager } from '../helpers/alertmanager.js';
 import { waitFor } from '../helpers/wait.js';
 
 const grpcPort = 20000 + Math.floor(Math.random() * 10000);
@@ -28,7 +29,10 @@ function demoProcesses(): number[] {
   return pids;
 }
 
-const demo = spawn(process.execPath, ['dist/demo/main.js', '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--interval', '1s'], {
+// A real Alertmanager for the demo's --alertmanager-url, where Debian's is installed.
+const am = alertmanagerAvailable ? await startAlertmanager() : undefined;
+t.teardown(() => am?.stop());
+const demo = spawn(process.execPath, ['dist/demo/main.js', '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--interval', '1s', ...(am ? ['--alertmanager-url', am.url] : [])], {
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 let out = '';
@@ -59,6 +63,20 @@ t.test('the demo prints where to look and fills the matrix', async (t) => {
       else t.match(c, { status: 'ok' }, `${m.nodes[s]} → ${m.nodes[d]} ok`);
     }
   }
+});
+
+t.test('node-d is one finding, NodeUnreachable, at /api/v1/findings and in Alertmanager', async (t) => {
+  t.match(out, /Findings firing:\n  NodeUnreachable node=node-d: node-d is unreachable from 3 of 3 nodes/);
+  const body = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string; labels: Record<string, string>; description: string }[] };
+  t.same(body.findings.map((f) => [f.kind, f.labels.node]), [['NodeUnreachable', 'node-d']], 'one finding, not three PairUnreachable');
+  t.match(body.findings[0]!.description, /icmp: ok 3\/3; tcp: refused 3\/3/);
+  if (!am) return void t.skip('prometheus-alertmanager is not installed');
+  const alerts = await waitFor('the alert in Alertmanager', async () => {
+    const a = await am.alerts({ alertname: 'NodeUnreachable' });
+    return a.length > 0 && a;
+  }, 10_000, 200);
+  t.match(alerts[0]!.labels, { alertname: 'NodeUnreachable', node: 'node-d', cluster: 'demo', severity: 'critical' });
+  t.match(alerts[0]!.generatorURL, new RegExp(`^${api}/api/v1/findings/[0-9a-f]{16}$`));
 });
 
 t.test('the CLI shows the same matrix', async (t) => {
