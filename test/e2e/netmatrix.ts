@@ -28,6 +28,8 @@ export interface NetmatrixOptions {
   /** Extra aggregator flags, e.g. { 'probe-interval': '500ms' }. */
   readonly aggregator?: Record<string, string>;
   readonly agent?: Record<string, string>;
+  /** Zone of each node (default: all in "lab"). */
+  readonly zone?: (node: string) => string;
 }
 
 export { sampleValue as metricValue } from './lab/forwarded-http.js';
@@ -77,7 +79,7 @@ export class Netmatrix {
 
   startAgent(name: string): void {
     const n = this.lab.node(name);
-    const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: 'lab' };
+    const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: this.o.zone?.(n.name) ?? 'lab' };
     const flags = { aggregator: this.aggregatorAddress, listen: `${n.podIP}:${AGENT_PORT}`, 'allowed-cidrs': '198.18.0.0/15', 'reconnect-max': '1s', 'log-level': 'warn', ...this.o.agent };
     this.agents.set(name, spawnLogged(this.lab, n.ns, 'dist/agent/main.js', flags, env, name, this.logs));
   }
