@@ -130,3 +130,42 @@ t.test('degraded loss must not exceed failing loss', async (t) => {
   const same = parseAggregatorConfig(['--degraded-loss', '0.3', '--failing-loss', '0.3'], {});
   t.equal(same.degradedLoss, 0.3, 'equal thresholds are allowed');
 });
+
+t.test('findings and alert settings: defaults follow the probe interval and the HTTP address', async (t) => {
+  const c = parseAggregatorConfig(['--probe-interval', '2s', '--http-listen', '0.0.0.0:18080'], {});
+  t.equal(c.findingFor, 4_000, 'fire after 2 × interval');
+  t.equal(c.findingClearFor, 4_000, 'clear after 2 × interval');
+  t.equal(c.cluster, 'default');
+  t.same(c.alertmanagerUrls, [], 'no Alertmanager by default');
+  t.equal(c.alertResend, 60_000);
+  t.equal(c.alertTimeout, 10_000);
+  t.equal(c.alertQueue, 10_000);
+  t.equal(c.externalUrl, 'http://127.0.0.1:18080');
+  t.equal(c.maxPairFindings, 100);
+  t.equal(c.maxPairSeries, 100);
+  t.match(c.runbookBaseUrl, /^https:\/\/.*\/docs\/runbooks$/);
+  const e = parseAggregatorConfig([], {
+    NETMATRIX_ALERTMANAGER_URLS: 'http://am-0.am:9093/, https://am-1.am:9093/prefix',
+    NETMATRIX_FINDING_FOR: '0s',
+    NETMATRIX_FINDING_CLEAR_FOR: '30s',
+    NETMATRIX_CLUSTER: 'prod-eu-1',
+    NETMATRIX_EXTERNAL_URL: 'https://netmatrix.example.org/',
+  });
+  t.same(e.alertmanagerUrls, ['http://am-0.am:9093', 'https://am-1.am:9093/prefix'], 'trailing slashes dropped');
+  t.equal(e.findingFor, 0, 'fire at once is allowed');
+  t.equal(e.findingClearFor, 30_000);
+  t.equal(e.cluster, 'prod-eu-1');
+  t.equal(e.externalUrl, 'https://netmatrix.example.org');
+});
+
+t.test('bad findings and alert settings name the setting and what was expected', async (t) => {
+  t.match(fails(t, [], { NETMATRIX_ALERTMANAGER_URLS: 'http://am:9093,am-1:9093' }), /NETMATRIX_ALERTMANAGER_URLS.*"am-1:9093" is not one/);
+  t.match(fails(t, ['--alertmanager-urls', 'ftp://am:21']), /alertmanager-urls/);
+  t.match(fails(t, ['--alertmanager-urls', 'http://user:pw@am:9093']), /alertmanager-urls/);
+  t.match(fails(t, ['--external-url', 'netmatrix.example.org']), /--external-url.*http:\/\/ or https:\/\/ URL/);
+  t.match(fails(t, ['--cluster', '']), /--cluster.*1 to 63 printable/);
+  t.match(fails(t, ['--cluster', 'x'.repeat(64)]), /--cluster/);
+  t.match(fails(t, ['--alert-resend', '10ms']), /--alert-resend/);
+  t.match(fails(t, ['--finding-for', 'soon']), /--finding-for/);
+  t.match(fails(t, ['--max-pair-series', '-1']), /--max-pair-series/);
+});
