@@ -117,52 +117,55 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const summary: Record<string, Record<Status, number>> = {};
   const unhealthy: UnhealthyPair[] = [];
   let unhealthyDropped = 0;
-  const p50s = new Float64Array(n);
-  const p99s = new Float64Array(n);
+  // RTTs towards each target, gathered per kind while reading source-major
+  // (cells of one source sit together in the store: twice as fast as by target).
+  const p50s = kinds.map(() => new Float32Array(n * n));
+  const p99s = kinds.map(() => new Float32Array(n * n));
+  const rttCount = kinds.map(() => new Int32Array(n));
+  const planned = o.planKinds.map((kind) => ({ kind, k: kindIndex(kind), judged: kinds.indexOf(kind) }));
+  for (const kind of o.planKinds) summary[kind] = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<Status, number>;
 
-  for (const kind of o.planKinds) {
-    const k = kindIndex(kind);
-    const judged = kinds.indexOf(kind);
-    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
-    summary[kind] = counts;
-    const kc = codes[judged];
-    const ks = stats[judged];
-    const kz = zoneTallies[judged];
-    // Target-major, so each target's RTTs are gathered in one scratch array.
+  for (let s = 0; s < n; s++) {
+    const src = nodes[s]!;
     for (let d = 0; d < n; d++) {
+      if (s === d) continue;
       const dst = nodes[d]!;
-      let rtts = 0;
-      for (let s = 0; s < n; s++) {
-        if (s === d) continue;
-        const v = store.view(nodes[s]!.index, dst.index, k, f, now);
-        counts[v?.status ?? 'unknown']++;
+      const at = s * n + d;
+      for (const { kind, k, judged } of planned) {
+        const v = store.view(src.index, dst.index, k, f, now);
+        summary[kind]![v?.status ?? 'unknown']++;
         if (v && (v.status === 'failing' || v.status === 'degraded')) {
-          if (unhealthy.length < o.maxUnhealthy) unhealthy.push({ src: nodes[s]!.name, dst: dst.name, kind, status: v.status, lossRatio: v.lossRatio });
+          if (unhealthy.length < o.maxUnhealthy) unhealthy.push({ src: src.name, dst: dst.name, kind, status: v.status, lossRatio: v.lossRatio });
           else unhealthyDropped++;
         }
-        if (!kc || !ks || !kz || !v) continue;
+        if (judged < 0 || !v) continue;
         const code = codeOf(v);
         if (code === CELL_UNKNOWN) continue;
-        const at = s * n + d;
-        kc[at] = code;
+        codes[judged]![at] = code;
         pairBits[at]! |= PAIR_KNOWN | (code === CELL_FAILING ? PAIR_FAILING : code === CELL_LOSSY ? PAIR_LOSSY : code === CELL_SLOW ? PAIR_SLOW : 0);
+        const ks = stats[judged]!;
         add(ks[d]!.in, code, v);
         add(ks[s]!.out, code, v);
-        if (matureOut[s] && matureIn[d]) add(kz[zoneOf[s]! * z + zoneOf[d]!]!, code, v);
+        if (matureOut[s] && matureIn[d]) add(zoneTallies[judged]![zoneOf[s]! * z + zoneOf[d]!]!, code, v);
         if (v.rttP50Ms !== null && v.rttP99Ms !== null) {
-          p50s[rtts] = v.rttP50Ms;
-          p99s[rtts] = v.rttP99Ms;
-          rtts++;
+          const c = rttCount[judged]!;
+          const slot = d * n + c[d]!;
+          p50s[judged]![slot] = v.rttP50Ms;
+          p99s[judged]![slot] = v.rttP99Ms;
+          c[d]!++;
         }
-      }
-      if (ks && rtts > 0) {
-        const a = p50s.subarray(0, rtts).sort();
-        const b = p99s.subarray(0, rtts).sort();
-        ks[d]!.rttP50Ms = percentile(a, rtts, 0.5);
-        ks[d]!.rttP99Ms = percentile(b, rtts, 0.99);
       }
     }
   }
+  kinds.forEach((_, k) => {
+    for (let d = 0; d < n; d++) {
+      const m = rttCount[k]![d]!;
+      if (m === 0) continue;
+      const st = stats[k]![d]!;
+      st.rttP50Ms = round3(percentile(p50s[k]!.subarray(d * n, d * n + m).sort(), m, 0.5));
+      st.rttP99Ms = round3(percentile(p99s[k]!.subarray(d * n, d * n + m).sort(), m, 0.99));
+    }
+  });
 
   return {
     at: now,
@@ -182,4 +185,8 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     summary,
     view: (s, d, kind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
   };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
