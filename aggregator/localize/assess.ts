@@ -66,7 +66,7 @@ export interface Assessment {
   readonly zoneOf: readonly number[];
   /** Tallies of cells between mature nodes: zoneTallies[k][a * zones + b]. */
   readonly zoneTallies: readonly (readonly Tally[])[];
-  /** Failing and degraded cells of every judged kind, at most maxUnhealthy of them. */
+  /** Failing and degraded cells of every planned kind between mature nodes, at most maxUnhealthy of them. */
   readonly unhealthy: readonly UnhealthyPair[];
   /** Unhealthy cells left out of `unhealthy` by the cap. */
   readonly unhealthyDropped: number;
@@ -134,7 +134,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
       for (const { kind, k, judged } of planned) {
         const v = store.view(src.index, dst.index, k, f, now);
         summary[kind]![v?.status ?? 'unknown']++;
-        if (v && (v.status === 'failing' || v.status === 'degraded')) {
+        if (v && (v.status === 'failing' || v.status === 'degraded') && matureOut[s] && matureIn[d]) {
           if (unhealthy.length < o.maxUnhealthy) unhealthy.push({ src: src.name, dst: dst.name, kind, status: v.status, lossRatio: v.lossRatio });
           else unhealthyDropped++;
         }

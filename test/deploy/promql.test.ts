@@ -1,0 +1,359 @@
+// Every PromQL expression we ship runs against what the aggregator really
+// exports: a real aggregator fed by simulated agents over gRPC, a real
+// Prometheus scraping it with deploy/prometheus/rules.yaml loaded, and each
+// expression of deploy/grafana/netmatrix.json and of the rules sent through
+// Prometheus' HTTP API. Each must parse, and return data wherever the scenario
+// implies data; the few that legitimately return nothing are listed with why.
+// Then the alerts must localize: a node refusing tcp is NodeUnreachable and not
+// a PairUnreachable per prober; a cut between zones is ZonePartition.
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { parse } from 'yaml';
+import type { RunningAggregator } from '../../aggregator/server.js';
+import type { PairKind } from '../../common/vocabulary.js';
+import { testAggregator } from '../helpers/aggregator.js';
+import { repoRoot } from '../helpers/child.js';
+import { prometheusAvailable, PROMETHEUS_BIN, startPrometheus, type PromSample, type RunningPrometheus } from '../helpers/prometheus.js';
+import { hello, rawStream } from '../helpers/raw-client.js';
+import { simCluster, type SimCluster, type SimNode, type SimOutcomeFn, type SimResult } from '../helpers/sim-cluster.js';
+import { waitFor } from '../helpers/wait.js';
+
+// ------------------------------------------------------------------ what we ship
+
+interface Target {
+  expr?: string;
+  refId?: string;
+  datasource?: { type?: string; uid?: string };
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  collapsed?: boolean;
+  datasource?: { type?: string; uid?: string };
+  targets?: Target[];
+  panels?: Panel[];
+  fieldConfig?: { overrides?: { properties: { id: string; value: unknown }[] }[] };
+}
+interface Variable {
+  name: string;
+  type: string;
+  query?: string | { query: string };
+  datasource?: { type?: string; uid?: string };
+}
+interface Dashboard {
+  schemaVersion: number;
+  panels: Panel[];
+  templating: { list: Variable[] };
+}
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+}
+
+const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/netmatrix.json'), 'utf8')) as Dashboard;
+const rulesDoc = parse(readFileSync(join(repoRoot, 'deploy/prometheus/rules.yaml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+const rules = rulesDoc.groups.flatMap((g) => g.rules);
+
+function* walk(panels: Panel[]): Generator<Panel> {
+  for (const p of panels) {
+    yield p;
+    if (p.panels) yield* walk(p.panels);
+  }
+}
+const allPanels = [...walk(dashboard.panels)];
+
+/** Grafana's variables as this test's cluster has them. */
+function substitute(expr: string): string {
+  return expr
+    .replaceAll('$__rate_interval', '10s')
+    .replaceAll('$__interval', '1s')
+    .replaceAll('$cluster', 'test')
+    .replaceAll('$node', '.*')
+    .replaceAll('$zone', '.*');
+}
+
+interface Expr {
+  readonly where: string;
+  readonly expr: string;
+}
+const dashboardExprs: Expr[] = allPanels.flatMap((p) => (p.targets ?? []).map((tg) => ({ where: `dashboard "${p.title}" ${tg.refId}`, expr: substitute(tg.expr ?? '') })));
+const ruleExprs: Expr[] = rules.map((r) => ({ where: r.alert ? `alert ${r.alert}` : `record ${r.record}`, expr: r.expr }));
+
+t.test('the dashboard: datasource variable everywhere, the variables, links and placeholders', async (t) => {
+  t.ok(dashboard.schemaVersion >= 36, 'a current schemaVersion');
+  const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+  t.equal(vars.get('datasource')?.type, 'datasource');
+  t.equal(vars.get('datasource')?.query, 'prometheus');
+  const cluster = vars.get('cluster');
+  t.equal(typeof cluster?.query === 'string' ? cluster.query : cluster?.query?.query, 'label_values(netmatrix_agent_up, cluster)');
+  t.ok(vars.has('aggregator_url'), 'an aggregator_url variable for the pair links');
+  for (const v of vars.values()) if (v.type === 'query') t.equal(v.datasource?.uid, '${datasource}', `variable ${v.name} uses $datasource`);
+  for (const p of allPanels) {
+    if (!p.targets) continue;
+    t.equal(p.datasource?.uid, '${datasource}', `panel "${p.title}" uses $datasource`);
+    for (const tg of p.targets) t.equal(tg.datasource?.uid, '${datasource}', `panel "${p.title}" ${tg.refId} uses $datasource`);
+  }
+  t.ok(dashboardExprs.length >= 20, `${dashboardExprs.length} queries`);
+  for (const p of allPanels) {
+    for (const tg of p.targets ?? []) {
+      const expr = tg.expr ?? '';
+      t.notMatch(expr, /netmatrix_(dns|cni)_/, `"${p.title}": no query on metrics that do not exist yet`);
+      for (const range of expr.match(/\[[^\]]*\]/g) ?? []) t.equal(range, '[$__rate_interval]', `"${p.title}": ranges are $__rate_interval`);
+    }
+  }
+  const links = JSON.stringify(allPanels.map((p) => p.fieldConfig?.overrides ?? []));
+  t.match(links, '${aggregator_url}/api/v1/pairs/${__data.fields.src}/${__data.fields.dst}', 'failing pairs link to the aggregator API');
+  for (const title of ['DNS', 'CNI']) {
+    const row = dashboard.panels.find((p) => p.type === 'row' && p.title === title);
+    t.ok(row?.collapsed, `${title} row collapsed`);
+    t.ok(row?.panels?.length && row.panels.every((p) => p.type === 'text'), `${title} row holds text panels only`);
+  }
+});
+
+// ------------------------------------------------------------------ the live check
+
+const INTERVAL = 500;
+const ZONES = ['zone-a', 'zone-b', 'zone-c'] as const;
+const PREFIX = ['192.0.2.', '198.51.100.', '203.0.113.'] as const;
+const NODES: SimNode[] = ZONES.flatMap((zone, z) =>
+  [1, 2, 3, 4].map((i) => ({ name: `n-${zone.slice(-1)}${i}`, zone, podIP: `${PREFIX[z]}${10 * (z + 1) + i}`, nodeIP: `203.0.113.${100 + 10 * z + i}` })),
+);
+const KINDS: PairKind[] = ['icmp', 'tcp', 'http'];
+
+// The faults of the first phase, one per alert the scenario implies.
+const REFUSING = 'n-b4'; // refuses tcp from everyone (responder firewalled): NodeUnreachable
+const FAILING_PAIRS = [
+  ['n-a1', 'n-c1', 'tcp'],
+  ['n-a2', 'n-c2', 'http'],
+] as const; // PairUnreachable each (two, so --max-pair-findings 1 drops one and counts it)
+const LOSSY = ['n-a3', 'n-b1'] as const; // icmp loses every 4th probe: PacketLoss
+const SLOW_PAIR = ['n-b2', 'n-c4'] as const; // tcp 90 ms: pair HighLatency
+const SLOW_NODE = 'n-a4'; // 80 ms from everyone: node HighLatency
+const STOPPED = 'n-c3'; // its agent stops: AgentMissing
+
+const ok = (rttUs: number): SimResult => ({ outcome: 'ok', rttUs });
+let lossy = 0;
+const phase1: SimOutcomeFn = (src, dst, kind) => {
+  if (dst === REFUSING && kind === 'tcp') return { outcome: 'refused', rttUs: 0 };
+  for (const [s, d, k] of FAILING_PAIRS) if (src === s && dst === d && kind === k) return { outcome: k === 'tcp' ? 'timeout' : 'refused', rttUs: 0 };
+  if (src === LOSSY[0] && dst === LOSSY[1] && kind === 'icmp' && ++lossy % 4 === 0) return { outcome: 'timeout', rttUs: 0 };
+  if (src === SLOW_PAIR[0] && dst === SLOW_PAIR[1] && kind === 'tcp') return ok(90_000);
+  if (dst === SLOW_NODE) return ok(80_000);
+  return ok(300 + ((src.charCodeAt(3) * 7 + dst.charCodeAt(3) * 3) % 400));
+};
+// The second phase adds a cut between zone-a and zone-b and isolates n-c1.
+const ISOLATED = 'n-c1';
+const zoneOf = (n: string) => NODES.find((x) => x.name === n)!.zone;
+const phase2: SimOutcomeFn = (src, dst, kind) => {
+  const zs = zoneOf(src);
+  const zd = zoneOf(dst);
+  if ((zs === 'zone-a' && zd === 'zone-b') || (zs === 'zone-b' && zd === 'zone-a')) return { outcome: 'timeout', rttUs: 0 };
+  if (src === ISOLATED || dst === ISOLATED) return { outcome: 'unreachable', rttUs: 0 };
+  return phase1(src, dst, kind);
+};
+
+/**
+ * Expressions that legitimately return nothing in phase 1, and why. Kept
+ * small and explicit: anything else that returns nothing is a failure.
+ */
+const EMPTY_IN_PHASE_1: Record<string, string> = {
+  'record netmatrix:zone_pair_partitioned': 'no zone partition until phase 2',
+  'record netmatrix:zone_partitioned': 'no zone partition until phase 2',
+  'record netmatrix:node_isolated': 'no isolated node until phase 2',
+  'alert ZonePartition': 'no zone partition until phase 2',
+  'alert NodeIsolated': 'no isolated node until phase 2',
+  'alert AgentStale': 'needs an open stream silent for 30 s; the test does not wait that long',
+  'alert NetmatrixAggregatorDown': 'the aggregator is up',
+  'alert NetmatrixAlertmanagerSendFailing': 'the stand-in Alertmanager accepts every post',
+  'alert NetmatrixPairSeriesCapped': 'the unhealthy pairs stay under --max-pair-series',
+};
+
+const skip = prometheusAvailable ? false : `${PROMETHEUS_BIN} not installed (Debian package prometheus)`;
+
+t.test('against a real aggregator and a real Prometheus', { skip }, async (t) => {
+  // A stand-in Alertmanager that accepts every post, so the alert delivery metrics have series.
+  let posts = 0;
+  const am: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/api/v2/alerts') posts++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((r) => am.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    am.closeAllConnections();
+    am.close();
+  });
+  const amUrl = `http://127.0.0.1:${(am.address() as { port: number }).port}`;
+
+  const agg: RunningAggregator = await testAggregator({
+    'probe-interval': `${INTERVAL}ms`,
+    'probe-timeout': '200ms',
+    'probe-kinds': KINDS.join(','),
+    window: '4s',
+    cluster: 'test',
+    'max-pair-findings': '1',
+    'alertmanager-urls': amUrl,
+  });
+  t.teardown(() => agg.stop());
+
+  // Bad input first, so the rejection, refusal, duplicate and stream-error series exist.
+  const early = rawStream(agg.grpcAddress);
+  early.send({ report: { sequence: 1, round: 1, sentAtMs: Date.now(), results: [] } });
+  await early.status;
+  const stopped = NODES.find((n) => n.name === STOPPED)!;
+  const old = rawStream(agg.grpcAddress);
+  old.send({ hello: hello(stopped.name, stopped.podIP, { zone: stopped.zone, instanceId: `${STOPPED}-old`, capabilities: ['CAPABILITY_ICMP', 'CAPABILITY_TCP', 'CAPABILITY_HTTP'] }) });
+  await old.next((m) => m.plan != null);
+  const junk = { sequence: 1, round: 1, sentAtMs: Date.now(), results: [{ kind: 'PROBE_KIND_TCP' as const, targetNode: 'no-such-node', targetIp: '192.0.2.200', family: 'ADDRESS_FAMILY_IPV4' as const, outcome: 'OUTCOME_OK' as const, rttUs: 100, timestampMs: Date.now() }] };
+  old.send({ report: junk });
+  old.send({ report: junk });
+  await old.next((m) => m.ack?.sequence === 1);
+  await waitFor('the replay to be counted', () => agg.sessions.stats.duplicates >= 1, 5_000);
+  old.close();
+  await waitFor(`${STOPPED}'s first agent to be gone`, () => agg.nodes.get(STOPPED)?.agent.connected === false, 5_000);
+
+  const sim: SimCluster = simCluster(agg.grpcAddress, { nodes: NODES, outcome: phase1, kinds: KINDS, intervalMs: INTERVAL, streamDeadlineMs: 180_000 });
+  t.teardown(() => sim.stop());
+  await sim.ready(10_000);
+
+  // A copy of rules.yaml with every `for:` at 0s, so the alerts fire within
+  // the test instead of minutes later; the expressions are unchanged.
+  const dir = mkdtempSync(join(tmpdir(), 'netmatrix-promql-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fast = { groups: rulesDoc.groups.map((g) => ({ ...g, rules: g.rules.map((r) => (r.alert ? { ...r, for: '0s' } : r)) })) };
+  const rulesFile = join(dir, 'rules.yaml');
+  writeFileSync(rulesFile, JSON.stringify(fast));
+
+  const prom: RunningPrometheus = await startPrometheus({ target: new URL(agg.httpUrl).host, ruleFiles: [rulesFile] });
+  t.teardown(() => prom.stop());
+  await prom.waitForUp(20_000);
+  sim.stop(STOPPED);
+
+  const vector = async (expr: string): Promise<PromSample[]> => {
+    const r = await prom.query(expr);
+    return r.resultType === 'vector' || r.resultType === 'matrix' ? (r.result as PromSample[]) : [{ metric: {}, value: r.result as [number, string] }];
+  };
+  const has = async (expr: string) => (await vector(expr)).length > 0;
+
+  // Everything matured (a full window), scraped, and the rules evaluated.
+  await waitFor('the per-node series and the recording rules', async () => (await has('netmatrix:node_unreachable')) && (await has('netmatrix_zone_pair_loss_ratio')), 30_000, 250);
+
+  t.test('the rules are loaded and evaluate without error', async (t) => {
+    type RuleState = { name: string; health: string; lastError?: string };
+    const groups = await waitFor(
+      'every rule evaluated',
+      async () => {
+        const d = await prom.api<{ groups: { name: string; rules: RuleState[] }[] }>('/api/v1/rules');
+        return d.groups.every((g) => g.rules.every((r) => r.health !== 'unknown')) && d.groups.length > 0 ? d.groups : false;
+      },
+      10_000,
+      250,
+    );
+    t.same(groups.map((g) => g.name).sort(), rulesDoc.groups.map((g) => g.name).sort());
+    t.equal(groups.flatMap((g) => g.rules).length, rules.length, 'every rule loaded');
+    for (const r of groups.flatMap((g) => g.rules)) t.equal(r.health, 'ok', `${r.name} healthy${r.lastError ? `: ${r.lastError}` : ''}`);
+  });
+
+  t.test('the dashboard variables find their labels', async (t) => {
+    for (const v of dashboard.templating.list) {
+      if (v.type !== 'query') continue;
+      const q = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
+      const m = /^label_values\((.+),\s*(\w+)\)$/.exec(q);
+      if (!t.ok(m, `variable ${v.name} is label_values(selector, label)`)) continue;
+      const [, selector, label] = m!;
+      const samples = await vector(substitute(selector!));
+      t.ok(samples.some((s) => s.metric[label!]), `${v.name}: ${selector} has label ${label}`);
+    }
+  });
+
+  t.test('every expression parses and returns data (phase 1)', async (t) => {
+    const empty: string[] = [];
+    for (const { where, expr } of [...dashboardExprs, ...ruleExprs]) {
+      let got = false;
+      try {
+        // Some series flicker with the scenario (the lossy pair): poll a little.
+        got = await waitFor(`${where} to return data`, () => has(expr), EMPTY_IN_PHASE_1[where] ? 0 : 8_000, 250).catch((e: Error) => {
+          if (/parse error|bad_data|execution/i.test(e.message)) throw e;
+          return false;
+        });
+      } catch (e) {
+        t.fail(`${where}: ${(e as Error).message}\n${expr}`);
+        continue;
+      }
+      if (!got) empty.push(where);
+      if (EMPTY_IN_PHASE_1[where]) t.pass(`${where} parses (empty in phase 1: ${EMPTY_IN_PHASE_1[where]})`);
+      else t.ok(got, `${where} returns data`, { expr });
+    }
+    t.comment(`empty in phase 1: ${empty.join(', ') || 'none'}`);
+    t.same(empty.filter((w) => !EMPTY_IN_PHASE_1[w]), [], 'nothing else is empty');
+    t.ok(Object.keys(EMPTY_IN_PHASE_1).length <= 10, 'the list of legitimately empty expressions stays small');
+  });
+
+  type Alert = { labels: Record<string, string>; state: string };
+  const firing = async (): Promise<Alert[]> => (await prom.api<{ alerts: Alert[] }>('/api/v1/alerts')).alerts.filter((a) => a.state === 'firing');
+  const describe = (as: Alert[]) => as.map((a) => `${a.labels.alertname}{${Object.entries(a.labels).filter(([k]) => !['alertname', 'severity', 'source', 'cluster'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',')}}`).sort();
+
+  t.test('alerts localize: NodeUnreachable, not a PairUnreachable per prober; AgentMissing; the failing pairs', async (t) => {
+    let last: string[] = [];
+    await waitFor(
+      'the expected alerts',
+      async () => {
+        const as = await firing();
+        last = describe(as);
+        const is = (name: string, labels: Record<string, string>) => as.some((a) => a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+        return (
+          is('NodeUnreachable', { node: REFUSING, cluster: 'test', severity: 'critical', source: 'prometheus' }) &&
+          FAILING_PAIRS.every(([src, dst]) => is('PairUnreachable', { src, dst })) &&
+          is('AgentMissing', { node: STOPPED }) &&
+          is('HighLatency', { node: SLOW_NODE }) &&
+          !as.some((a) => a.labels.alertname === 'PairUnreachable' && a.labels.dst === REFUSING)
+        );
+      },
+      20_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    const as = await firing();
+    t.notOk(as.some((a) => a.labels.alertname === 'PairUnreachable' && a.labels.dst === REFUSING), `no PairUnreachable towards ${REFUSING}: ${describe(as).join(' ')}`);
+    t.notOk(as.some((a) => a.labels.alertname === 'NodeUnreachable' && a.labels.node !== REFUSING), 'no other NodeUnreachable');
+    t.notOk(as.some((a) => ['AgentMissing', 'AgentStale'].includes(a.labels.alertname!) && a.labels.node === REFUSING), `${REFUSING}'s agent is fine`);
+    t.notOk(as.some((a) => a.labels.alertname === 'ZonePartition' || a.labels.alertname === 'NodeIsolated'), 'no partition, no isolation');
+    t.ok(posts > 0, 'the aggregator posted its own findings to the stand-in Alertmanager');
+  });
+
+  t.test('phase 2: a cut between zone-a and zone-b is ZonePartition; n-c1 is NodeIsolated', async (t) => {
+    sim.setOutcome(phase2);
+    let last: string[] = [];
+    await waitFor(
+      'ZonePartition and NodeIsolated',
+      async () => {
+        const as = await firing();
+        last = describe(as);
+        const is = (name: string, labels: Record<string, string>) => as.some((a) => a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+        return is('ZonePartition', { src_zone: 'zone-a', dst_zone: 'zone-b' }) && is('ZonePartition', { src_zone: 'zone-b', dst_zone: 'zone-a' }) && is('NodeIsolated', { node: ISOLATED });
+      },
+      20_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    const as = await firing();
+    const inAB = (n?: string) => n !== undefined && ['zone-a', 'zone-b'].includes(zoneOf(n));
+    t.notOk(
+      as.some((a) => a.labels.alertname === 'PairUnreachable' && inAB(a.labels.src) && inAB(a.labels.dst) && zoneOf(a.labels.src!) !== zoneOf(a.labels.dst!)),
+      `no PairUnreachable across the cut: ${describe(as).join(' ')}`,
+    );
+    t.notOk(as.some((a) => a.labels.alertname === 'PairUnreachable' && (a.labels.src === ISOLATED || a.labels.dst === ISOLATED)), `no PairUnreachable from or to ${ISOLATED}`);
+    t.notOk(as.some((a) => a.labels.alertname === 'NodeUnreachable' && (a.labels.node === ISOLATED || (inAB(a.labels.node) && a.labels.node !== REFUSING))), 'no NodeUnreachable for the isolated node or the partitioned zones');
+    t.notOk(as.some((a) => a.labels.alertname === 'NodeIsolated' && a.labels.node !== ISOLATED), 'no other NodeIsolated');
+    for (const where of ['record netmatrix:zone_pair_partitioned', 'record netmatrix:zone_partitioned', 'record netmatrix:node_isolated', 'alert ZonePartition', 'alert NodeIsolated']) {
+      const e = ruleExprs.find((x) => x.where === where)!;
+      t.ok(await has(e.expr), `${where} returns data now`);
+    }
+  });
+});
