@@ -37,7 +37,7 @@ t.test('loss at or above the failing threshold is failing even if the last probe
 });
 
 t.test('loss at or above the degraded threshold is degraded', async (t) => {
-  t.same(decideStatus({ ...healthy, lossRatio: 0.05 }, th), { status: 'degraded', reason: 'loss 5.0% ≥ 5.0%' });
+  t.same(decideStatus({ ...healthy, lossRatio: 0.05 }, th), { status: 'degraded', degradedBy: 'loss', reason: 'loss 5.0% ≥ 5.0%' });
   t.equal(decideStatus({ ...healthy, lossRatio: 0.0499 }, th).status, 'ok', 'just below: ok');
   t.equal(decideStatus({ ...healthy, lossRatio: null }, th).status, 'ok', 'no loss figure reads as 0');
 });
@@ -56,14 +56,14 @@ t.test('a zero failing threshold means any loss, not every cell', async (t) => {
 
 t.test('RTT p50 above the latency threshold is degraded; at it is ok', async (t) => {
   t.equal(decideStatus({ ...healthy, rttP50Ms: 50 }, th).status, 'ok');
-  t.same(decideStatus({ ...healthy, rttP50Ms: 50.001 }, th), { status: 'degraded', reason: 'RTT p50 50.00 ms > 50 ms' });
-  t.same(decideStatus({ ...healthy, rttP50Ms: 123.456 }, th), { status: 'degraded', reason: 'RTT p50 123.46 ms > 50 ms' });
+  t.same(decideStatus({ ...healthy, rttP50Ms: 50.001 }, th), { status: 'degraded', degradedBy: 'latency', reason: 'RTT p50 50.00 ms > 50 ms' });
+  t.same(decideStatus({ ...healthy, rttP50Ms: 123.456 }, th), { status: 'degraded', degradedBy: 'latency', reason: 'RTT p50 123.46 ms > 50 ms' });
   t.equal(decideStatus({ ...healthy, rttP50Ms: null }, th).status, 'ok', 'no RTT (e.g. every ok sample left the window) is not degraded');
   t.equal(decideStatus({ ...healthy, rttP50Ms: 0.001 }, { ...th, degradedRttMs: 0 }).status, 'degraded', 'threshold 0: any RTT');
 });
 
 t.test('loss is judged before latency', async (t) => {
-  t.match(decideStatus({ ...healthy, lossRatio: 0.1, rttP50Ms: 500 }, th).reason, /^loss 10.0%/);
+  t.match(decideStatus({ ...healthy, lossRatio: 0.1, rttP50Ms: 500 }, th), { reason: /^loss 10.0%/, degradedBy: 'loss' });
   t.equal(decideStatus({ ...healthy, lossRatio: 0.6, rttP50Ms: 500 }, th).status, 'failing');
 });
 
