@@ -17,6 +17,7 @@ import { Agent } from 'node:http';
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
 import { getVia } from '../test/e2e/lab/forwarded-http.js';
 import { alertmanagerAvailable, alertmanagerBinary, startAlertmanager, type AmAlert, type RunningAlertmanager } from '../test/helpers/alertmanager.js';
+import { CUT_4, DROP_1_2, type FaultCase } from './fault-cases.js';
 import { assertBuilt, buildStamp, LabCluster, type Matrix } from './lab-cluster.js';
 import { max, median, seconds } from './proc-stats.js';
 
@@ -46,37 +47,20 @@ const SETTLE_LIMIT_MS = WINDOW_MS + 4 * INTERVAL_MS + CLEAR_FOR_MS;
 const FRESH_LIMIT_MS = 60_000;
 const KINDS = ['icmp', 'tcp', 'http', 'node'] as const;
 
-interface FaultCase {
-  readonly name: string;
-  readonly what: string;
-  inject(lab: Lab): Promise<void>;
-  clear(lab: Lab): Promise<void>;
-  /** The cells that must read failing while the fault is in force (the detection reference). */
-  affected(src: string, dst: string): boolean;
+interface AlertCase extends FaultCase {
   /** The alerts (and findings) it must raise: alertname plus the labels that place it. */
   readonly expected: readonly Record<string, string>[];
 }
 
-const CASES: readonly FaultCase[] = [
+const CASES: readonly AlertCase[] = [
   {
-    name: 'drop',
-    what: 'node-1 ⇄ node-2 (DROP on both INPUTs)',
-    inject: (lab) => lab.blockPair('node-1', 'node-2', 'drop'),
-    clear: (lab) => lab.clear('node-2'),
-    affected: (s, d) => (s === 'node-1' && d === 'node-2') || (s === 'node-2' && d === 'node-1'),
+    ...DROP_1_2,
     expected: [
       { alertname: 'PairUnreachable', src: 'node-1', dst: 'node-2' },
       { alertname: 'PairUnreachable', src: 'node-2', dst: 'node-1' },
     ],
   },
-  {
-    name: 'cut',
-    what: "node-4's cable (bridge port down; its agent loses the aggregator too)",
-    inject: (lab) => lab.cutCable('node-4'),
-    clear: (lab) => lab.restoreCable('node-4'),
-    affected: (_s, d) => d === 'node-4',
-    expected: [{ alertname: 'NodeUnreachable', node: 'node-4' }],
-  },
+  { ...CUT_4, expected: [{ alertname: 'NodeUnreachable', node: 'node-4' }] },
 ];
 
 interface ApiFinding {
@@ -98,7 +82,7 @@ interface Snapshot {
 const PLACE_LABELS = ['node', 'src', 'dst', 'src_zone', 'dst_zone'];
 const brief = (labels: Record<string, string>) => `${labels.alertname}{${PLACE_LABELS.filter((k) => labels[k]).map((k) => `${k}=${labels[k]}`).join(',')}}`;
 const matches = (labels: Record<string, string>, want: Record<string, string>) => Object.entries(want).every(([k, v]) => labels[k] === v);
-const isExpected = (c: FaultCase, labels: Record<string, string>) => c.expected.some((w) => matches(labels, w));
+const isExpected = (c: AlertCase, labels: Record<string, string>) => c.expected.some((w) => matches(labels, w));
 const activeAlerts = (s: Snapshot) => (s.am ?? []).filter((a) => a.status.state === 'active');
 
 /** Every affected cell of every kind satisfies `cond` (false while any matrix is missing). */
@@ -128,7 +112,7 @@ class Observer {
    * (NaN: not within the limit), judged on every answer of any source as it arrives. Alerts and
    * findings that `unexpected` flags are noted in `extras` with their first time.
    */
-  async watch<K extends string>(t0: number, milestones: Milestones<K>, limitMs: number, unexpected?: { c: FaultCase; alerts: Extras; findings: Extras; baseline: Set<string> }): Promise<Record<K, number>> {
+  async watch<K extends string>(t0: number, milestones: Milestones<K>, limitMs: number, unexpected?: { c: AlertCase; alerts: Extras; findings: Extras; baseline: Set<string> }): Promise<Record<K, number>> {
     const names = Object.keys(milestones) as K[];
     const first = new Map<K, number>();
     const snap: Snapshot = {};
@@ -271,7 +255,7 @@ export async function alertingBenchmark(): Promise<void> {
   }
 }
 
-async function oneRun(c: FaultCase, lab: Lab, cluster: LabCluster, obs: Observer, baseline: Set<string>, amRestarted: boolean): Promise<Run> {
+async function oneRun(c: AlertCase, lab: Lab, cluster: LabCluster, obs: Observer, baseline: Set<string>, amRestarted: boolean): Promise<Run> {
   const nodes = lab.nodes.length;
   const fireAlerts: Extras = new Map();
   const fireFindings: Extras = new Map();
@@ -339,7 +323,7 @@ async function oneRun(c: FaultCase, lab: Lab, cluster: LabCluster, obs: Observer
   };
 }
 
-function printCase(c: FaultCase, runs: readonly Run[]): void {
+function printCase(c: AlertCase, runs: readonly Run[]): void {
   const line = (label: string, ms: number[], targetMs: number, limitMs: number, judged: boolean) => {
     const seen = ms.filter((x) => !Number.isNaN(x));
     const missed = ms.length - seen.length;

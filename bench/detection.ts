@@ -9,6 +9,7 @@
 // whose window still holds the fault's failed probes reads `degraded` first).
 // Target (DESIGN.md): within one interval plus one timeout, both ways.
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
+import { CUT_4, DROP_1_2, REJECT_1_3, type FaultCase } from './fault-cases.js';
 import { assertBuilt, buildStamp, LabCluster, type Cell } from './lab-cluster.js';
 import { max, median, seconds } from './proc-stats.js';
 
@@ -25,38 +26,7 @@ const DETECT_LIMIT_MS = 30_000;
 const RECOVER_LIMIT_MS = WINDOW_MS + 4 * INTERVAL_MS;
 const KINDS = ['icmp', 'tcp', 'http', 'node'] as const;
 
-interface FaultCase {
-  readonly name: string;
-  readonly what: string;
-  inject(lab: Lab): Promise<void>;
-  clear(lab: Lab): Promise<void>;
-  /** The cells that must read failing while the fault is in force. */
-  affected(src: string, dst: string): boolean;
-}
-
-const CASES: readonly FaultCase[] = [
-  {
-    name: 'drop',
-    what: 'node-1 ⇄ node-2 (DROP on both INPUTs), cells 1→2 and 2→1',
-    inject: (lab) => lab.blockPair('node-1', 'node-2', 'drop'),
-    clear: (lab) => lab.clear('node-2'),
-    affected: (s, d) => (s === 'node-1' && d === 'node-2') || (s === 'node-2' && d === 'node-1'),
-  },
-  {
-    name: 'reject',
-    what: 'node-1 → node-3 (REJECT on node-3), cell 1→3',
-    inject: (lab) => lab.blockPair('node-1', 'node-3', 'reject'),
-    clear: (lab) => lab.clear('node-3'),
-    affected: (s, d) => s === 'node-1' && d === 'node-3',
-  },
-  {
-    name: 'cut',
-    what: "node-4's cable (bridge port down), column →4",
-    inject: (lab) => lab.cutCable('node-4'),
-    clear: (lab) => lab.restoreCable('node-4'),
-    affected: (_s, d) => d === 'node-4',
-  },
-];
+const CASES: readonly FaultCase[] = [DROP_1_2, REJECT_1_3, CUT_4];
 
 type Condition = (c: Cell) => boolean;
 

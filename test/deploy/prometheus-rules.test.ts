@@ -2,26 +2,19 @@
 // PrometheusRule carries exactly the same groups, and every connectivity alert
 // is a finding kind with its severity and a runbook that exists.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { FINDING_SPECS } from '../../aggregator/findings/kinds.js';
 import { repoRoot } from '../helpers/child.js';
+import { executable } from '../helpers/prometheus.js';
 
 const PROMTOOL = process.env.NETMATRIX_TEST_PROMTOOL ?? '/usr/bin/promtool';
 const RULES = 'deploy/prometheus/rules.yaml';
 const RUNBOOK_BASE = 'https://github.com/netmatrix/netmatrix/blob/main/docs/runbooks/';
 
-function available(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-const promtoolSkip = available(PROMTOOL) ? false : `${PROMTOOL} not installed (Debian package prometheus)`;
+const promtoolSkip = executable(PROMTOOL) ? false : `${PROMTOOL} not installed (Debian package prometheus)`;
 
 function promtool(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

@@ -11,7 +11,7 @@ import { waitFor } from './wait.js';
 
 export const PROMETHEUS_BIN = process.env.NETMATRIX_TEST_PROMETHEUS ?? '/usr/bin/prometheus';
 
-function executable(path: string): boolean {
+export function executable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
