@@ -47,6 +47,35 @@ export interface ApiNodeList {
   readonly nodes: readonly ApiNode[];
 }
 
+/** A finding's life: pending inside --finding-for, then firing, then resolved. Only `firing` fails a command. */
+export const FINDING_STATES = ['pending', 'firing', 'resolved'] as const;
+export type FindingState = (typeof FINDING_STATES)[number];
+
+/** Something wrong with the cluster network, said once at the place it is (docs/findings.md). */
+export interface ApiFinding {
+  readonly id: string;
+  /** A finding kind; shown as it comes, so a newer aggregator's kinds still display. */
+  readonly kind: string;
+  /** critical, warning or info; shown as it comes, coloured when known. */
+  readonly severity: string;
+  readonly state: FindingState;
+  /** alertname, severity, cluster, and node, src, dst, src_zone, dst_zone as the kind has them. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: { readonly summary: string; readonly description: string; readonly runbook_url: string };
+  readonly summary: string;
+  readonly description: string;
+  /** When the condition began. */
+  readonly since: string;
+  readonly firingSince: string | null;
+  readonly resolvedAt: string | null;
+}
+
+export interface ApiFindings {
+  /** The aggregator's last evaluation; null before the first one. */
+  readonly evaluatedAt: string | null;
+  readonly findings: readonly ApiFinding[];
+}
+
 /** The one error shape of the API (any status >= 400). */
 export interface ApiErrorBody {
   readonly statusCode: number;
@@ -109,6 +138,33 @@ function isNode(x: unknown): x is ApiNode {
 
 export function isNodeList(x: unknown): x is ApiNodeList {
   return isObject(x) && Array.isArray(x.nodes) && x.nodes.every(isNode);
+}
+
+const isFindingState = (x: unknown): x is FindingState => (FINDING_STATES as readonly unknown[]).includes(x);
+const isStringRecord = (x: unknown): x is Record<string, string> => isObject(x) && Object.values(x).every(isString);
+
+function isFinding(x: unknown): x is ApiFinding {
+  return (
+    isObject(x) &&
+    isString(x.id) &&
+    isString(x.kind) &&
+    isString(x.severity) &&
+    isFindingState(x.state) &&
+    isStringRecord(x.labels) &&
+    isObject(x.annotations) &&
+    isString(x.annotations.summary) &&
+    isString(x.annotations.description) &&
+    isString(x.annotations.runbook_url) &&
+    isString(x.summary) &&
+    isString(x.description) &&
+    isString(x.since) &&
+    isStringOrNull(x.firingSince) &&
+    isStringOrNull(x.resolvedAt)
+  );
+}
+
+export function isFindingList(x: unknown): x is ApiFindings {
+  return isObject(x) && isStringOrNull(x.evaluatedAt) && Array.isArray(x.findings) && x.findings.every(isFinding);
 }
 
 export function isErrorBody(x: unknown): x is ApiErrorBody {

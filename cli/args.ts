@@ -2,14 +2,15 @@
 // one line saying what is wrong with it (exit 2). Nothing here touches the network.
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../common/duration.js';
-import { PAIR_KINDS, addressFamilies, isPairKind, type AddressFamily, type PairKind } from '../common/vocabulary.js';
+import { FINDING_KINDS, PAIR_KINDS, addressFamilies, isPairKind, type AddressFamily, type FindingKind, type PairKind } from '../common/vocabulary.js';
+import { STATUS_FINDINGS_SHOWN } from './render.js';
 import { STATUS_KINDS } from './commands/status.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT = '5s';
 export const DEFAULT_KIND: PairKind = 'icmp';
 
-export const COMMANDS = ['status', 'matrix'] as const;
+export const COMMANDS = ['status', 'matrix', 'findings'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A usage error: its message is the one line the user sees. */
@@ -36,7 +37,14 @@ export interface MatrixInvocation extends Common {
   /** Absent: the aggregator picks the family of the nodes' primary pod IPs. */
   readonly family?: AddressFamily;
 }
-export type Invocation = StatusInvocation | MatrixInvocation;
+export interface FindingsInvocation extends Common {
+  readonly command: 'findings';
+  /** Absent: every kind. */
+  readonly kind?: FindingKind;
+  /** The API's state filter: firing by default, --pending, or --all for both. */
+  readonly state: 'firing' | 'pending' | 'all';
+}
+export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation;
 
 export type Parsed = { readonly help: string } | { readonly version: true } | { readonly invocation: Invocation };
 
@@ -50,15 +58,46 @@ const OPTIONS = {
   version: { type: 'boolean' },
   kind: { type: 'string' },
   family: { type: 'string' },
+  pending: { type: 'boolean' },
+  all: { type: 'boolean' },
 } as const;
 
-/** Options that belong to one command; the rest are common to all. */
-const COMMAND_OPTIONS: Partial<Record<keyof typeof OPTIONS, CommandName>> = { kind: 'matrix', family: 'matrix' };
+/** Options that belong to some commands; the rest are common to all. */
+const COMMAND_OPTIONS: Partial<Record<keyof typeof OPTIONS, readonly CommandName[]>> = {
+  kind: ['matrix', 'findings'],
+  family: ['matrix'],
+  pending: ['findings'],
+  all: ['findings'],
+};
+
+/** "a", "a or b", "a, b or c". */
+function orList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
+}
+
+/** Words joined by ", ", wrapped to 80 columns, lines after the first indented to `indent`. */
+function wrapList(words: readonly string[], indent: number, first: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, w] of words.entries()) {
+    const word = i < words.length - 1 ? `${w},` : w;
+    const room = 80 - (lines.length === 0 ? first : indent);
+    if (line !== '' && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
 
 const EXIT_CODES = `Exit codes:
   0   the command worked and nothing is failing
-  1   the command worked and something is failing: a failing cell, or (status)
-      an agent that is not connected; degraded and unknown cells do not count
+  1   the command worked and something is failing: a failing cell (matrix,
+      status), a firing finding (findings, status) or a disconnected agent
+      (status); degraded or unknown cells and pending findings do not count
   2   usage error: unknown command or option, bad value
   3   the aggregator could not be reached within --timeout, answered an error,
       or did not answer like a netmatrix aggregator
@@ -76,9 +115,13 @@ Shows what a netmatrix aggregator sees, through its HTTP API.
 
 Commands:
   status           agents (connected, last report, version) and, per probe kind,
-                   how many matrix cells are ok, degraded, failing, unknown
+                   how many matrix cells are ok, degraded, failing, unknown;
+                   then the findings firing now
   matrix           the node-pair matrix of one probe kind: row = source node,
                    column = target node, and why each cell that is not ok is so
+  findings         what is wrong now, said once where it is (a dead node, a
+                   blocked pair, a zone partition), with its description and
+                   runbook
 
 Options:
   --json           print JSON for scripts instead of tables
@@ -95,9 +138,15 @@ A table of nodes (zone, pod IP, agent connected or not, age of its last
 report, version, capabilities), then one line per probe kind
 (${STATUS_KINDS.join(', ')}) counting the cells of its matrix by status, or
 "no data" for a kind nobody has probed within the window, and a verdict.
+Then the findings firing now: how many of each kind and the first ${STATUS_FINDINGS_SHOWN}
+(netmatrix findings lists them all); left out for an aggregator older than
+the findings API.
+
+A firing finding fails the command (exit 1), like a failing cell.
 
 Options:
-  --json           print { nodes, matrices: { <kind>: <summary> } }
+  --json           print { nodes, matrices: { <kind>: <summary> }, findings:
+                   [ <finding>... ] }, without findings on an older aggregator
 ${COMMON_OPTIONS}
   -h, --help       this text
 
@@ -119,7 +168,32 @@ ${COMMON_OPTIONS}
   -h, --help       this text
 
 ${EXIT_CODES}`,
+  findings: `Usage: netmatrix findings [--kind K] [--pending | --all] [--json] [options]
+
+What is wrong with the cluster network now, as the aggregator localized it
+(docs/findings.md): per finding, a line with its severity, kind, where it is
+(node, src→dst or src_zone→dst_zone), summary and how long it has fired,
+then its description and runbook. Critical first.
+
+Only firing findings fail the command (exit 1); --pending ones never do.
+
+Options:
+  --kind K         only this kind: ${wrapList(FINDING_KINDS, 19, 34)}
+                   (an aggregator answers an error, exit 3, for a kind it
+                   does not raise)
+  --pending        the conditions that hold but have not fired yet (inside the
+                   aggregator's --finding-for) instead of the firing ones
+  --all            firing and pending findings
+  --json           print the API's findings JSON unchanged
+${COMMON_OPTIONS}
+  -h, --help       this text
+
+${EXIT_CODES}`,
 };
+
+function isFindingKind(word: string): word is FindingKind {
+  return (FINDING_KINDS as readonly string[]).includes(word);
+}
 
 function isCommand(word: string): word is CommandName {
   return (COMMANDS as readonly string[]).includes(word);
@@ -139,16 +213,18 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
   const { values, positionals, tokens } = parsed;
   const [command, ...extra] = positionals;
   if (command !== undefined && !isCommand(command)) {
-    throw new UsageError(`unknown command ${JSON.stringify(command)}: expected ${COMMANDS.join(' or ')} (see netmatrix --help)`);
+    throw new UsageError(`unknown command ${JSON.stringify(command)}: expected ${orList(COMMANDS)} (see netmatrix --help)`);
   }
   if (values.help) return { help: command === undefined ? HELP : COMMAND_HELP[command] };
   if (values.version) return { version: true };
-  if (command === undefined) throw new UsageError(`which command? ${COMMANDS.join(' or ')} (see netmatrix --help)`);
+  if (command === undefined) throw new UsageError(`which command? ${orList(COMMANDS)} (see netmatrix --help)`);
   if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} (see netmatrix ${command} --help)`);
   for (const t of tokens) {
     if (t.kind !== 'option') continue;
-    const owner = COMMAND_OPTIONS[t.name as keyof typeof OPTIONS];
-    if (owner !== undefined && owner !== command) throw new UsageError(`--${t.name} is an option of netmatrix ${owner}, not of ${command} (see netmatrix ${command} --help)`);
+    const owners = COMMAND_OPTIONS[t.name as keyof typeof OPTIONS];
+    if (owners !== undefined && !owners.includes(command)) {
+      throw new UsageError(`--${t.name} is an option of netmatrix ${orList(owners)}, not of ${command} (see netmatrix ${command} --help)`);
+    }
   }
 
   const common: Common = {
@@ -159,6 +235,7 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
     noColor: values['no-color'] ?? false,
   };
   if (command === 'status') return { invocation: Object.freeze({ command, ...common }) };
+  if (command === 'findings') return { invocation: Object.freeze({ command, ...common, ...findingsOptions(values) }) };
 
   const kind = values.kind ?? DEFAULT_KIND;
   if (!isPairKind(kind)) throw new UsageError(`unknown --kind ${JSON.stringify(kind)}: expected one of ${PAIR_KINDS.join(', ')}`);
@@ -167,6 +244,15 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
     throw new UsageError(`unknown --family ${JSON.stringify(family)}: expected ${addressFamilies.words.join(' or ')}`);
   }
   return { invocation: Object.freeze({ command, ...common, kind, ...(family !== undefined ? { family } : {}) }) };
+}
+
+function findingsOptions(values: { kind?: string; pending?: boolean; all?: boolean }): Pick<FindingsInvocation, 'kind' | 'state'> {
+  const kind = values.kind;
+  // The closed set of common/vocabulary.ts: a typo is a usage error here, not an empty list.
+  if (kind !== undefined && !isFindingKind(kind)) throw new UsageError(`unknown --kind ${JSON.stringify(kind)}: expected one of ${FINDING_KINDS.join(', ')}`);
+  if (values.pending && values.all) throw new UsageError('--pending and --all exclude each other: --all lists pending findings too');
+  const state = values.pending ? 'pending' : values.all ? 'all' : 'firing';
+  return { state, ...(kind !== undefined ? { kind } : {}) };
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

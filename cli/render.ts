@@ -3,7 +3,7 @@
 // headers, columns padded to the widest value, two spaces between) and
 // `fping -C` (one line per source, values in fixed columns).
 import { STATUSES, type Status } from '../common/vocabulary.js';
-import type { ApiCell, ApiMatrix, ApiNode } from './api-types.js';
+import type { ApiCell, ApiFinding, ApiFindings, ApiMatrix, ApiNode } from './api-types.js';
 import { paint, printable, type Style } from './terminal.js';
 import { hasNoData, statusVerdict, type KindMatrix, type StatusVerdict } from './verdict.js';
 
@@ -28,27 +28,38 @@ const SEVERITY: Readonly<Record<Status, number>> = { failing: 0, degraded: 1, un
  * `paintCell` may colour a body cell after padding, so escape codes never count as width.
  */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], paintCell?: (row: number, col: number, padded: string) => string): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[], r: number) =>
+  return columns([header, ...rows], paintCell && ((r, col, padded) => (r === 0 ? padded : paintCell(r - 1, col, padded)))).join('\n');
+}
+
+/** Like `table` without a header: one aligned line per row. */
+export function columns(rows: readonly (readonly string[])[], paintCell?: (row: number, col: number, padded: string) => string): string[] {
+  const n = Math.max(0, ...rows.map((r) => r.length));
+  const widths = Array.from({ length: n }, (_, i) => Math.max(0, ...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((cells, r) =>
     cells
       .map((c, i) => {
         const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
-        return paintCell && r >= 0 ? paintCell(r, i, padded) : padded;
+        return paintCell ? paintCell(r, i, padded) : padded;
       })
       .join('  ')
-      .trimEnd();
-  return [line(header, -1), ...rows.map((r, i) => line(r, i))].join('\n');
+      .trimEnd(),
+  );
+}
+
+/** A length of time in the largest unit that keeps it readable: 45s, 3m, 5h, 2d. */
+export function span(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.floor(s / 60)}m`;
+  if (s < 172_800) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
 }
 
 export function age(iso: string | null, now: number): string {
   if (iso === null) return 'never';
   const then = Date.parse(iso);
   if (Number.isNaN(then)) return '-';
-  const s = Math.max(0, Math.round((now - then) / 1000));
-  if (s < 120) return `${s}s ago`;
-  if (s < 7200) return `${Math.floor(s / 60)}m ago`;
-  if (s < 172_800) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86_400)}d ago`;
+  return `${span((now - then) / 1000)} ago`;
 }
 
 function pct(r: number | null): string {
@@ -179,8 +190,121 @@ function someOf(names: readonly string[], max = 5): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }
 
-/** `netmatrix status`: the nodes, a line per kind, and the verdict that decides the exit code. */
-export function renderStatus(nodes: readonly ApiNode[], matrices: readonly KindMatrix[], o: RenderOptions): string {
-  if (nodes.length === 0) return noNodes(o);
-  return [renderNodes(nodes, o), '', renderKinds(matrices, o), '', verdictLine(statusVerdict(nodes, matrices), o)].join('\n');
+/**
+ * `netmatrix status`: the nodes, a line per kind, the verdict on cells and
+ * agents, then the firing findings. `findings` is absent when the aggregator
+ * has no findings API (an older version): the section is left out.
+ */
+export function renderStatus(nodes: readonly ApiNode[], matrices: readonly KindMatrix[], o: RenderOptions, findings?: ApiFindings): string {
+  const section = findings === undefined ? [] : ['', findingsSection(findings, o)];
+  if (nodes.length === 0) return [noNodes(o), ...(findings?.findings.some((f) => f.state === 'firing') ? section : [])].join('\n');
+  return [renderNodes(nodes, o), '', renderKinds(matrices, o), '', verdictLine(statusVerdict(nodes, matrices), o), ...section].join('\n');
+}
+
+// ---------------------------------------------------------------- findings
+
+const SEVERITY_HUE: Readonly<Record<string, Style>> = { critical: 'red', warning: 'yellow' };
+const SEVERITY_ORDER: readonly string[] = ['critical', 'warning', 'info'];
+/** How many findings `netmatrix status` names; `netmatrix findings` has them all. */
+export const STATUS_FINDINGS_SHOWN = 3;
+
+function paintSeverity(padded: string, severity: string, color: boolean): string {
+  const hue = SEVERITY_HUE[severity];
+  return hue === undefined ? padded : paint(padded, hue, color);
+}
+
+/** Critical first, then warning, info, and words this CLI does not know; the API's order within each. */
+function bySeverity(findings: readonly ApiFinding[]): ApiFinding[] {
+  const rank = (f: ApiFinding) => {
+    const i = SEVERITY_ORDER.indexOf(f.severity);
+    return i === -1 ? SEVERITY_ORDER.length : i;
+  };
+  return [...findings].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Where the finding is, from its location labels: a node, a pair of nodes, or a pair of zones. */
+export function findingLocation(labels: Readonly<Record<string, string>>): string {
+  if (labels.node !== undefined) return labels.node;
+  if (labels.src !== undefined && labels.dst !== undefined) return `${labels.src}→${labels.dst}`;
+  if (labels.src_zone !== undefined && labels.dst_zone !== undefined) return `${labels.src_zone}→${labels.dst_zone}`;
+  return '-';
+}
+
+/** "for 3m" since it fired (or, for a pending one, since its condition began). */
+function findingTiming(f: ApiFinding, now: number): string {
+  const elapsed = (iso: string) => {
+    const then = Date.parse(iso);
+    return Number.isNaN(then) ? '-' : span((now - then) / 1000);
+  };
+  if (f.state === 'pending') return `pending for ${elapsed(f.since)}`;
+  if (f.state === 'resolved') return `resolved ${f.resolvedAt === null ? '' : age(f.resolvedAt, now)}`.trimEnd();
+  return `for ${elapsed(f.firingSince ?? f.since)}`;
+}
+
+/** Durations are judged on the aggregator's clock (its last evaluation), as it judges them itself. */
+function findingsNow(body: ApiFindings, o: RenderOptions): number {
+  const evaluated = body.evaluatedAt === null ? NaN : Date.parse(body.evaluatedAt);
+  return Number.isNaN(evaluated) ? (o.now ?? Date.now()) : evaluated;
+}
+
+/** Which findings were asked for, to say what there is none of. */
+export interface FindingsScope {
+  readonly state: 'firing' | 'pending' | 'all';
+  readonly kind?: string;
+}
+
+function noFindings(body: ApiFindings, scope: FindingsScope): string {
+  if (body.evaluatedAt === null) return 'No findings yet: the aggregator has not evaluated the matrix yet.';
+  const kind = scope.kind === undefined ? '' : ` ${printable(scope.kind)}`;
+  switch (scope.state) {
+    case 'firing':
+      return kind === '' ? 'No findings: nothing is wrong now.' : `No${kind} findings firing.`;
+    case 'pending':
+      return `No pending${kind} findings.`;
+    case 'all':
+      return kind === '' ? 'No findings, firing or pending: nothing is wrong now.' : `No${kind} findings, firing or pending.`;
+  }
+}
+
+/**
+ * `netmatrix findings`: per finding, a line with severity, kind, where, summary
+ * and for how long (aligned across findings), then its description and runbook.
+ */
+export function renderFindings(body: ApiFindings, scope: FindingsScope, o: RenderOptions): string {
+  if (body.findings.length === 0) return noFindings(body, scope);
+  const now = findingsNow(body, o);
+  const sorted = bySeverity(body.findings);
+  const heads = columns(
+    sorted.map((f) => [printable(f.severity), printable(f.kind), printable(findingLocation(f.labels)), printable(f.summary), findingTiming(f, now)]),
+    (r, col, padded) => (col === 0 ? paintSeverity(padded, sorted[r]!.severity, o.color) : padded),
+  );
+  return sorted
+    .map((f, i) => {
+      const runbook = f.annotations.runbook_url;
+      return [heads[i]!, ...(f.description !== '' ? [`    ${printable(f.description)}`] : []), ...(runbook !== '' ? [`    runbook: ${printable(runbook)}`] : [])].join('\n');
+    })
+    .join('\n\n');
+}
+
+/** The Findings section of `netmatrix status`: how many fire, of which kinds, and the first few. */
+export function findingsSection(body: ApiFindings, o: RenderOptions): string {
+  const firing = bySeverity(body.findings.filter((f) => f.state === 'firing'));
+  if (firing.length === 0) {
+    return body.evaluatedAt === null ? 'Findings: none yet, the aggregator has not evaluated the matrix yet' : paint(`Findings: none firing`, 'green', o.color);
+  }
+  const byKind = new Map<string, number>();
+  for (const f of firing) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
+  const counts = [...byKind].map(([kind, n]) => `${printable(kind)} ${n}`).join(', ');
+  const now = findingsNow(body, o);
+  const shown = firing.slice(0, STATUS_FINDINGS_SHOWN);
+  const lines = columns(
+    shown.map((f) => [printable(f.severity), printable(f.summary), findingTiming(f, now)]),
+    (r, col, padded) => (col === 0 ? paintSeverity(padded, shown[r]!.severity, o.color) : padded),
+  ).map((l) => `  ${l}`);
+  const more = firing.length - shown.length;
+  return [
+    paint(`Findings: ${firing.length} firing (${counts})`, 'bold', o.color),
+    ...lines,
+    ...(more > 0 ? [`  and ${more} more: netmatrix findings`] : []),
+  ].join('\n');
 }

@@ -1,11 +1,16 @@
 // What counts as a problem, which decides exit code 1 (so scripts can alert)
-// and the last line of `netmatrix status`. Degraded and unknown cells are shown
-// but do not fail the command: only `failing` cells and disconnected agents do.
-import type { ApiMatrix, ApiNode } from './api-types.js';
+// and the verdict line of `netmatrix status`. Degraded and unknown cells and
+// pending findings are shown but do not fail the command: only `failing`
+// cells, disconnected agents and firing findings do.
+import type { ApiFinding, ApiMatrix, ApiNode } from './api-types.js';
 import { EXIT, type ExitCode } from './client.js';
 
 export function matrixExitCode(m: ApiMatrix): ExitCode {
   return m.summary.failing > 0 ? EXIT.problems : EXIT.ok;
+}
+
+export function findingsExitCode(findings: readonly ApiFinding[]): ExitCode {
+  return findings.some((f) => f.state === 'firing') ? EXIT.problems : EXIT.ok;
 }
 
 export interface KindMatrix {
@@ -20,15 +25,18 @@ export interface StatusVerdict {
   /** Kinds with failing cells, and how many, in the order given. */
   readonly failing: readonly { readonly kind: string; readonly count: number }[];
   readonly degraded: number;
+  /** Firing findings; 0 also when the aggregator has no findings API. */
+  readonly firing: number;
   readonly exitCode: ExitCode;
 }
 
-export function statusVerdict(nodes: readonly ApiNode[], matrices: readonly KindMatrix[]): StatusVerdict {
+export function statusVerdict(nodes: readonly ApiNode[], matrices: readonly KindMatrix[], findings: readonly ApiFinding[] = []): StatusVerdict {
   const disconnected = nodes.filter((n) => !n.agent.connected).map((n) => n.name);
   const failing = matrices.filter((m) => m.matrix.summary.failing > 0).map((m) => ({ kind: m.kind, count: m.matrix.summary.failing }));
   const degraded = matrices.reduce((sum, m) => sum + m.matrix.summary.degraded, 0);
-  const exitCode = disconnected.length > 0 || failing.length > 0 ? EXIT.problems : EXIT.ok;
-  return { nodes: nodes.length, disconnected, failing, degraded, exitCode };
+  const firing = findings.filter((f) => f.state === 'firing').length;
+  const exitCode = disconnected.length > 0 || failing.length > 0 || firing > 0 ? EXIT.problems : EXIT.ok;
+  return { nodes: nodes.length, disconnected, failing, degraded, firing, exitCode };
 }
 
 /** A kind nobody has reported on in the window: every cell without samples (or no pairs at all). */

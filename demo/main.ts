@@ -193,6 +193,7 @@ try {
       `  metrics       ${api}/metrics`,
       `  watch it      npx netmatrix matrix --kind tcp${httpPort === 8080 ? '' : ` --server ${api}`}`,
       `                npx netmatrix status${httpPort === 8080 ? '' : ` --server ${api}`}`,
+      `                npx netmatrix findings${httpPort === 8080 ? '' : ` --server ${api}`}`,
       `  logs          ${logDir}`,
       '',
       `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,

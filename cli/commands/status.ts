@@ -1,13 +1,19 @@
-// netmatrix status: the nodes and one matrix per kind, fetched together.
+// netmatrix status: the nodes, one matrix per kind and the firing findings, fetched together.
 import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
-import { isMatrix, isNodeList } from '../api-types.js';
-import type { ApiClient } from '../client.js';
+import { isFindingList, isMatrix, isNodeList, type ApiFindings } from '../api-types.js';
+import { ApiError, type ApiClient } from '../client.js';
 import { renderStatus, type RenderOptions } from '../render.js';
 import { statusVerdict, type KindMatrix } from '../verdict.js';
+import { findingsPath } from './findings.js';
 import { matrixPath } from './matrix.js';
 
 /** The kinds status summarises. mtu is left out: a path-MTU check, not reachability; `netmatrix matrix --kind mtu` shows it. */
 export const STATUS_KINDS: readonly PairKind[] = PAIR_KINDS.filter((k) => k !== 'mtu');
+
+/** What an aggregator from before the findings API answers: status goes on without the section. */
+function isMissingRoute(e: unknown): boolean {
+  return e instanceof ApiError && e.httpStatus === 404 && e.reason === 'ROUTE_NOT_FOUND';
+}
 
 export async function statusCommand(client: ApiClient, q: { readonly json: boolean }, o: RenderOptions, out: (s: string) => void): Promise<number> {
   // The first failure cancels the other calls: its line is what the user
@@ -21,17 +27,28 @@ export async function statusCommand(client: ApiClient, q: { readonly json: boole
       throw e;
     }
   };
-  const [{ nodes }, ms] = await Promise.all([
+  const getFindings = async (): Promise<ApiFindings | undefined> => {
+    try {
+      return await client.get(findingsPath('firing'), { signal: cancel.signal, accept: isFindingList, what: 'a findings list' });
+    } catch (e) {
+      if (isMissingRoute(e)) return undefined;
+      cancel.abort();
+      throw e;
+    }
+  };
+  const [{ nodes }, ms, findings] = await Promise.all([
     get('/api/v1/nodes', isNodeList, 'a node list'),
     Promise.all(STATUS_KINDS.map((k) => get(matrixPath(k), isMatrix, 'a matrix'))),
+    getFindings(),
   ]);
   const matrices: KindMatrix[] = STATUS_KINDS.map((kind, i) => ({ kind, matrix: ms[i]! }));
   if (q.json) {
-    out(JSON.stringify({ nodes, matrices: Object.fromEntries(matrices.map((m) => [m.kind, m.matrix.summary])) }, null, 2));
+    const summaries = Object.fromEntries(matrices.map((m) => [m.kind, m.matrix.summary]));
+    out(JSON.stringify({ nodes, matrices: summaries, ...(findings !== undefined ? { findings: findings.findings } : {}) }, null, 2));
   } else {
     // Ages of last reports are judged on the aggregator's clock, as the aggregator judges staleness.
     const aggregatorNow = Date.parse(ms[0]?.generatedAt ?? '');
-    out(renderStatus(nodes, matrices, o.now !== undefined || Number.isNaN(aggregatorNow) ? o : { ...o, now: aggregatorNow }));
+    out(renderStatus(nodes, matrices, o.now !== undefined || Number.isNaN(aggregatorNow) ? o : { ...o, now: aggregatorNow }, findings));
   }
-  return statusVerdict(nodes, matrices).exitCode;
+  return statusVerdict(nodes, matrices, findings?.findings).exitCode;
 }

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { COMMAND_HELP, HELP, UsageError, parseInvocation } from '../../cli/args.js';
-import { PAIR_KINDS } from '../../common/vocabulary.js';
+import { FINDING_KINDS, PAIR_KINDS } from '../../common/vocabulary.js';
 
 const invocation = (argv: string[], env: Record<string, string> = {}) => {
   const p = parseInvocation(argv, env);
@@ -14,6 +14,7 @@ const usage = (t: Test, argv: string[], message: string | RegExp, env: Record<st
 t.test('defaults', async (t) => {
   t.same(invocation(['matrix']), { command: 'matrix', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, kind: 'icmp' });
   t.same(invocation(['status']), { command: 'status', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false });
+  t.same(invocation(['findings']), { command: 'findings', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, state: 'firing' }, 'every kind, firing ones');
   t.ok(Object.isFrozen(invocation(['status'])));
 });
 
@@ -31,32 +32,56 @@ t.test('flags, env, and flags win', async (t) => {
   t.match(invocation(['--json', 'status']), { command: 'status', json: true }, 'options before the command');
 });
 
+t.test('findings: --kind from the closed set, --pending or --all', async (t) => {
+  for (const kind of FINDING_KINDS) t.match(invocation(['findings', '--kind', kind]), { command: 'findings', kind, state: 'firing' });
+  t.match(invocation(['findings', '--pending']), { state: 'pending' });
+  t.match(invocation(['findings', '--all', '--kind=NodeUnreachable', '--json']), { state: 'all', kind: 'NodeUnreachable', json: true });
+  t.notOk('kind' in invocation(['findings', '--all']));
+  t.ok(Object.isFrozen(invocation(['findings'])));
+});
+
 t.test('help and version', async (t) => {
   t.same(parseInvocation(['--help'], {}), { help: HELP });
   t.same(parseInvocation(['-h'], {}), { help: HELP });
   t.same(parseInvocation(['matrix', '--help'], {}), { help: COMMAND_HELP.matrix });
   t.same(parseInvocation(['status', '-h'], {}), { help: COMMAND_HELP.status });
+  t.same(parseInvocation(['findings', '--help'], {}), { help: COMMAND_HELP.findings });
+  t.same(parseInvocation(['findings', '--kind', 'Nope', '--help'], {}), { help: COMMAND_HELP.findings });
   t.same(parseInvocation(['matrix', '--kind', 'udp', '--help'], {}), { help: COMMAND_HELP.matrix }, 'help wins over a bad value');
   t.same(parseInvocation(['--version'], {}), { version: true });
-  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status]) {
+  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings]) {
     t.match(text, /Exit codes:\n {2}0 .*\n {2}1 .*failing/);
+    t.match(text, 'a firing finding (findings, status)');
     t.match(text, 'NETMATRIX_SERVER');
     t.match(text, 'NETMATRIX_API_TOKEN');
     t.notOk(text.split('\n').some((l) => l.length > 80), 'fits 80 columns');
   }
   t.match(COMMAND_HELP.matrix, `--kind K         ${PAIR_KINDS.join(', ')}`);
   t.match(COMMAND_HELP.status, '(icmp, tcp, http, node)');
+  t.match(COMMAND_HELP.status, 'A firing finding fails the command (exit 1)');
+  t.match(COMMAND_HELP.status, 'findings:', '--json names its findings');
+  t.match(HELP, /^ {2}findings {9}/m);
+  for (const kind of FINDING_KINDS) t.match(COMMAND_HELP.findings, new RegExp(`[ :]${kind}[,\n]`), `--kind lists ${kind}`);
+  t.match(COMMAND_HELP.findings, '--pending');
+  t.match(COMMAND_HELP.findings, '--all');
 });
 
 t.test('usage errors are one line naming what is wrong', async (t) => {
-  usage(t, [], 'which command? status or matrix (see netmatrix --help)');
-  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status or matrix (see netmatrix --help)');
+  usage(t, [], 'which command? status, matrix or findings (see netmatrix --help)');
+  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix or findings (see netmatrix --help)');
   usage(t, ['frobnicate', '--help'], /^unknown command "frobnicate"/);
   usage(t, ['matrix', 'extra'], 'unexpected argument "extra" (see netmatrix matrix --help)');
   usage(t, ['matrix', '--kind', 'udp'], 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
   usage(t, ['matrix', '--kind', 'dns'], /^unknown --kind "dns"/, {});
   usage(t, ['matrix', '--family', 'ipx'], 'unknown --family "ipx": expected ipv4 or ipv6');
-  usage(t, ['status', '--kind', 'tcp'], '--kind is an option of netmatrix matrix, not of status (see netmatrix status --help)');
+  usage(t, ['status', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of status (see netmatrix status --help)');
+  usage(t, ['findings', '--family', 'ipv4'], '--family is an option of netmatrix matrix, not of findings (see netmatrix findings --help)');
+  usage(t, ['matrix', '--all'], '--all is an option of netmatrix findings, not of matrix (see netmatrix matrix --help)');
+  usage(t, ['findings', '--kind', 'tcp'], `unknown --kind "tcp": expected one of ${FINDING_KINDS.join(', ')}`);
+  usage(t, ['findings', '--kind', 'nodeunreachable'], /^unknown --kind "nodeunreachable": expected one of NodeUnreachable, /, {});
+  usage(t, ['matrix', '--kind', 'NodeUnreachable'], /^unknown --kind "NodeUnreachable": expected one of icmp/, {});
+  usage(t, ['findings', '--pending', '--all'], '--pending and --all exclude each other: --all lists pending findings too');
+  usage(t, ['findings', 'NodeUnreachable'], 'unexpected argument "NodeUnreachable" (see netmatrix findings --help)');
   usage(t, ['matrix', '--bogus'], 'unknown option --bogus (see netmatrix --help)');
   usage(t, ['matrix', '-x'], 'unknown option -x (see netmatrix --help)');
   usage(t, ['matrix', '--kind'], '--kind needs a value');

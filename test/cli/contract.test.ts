@@ -1,11 +1,14 @@
 // The CLI against a real aggregator and two real agents on loopback: what the
 // API really serves passes the CLI's shape checks, and the CLI asks for what
 // the API really answers. Fixtures cannot drift from the server unnoticed here.
+// A second aggregator, fed by simulated agents, has a finding firing.
 import t from 'tap';
 import type { RunningAgent } from '../../agent/agent.js';
+import type { ApiFindings } from '../../cli/api-types.js';
 import { main, type Io } from '../../cli/run.js';
 import { testAgent } from '../helpers/agent.js';
 import { testAggregator } from '../helpers/aggregator.js';
+import { simCluster } from '../helpers/sim-cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 const agg = await testAggregator({ 'probe-interval': '300ms', 'probe-timeout': '150ms', window: '10s' });
@@ -15,11 +18,11 @@ t.teardown(async () => {
   await agg.stop();
 });
 
-async function cli(args: string[]) {
+async function cli(args: string[], server = agg.httpUrl) {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env: {}, isTTY: false };
-  const code = await main([...args, '--server', agg.httpUrl], io);
+  const code = await main([...args, '--server', server], io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -31,6 +34,10 @@ t.test('before any agent: no nodes, exit 0', async (t) => {
   const s = await cli(['status']);
   t.equal(s.code, 0);
   t.equal(s.out, `no nodes yet: are agents connected to ${agg.httpUrl}?`);
+  const f = await cli(['findings']);
+  t.equal(f.err, '');
+  t.equal(f.code, 0);
+  t.match(f.out, /^No findings(: nothing is wrong now| yet: the aggregator has not evaluated the matrix yet)\.$/);
 });
 
 t.test('two agents: the tcp matrix all ok, status healthy', async (t) => {
@@ -50,9 +57,73 @@ t.test('two agents: the tcp matrix all ok, status healthy', async (t) => {
   t.equal(s.code, 0, s.out);
   t.match(s.out, /^node-a {2}.*connected/m);
   t.match(s.out, /^tcp {3}2 {3}0 {9}0 {8}0/m);
-  t.match(s.out, /✓ all 2 agents connected, no failing cell/);
+  t.match(s.out, /✓ all 2 agents connected, no failing cell\n\nFindings: none firing$/);
 
-  const j = JSON.parse((await cli(['status', '--json'])).out) as { nodes: { name: string }[]; matrices: Record<string, unknown> };
+  const j = JSON.parse((await cli(['status', '--json'])).out) as { nodes: { name: string }[]; matrices: Record<string, unknown>; findings: unknown };
   t.same(j.nodes.map((n) => n.name), ['node-a', 'node-b']);
   t.same(Object.keys(j.matrices), ['icmp', 'tcp', 'http', 'node']);
+  t.same(j.findings, []);
+  const f = await cli(['findings', '--all']);
+  t.equal(f.code, 0, f.out);
+  t.equal(f.out, 'No findings, firing or pending: nothing is wrong now.');
+});
+
+t.test('node-c refusing tcp from every prober: findings and status show one NodeUnreachable, exit 1', async (t) => {
+  const fed = await testAggregator({ 'probe-interval': '200ms', 'probe-timeout': '100ms', 'probe-kinds': 'icmp,tcp', window: '10s', 'finding-for': '0s' });
+  // Documentation addresses: the simulated agents send no packet anywhere.
+  const nodes = ['node-a', 'node-b', 'node-c'].map((name, i) => ({ name, zone: 'zone-1', podIP: `192.0.2.${i + 1}` }));
+  const sim = simCluster(fed.grpcAddress, {
+    nodes,
+    kinds: ['icmp', 'tcp'],
+    intervalMs: 200,
+    outcome: (_src, dst, kind) => (dst === 'node-c' && kind === 'tcp' ? { outcome: 'refused', rttUs: 0 } : { outcome: 'ok', rttUs: 300 }),
+  });
+  try {
+    await sim.ready();
+    const body = await waitFor(
+      'the NodeUnreachable finding',
+      async () => {
+        const r = await cli(['findings', '--json'], fed.httpUrl);
+        const b = JSON.parse(r.out) as ApiFindings;
+        return r.code === 1 && b.findings.some((f) => f.kind === 'NodeUnreachable') ? b : false;
+      },
+      15_000,
+      100,
+    );
+    t.same(body.findings.map((f) => `${f.kind} ${f.state} ${JSON.stringify(f.labels.node)}`), ['NodeUnreachable firing "node-c"'], 'the one finding, where it is');
+
+    const f = await cli(['findings'], fed.httpUrl);
+    t.equal(f.err, '');
+    t.equal(f.code, 1);
+    const lines = f.out.split('\n');
+    t.match(lines[0], /^critical {2}NodeUnreachable {2}node-c {2}node-c is unreachable from 2 of 2 nodes {2}for \d+s$/);
+    t.match(lines[1], /^ {4}\S.*tcp/, 'the description, indented');
+    t.match(lines[2], /^ {4}runbook: https:\/\/\S+\/NodeUnreachable\.md$/);
+    t.equal(lines.length, 3);
+
+    const kind = await cli(['findings', '--kind', 'NodeUnreachable', '--all'], fed.httpUrl);
+    t.equal(kind.code, 1);
+    t.match(kind.out, /^critical {2}NodeUnreachable/);
+    const other = await cli(['findings', '--kind', 'PairUnreachable'], fed.httpUrl);
+    t.equal(other.code, 0);
+    t.equal(other.out, 'No PairUnreachable findings firing.');
+    const pending = await cli(['findings', '--pending'], fed.httpUrl);
+    t.equal(pending.code, 0, 'with --finding-for 0s nothing waits');
+    t.equal(pending.out, 'No pending findings.');
+
+    const s = await cli(['status'], fed.httpUrl);
+    t.equal(s.err, '');
+    t.equal(s.code, 1);
+    t.match(s.out, /✗ failing cells: tcp 2\n\nFindings: 1 firing \(NodeUnreachable 1\)\n {2}critical {2}node-c is unreachable from 2 of 2 nodes {2}for \d+s$/);
+    const sj = JSON.parse((await cli(['status', '--json'], fed.httpUrl)).out) as { findings: { kind: string }[] };
+    t.same(sj.findings.map((x) => x.kind), ['NodeUnreachable']);
+
+    // A kind in the CLI's vocabulary that this aggregator does not raise: its 400, exit 3.
+    const unraised = await cli(['findings', '--kind', 'DnsFailing'], fed.httpUrl);
+    t.equal(unraised.code, 3);
+    t.match(unraised.err, new RegExp(`^netmatrix: ${fed.httpUrl.replace(/[.]/g, '\\.')}/api/v1/findings\\?state=firing&kind=DnsFailing: HTTP 400 INVALID_REQUEST: `));
+  } finally {
+    sim.stop();
+    await fed.stop();
+  }
 });

@@ -1,6 +1,6 @@
 // API bodies as docs/api.md describes them, for the CLI's tests. Addresses are
 // from RFC 5737 documentation ranges: nothing is ever sent to them.
-import type { ApiCell, ApiMatrix, ApiNode } from '../../cli/api-types.js';
+import type { ApiCell, ApiFinding, ApiFindings, ApiMatrix, ApiNode } from '../../cli/api-types.js';
 
 export const NAMES = ['node-a', 'node-b', 'node-c', 'node-d'];
 export const GENERATED_AT = '2026-11-25T06:00:00.000Z';
@@ -58,6 +58,56 @@ export function nodesFixture(): ApiNode[] {
       results: 120,
     },
   }));
+}
+
+const RUNBOOKS = 'https://example.org/netmatrix/docs/runbooks';
+
+/** A finding as the aggregator serializes it; annotations mirror summary, description and runbook. */
+export function finding(
+  kind: string,
+  severity: string,
+  where: Record<string, string>,
+  summary: string,
+  description: string,
+  times: { since: string; firingSince: string | null; state?: ApiFinding['state'] },
+): ApiFinding {
+  const runbook = `${RUNBOOKS}/${kind}.md`;
+  return {
+    id: `${kind}-${Object.values(where).join('-')}`.toLowerCase().padEnd(16, '0').slice(0, 16),
+    kind,
+    severity,
+    state: times.state ?? (times.firingSince === null ? 'pending' : 'firing'),
+    labels: { alertname: kind, severity, cluster: 'test', ...where },
+    annotations: { summary, description, runbook_url: runbook },
+    summary,
+    description,
+    since: times.since,
+    firingSince: times.firingSince,
+    resolvedAt: null,
+  };
+}
+
+/** The fixture matrix's trouble as findings, worst last so rendering has to sort: node-d unreachable 3m, a pair, a zone partition. */
+export function findingsFixture(): ApiFindings {
+  return {
+    evaluatedAt: GENERATED_AT,
+    findings: [
+      finding('PairUnreachable', 'warning', { src: 'node-b', dst: 'node-a' }, "node-b can't reach node-a", 'tcp: refused 1/1.', { since: '2026-11-25T05:58:50.000Z', firingSince: '2026-11-25T05:59:00.000Z' }),
+      finding('NodeUnreachable', 'critical', { node: 'node-d' }, 'node-d is unreachable from 3 of 3 nodes', "tcp: refused 3/3; icmp ok from 3/3; node-d's agent reports.", {
+        since: '2026-11-25T05:56:50.000Z',
+        firingSince: '2026-11-25T05:57:00.000Z',
+      }),
+      finding('ZonePartition', 'critical', { src_zone: 'zone-1', dst_zone: 'zone-2' }, 'zone-1 and zone-2 cannot reach each other', '4 of 4 pairs between the zones fail.', {
+        since: '2026-11-25T02:59:50.000Z',
+        firingSince: '2026-11-25T03:00:00.000Z',
+      }),
+    ],
+  };
+}
+
+/** A condition inside --finding-for: pending, not firing. */
+export function pendingFinding(): ApiFinding {
+  return finding('PacketLoss', 'warning', { src: 'node-a', dst: 'node-c' }, 'node-a → node-c loses 8% of probes', 'icmp: loss 8.3%.', { since: '2026-11-25T05:59:40.000Z', firingSince: null });
 }
 
 /** Removes ANSI colour codes: what a terminal shows, for checking alignment. */

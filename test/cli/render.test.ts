@@ -1,7 +1,7 @@
 import t from 'tap';
-import { age, renderKinds, renderMatrix, renderNodes, renderStatus, table, verdictLine } from '../../cli/render.js';
+import { age, columns, findingLocation, findingsSection, renderFindings, renderKinds, renderMatrix, renderNodes, renderStatus, span, table, verdictLine } from '../../cli/render.js';
 import { statusVerdict } from '../../cli/verdict.js';
-import { NOW, bigMatrix, emptyMatrix, matrixFixture, noDataMatrix, nodesFixture, okMatrix, visible } from './fixtures.js';
+import { GENERATED_AT, NOW, bigMatrix, emptyMatrix, finding, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding, visible } from './fixtures.js';
 
 const plain = { color: false };
 
@@ -168,4 +168,103 @@ t.test('table aligns and ages read naturally', async (t) => {
   t.equal(age('2026-11-25T01:00:00Z', NOW), '5h ago');
   t.equal(age('2026-11-20T06:00:00Z', NOW), '5d ago');
   t.equal(age('yesterday', NOW), '-');
+  t.equal(span(59.6), '60s');
+  t.equal(span(-3), '0s');
+  t.same(columns([['a', 'bb', 'c'], ['ccc', 'd']]), ['a    bb  c', 'ccc  d'], 'no header; a short row ends early');
+});
+
+t.test('findings: a line per finding, critical first, aligned; its description and runbook under it', async (t) => {
+  const out = renderFindings(findingsFixture(), { state: 'firing' }, plain);
+  t.same(out.split('\n'), [
+    'critical  NodeUnreachable  node-d         node-d is unreachable from 3 of 3 nodes    for 3m',
+    "    tcp: refused 3/3; icmp ok from 3/3; node-d's agent reports.",
+    '    runbook: https://example.org/netmatrix/docs/runbooks/NodeUnreachable.md',
+    '',
+    'critical  ZonePartition    zone-1→zone-2  zone-1 and zone-2 cannot reach each other  for 3h',
+    '    4 of 4 pairs between the zones fail.',
+    '    runbook: https://example.org/netmatrix/docs/runbooks/ZonePartition.md',
+    '',
+    "warning   PairUnreachable  node-b→node-a  node-b can't reach node-a                  for 60s",
+    '    tcp: refused 1/1.',
+    '    runbook: https://example.org/netmatrix/docs/runbooks/PairUnreachable.md',
+  ]);
+});
+
+t.test('findings: "for" is judged on the aggregator\'s clock (evaluatedAt), not this host\'s', async (t) => {
+  const body = findingsFixture();
+  const later = NOW + 3_600_000;
+  t.match(renderFindings(body, { state: 'firing' }, { color: false, now: later }), /for 3m$/m, 'evaluatedAt wins over now');
+  t.match(renderFindings({ ...body, evaluatedAt: null }, { state: 'firing' }, { color: false, now: later }), /for 63m$/m, 'now when not evaluated');
+  const fresh = { evaluatedAt: GENERATED_AT, findings: [{ ...body.findings[1]!, firingSince: null, since: '2026-11-25T05:59:30.000Z' }] };
+  t.match(renderFindings(fresh, { state: 'firing' }, plain), /for 30s$/m, 'since when firingSince is missing');
+  const resolved = { evaluatedAt: GENERATED_AT, findings: [{ ...body.findings[1]!, state: 'resolved' as const, resolvedAt: '2026-11-25T05:55:00.000Z' }] };
+  t.match(renderFindings(resolved, { state: 'all' }, plain), /resolved 5m ago$/m);
+});
+
+t.test('findings: pending ones say so; colour by severity on, layout kept', async (t) => {
+  const body = { ...findingsFixture(), findings: [...findingsFixture().findings, pendingFinding()] };
+  t.match(renderFindings(body, { state: 'all' }, plain), /^warning {3}PacketLoss {7}node-a→node-c {2}node-a → node-c loses 8% of probes {9}pending for 20s$/m);
+  const coloured = renderFindings(body, { state: 'all' }, { color: true });
+  t.match(coloured, '\x1b[31mcritical\x1b[0m  NodeUnreachable', 'critical red');
+  t.match(coloured, '\x1b[33mwarning \x1b[0m  PairUnreachable', 'warning yellow, padded before painting');
+  t.equal(visible(coloured), renderFindings(body, { state: 'all' }, plain), 'same text as without colour');
+  const info = finding('CniConfigDrift', 'info', { node: 'node-a' }, 'node-a has another CNI config', '', { since: GENERATED_AT, firingSince: GENERATED_AT });
+  const odd = renderFindings({ evaluatedAt: GENERATED_AT, findings: [info] }, { state: 'firing' }, { color: true });
+  t.equal(odd, 'info  CniConfigDrift  node-a  node-a has another CNI config  for 0s\n    runbook: https://example.org/netmatrix/docs/runbooks/CniConfigDrift.md', 'no colour for other severities; no empty description line');
+});
+
+t.test('findings: where it is, from the location labels', async (t) => {
+  t.equal(findingLocation({ alertname: 'NodeIsolated', node: 'node-a' }), 'node-a');
+  t.equal(findingLocation({ src: 'node-a', dst: 'node-b' }), 'node-a→node-b');
+  t.equal(findingLocation({ src_zone: 'zone-1', dst_zone: 'zone-2' }), 'zone-1→zone-2');
+  t.equal(findingLocation({ alertname: 'X', cluster: 'c' }), '-');
+});
+
+t.test('findings: none, by what was asked', async (t) => {
+  const none = { evaluatedAt: GENERATED_AT, findings: [] };
+  t.equal(renderFindings(none, { state: 'firing' }, plain), 'No findings: nothing is wrong now.');
+  t.equal(renderFindings(none, { state: 'firing', kind: 'NodeUnreachable' }, plain), 'No NodeUnreachable findings firing.');
+  t.equal(renderFindings(none, { state: 'pending' }, plain), 'No pending findings.');
+  t.equal(renderFindings(none, { state: 'pending', kind: 'PacketLoss' }, plain), 'No pending PacketLoss findings.');
+  t.equal(renderFindings(none, { state: 'all' }, plain), 'No findings, firing or pending: nothing is wrong now.');
+  t.equal(renderFindings({ evaluatedAt: null, findings: [] }, { state: 'firing' }, plain), 'No findings yet: the aggregator has not evaluated the matrix yet.');
+});
+
+t.test('findings: text from the server cannot drive the terminal', async (t) => {
+  const evil = finding('NodeUnreachable\x1b[2J', 'critical', { node: 'node-a\x07' }, 'sum\x1b]0;x\x07', 'desc\x9b', { since: GENERATED_AT, firingSince: GENERATED_AT });
+  const body = { evaluatedAt: GENERATED_AT, findings: [evil] };
+  const out = renderFindings(body, { state: 'firing' }, plain);
+  for (const line of out.split('\n')) t.notMatch(line, /[\x00-\x1f\x7f-\x9f]/, line);
+  t.match(out, /^critical {2}NodeUnreachable\?\[2J {2}node-a\? {2}sum\?\]0;x\? {2}for 0s\n {4}desc\?\n/);
+  for (const line of findingsSection(body, plain).split('\n')) t.notMatch(line, /[\x00-\x1f\x7f-\x9f]/, line);
+});
+
+t.test('status: the Findings section counts by kind and names the first three, worst first', async (t) => {
+  const body = findingsFixture();
+  const extra = finding('PairUnreachable', 'warning', { src: 'node-c', dst: 'node-a' }, "node-c can't reach node-a", '', { since: GENERATED_AT, firingSince: GENERATED_AT });
+  t.same(findingsSection({ ...body, findings: [...body.findings, extra, pendingFinding()] }, plain).split('\n'), [
+    'Findings: 4 firing (NodeUnreachable 1, ZonePartition 1, PairUnreachable 2)',
+    '  critical  node-d is unreachable from 3 of 3 nodes    for 3m',
+    '  critical  zone-1 and zone-2 cannot reach each other  for 3h',
+    "  warning   node-b can't reach node-a                  for 60s",
+    '  and 1 more: netmatrix findings',
+  ]);
+  t.equal(findingsSection({ evaluatedAt: GENERATED_AT, findings: [pendingFinding()] }, plain), 'Findings: none firing', 'pending ones are not counted');
+  t.equal(findingsSection({ evaluatedAt: GENERATED_AT, findings: [] }, { color: true }), '\x1b[32mFindings: none firing\x1b[0m');
+  t.equal(findingsSection({ evaluatedAt: null, findings: [] }, plain), 'Findings: none yet, the aggregator has not evaluated the matrix yet');
+  const coloured = findingsSection(body, { color: true });
+  t.match(coloured, '\x1b[1mFindings: 3 firing');
+  t.match(coloured, '  \x1b[31mcritical\x1b[0m  node-d');
+  t.equal(visible(coloured), findingsSection(body, plain));
+});
+
+t.test('status: the Findings section comes last, and only when the aggregator has findings', async (t) => {
+  const matrices = [{ kind: 'icmp', matrix: okMatrix('icmp') }];
+  const o = { color: false, now: NOW };
+  const without = renderStatus(nodesFixture(), matrices, o);
+  const withSection = renderStatus(nodesFixture(), matrices, o, findingsFixture());
+  t.equal(withSection, `${without}\n\n${findingsSection(findingsFixture(), o)}`);
+  const noNodes = { color: false, server: 'http://192.0.2.10:8080' };
+  t.equal(renderStatus([], matrices, noNodes, { evaluatedAt: GENERATED_AT, findings: [] }), 'no nodes yet: are agents connected to http://192.0.2.10:8080?', 'no nodes, nothing firing: the one line');
+  t.match(renderStatus([], matrices, noNodes, findingsFixture()), /^no nodes yet: .*\n\nFindings: 3 firing/, 'but what fires is shown');
 });

@@ -2,10 +2,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
 import { main, type Io } from '../../cli/run.js';
+import { FINDING_KINDS } from '../../common/vocabulary.js';
 import { closedPort, json, startApiServer } from './api-server.js';
-import { emptyMatrix, matrixFixture, noDataMatrix, nodesFixture, okMatrix, visible } from './fixtures.js';
+import type { ApiFinding, ApiFindings } from '../../cli/api-types.js';
+import { GENERATED_AT, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding, visible } from './fixtures.js';
 
-/** The fixture aggregator: node-c disconnected; tcp with node-d's column failing; http never probed. */
+const notFound = (res: ServerResponse, url: URL) => json(res, 404, { statusCode: 404, code: 'ROUTE_NOT_FOUND', error: 'Not Found', message: `no route GET ${url.pathname}` });
+
+/** The aggregator's findings route over `all`: filtered by state (firing by default) and kind, like the real one. */
+function findingsRoute(res: ServerResponse, url: URL, all: readonly ApiFinding[], evaluatedAt: string | null = GENERATED_AT): void {
+  const state = url.searchParams.get('state') ?? 'firing';
+  const kind = url.searchParams.get('kind');
+  const body: ApiFindings = { evaluatedAt, findings: all.filter((f) => (state === 'all' || f.state === state) && (kind === null || f.kind === kind)) };
+  json(res, 200, body);
+}
+
+/** The fixture aggregator: node-c disconnected; tcp with node-d's column failing; http never probed; three findings firing, one pending. */
 function fixtures(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
   if (url.pathname === '/api/v1/nodes') return json(res, 200, { nodes: nodesFixture() });
@@ -13,13 +25,22 @@ function fixtures(req: IncomingMessage, res: ServerResponse): void {
     const kind = url.searchParams.get('kind') ?? 'icmp';
     return json(res, 200, kind === 'tcp' ? matrixFixture('tcp') : kind === 'http' ? noDataMatrix('http') : okMatrix(kind));
   }
-  json(res, 404, { statusCode: 404, code: 'ROUTE_NOT_FOUND', error: 'Not Found', message: `no route ${url.pathname}` });
+  if (url.pathname === '/api/v1/findings') return findingsRoute(res, url, [...findingsFixture().findings, pendingFinding()]);
+  notFound(res, url);
 }
 
-/** Everything healthy: every agent connected, every matrix ok. */
+/** The fixture aggregator from before the findings API. */
+function withoutFindings(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url!, 'http://x');
+  if (url.pathname === '/api/v1/findings') return notFound(res, url);
+  fixtures(req, res);
+}
+
+/** Everything healthy: every agent connected, every matrix ok, only a pending finding. */
 function healthy(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
   if (url.pathname === '/api/v1/nodes') return json(res, 200, { nodes: nodesFixture().map((n) => ({ ...n, agent: { ...n.agent, connected: true } })) });
+  if (url.pathname === '/api/v1/findings') return findingsRoute(res, url, [pendingFinding()]);
   json(res, 200, okMatrix(url.searchParams.get('kind') ?? 'icmp'));
 }
 
@@ -91,11 +112,18 @@ t.test('matrix with no nodes says where it looked', async (t) => {
   t.match(r.out, `no nodes yet: are agents connected to ${api.url}?`);
 });
 
-t.test('status: nodes, a line per kind, the verdict; a disconnected agent or failing cell exits 1', async (t) => {
+t.test('status: nodes, a line per kind, the verdict, the findings; a disconnected agent or failing cell exits 1', async (t) => {
   const r = await cli(['status', '--server', api.url]);
   t.equal(r.code, 1);
   t.equal(r.err, '');
-  t.same(api.requests.map((q) => q.url).sort(), ['/api/v1/matrix?kind=http', '/api/v1/matrix?kind=icmp', '/api/v1/matrix?kind=node', '/api/v1/matrix?kind=tcp', '/api/v1/nodes']);
+  t.same(api.requests.map((q) => q.url).sort(), [
+    '/api/v1/findings?state=firing',
+    '/api/v1/matrix?kind=http',
+    '/api/v1/matrix?kind=icmp',
+    '/api/v1/matrix?kind=node',
+    '/api/v1/matrix?kind=tcp',
+    '/api/v1/nodes',
+  ]);
   t.match(r.out, /^NAME {4}ZONE {4}POD-IP {5}AGENT {9}LAST-REPORT {2}VERSION {2}CAPABILITIES$/m);
   t.match(r.out, /^node-a {2}zone-1 {2}192\.0\.2\.1 {2}connected {5}2s ago {7}0\.1\.0 {4}icmp,tcp,http,node$/m, "age on the aggregator's clock (generatedAt)");
   t.match(r.out, /^node-c {2}zone-2 {2}192\.0\.2\.3 {2}disconnected {2}2m ago/m);
@@ -103,29 +131,79 @@ t.test('status: nodes, a line per kind, the verdict; a disconnected agent or fai
   t.match(r.out, /^tcp {3}7 {3}1 {9}3 {8}1 {8}see netmatrix matrix --kind tcp$/m);
   t.match(r.out, /^http {2}- {3}- {9}- {8}- {8}no data$/m);
   t.notMatch(r.out, /^mtu/m);
-  t.match(r.out, /✗ 1 of 4 agents disconnected \(node-c\); failing cells: tcp 3$/);
+  t.match(r.out, /✗ 1 of 4 agents disconnected \(node-c\); failing cells: tcp 3\n\nFindings: 3 firing/);
+  t.match(r.out, /\n\nFindings: 3 firing \(NodeUnreachable 1, ZonePartition 1, PairUnreachable 1\)\n {2}critical {2}node-d is unreachable from 3 of 3 nodes {4}for 3m\n/);
+  t.notMatch(r.out, 'PacketLoss', 'pending findings are not asked for');
 
   api.handle(healthy);
   const ok = await cli(['status', '--server', api.url]);
-  t.equal(ok.code, 0);
-  t.match(ok.out, /✓ all 4 agents connected, no failing cell$/);
+  t.equal(ok.code, 0, 'a pending finding does not fail it');
+  t.match(ok.out, /✓ all 4 agents connected, no failing cell\n\nFindings: none firing$/);
 });
 
-t.test('status --json: nodes and a summary per kind', async (t) => {
+t.test('status: a firing finding alone exits 1', async (t) => {
+  api.handle((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    if (url.pathname === '/api/v1/findings') return findingsRoute(res, url, [findingsFixture().findings[0]!]);
+    healthy(req, res);
+  });
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 1);
+  t.match(r.out, /✓ all 4 agents connected, no failing cell\n\nFindings: 1 firing \(PairUnreachable 1\)\n {2}warning {2}node-b can't reach node-a {2}for 60s$/);
+});
+
+t.test('status against an aggregator without the findings API: no Findings section, no findings in JSON', async (t) => {
+  api.handle(withoutFindings);
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 1);
+  t.equal(r.err, '');
+  t.match(r.out, /✗ 1 of 4 agents disconnected \(node-c\); failing cells: tcp 3$/);
+  t.notMatch(r.out, 'Findings');
+  const j = await cli(['status', '--json', '--server', api.url]);
+  t.equal(j.err, '');
+  t.same(Object.keys(JSON.parse(j.out) as object), ['nodes', 'matrices']);
+
+  // Healthy otherwise: exit 0, as before the findings API existed.
+  api.handle((req, res) => (new URL(req.url!, 'http://x').pathname === '/api/v1/findings' ? notFound(res, new URL(req.url!, 'http://x')) : healthy(req, res)));
+  t.equal((await cli(['status', '--server', api.url])).code, 0);
+});
+
+t.test('status: any other findings error is the command\'s error', async (t) => {
+  api.handle((req, res) => {
+    if (req.url!.startsWith('/api/v1/findings')) return json(res, 500, { statusCode: 500, code: 'INTERNAL', error: 'Internal Server Error', message: 'internal error (logged on the aggregator)' });
+    fixtures(req, res);
+  });
+  const r = await cli(['status', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/findings?state=firing: HTTP 500 INTERNAL: internal error (logged on the aggregator)`);
+  t.equal(r.out, '');
+
+  api.handle((req, res) => (req.url!.startsWith('/api/v1/findings') ? json(res, 200, { evaluatedAt: null, findings: [{ kind: 'NodeUnreachable' }] }) : fixtures(req, res)));
+  const bad = await cli(['status', '--server', api.url]);
+  t.equal(bad.code, 3);
+  t.equal(bad.err, `netmatrix: ${api.url}/api/v1/findings?state=firing: HTTP 200 but the body is not a findings list: is this a netmatrix aggregator?`);
+});
+
+t.test('status --json: nodes, a summary per kind, the firing findings', async (t) => {
   const r = await cli(['status', '--json', '--server', api.url]);
   t.equal(r.code, 1);
-  const body = JSON.parse(r.out) as { nodes: unknown; matrices: Record<string, unknown> };
+  const body = JSON.parse(r.out) as { nodes: unknown; matrices: Record<string, unknown>; findings: unknown };
+  t.same(Object.keys(body), ['nodes', 'matrices', 'findings']);
   t.same(body.nodes, nodesFixture());
   t.same(Object.keys(body.matrices), ['icmp', 'tcp', 'http', 'node']);
   t.same(body.matrices.tcp, { ok: 7, degraded: 1, failing: 3, unknown: 1 });
+  t.same(body.findings, findingsFixture().findings, 'as the API serves them, firing only');
   t.match(r.out, /^\{\n {2}"nodes": \[/, 'pretty, two spaces');
 });
 
 t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) => {
   const cases: [string[], string][] = [
     [['matrix', '--kind', 'udp'], 'netmatrix: unknown --kind "udp": expected one of icmp, tcp, http, mtu, node'],
-    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status or matrix (see netmatrix --help)'],
-    [[], 'netmatrix: which command? status or matrix (see netmatrix --help)'],
+    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix or findings (see netmatrix --help)'],
+    [[], 'netmatrix: which command? status, matrix or findings (see netmatrix --help)'],
+    [['findings', '--kind', 'NodeDown'], `netmatrix: unknown --kind "NodeDown": expected one of ${FINDING_KINDS.join(', ')}`],
+    [['findings', '--pending', '--all'], 'netmatrix: --pending and --all exclude each other: --all lists pending findings too'],
+    [['status', '--pending'], 'netmatrix: --pending is an option of netmatrix findings, not of status (see netmatrix status --help)'],
     [['matrix', '--bogus'], 'netmatrix: unknown option --bogus (see netmatrix --help)'],
     [['status', '--family', 'ipv4'], 'netmatrix: --family is an option of netmatrix matrix, not of status (see netmatrix status --help)'],
     [['matrix', '--timeout', 'soon'], 'netmatrix: invalid --timeout "soon": expected a duration over zero, like 5s or 500ms'],
@@ -143,7 +221,7 @@ t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) 
 });
 
 t.test('help and version exit 0 on stdout', async (t) => {
-  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h']]) {
+  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h'], ['findings', '--help']]) {
     const r = await cli(args);
     t.equal(r.code, 0);
     t.match(r.out, /^Usage: netmatrix/);
@@ -152,6 +230,8 @@ t.test('help and version exit 0 on stdout', async (t) => {
   }
   t.match((await cli(['matrix', '--help'])).out, '--kind K');
   t.notMatch((await cli(['status', '--help'])).out, '--kind');
+  t.match((await cli(['findings', '--help'])).out, /--kind K {9}only this kind: NodeUnreachable/);
+  t.match((await cli(['--help'])).out, /^ {2}findings {9}what is wrong now/m);
   const v = await cli(['--version']);
   t.equal(v.code, 0);
   t.match(v.out, /^\d+\.\d+\.\d+/);
@@ -169,13 +249,16 @@ t.test('something that is not an aggregator exits 3', async (t) => {
   api.handle((_req, res) => json(res, 200, { hello: 'world' }));
   const r = await cli(['status', '--server', api.url]);
   t.equal(r.code, 3);
-  t.match(r.err, /: HTTP 200 but the body is not a (node list|matrix): is this a netmatrix aggregator\?$/);
+  t.match(r.err, /: HTTP 200 but the body is not a (node list|matrix|findings list): is this a netmatrix aggregator\?$/);
+  const f = await cli(['findings', '--server', api.url]);
+  t.equal(f.code, 3);
+  t.equal(f.err, `netmatrix: ${api.url}/api/v1/findings?state=firing: HTTP 200 but the body is not a findings list: is this a netmatrix aggregator?`);
   t.equal(r.errLines, 1);
 });
 
 t.test('a server that is down exits 3 naming ECONNREFUSED', async (t) => {
   const port = await closedPort();
-  for (const command of ['matrix', 'status']) {
+  for (const command of ['matrix', 'status', 'findings']) {
     const r = await cli([command, '--server', `http://127.0.0.1:${port}`]);
     t.equal(r.code, 3, command);
     t.match(r.err, new RegExp(`^netmatrix: cannot reach http://127\\.0\\.0\\.1:${port}/api/v1/\\S+: ECONNREFUSED$`));
@@ -199,15 +282,105 @@ t.test('status: the first failure ends the other calls at once', async (t) => {
   let nodesRes: ServerResponse | undefined;
   api.handle((req, res) => {
     if (req.url === '/api/v1/nodes') nodesRes = res;
-    // Fail /nodes once all five calls are in, so each has a socket to release.
-    if (api.requests.length === 5) json(nodesRes!, 503, { statusCode: 503, code: 'NOT_READY', error: 'Service Unavailable', message: 'starting' });
+    // Fail /nodes once all six calls are in, so each has a socket to release.
+    if (api.requests.length === 6) json(nodesRes!, 503, { statusCode: 503, code: 'NOT_READY', error: 'Service Unavailable', message: 'starting' });
   });
   const started = performance.now();
   const r = await cli(['status', '--server', api.url]);
   t.equal(r.code, 3);
   t.equal(r.err, `netmatrix: ${api.url}/api/v1/nodes: HTTP 503 NOT_READY: starting`);
   t.ok(performance.now() - started < 2500, 'did not wait for the deadline');
-  t.equal(api.requests.length, 5);
+  t.equal(api.requests.length, 6);
   await Promise.all(api.requests.map((q) => q.closed));
   t.pass('every request was closed');
+});
+
+t.test('findings: firing ones, critical first, each with where, for how long, description and runbook; exit 1', async (t) => {
+  const r = await cli(['findings', '--server', api.url, '--token', 's3cret']);
+  t.equal(r.code, 1);
+  t.equal(r.err, '');
+  t.same(api.requests.map((q) => q.url), ['/api/v1/findings?state=firing']);
+  t.equal(api.requests[0]!.headers.authorization, 'Bearer s3cret');
+  const blocks = r.out.split('\n\n');
+  t.equal(blocks.length, 3);
+  t.same(blocks[0]!.split('\n'), [
+    'critical  NodeUnreachable  node-d         node-d is unreachable from 3 of 3 nodes    for 3m',
+    "    tcp: refused 3/3; icmp ok from 3/3; node-d's agent reports.",
+    '    runbook: https://example.org/netmatrix/docs/runbooks/NodeUnreachable.md',
+  ]);
+  t.match(blocks[1]!, /^critical {2}ZonePartition {4}zone-1→zone-2 {2}zone-1 and zone-2 cannot reach each other {2}for 3h\n/);
+  t.match(blocks[2]!, /^warning {3}PairUnreachable {2}node-b→node-a {2}node-b can't reach node-a {18}for 60s\n/);
+  t.notMatch(r.out, /\x1b\[/, 'no colour when not a terminal');
+});
+
+t.test('findings: --kind and --pending / --all ask the API; only firing ones fail the command', async (t) => {
+  const kind = await cli(['findings', '--kind', 'PairUnreachable', '--server', api.url]);
+  t.equal(kind.code, 1);
+  t.match(kind.out, /^warning {2}PairUnreachable {2}node-b→node-a/);
+  t.notMatch(kind.out, 'NodeUnreachable');
+
+  const pending = await cli(['findings', '--pending', '--server', api.url]);
+  t.equal(pending.code, 0, 'pending findings do not fail it');
+  t.match(pending.out, /^warning {2}PacketLoss {2}node-a→node-c {2}node-a → node-c loses 8% of probes {2}pending for 20s\n/);
+
+  const all = await cli(['findings', '--all', '--server', api.url]);
+  t.equal(all.code, 1);
+  t.equal(all.out.split('\n\n').length, 4);
+
+  const none = await cli(['findings', '--kind', 'AgentStale', '--server', api.url]);
+  t.equal(none.code, 0);
+  t.equal(none.out, 'No AgentStale findings firing.');
+  t.same(api.requests.map((q) => q.url), [
+    '/api/v1/findings?state=firing&kind=PairUnreachable',
+    '/api/v1/findings?state=pending',
+    '/api/v1/findings?state=all',
+    '/api/v1/findings?state=firing&kind=AgentStale',
+  ]);
+});
+
+t.test('findings: none says so, exit 0; before the first evaluation says that', async (t) => {
+  api.handle(healthy);
+  const r = await cli(['findings', '--server', api.url]);
+  t.equal(r.code, 0);
+  t.equal(r.out, 'No findings: nothing is wrong now.');
+  api.handle((req, res) => findingsRoute(res, new URL(req.url!, 'http://x'), [], null));
+  const early = await cli(['findings', '--server', api.url]);
+  t.equal(early.code, 0);
+  t.equal(early.out, 'No findings yet: the aggregator has not evaluated the matrix yet.');
+});
+
+t.test('findings --json prints the API body unchanged, pretty, and keeps the exit code', async (t) => {
+  const r = await cli(['findings', '--json', '--server', api.url]);
+  t.equal(r.code, 1);
+  t.equal(r.out, JSON.stringify(findingsFixture(), null, 2));
+  t.equal(r.outLines, 1, 'one write');
+  const pending = await cli(['findings', '--json', '--pending', '--server', api.url]);
+  t.equal(pending.code, 0);
+  t.same(JSON.parse(pending.out), { evaluatedAt: GENERATED_AT, findings: [pendingFinding()] });
+});
+
+t.test('findings: severity coloured on a terminal only', async (t) => {
+  const tty = { isTTY: true, columns: 200 };
+  const coloured = (await cli(['findings', '--all', '--server', api.url], {}, tty)).out;
+  t.match(coloured, /^\x1b\[31mcritical\x1b\[0m {2}NodeUnreachable/m, 'critical red');
+  t.match(coloured, /^\x1b\[33mwarning \x1b\[0m {2}PairUnreachable/m, 'warning yellow');
+  t.equal(visible(coloured), (await cli(['findings', '--all', '--server', api.url])).out, 'same text as in a pipe');
+  t.notMatch((await cli(['findings', '--server', api.url], { NO_COLOR: '1' }, tty)).out, /\x1b\[/);
+});
+
+t.test('findings: the API\'s error for a kind it does not raise exits 3 with its message', async (t) => {
+  api.handle((_req, res) =>
+    json(res, 400, { statusCode: 400, code: 'INVALID_REQUEST', error: 'Bad Request', message: 'invalid request: querystring/kind must be equal to one of the allowed values' }),
+  );
+  const r = await cli(['findings', '--kind', 'DnsFailing', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/findings?state=firing&kind=DnsFailing: HTTP 400 INVALID_REQUEST: invalid request: querystring/kind must be equal to one of the allowed values`);
+  t.equal(r.out, '');
+});
+
+t.test('findings: an aggregator without the findings API exits 3 naming the route', async (t) => {
+  api.handle(withoutFindings);
+  const r = await cli(['findings', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/findings?state=firing: HTTP 404 ROUTE_NOT_FOUND: no route GET /api/v1/findings`);
 });
