@@ -135,6 +135,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     httpAddress = await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
   } catch (e) {
     collector.close();
+    await sender?.close();
     await grpcServer.close(100);
     throw e;
   }
