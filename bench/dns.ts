@@ -32,7 +32,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dnsQuery, type DnsServer } from '../agent/probers/dns.js';
-import { cpuMs } from './proc-stats.js';
+import { cpuMs, RUSAGE_SCRIPT, type RusageResult } from './proc-stats.js';
 
 const DNSPERF = '/usr/bin/dnsperf';
 const DNSMASQ = '/usr/sbin/dnsmasq';
@@ -43,15 +43,6 @@ const LATENCY_QPS = 2_000;
 const COST_QUERIES = 5_000;
 const COST_CONCURRENCY = 16;
 const TARGET_CPU_MS_PER_1000 = 100;
-
-const RUSAGE_SCRIPT = `
-import json, resource, subprocess, sys, time
-t = time.monotonic()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.monotonic() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"code": p.returncode, "wallS": wall, "userS": r.ru_utime, "sysS": r.ru_stime, "out": p.stdout + p.stderr}))
-`;
 
 interface Run {
   readonly code: number | null;
@@ -225,7 +216,7 @@ export async function dnsBenchmark(): Promise<void> {
     const wrapped = await run(['python3', '-c', RUSAGE_SCRIPT, DNSPERF, ...costArgs], 20_000);
     const perfServerCostMs = cpuMs(dnsmasq.pid) - m0;
     if (wrapped.code !== 0) throw new Error(`python3 rusage wrapper exited ${wrapped.code}: ${wrapped.stderr.trim().split('\n').pop()}`);
-    const r = JSON.parse(wrapped.stdout) as { code: number; wallS: number; userS: number; sysS: number; out: string };
+    const r = JSON.parse(wrapped.stdout) as RusageResult;
     if (r.code !== 0) throw new Error(`dnsperf exited ${r.code}: ${r.out.trim().split('\n').pop()}`);
     const perfCompleted = stat(r.out, /Queries completed:\s+(\d+)/);
     const perfCpuMs = (r.userS + r.sysS) * 1000;

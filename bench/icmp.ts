@@ -18,7 +18,7 @@ import { run } from '../test/e2e/lab/command.js';
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
 import { waitUntil } from '../test/e2e/lab/wait.js';
 import { assertBuilt, buildStamp, LabCluster, metricSum, metricValue } from './lab-cluster.js';
-import { cpuMs, median } from './proc-stats.js';
+import { cpuMs, median, RUSAGE_SCRIPT, type RusageResult } from './proc-stats.js';
 
 const DELAY_MS = 20;
 const ACCURACY_INTERVAL_MS = 200;
@@ -28,17 +28,6 @@ const COST_PEERS = 10;
 const COST_INTERVAL_MS = 100;
 const COST_SECONDS = Number(process.env.BENCH_ICMP_SECONDS ?? 30);
 const COST_TARGET_RATIO = 1.5;
-
-// Runs argv as its only child and prints the child's CPU time (getrusage of
-// waited-for children: µs, where /proc's ticks are 10 ms) and its output.
-const RUSAGE_SCRIPT = `
-import json, resource, subprocess, sys, time
-t = time.monotonic()
-p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.monotonic() - t
-r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"code": p.returncode, "wallS": wall, "userS": r.ru_utime, "sysS": r.ru_stime, "out": p.stdout + p.stderr}))
-`;
 
 export async function icmpBenchmark(): Promise<void> {
   assertBuilt();
@@ -161,7 +150,7 @@ async function cost(): Promise<void> {
     const fpingArgv = ['fping', '-q', '-c', String(count), '-p', String(COST_INTERVAL_MS), '-i', String(COST_INTERVAL_MS / targets.length), '-t', String(COST_INTERVAL_MS / 2), ...targets];
     const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'; // not a version manager's shim
     const r = await lab.exec(n1.ns, [python, '-c', RUSAGE_SCRIPT, ...fpingArgv], { timeoutMs: count * COST_INTERVAL_MS + 30_000 });
-    const fr = JSON.parse(r.stdout) as { code: number; wallS: number; userS: number; sysS: number; out: string };
+    const fr = JSON.parse(r.stdout) as RusageResult;
     const xmt = [...fr.out.matchAll(/xmt\/rcv\/%loss = (\d+)\/(\d+)\//g)];
     const fpingSent = xmt.reduce((s, m) => s + Number(m[1]), 0);
     const fpingRcv = xmt.reduce((s, m) => s + Number(m[2]), 0);

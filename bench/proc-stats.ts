@@ -38,3 +38,23 @@ export function mb(bytes: number): string {
 export function seconds(ms: number): string {
   return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a';
 }
+
+// Runs argv as its only child and prints the child's CPU time (getrusage of
+// waited-for children: µs, where /proc's ticks are 10 ms) and its output, as
+// one JSON line (RusageResult). Run it as `python3 -c RUSAGE_SCRIPT argv...`.
+export const RUSAGE_SCRIPT = `
+import json, resource, subprocess, sys, time
+t = time.monotonic()
+p = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+wall = time.monotonic() - t
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"code": p.returncode, "wallS": wall, "userS": r.ru_utime, "sysS": r.ru_stime, "out": p.stdout + p.stderr}))
+`;
+
+export interface RusageResult {
+  readonly code: number;
+  readonly wallS: number;
+  readonly userS: number;
+  readonly sysS: number;
+  readonly out: string;
+}
