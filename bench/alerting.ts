@@ -17,7 +17,7 @@ import { Agent } from 'node:http';
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
 import { getVia } from '../test/e2e/lab/forwarded-http.js';
 import { alertmanagerAvailable, alertmanagerBinary, startAlertmanager, type AmAlert, type RunningAlertmanager } from '../test/helpers/alertmanager.js';
-import { CUT_4, DROP_1_2, type FaultCase } from './fault-cases.js';
+import { CUT_4, DROP_1_2, type FaultCase, randomPhase } from './fault-cases.js';
 import { assertBuilt, buildStamp, LabCluster, type Matrix } from './lab-cluster.js';
 import { max, median, seconds } from './proc-stats.js';
 
@@ -160,11 +160,6 @@ class Observer {
   }
 }
 
-/** A random share of one interval: faults land at any phase of the probe rounds and evaluations. */
-function randomPhase(): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * INTERVAL_MS));
-}
-
 interface Run {
   // From the start of the fault command.
   readonly detect: number;
@@ -267,7 +262,7 @@ async function oneRun(c: AlertCase, lab: Lab, cluster: LabCluster, obs: Observer
   const noExpectedAlert = (s: Snapshot) => s.am !== undefined && !activeAlerts(s).some((a) => isExpected(c, a.labels));
   let held = NaN;
 
-  await randomPhase();
+  await randomPhase(INTERVAL_MS);
   const commandMs: number[] = [];
   let t0 = Date.now();
   await c.inject(lab);
@@ -289,7 +284,7 @@ async function oneRun(c: AlertCase, lab: Lab, cluster: LabCluster, obs: Observer
     { c, alerts: fireAlerts, findings: fireFindings, baseline },
   );
 
-  await randomPhase();
+  await randomPhase(INTERVAL_MS);
   t0 = Date.now();
   await c.clear(lab);
   commandMs.push(Date.now() - t0);

@@ -9,7 +9,7 @@
 // whose window still holds the fault's failed probes reads `degraded` first).
 // Target (DESIGN.md): within one interval plus one timeout, both ways.
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
-import { CUT_4, DROP_1_2, REJECT_1_3, type FaultCase } from './fault-cases.js';
+import { CUT_4, DROP_1_2, type FaultCase, randomPhase, REJECT_1_3 } from './fault-cases.js';
 import { assertBuilt, buildStamp, LabCluster, type Cell } from './lab-cluster.js';
 import { max, median, seconds } from './proc-stats.js';
 
@@ -90,11 +90,6 @@ const isOk: Condition = (c) => c.status === 'ok';
 const isFailing: Condition = (c) => c.status === 'failing';
 const notFailing: Condition = (c) => c.status === 'ok' || c.status === 'degraded';
 
-/** A random share of one interval: faults land at any phase of the probe rounds, not just after one. */
-function randomPhase(): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * INTERVAL_MS));
-}
-
 interface Run {
   readonly detect: Seen;
   readonly leftFailing: Seen;
@@ -136,14 +131,14 @@ export async function detectionBenchmark(): Promise<void> {
           const fresh = await watch(cluster, Date.now(), all, { ok: isOk }, 60_000);
           if (Number.isNaN(fresh.ok.ms)) throw new Error(`a restarted aggregator never read all ok: ${cluster.tail('aggregator')}`);
         }
-        await randomPhase();
+        await randomPhase(INTERVAL_MS);
         const commandMs: number[] = [];
         let t0 = Date.now();
         const injectAt = t0;
         await c.inject(lab);
         commandMs.push(Date.now() - t0);
         const { failing: detect } = await watch(cluster, t0, c.affected, { failing: isFailing }, DETECT_LIMIT_MS);
-        await randomPhase();
+        await randomPhase(INTERVAL_MS);
         t0 = Date.now();
         await c.clear(lab);
         commandMs.push(Date.now() - t0);

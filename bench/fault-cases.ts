@@ -34,3 +34,8 @@ export const CUT_4: FaultCase = {
   clear: (lab) => lab.restoreCable('node-4'),
   affected: (_s, d) => d === 'node-4',
 };
+
+/** A random share of one interval, before a fault or a clear: it lands at any phase of the probe rounds and evaluations. */
+export function randomPhase(intervalMs: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * intervalMs));
+}
