@@ -4,6 +4,7 @@
 // takes the pairs it explains away from the next, so a dead node is one
 // NodeUnreachable and not N−1 PairUnreachable. Pure: no clock, no I/O.
 import type { RaisedKind } from '../findings/kinds.js';
+import { pct } from '../matrix/status.js';
 import {
   CELL_FAILING,
   CELL_LOSSY,
@@ -340,8 +341,4 @@ function ago(at: number | null, now: number): string {
 
 function iso(ms: number | null): string {
   return ms === null ? 'unknown' : new Date(ms).toISOString();
-}
-
-function pct(r: number): string {
-  return `${(r * 100).toFixed(1)}%`;
 }

@@ -44,6 +44,7 @@ export function decideStatus(f: CellFacts, t: StatusThresholds): Verdict {
   return { status: 'ok', reason: 'last probe ok, loss and latency under thresholds' };
 }
 
-function pct(r: number): string {
+/** A ratio as people read it in reasons and finding texts: 0.05 → "5.0%". */
+export function pct(r: number): string {
   return `${(r * 100).toFixed(1)}%`;
 }
