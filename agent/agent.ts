@@ -9,6 +9,7 @@ import { capabilities as capabilityWords, isPairKind, PAIR_KINDS, probeKinds, ty
 import type { Hello, Plan__Output } from '../proto/load.js';
 import type { AgentConfig } from './config.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { dnsProbeSet, readResolver } from './dns/targets.js';
 import { diffPeers, probeSet, type PeerInfo } from './peers.js';
 import { IcmpSocket } from './probers/icmp-socket.js';
 import { createProbers } from './probers/registry.js';
@@ -56,8 +57,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   metrics.icmp.set(icmp ? 1 : 0);
   const probers: ProberRegistry = createProbers(icmp ? { icmp } : {});
   const available = new Set(PAIR_KINDS.filter((k) => probers[k] !== undefined));
-  const caps: Capability[] = ['tcp', 'http'];
+  const caps: Capability[] = ['tcp', 'http', 'dns'];
   if (icmp) caps.unshift('icmp');
+  const resolver = await readResolver(config.resolvConf);
+  if (resolver.view.error) log.warn({ error: resolver.view.error }, 'no resolver view: DNS "auto" service address unavailable');
+  else if (resolver.view.warnings!.length > 0) log.info({ warnings: resolver.view.warnings }, 'resolv.conf');
 
   const responder = await startResponder(config.listen, metrics.registry, log);
   log.info({ listen: responder.address }, 'responder listening');
@@ -71,11 +75,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     capabilities: caps.map((c) => capabilityWords.toProto(c)),
     responderPort: responder.port,
     instanceId,
+    resolver: resolver.view,
   });
 
   let peers: PeerInfo[] = [];
   const loggedNotAllowed = new Set<string>();
   const loggedUnknownKinds = new Set<string>();
+  const loggedDnsSkips = new Set<string>();
+  // NodeLocal DNSCache runs on some clusters only: its address is asked from
+  // the start, but reported only once it has answered on this node.
+  const nodelocalAnswered = new Set<string>();
   let reporter: Reporter;
   const scheduler = new Scheduler({
     probers,
@@ -84,7 +93,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     maxConcurrent: config.maxConcurrentProbes,
     onRound: (r) => {
       metrics.rounds.inc();
-      reporter.submit(r);
+      let silent = 0;
+      const results = r.results.filter((p) => {
+        if (p.spec.dns?.role !== 'nodelocal') return true;
+        if (p.result.dns?.rcode) nodelocalAnswered.add(p.spec.dns.server);
+        if (nodelocalAnswered.has(p.spec.dns.server)) return true;
+        silent++;
+        return false;
+      });
+      if (silent > 0) metrics.skipped.inc({ reason: 'nodelocal_silent' }, silent);
+      reporter.submit(silent > 0 ? { round: r.round, results } : r);
     },
     onProbe: (kind, res) => {
       metrics.probes.inc({ kind, outcome: res.outcome });
@@ -118,10 +136,27 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         log.warn({ ip, allowed: config.allowed.toString() }, 'peer address outside --allowed-cidrs: not probed');
       }
     }
-    if (set.notAllowed.length > 0) metrics.skipped.inc({ reason: 'not_allowed' }, set.notAllowed.length);
+    const dns = dnsProbeSet(plan, resolver.conf, config.allowed);
+    for (const ip of dns.notAllowed) {
+      if (!loggedNotAllowed.has(ip)) {
+        loggedNotAllowed.add(ip);
+        log.warn({ ip, allowed: config.allowed.toString() }, 'DNS server outside --allowed-cidrs: not probed');
+      }
+    }
+    for (const s of dns.skipped) {
+      const key = `${s.server}: ${s.reason}`;
+      if (!loggedDnsSkips.has(key)) {
+        loggedDnsSkips.add(key);
+        log.warn({ server: s.server, reason: s.reason }, 'DNS server of the plan not probed');
+      }
+    }
+    const notProbed = set.notAllowed.length + dns.notAllowed.length;
+    if (notProbed > 0) metrics.skipped.inc({ reason: 'not_allowed' }, notProbed);
+    if (dns.skipped.length > 0) metrics.skipped.inc({ reason: 'no_address' }, dns.skipped.length);
     metrics.peers.set(peers.length);
+    metrics.dnsServers.set(new Set(dns.probes.map((p) => p.dns!.server)).size);
     metrics.planEpoch.set(plan.epoch);
-    scheduler.setSpec({ probes: set.probes, intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs });
+    scheduler.setSpec({ probes: [...set.probes, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs });
   };
 
   reporter = new Reporter({

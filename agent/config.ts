@@ -18,6 +18,9 @@ import {
   parseSettings,
 } from '../common/settings.js';
 
+/** Where NodeLocal DNSCache listens by default (kubernetes/dns nodelocaldns). */
+export const NODELOCAL_DNS_ADDRESS = '169.254.20.10';
+
 function nodeName(raw: string): string | Expected {
   return isDns1123Subdomain(raw) ? raw : new Expected('a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")');
 }
@@ -44,7 +47,8 @@ export const agentSettings = defineSettings({
   allowedCidrs: {
     flag: 'allowed-cidrs',
     env: 'NETMATRIX_ALLOWED_CIDRS',
-    default: PRIVATE_RANGES.join(','),
+    // Plus NodeLocal DNSCache's usual link-local address.
+    default: [...PRIVATE_RANGES, NODELOCAL_DNS_ADDRESS + '/32'].join(','),
     parse: list(cidr, 'CIDRs'),
     help: 'the only networks this agent ever sends probes to',
   },
@@ -53,6 +57,13 @@ export const agentSettings = defineSettings({
   reportBuffer: { flag: 'report-buffer', env: 'NETMATRIX_REPORT_BUFFER', default: '120', parse: integer(1, 100_000), help: 'unacknowledged reports kept per aggregator while disconnected (oldest dropped first)' },
   reconnectMax: { flag: 'reconnect-max', env: 'NETMATRIX_RECONNECT_MAX', default: '30s', parse: duration({ min: 100, max: 600_000 }), help: 'longest wait between reconnect attempts' },
   connectTimeout: { flag: 'connect-timeout', env: 'NETMATRIX_CONNECT_TIMEOUT', default: '5s', parse: duration({ min: 100, max: 120_000 }), help: 'deadline to connect and receive a plan' },
+  resolvConf: {
+    flag: 'resolv-conf',
+    env: 'NETMATRIX_RESOLV_CONF',
+    default: '/etc/resolv.conf',
+    parse: (raw: string) => (raw.length > 0 ? raw : new Expected('a file path')),
+    help: 'the pod\'s resolver configuration: its first nameserver is the DNS service IP when the aggregator says "auto"',
+  },
   icmp: { flag: 'icmp', env: 'NETMATRIX_ICMP', default: 'auto', parse: oneOf(['auto', 'off'] as const), help: 'ICMP probes: auto (when CAP_NET_RAW allows) or off' },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });

@@ -3,20 +3,23 @@
 // metrics say which peers came and went rather than restarting everything.
 import type { CidrSet } from '../common/cidr.js';
 import { familyOf } from '../common/cidr.js';
-import type { AddressFamily, PairKind } from '../common/vocabulary.js';
+import type { AddressFamily, PairKind, ProbeKind } from '../common/vocabulary.js';
+import type { DnsQuestionSpec } from './probers/types.js';
 import type { Peer__Output } from '../proto/load.js';
 
 /** A peer as the Plan carries it (the wire type, read-only). */
 export type PeerInfo = Readonly<Peer__Output>;
 
 export interface ProbeSpec {
-  /** Stable identity of the probe: kind/node/ip. */
+  /** Stable identity of the probe: kind/node/ip (dns: dns/server/question). */
   readonly id: string;
-  readonly kind: PairKind;
+  readonly kind: ProbeKind;
+  /** Target node; empty for dns probes, whose target is a server. */
   readonly node: string;
   readonly ip: string;
   readonly family: AddressFamily;
   readonly port: number;
+  readonly dns?: DnsQuestionSpec;
 }
 
 export interface PeerDiff {

@@ -6,7 +6,7 @@
 // together when its last probe has settled.
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
-import type { PairKind } from '../common/vocabulary.js';
+import type { ProbeKind } from '../common/vocabulary.js';
 import type { ProbeSpec } from './peers.js';
 import { TIMEOUT, type ProbeOutcome, type ProberRegistry } from './probers/types.js';
 
@@ -34,7 +34,7 @@ export interface SchedulerOptions {
   readonly log: Logger;
   readonly maxConcurrent: number;
   readonly onRound: (r: RoundResult) => void;
-  readonly onProbe?: (kind: PairKind, result: ProbeOutcome) => void;
+  readonly onProbe?: (kind: ProbeKind, result: ProbeOutcome) => void;
   readonly onSkipped?: (reason: 'no_slot' | 'no_prober', count: number) => void;
   /** Fraction of the interval used for round-start jitter and for spreading probes (default 0.05 each). */
   readonly spreadFraction?: number;
@@ -169,7 +169,7 @@ export class Scheduler {
     }
   }
 
-  private async probe(spec: ProbeSpec, prober: NonNullable<ProberRegistry[PairKind]>, timeoutMs: number): Promise<ProbeRecord> {
+  private async probe(spec: ProbeSpec, prober: NonNullable<ProberRegistry[ProbeKind]>, timeoutMs: number): Promise<ProbeRecord> {
     const startedAt = this.o.clock.now();
     const controller = new AbortController();
     this.inFlight.add(controller);
@@ -182,7 +182,7 @@ export class Scheduler {
     });
     let result: ProbeOutcome;
     try {
-      result = await Promise.race([prober({ node: spec.node, ip: spec.ip, family: spec.family, port: spec.port }, controller.signal, this.o.log), deadline]);
+      result = await Promise.race([prober({ node: spec.node, ip: spec.ip, family: spec.family, port: spec.port, ...(spec.dns ? { dns: spec.dns } : {}) }, controller.signal, this.o.log), deadline]);
     } catch (err) {
       this.o.log.error({ err, probe: spec.id }, 'prober threw; counted as error');
       result = { outcome: 'error', rttUs: 0, detail: 'prober failed' };

@@ -11,8 +11,12 @@ import {
   outcomes,
   probeKinds,
   VocabularyError,
+  dnsRecordType,
+  dnsTypes,
   type Capability,
 } from '../common/vocabulary.js';
+import type { ResolverInfo } from './dns/assess.js';
+import type { DnsStore } from './dns/store.js';
 import type { MatrixStore } from './matrix/store.js';
 import type { NodeRecord, NodeRegistry } from './nodes.js';
 
@@ -26,6 +30,26 @@ export interface HelloInput {
   readonly capabilities: readonly (string | number)[];
   readonly responderPort: number;
   readonly instanceId: string;
+  readonly resolver?: ResolverInput | null;
+}
+
+export interface ResolverInput {
+  readonly nameservers: readonly string[];
+  readonly search: readonly string[];
+  readonly ndots: number;
+  readonly timeoutSeconds: number;
+  readonly attempts: number;
+  readonly warnings: readonly string[];
+  readonly error: string;
+}
+
+export interface DnsResultWire {
+  readonly server: string;
+  readonly name: string;
+  readonly type: string | number;
+  readonly nxCheck: boolean;
+  readonly answers: readonly string[];
+  readonly rcode: string;
 }
 
 export interface ResultInput {
@@ -35,6 +59,8 @@ export interface ResultInput {
   readonly outcome: string | number;
   readonly rttUs: number;
   readonly timestampMs: number;
+  readonly targetIp?: string;
+  readonly dns?: DnsResultWire | null;
 }
 
 export interface ReportInput {
@@ -47,7 +73,7 @@ export type Refusal =
   | { readonly reason: 'invalid_hello'; readonly message: string }
   | { readonly reason: 'already_connected'; readonly message: string };
 
-export type RejectReason = 'unknown_kind' | 'unknown_target' | 'bad_family' | 'bad_outcome' | 'self_target';
+export type RejectReason = 'unknown_kind' | 'unknown_target' | 'bad_family' | 'bad_outcome' | 'self_target' | 'unknown_dns_server' | 'bad_dns_result';
 
 export interface IngestOutcome {
   readonly duplicate: boolean;
@@ -62,6 +88,29 @@ export interface SessionLimits {
 }
 
 const MAX_FIELD = 253;
+const DNS_PROTO = probeKinds.toProto('dns');
+const DNS_NUMBER = probeKinds.words.indexOf('dns') + 1;
+/** More addresses than this in one reply is not a health-check answer; the result is rejected. */
+const MAX_DNS_ANSWERS = 64;
+const RESOLVER_LIST_MAX = 32;
+
+/** The resolver view of a Hello, bounded: an odd resolv.conf is shown cut short, never refused. */
+function resolverInfo(r: ResolverInput): ResolverInfo {
+  const cut = (xs: readonly string[], what: string, warnings: string[]) => {
+    if (xs.length > RESOLVER_LIST_MAX) warnings.push(`${xs.length} ${what}; the first ${RESOLVER_LIST_MAX} shown`);
+    return xs.slice(0, RESOLVER_LIST_MAX).map((x) => x.slice(0, MAX_FIELD));
+  };
+  const warnings: string[] = [];
+  const out = {
+    nameservers: cut(r.nameservers, 'nameservers', warnings),
+    search: cut(r.search, 'search domains', warnings),
+    ndots: Math.min(r.ndots >>> 0, 15),
+    timeoutSeconds: Math.min(r.timeoutSeconds >>> 0, 30),
+    attempts: Math.min(r.attempts >>> 0, 5),
+    error: r.error ? r.error.slice(0, 200) : null,
+  };
+  return { ...out, warnings: [...cut(r.warnings, 'warnings', warnings), ...warnings] };
+}
 const MAX_IPS = 8;
 
 /** Plain counters the metrics outlet reads lazily. */
@@ -84,6 +133,8 @@ export class AgentSessions {
     private readonly matrix: MatrixStore,
     private readonly clock: Clock,
     readonly limits: SessionLimits,
+    /** Where dns results go; without it they are rejected as unknown_kind. */
+    private readonly dns?: DnsStore,
   ) {
     // Pre-map the proto enum names (and numbers) to storage indices: this is
     // the ingest hot path.
@@ -140,6 +191,7 @@ export class AgentSessions {
     a.capabilities = caps;
     a.connectedSince = this.clock.now();
     a.disconnectedAt = null;
+    a.resolver = h.resolver ? resolverInfo(h.resolver) : null;
     return { record };
   }
 
@@ -166,6 +218,15 @@ export class AgentSessions {
     const maxAge = this.limits.maxResultAgeMs;
     const offset = a.clock.observe(receivedAt, r.sentAtMs);
     for (const res of r.results) {
+      if (res.kind === DNS_PROTO || res.kind === DNS_NUMBER) {
+        const why = this.recordDns(src, res, receivedAt, offset, maxAge);
+        if (why === undefined) accepted++;
+        else {
+          rejected[why] = (rejected[why] ?? 0) + 1;
+          this.stats.rejected.set(why, (this.stats.rejected.get(why) ?? 0) + 1);
+        }
+        continue;
+      }
       const kind = this.kindIndex.get(res.kind);
       const outcome = this.outcomeIndex.get(res.outcome);
       const family = this.familyIndex.get(res.family);
@@ -189,6 +250,30 @@ export class AgentSessions {
     a.results += accepted;
     this.stats.results += accepted;
     return { duplicate: false, accepted, rejected };
+  }
+
+  private recordDns(src: number, res: ResultInput, receivedAt: number, offset: number, maxAge: number): RejectReason | undefined {
+    if (!this.dns) return 'unknown_kind';
+    const d = res.dns;
+    const outcome = outcomes.lookupProto(res.outcome);
+    const family = addressFamilies.lookupProto(res.family);
+    const type = d ? dnsTypes.lookupProto(d.type) : undefined;
+    if (!d || !outcome || !family || !type || !res.targetIp || !familyOf(res.targetIp) || d.answers.length > MAX_DNS_ANSWERS || d.name.length > 253) return 'bad_dns_result';
+    const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, res.timestampMs + offset));
+    const ok = this.dns.record(src, {
+      server: d.server,
+      name: d.name,
+      type: dnsRecordType(type),
+      nxCheck: d.nxCheck,
+      answers: d.answers.filter((x) => familyOf(x) !== undefined),
+      rcode: d.rcode.slice(0, 16),
+      ip: res.targetIp,
+      family,
+      outcome,
+      rttUs: res.rttUs >>> 0,
+      at,
+    });
+    return ok ? undefined : 'unknown_dns_server';
   }
 
   private refuse(refusal: Refusal): { refusal: Refusal } {

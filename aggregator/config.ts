@@ -17,6 +17,7 @@ import {
   ratio,
 } from '../common/settings.js';
 import { PAIR_KINDS, type PairKind } from '../common/vocabulary.js';
+import { dnsDomain, dnsQuestions, dnsServers } from './dns/servers.js';
 
 export const aggregatorSettings = defineSettings({
   grpcListen: { flag: 'grpc-listen', env: 'NETMATRIX_GRPC_LISTEN', default: '0.0.0.0:9400', parse: listenAddress, help: 'gRPC address agents stream to' },
@@ -38,6 +39,34 @@ export const aggregatorSettings = defineSettings({
   nodeExpiry: { flag: 'node-expiry', env: 'NETMATRIX_NODE_EXPIRY', default: '10m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node whose agent has been gone this long leaves the matrix' },
   maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(1024, 64 * 1024 * 1024), help: 'largest gRPC message accepted from an agent' },
   maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'largest number of results in one report' },
+  dnsServers: {
+    flag: 'dns-servers',
+    env: 'NETMATRIX_DNS_SERVERS',
+    default: 'service=auto',
+    parse: dnsServers,
+    help: 'DNS servers every agent asks: role[:name]=address[:port], role service, replica (a CoreDNS endpoint) or nodelocal; service=auto is each agent\'s resolv.conf nameserver; "none" turns DNS probes off',
+  },
+  dnsNames: {
+    flag: 'dns-names',
+    env: 'NETMATRIX_DNS_NAMES',
+    default: 'kubernetes.default.svc.cluster.local',
+    parse: dnsQuestions,
+    help: 'names every DNS server is asked each round (name or name/AAAA), comma-separated',
+  },
+  clusterDomain: {
+    flag: 'cluster-domain',
+    env: 'NETMATRIX_CLUSTER_DOMAIN',
+    default: 'cluster.local',
+    parse: dnsDomain,
+    help: 'the cluster\'s DNS domain: a random name under it must be NXDOMAIN from every server',
+  },
+  dnsLatencyThreshold: {
+    flag: 'dns-latency-threshold',
+    env: 'NETMATRIX_DNS_LATENCY_THRESHOLD',
+    default: '20ms',
+    parse: duration({ min: 0, max: 60_000 }),
+    help: 'DNS latency p50 above which a node × server cell is degraded (DnsLatencyHigh, a slow DnsReplicaUnhealthy)',
+  },
   cluster: { flag: 'cluster', env: 'NETMATRIX_CLUSTER', default: 'default', parse: labelValue, help: 'value of the cluster label on findings and alerts' },
   findingFor: { flag: 'finding-for', env: 'NETMATRIX_FINDING_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a condition must hold this long before its finding fires (default 2 × probe interval)' },
   findingClearFor: { flag: 'finding-clear-for', env: 'NETMATRIX_FINDING_CLEAR_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a firing finding resolves after its condition has been gone this long (default 2 × probe interval)' },
@@ -71,6 +100,7 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   if (c.probeTimeout >= c.probeInterval) {
     throw new ConfigError(`netmatrix-aggregator: --probe-timeout (NETMATRIX_PROBE_TIMEOUT) ${c.probeTimeout}ms must be shorter than --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms`);
   }
+  if (c.dnsServers.length > 0 && c.dnsNames.length === 0) throw new ConfigError('netmatrix-aggregator: --dns-names (NETMATRIX_DNS_NAMES) is empty while --dns-servers names servers');
   if (c.probeKinds.length === 0) throw new ConfigError('netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
   if (c.degradedLoss > c.failingLoss) {
     throw new ConfigError('netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');

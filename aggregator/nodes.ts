@@ -4,6 +4,7 @@
 // been gone for `expiryMs`. Each node has a small integer index used by the
 // matrix store; indices of removed nodes are reused.
 import type { AddressFamily, Capability } from '../common/vocabulary.js';
+import type { ResolverInfo } from './dns/assess.js';
 import { StreamClock } from './stream-clock.js';
 
 export interface AgentState {
@@ -22,6 +23,8 @@ export interface AgentState {
   clock: StreamClock;
   reports: number;
   results: number;
+  /** The agent pod's resolv.conf as its Hello described it; null from agents without one. */
+  resolver: ResolverInfo | null;
 }
 
 export interface NodeRecord {
@@ -112,6 +115,7 @@ export class NodeRegistry {
           clock: new StreamClock(),
           reports: 0,
           results: 0,
+          resolver: null,
         },
       };
       this.byName.set(id.name, rec);

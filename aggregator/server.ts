@@ -9,6 +9,8 @@ import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
 import type { AggregatorConfig } from './config.js';
+import { assessDns, type DnsAssessOptions } from './dns/assess.js';
+import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
 import { Evaluator } from './findings/evaluator.js';
 import { Collector } from './grpc/collector.js';
@@ -35,6 +37,7 @@ export interface RunningAggregator {
   readonly nodes: NodeRegistry;
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
+  readonly dns: DnsStore;
   readonly query: MatrixQuery;
   readonly findings: FindingsEngine;
   readonly evaluator: Evaluator;
@@ -60,11 +63,40 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     },
     clock.now(),
   );
-  const sessions = new AgentSessions(nodes, store, clock, {
-    maxResultsPerReport: config.maxResultsPerReport,
-    maxResultAgeMs: config.window + config.staleAfter,
-  });
-  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout }, () => clock.now());
+  const dns = new DnsStore(
+    config.dnsServers,
+    {
+      windowMs: config.window,
+      intervalMs: config.probeInterval,
+      questionsPerRound: config.dnsNames.length,
+      thresholds: {
+        degradedLoss: config.degradedLoss,
+        failingLoss: config.failingLoss,
+        degradedRttMs: config.dnsLatencyThreshold,
+        staleAfterMs: config.staleAfter,
+      },
+    },
+    clock.now(),
+  );
+  const dnsOptions: DnsAssessOptions = {
+    latencyThresholdMs: config.dnsLatencyThreshold,
+    degradedLoss: config.degradedLoss,
+    windowMs: config.window,
+    clusterDomain: config.clusterDomain,
+    questions: config.dnsNames,
+  };
+  const sessions = new AgentSessions(
+    nodes,
+    store,
+    clock,
+    {
+      maxResultsPerReport: config.maxResultsPerReport,
+      maxResultAgeMs: config.window + config.staleAfter,
+    },
+    dns,
+  );
+  const dnsPlan = Object.freeze({ servers: config.dnsServers, questions: config.dnsServers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain });
+  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: dnsPlan }, () => clock.now());
   const query = new MatrixQuery(nodes, store);
   const findings = new FindingsEngine({
     forMs: config.findingFor,
@@ -81,6 +113,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     log: log.child({ component: 'findings' }),
     assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
     localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold },
+    dns: { store: dns, options: dnsOptions },
   });
   const sender =
     config.alertmanagerUrls.length > 0
@@ -94,6 +127,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     nodes,
     sessions,
     store,
+    dns,
     evaluator,
     findings,
     ...(sender ? { alerts: () => sender.stats() } : {}),
@@ -114,6 +148,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     nodes,
     query,
     findings,
+    dns: () => assessDns(nodes.list(), dns, clock.now(), dnsOptions),
     evaluatedAt: () => evaluator.last?.at ?? null,
     clock,
     windowMs: config.window,
@@ -145,7 +180,10 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const sweep = setInterval(() => {
     for (const name of nodes.expired(clock.now() - config.nodeExpiry)) {
       const index = nodes.remove(name);
-      if (index !== undefined) store.removeNode(index, nodes.slots);
+      if (index !== undefined) {
+        store.removeNode(index, nodes.slots);
+        dns.removeNode(index);
+      }
       log.info({ node: name }, 'node expired: its agent has been gone longer than the node expiry');
     }
   }, Math.min(config.nodeExpiry, 30_000));
@@ -162,6 +200,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     nodes,
     sessions,
     store,
+    dns,
     query,
     findings,
     evaluator,

@@ -5,6 +5,8 @@
 import { AddressFamily as AddressFamilyEnum } from '../proto/generated/netmatrix/v1/AddressFamily.js';
 import { Capability as CapabilityEnum } from '../proto/generated/netmatrix/v1/Capability.js';
 import { Outcome as OutcomeEnum } from '../proto/generated/netmatrix/v1/Outcome.js';
+import { DnsRole as DnsRoleEnum } from '../proto/generated/netmatrix/v1/DnsRole.js';
+import { DnsType as DnsTypeEnum } from '../proto/generated/netmatrix/v1/DnsType.js';
 import { ProbeKind as ProbeKindEnum } from '../proto/generated/netmatrix/v1/ProbeKind.js';
 
 type Words<E, P extends string> = Lowercase<
@@ -15,6 +17,9 @@ export type ProbeKind = Words<typeof ProbeKindEnum, 'PROBE_KIND_'>;
 export type Outcome = Words<typeof OutcomeEnum, 'OUTCOME_'>;
 export type Capability = Words<typeof CapabilityEnum, 'CAPABILITY_'>;
 export type AddressFamily = Words<typeof AddressFamilyEnum, 'ADDRESS_FAMILY_'>;
+export type DnsRole = Words<typeof DnsRoleEnum, 'DNS_ROLE_'>;
+/** Record types in lower case ('a', 'aaaa'); people write them upper case (dnsRecordType). */
+export type DnsType = Words<typeof DnsTypeEnum, 'DNS_TYPE_'>;
 
 export class VocabularyError extends Error {
   constructor(
@@ -88,6 +93,13 @@ export const probeKinds = vocabulary<ProbeKind, keyof typeof ProbeKindEnum>('pro
 export const outcomes = vocabulary<Outcome, keyof typeof OutcomeEnum>('outcome', OutcomeEnum, 'OUTCOME_');
 export const capabilities = vocabulary<Capability, keyof typeof CapabilityEnum>('capability', CapabilityEnum, 'CAPABILITY_');
 export const addressFamilies = vocabulary<AddressFamily, keyof typeof AddressFamilyEnum>('address family', AddressFamilyEnum, 'ADDRESS_FAMILY_');
+export const dnsRoles = vocabulary<DnsRole, keyof typeof DnsRoleEnum>('DNS server role', DnsRoleEnum, 'DNS_ROLE_');
+export const dnsTypes = vocabulary<DnsType, keyof typeof DnsTypeEnum>('DNS record type', DnsTypeEnum, 'DNS_TYPE_');
+
+/** 'a' → 'A', as DNS tools print record types. */
+export function dnsRecordType(t: DnsType): 'A' | 'AAAA' {
+  return t === 'a' ? 'A' : 'AAAA';
+}
 
 /** Kinds probed between two nodes: each makes one cell of the connectivity matrix per pair and family. */
 export const PAIR_KINDS = ['icmp', 'tcp', 'http', 'mtu', 'node'] as const satisfies readonly ProbeKind[];

@@ -3,14 +3,19 @@
 // separate processes on loopback addresses (Linux routes all of 127/8 to lo).
 // node-d's responder listens away from its pod IP, so every tcp and http probe
 // towards node-d is refused for real: its column of those matrices fails while
-// ICMP to it still works (the layers are told apart). Ctrl-C stops everything.
+// ICMP to it still works (the layers are told apart). Two DNS responders stand
+// in for CoreDNS replicas, one of them slow, behind a third that forwards to
+// either at random as the kube-dns Service does. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../common/duration.js';
+import { startDnsResponder, type DnsResponder } from './dns-responder.js';
+
+const SLOW_REPLICA_MS = 100;
 
 const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s --alertmanager-url URL]
 
@@ -18,7 +23,9 @@ Starts netmatrix-aggregator and four netmatrix-agent processes on 127.0.0.x,
 waits until the matrix is filled and the first finding fires, prints where to
 look, and runs until Ctrl-C. node-d's responder is deliberately not on its pod
 IP, so the tcp and http columns of node-d fail with outcome "refused", and the
-aggregator raises one NodeUnreachable finding for node-d.
+aggregator raises one NodeUnreachable finding for node-d. DNS: two replicas
+(dns-a, and dns-b which answers ${SLOW_REPLICA_MS} ms late) behind a service address that
+forwards to either; the aggregator raises DnsReplicaUnhealthy for dns-b.
 
   --alertmanager-url URL   send findings to this Alertmanager as well
                            (comma-separated for several, e.g. an HA pair)`;
@@ -97,6 +104,7 @@ async function stop(code: number): Promise<never> {
     await new Promise((r) => setTimeout(r, 50));
   }
   for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  await Promise.all(dns.map((d) => d.close()));
   if (code === 0) rmSync(logDir, { recursive: true, force: true });
   else process.stderr.write(`logs kept in ${logDir}\n`);
   process.exit(code);
@@ -123,15 +131,16 @@ interface FindingsBody {
   findings: { id: string; kind: string; summary: string; labels: Record<string, string> }[];
 }
 
-/** Waits until the aggregator has a firing finding (node-d's refused port). */
-async function waitForFindings(deadlineMs: number): Promise<FindingsBody['findings']> {
+/** Waits until the aggregator has a firing finding of each kind (node-d's refused port, the slow DNS replica). */
+async function waitForFindings(kinds: readonly string[], deadlineMs: number): Promise<FindingsBody['findings']> {
   const until = Date.now() + deadlineMs;
+  let f: FindingsBody['findings'] = [];
   while (Date.now() < until) {
-    const f = ((await getJson('/api/v1/findings')) as FindingsBody).findings;
-    if (f.length > 0) return f;
+    f = ((await getJson('/api/v1/findings')) as FindingsBody).findings;
+    if (kinds.every((k) => f.some((x) => x.kind === k))) return f;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`no finding fired within ${deadlineMs / 1000}s`);
+  throw new Error(`not every one of ${kinds.join(', ')} fired within ${deadlineMs / 1000}s (firing: ${f.map((x) => x.kind).join(', ') || 'none'})`);
 }
 
 /** Waits until every tcp cell has a status other than unknown. */
@@ -152,6 +161,22 @@ async function waitForMatrix(deadlineMs: number): Promise<MatrixBody> {
   throw new Error(`matrix not filled within ${deadlineMs / 1000}s: ${last}`);
 }
 
+// CoreDNS stand-ins: two replicas and the Service address in front of them.
+const RECORDS = { 'kubernetes.default.svc.cluster.local': ['10.96.0.1'] };
+const dns: DnsResponder[] = [];
+try {
+  dns.push(await startDnsResponder({ host: '127.0.3.1', port: 0, records: RECORDS }));
+  dns.push(await startDnsResponder({ host: '127.0.3.2', port: 0, records: RECORDS, delayMs: SLOW_REPLICA_MS }));
+  dns.push(await startDnsResponder({ host: '127.0.3.10', port: 0, upstreams: dns.slice(0, 2) }));
+} catch (e) {
+  process.stderr.write(`demo: cannot start the DNS responders on 127.0.3.x: ${(e as Error).message}\n`);
+  await stop(1);
+}
+const [dnsA, dnsB, dnsService] = dns as [DnsResponder, DnsResponder, DnsResponder];
+// What kubelet writes into a ClusterFirst pod (the agents read it for the resolver view).
+const resolvConf = join(logDir, 'resolv.conf');
+writeFileSync(resolvConf, `nameserver ${dnsService.host}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
+
 start('aggregator', 'aggregator/main.js', {
   NETMATRIX_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
   NETMATRIX_GRPC_LISTEN: `127.0.0.1:${grpcPort}`,
@@ -162,6 +187,7 @@ start('aggregator', 'aggregator/main.js', {
   NETMATRIX_ALERTMANAGER_URLS: values['alertmanager-url'],
   // Alert links (generatorURL) that work from this machine.
   NETMATRIX_EXTERNAL_URL: api,
+  NETMATRIX_DNS_SERVERS: `service=${dnsService.host}:${dnsService.port},replica:dns-a=${dnsA.host}:${dnsA.port},replica:dns-b=${dnsB.host}:${dnsB.port}`,
 });
 for (const n of NODES) {
   start(n.name, 'agent/main.js', {
@@ -172,6 +198,7 @@ for (const n of NODES) {
     NETMATRIX_AGENT_LISTEN: n.listen,
     NETMATRIX_AGGREGATOR: `127.0.0.1:${grpcPort}`,
     NETMATRIX_ALLOWED_CIDRS: '127.0.0.0/8',
+    NETMATRIX_RESOLV_CONF: resolvConf,
   });
 }
 
@@ -179,7 +206,7 @@ try {
   const started = Date.now();
   const m = await waitForMatrix(30_000);
   const failing = m.nodes.filter((_, col) => m.cells.some((row, r) => r !== col && row[col]?.status === 'failing'));
-  const findings = await waitForFindings(10 * intervalMs + 10_000);
+  const findings = await waitForFindings(['NodeUnreachable', 'DnsReplicaUnhealthy'], 10 * intervalMs + 10_000);
   process.stdout.write(
     [
       '',
@@ -189,6 +216,7 @@ try {
       `  API           ${api}/api/v1/matrix?kind=tcp`,
       `  nodes         ${api}/api/v1/nodes`,
       `  one pair      ${api}/api/v1/pairs/node-a/node-d`,
+      `  DNS           ${api}/api/v1/dns`,
       `  OpenAPI       ${api}/docs/json`,
       `  metrics       ${api}/metrics`,
       `  watch it      npx netmatrix matrix --kind tcp${httpPort === 8080 ? '' : ` --server ${api}`}`,
@@ -198,6 +226,7 @@ try {
       '',
       `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,
       `probes towards it are refused: failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
+      `DNS replica dns-b (${dnsB.host}) answers ${SLOW_REPLICA_MS} ms late; the service address ${dnsService.host} forwards to dns-a or dns-b.`,
       'Findings firing:',
       ...findings.map((f) => `  ${f.kind} ${Object.entries(f.labels).filter(([k]) => !['alertname', 'severity', 'cluster'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ')}: ${f.summary}`),
       values['alertmanager-url'] ? `Sent to Alertmanager at ${values['alertmanager-url']} (and again every minute while firing).` : 'Add -- --alertmanager-url http://127.0.0.1:9093 to send them to an Alertmanager.',

@@ -42,3 +42,7 @@ export type { Plan__Output, Plan } from './generated/netmatrix/v1/Plan.js';
 export type { Peer__Output, Peer } from './generated/netmatrix/v1/Peer.js';
 export type { CollectorClient } from './generated/netmatrix/v1/Collector.js';
 export type { CollectorHandlers } from './generated/netmatrix/v1/Collector.js';
+export type { DnsServer__Output, DnsServer as WireDnsServer } from './generated/netmatrix/v1/DnsServer.js';
+export type { DnsQuestion__Output, DnsQuestion as WireDnsQuestion } from './generated/netmatrix/v1/DnsQuestion.js';
+export type { DnsResult__Output, DnsResult as WireDnsResult } from './generated/netmatrix/v1/DnsResult.js';
+export type { ResolverView__Output, ResolverView as WireResolverView } from './generated/netmatrix/v1/ResolverView.js';

@@ -11,7 +11,7 @@ import dnsPacket from 'dns-packet';
 import type { Logger } from '../../common/logger.js';
 import type { Outcome } from '../../common/vocabulary.js';
 import { outcomeFromError } from './classify.js';
-import { TIMEOUT, type ProbeOutcome } from './types.js';
+import { TIMEOUT, type ProbeOutcome, type Prober } from './types.js';
 
 export type DnsTransport = 'udp' | 'tcp';
 
@@ -117,6 +117,24 @@ export async function dnsQuery(server: DnsServer, question: DnsQuestion, signal:
   if (tcp.rcode !== null || !TRANSPORT_FAILURES.has(tcp.outcome)) return result(tcp); // TCP answered, even if badly
   return result({ outcome: 'truncated', rttUs: 0, detail: `truncated over UDP; TCP ${tcp.outcome}: ${tcp.detail ?? ''}`.slice(0, 120), answers: [], rcode: udp.rcode });
 }
+
+/**
+ * The scheduler's entry point: the question rides on the target (`target.dns`),
+ * the server is `target.ip:target.port`. The nx check asks a fresh random name
+ * each time, so no cache on the way can answer it from memory.
+ */
+export const dnsProber: Prober = async (target, signal, log) => {
+  const q = target.dns;
+  if (!q) return { outcome: 'error', rttUs: 0, detail: 'dns probe without a question' };
+  const name = q.nxZone !== undefined ? nxdomainProbeName(q.nxZone) : q.name;
+  const o = await dnsQuery({ ip: target.ip, port: target.port }, { name, type: q.type }, signal, { log });
+  return {
+    outcome: o.outcome,
+    rttUs: o.rttUs,
+    ...(o.detail !== undefined ? { detail: o.detail } : {}),
+    dns: { name, answers: o.answers, rcode: o.rcode, tcp: o.transport === 'tcp', ignored: o.ignored },
+  };
+};
 
 function buildQuery(server: DnsServer, question: DnsQuestion): Query | { outcome: Outcome; detail: string } {
   const port = server.port ?? 53;

@@ -5,7 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import { addressFamilies, outcomes, probeKinds } from '../../common/vocabulary.js';
+import { addressFamilies, dnsTypes, outcomes, probeKinds } from '../../common/vocabulary.js';
 import type { Hello, Plan__Output, WireProbeResult } from '../../proto/load.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { RoundResult } from '../scheduler.js';
@@ -102,6 +102,21 @@ export class Reporter {
       timestampMs: p.startedAt,
       detail: p.result.detail ?? '',
       ...(p.result.http ? { http: p.result.http } : {}),
+      // A probe the scheduler's deadline settled has no dns detail: the spec still names the server.
+      ...(p.spec.dns
+        ? {
+            dns: {
+              server: p.spec.dns.server,
+              name: p.result.dns?.name ?? (p.spec.dns.nxZone !== undefined ? '' : p.spec.dns.name),
+              type: dnsTypes.toProto(p.spec.dns.type === 'A' ? 'a' : 'aaaa'),
+              nxCheck: p.spec.dns.nxZone !== undefined,
+              answers: [...(p.result.dns?.answers ?? [])],
+              rcode: p.result.dns?.rcode ?? '',
+              tcp: p.result.dns?.tcp ?? false,
+              ignored: p.result.dns?.ignored ?? 0,
+            },
+          }
+        : {}),
     }));
     const report: WireReport = { sequence: ++this.sequence, round: r.round, results };
     this.o.metrics.reportsCreated.inc();

@@ -5,6 +5,8 @@
 // cluster (it reads every cell: O(nodes² × kinds)).
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import { assessDns, type DnsAssessment, type DnsAssessOptions } from '../dns/assess.js';
+import type { DnsStore } from '../dns/store.js';
 import { assess, type Assessment, type AssessOptions } from '../localize/assess.js';
 import { localize, type LocalizeOptions } from '../localize/localize.js';
 import type { MatrixQuery } from '../matrix/query.js';
@@ -16,6 +18,8 @@ import type { RaisedKind } from './kinds.js';
 export interface Evaluation extends EngineUpdate {
   readonly at: number;
   readonly assessment: Assessment;
+  /** Undefined when no DNS servers are configured. */
+  readonly dns: DnsAssessment | undefined;
   readonly durationMs: number;
 }
 
@@ -28,6 +32,7 @@ export interface EvaluatorDeps {
   readonly log: Logger;
   readonly assess: AssessOptions;
   readonly localize: LocalizeOptions;
+  readonly dns?: { readonly store: DnsStore; readonly options: DnsAssessOptions };
 }
 
 export type EvaluationListener = (e: Evaluation) => void;
@@ -56,8 +61,9 @@ export class Evaluator {
     const now = this.d.clock.now();
     const assessment = assess(this.d.nodes.list(), this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
     const { conditions, dropped } = localize(assessment, this.d.localize);
-    const update = this.d.engine.update(conditions, now);
-    const e: Evaluation = { ...update, at: now, assessment, durationMs: performance.now() - started };
+    const dns = this.d.dns && this.d.dns.store.servers.length > 0 ? assessDns(this.d.nodes.list(), this.d.dns.store, now, this.d.dns.options) : undefined;
+    const update = this.d.engine.update(dns ? [...conditions, ...dns.conditions] : conditions, now);
+    const e: Evaluation = { ...update, at: now, assessment, dns, durationMs: performance.now() - started };
     this.stats.evaluations++;
     let anyDropped = false;
     for (const [kind, n] of Object.entries(dropped) as [RaisedKind, number][]) {

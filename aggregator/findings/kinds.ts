@@ -1,6 +1,6 @@
 // The finding kinds this aggregator raises, with their severity and the labels
 // each carries besides alertname, severity and cluster (docs/findings.md).
-// Kinds of DESIGN.md not listed here (DNS, CNI, MTU) come with their inputs.
+// Kinds of DESIGN.md not listed here (CNI, MTU) come with their inputs.
 import type { FindingKind } from '../../common/vocabulary.js';
 import type { Severity } from './finding.js';
 
@@ -17,6 +17,9 @@ export const FINDING_SPECS = {
   PairUnreachable: { severity: 'warning', labelSets: [['src', 'dst']] },
   PacketLoss: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
   HighLatency: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
+  DnsFailing: { severity: 'critical', labelSets: [['node'], ['server']] },
+  DnsReplicaUnhealthy: { severity: 'warning', labelSets: [['server']] },
+  DnsLatencyHigh: { severity: 'warning', labelSets: [['node'], ['server']] },
   AgentMissing: { severity: 'warning', labelSets: [['node']] },
   AgentStale: { severity: 'warning', labelSets: [['node']] },
 } as const satisfies Partial<Record<FindingKind, FindingSpec>>;

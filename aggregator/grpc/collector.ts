@@ -3,7 +3,7 @@
 // statuses, and pushes each agent its Plan whenever that plan changes.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
-import { probeKinds } from '../../common/vocabulary.js';
+import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
 import type { NodeRecord, NodeRegistry } from '../nodes.js';
@@ -158,6 +158,9 @@ export class Collector {
         kinds: plan.kinds.map((k) => probeKinds.toProto(k)),
         intervalMs: plan.intervalMs,
         timeoutMs: plan.timeoutMs,
+        dnsServers: plan.dns.servers.map((s) => ({ name: s.name, address: s.address, port: s.port, role: dnsRoles.toProto(s.role) })),
+        dnsQuestions: plan.dns.questions.map((q) => ({ name: q.name, type: dnsTypes.toProto(q.type === 'A' ? 'a' : 'aaaa') })),
+        dnsNxZone: plan.dns.nxZone,
       },
     });
   }

@@ -11,6 +11,8 @@ import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { NodeRegistry } from '../nodes.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
+import type { DnsAssessment } from '../dns/assess.js';
+import { dnsRoutes } from './routes/dns.js';
 import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
 import { matrixRoutes } from './routes/matrix.js';
@@ -22,6 +24,8 @@ export interface ApiDeps {
   readonly nodes: NodeRegistry;
   readonly query: MatrixQuery;
   readonly findings: FindingsEngine;
+  /** DNS health now (GET /api/v1/dns). */
+  readonly dns: () => DnsAssessment;
   /** When the last evaluation ran (ms), null before the first. */
   readonly evaluatedAt: () => number | null;
   readonly clock: Clock;
@@ -77,6 +81,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(matrixRoutes, deps);
   await app.register(pairRoutes, deps);
   await app.register(findingRoutes, deps);
+  await app.register(dnsRoutes, deps);
   await app.register(metricsRoutes, deps);
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
   return app;

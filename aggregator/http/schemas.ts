@@ -3,7 +3,7 @@
 import { Type } from 'typebox';
 import { RAISED_KINDS } from '../findings/kinds.js';
 import { SEVERITIES } from '../findings/finding.js';
-import { PAIR_KINDS, STATUSES, outcomes, capabilities, addressFamilies } from '../../common/vocabulary.js';
+import { PAIR_KINDS, STATUSES, outcomes, capabilities, addressFamilies, dnsRoles } from '../../common/vocabulary.js';
 
 const literals = (words: readonly string[]) => Type.Union(words.map((w) => Type.Literal(w)));
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -120,3 +120,49 @@ export const FindingsResponse = Type.Object({
 });
 
 export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+export const DnsRoleSchema = literals(dnsRoles.words);
+
+export const DnsCellSchema = Type.Object({
+  status: StatusSchema,
+  reason: Type.String(),
+  address: nullable(Type.String()),
+  errorRatio: nullable(Type.Number()),
+  errors: Type.Record(Type.String(), Type.Integer(), { description: 'failed queries in the window, by outcome' }),
+  latencyP50Ms: nullable(Type.Number()),
+  latencyP99Ms: nullable(Type.Number()),
+  lastOutcome: nullable(OutcomeSchema),
+  since: nullable(IsoTime),
+  samples: Type.Integer(),
+  nxCheck: nullable(Type.Object({ lastOutcome: OutcomeSchema, ok: Type.Boolean(), since: IsoTime }, { description: 'last query for a random name that must not exist; ok when NXDOMAIN' })),
+});
+
+export const DnsResponse = Type.Object({
+  generatedAt: IsoTime,
+  nodes: Type.Array(Type.String()),
+  servers: Type.Array(Type.Object({ name: Type.String(), role: DnsRoleSchema, address: Type.String(), port: Type.Integer() })),
+  cells: Type.Array(Type.Array(DnsCellSchema), { description: 'row = node, column = server' }),
+  answers: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: literals(['A', 'AAAA']),
+      servers: Type.Record(Type.String(), nullable(Type.Array(Type.String()))),
+      consensus: nullable(Type.Array(Type.String())),
+      divergent: Type.Array(Type.String()),
+    }),
+  ),
+  resolvers: Type.Array(
+    Type.Object({
+      node: Type.String(),
+      nameservers: Type.Array(Type.String()),
+      search: Type.Array(Type.String()),
+      ndots: Type.Integer(),
+      timeoutSeconds: Type.Integer(),
+      attempts: Type.Integer(),
+      warnings: Type.Array(Type.String()),
+      error: nullable(Type.String()),
+      nameserverKnown: nullable(Type.Boolean()),
+      lookups: Type.Array(Type.Object({ name: Type.String(), tried: Type.Array(Type.String()), queries: Type.Integer(), worstCaseSeconds: Type.Number() })),
+    }),
+  ),
+});

@@ -39,7 +39,7 @@ export interface Localized {
 }
 
 /** More than half, and at least two (one witness could be the witness's own fault). */
-const most = (hit: number, of: number): boolean => hit >= 2 && hit * 2 > of;
+export const most = (hit: number, of: number): boolean => hit >= 2 && hit * 2 > of;
 
 export function localize(a: Assessment, o: LocalizeOptions): Localized {
   const n = a.nodes.length;

@@ -9,14 +9,17 @@ import type { AgentSessions } from '../agents.js';
 import type { RefuseReason } from '../grpc/collector.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { Evaluator } from '../findings/evaluator.js';
+import type { DnsStore } from '../dns/store.js';
 import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes.js';
+import { registerDnsMetrics } from './dns.js';
 import { registerEvaluationMetrics } from './evaluation.js';
 
 export interface MetricsSources {
   readonly nodes: NodeRegistry;
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
+  readonly dns?: DnsStore;
   readonly evaluator: Evaluator;
   readonly findings: FindingsEngine;
   /** Per Alertmanager URL; absent without Alertmanagers. */
@@ -134,6 +137,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
     },
   });
   registerEvaluationMetrics(registry, src);
+  registerDnsMetrics(registry, src);
   return {
     registry,
     streamRefused: (reason) => refused.inc({ reason }),

@@ -1,6 +1,7 @@
 // Turns the node set and the probe settings into each agent's Plan, and tells
 // when a Plan has changed so that an agent is only sent a new one then.
 import type { PairKind } from '../../common/vocabulary.js';
+import type { DnsQuestion, DnsServerSpec } from '../dns/servers.js';
 import type { NodeRecord, NodeRegistry } from '../nodes.js';
 import type { Planner } from './planner.js';
 
@@ -18,12 +19,23 @@ export interface PlanContent {
   readonly kinds: readonly PairKind[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  readonly dns: DnsPlan;
 }
+
+/** The same for every agent, so it is compared by identity. */
+export interface DnsPlan {
+  readonly servers: readonly DnsServerSpec[];
+  readonly questions: readonly DnsQuestion[];
+  readonly nxZone: string;
+}
+
+export const NO_DNS: DnsPlan = Object.freeze({ servers: [], questions: [], nxZone: '' });
 
 export interface ProbeSettings {
   readonly kinds: readonly PairKind[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  readonly dns?: DnsPlan;
 }
 
 /** True when two plans would make an agent do anything differently (the epoch alone does not). */
@@ -32,6 +44,7 @@ export function samePlan(a: PlanContent | undefined, b: PlanContent): boolean {
   return (
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&
+    a.dns === b.dns &&
     a.kinds.length === b.kinds.length &&
     a.kinds.every((k, i) => k === b.kinds[i]) &&
     a.peers.length === b.peers.length &&
@@ -83,6 +96,7 @@ export class PlanBook {
       kinds: this.settings.kinds,
       intervalMs: this.settings.intervalMs,
       timeoutMs: this.settings.timeoutMs,
+      dns: this.settings.dns ?? NO_DNS,
     };
   }
 }

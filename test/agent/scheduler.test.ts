@@ -6,7 +6,7 @@ import type { ProbeOutcome, Prober, ProberRegistry, ProbeTarget } from '../../ag
 import { Scheduler, type RoundResult, type ScheduleSpec, type SchedulerOptions } from '../../agent/scheduler.js';
 import { systemClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
-import type { PairKind } from '../../common/vocabulary.js';
+import type { PairKind, ProbeKind } from '../../common/vocabulary.js';
 
 function spec(kind: PairKind, node: string, ip: string): ProbeSpec {
   return { id: `${kind}/${node}/${ip}`, kind, node, ip, family: ip.includes(':') ? 'ipv6' : 'ipv4', port: 9402 };
@@ -55,7 +55,7 @@ interface Harness {
   readonly scheduler: Scheduler;
   readonly rounds: (RoundResult & { at: number })[];
   readonly skipped: { reason: string; count: number }[];
-  readonly probed: { kind: PairKind; result: ProbeOutcome }[];
+  readonly probed: { kind: ProbeKind; result: ProbeOutcome }[];
   /** Resolves with the first round (seen or future) matching `pred`; rejects after `timeoutMs`. */
   round(pred?: (r: RoundResult) => boolean, timeoutMs?: number): Promise<RoundResult & { at: number }>;
 }
@@ -63,7 +63,7 @@ interface Harness {
 function harness(t: Test, probers: ProberRegistry, over: Partial<SchedulerOptions> = {}): Harness {
   const rounds: (RoundResult & { at: number })[] = [];
   const skipped: { reason: string; count: number }[] = [];
-  const probed: { kind: PairKind; result: ProbeOutcome }[] = [];
+  const probed: { kind: ProbeKind; result: ProbeOutcome }[] = [];
   const waiters = new Set<() => void>();
   const scheduler = new Scheduler({
     probers,

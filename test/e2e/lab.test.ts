@@ -8,9 +8,10 @@ import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { run, assertLabRequirements, labProblems } from './lab/command.js';
-import { createLab, Lab, listLabs, sweepStaleLabs } from './lab/lab.js';
+import { createLab, DNS_WHOAMI, Lab, listLabs, sweepStaleLabs } from './lab/lab.js';
 import { namespaceInode, pidsInNetns } from './lab/processes.js';
-import { fping, median, ping, resolve4, tcpConnect, tcpListener } from './lab/reference-probes.js';
+import { dnsQueries, fping, median, ping, resolve4, tcpConnect, tcpListener, type DnsQueryResult } from './lab/reference-probes.js';
+import { RootNamespaceGuard } from './lab/root-snapshot.js';
 import { readState, stateFile, writeState } from './lab/registry.js';
 import { randomPrefix } from './lab/addressing.js';
 import { main } from './lab/cli.js';
@@ -318,6 +319,123 @@ t.test('a 3-node lab', async (t) => {
   });
 });
 
+t.test('DNS as Kubernetes runs it: two replicas behind a service IP, and their faults', async (t) => {
+  const guard = await RootNamespaceGuard.record();
+  const lab = await createLab({ nodes: 3, dnsReplicas: 2, dnsRecords: [{ name: KUBE, ip: '198.18.0.1' }] });
+  t.teardown(() => lab.down());
+  const [n1, n2, n3] = lab.nodes as [(typeof lab.nodes)[0], (typeof lab.nodes)[0], (typeof lab.nodes)[0]];
+  const [a, b] = lab.dnsReplicas as [(typeof lab.dnsReplicas)[0], (typeof lab.dnsReplicas)[0]];
+  const svc = lab.dnsServiceIP;
+  const outcomes = (rs: readonly DnsQueryResult[]) => rs.map((r) => r.outcome);
+  /** Which replica answered each whoami.lab question (its IP), or the outcome when none did. */
+  const who = (rs: readonly DnsQueryResult[]) => rs.map((r) => (r.outcome === 'ok' ? (r.answers[0] ?? '?') : r.outcome));
+
+  t.test('names, addresses, namespaces', async (t) => {
+    t.same(lab.dnsReplicas.map((r) => [r.name, r.ip, r.ns]), [
+      ['dns-a', '198.18.0.2', `${lab.prefix}-dns`],
+      ['dns-b', '198.18.0.4', `${lab.prefix}-dns-b`],
+    ]);
+    t.equal(lab.dnsIP, a.ip, 'dns-a is the lab DNS of old');
+    t.equal(lab.dnsNs, a.ns);
+    t.equal(svc, '198.18.0.10');
+    for (const r of lab.dnsReplicas) t.ok(r.vethHost.length <= 15, `${r.vethHost} fits IFNAMSIZ`);
+    t.ok(lab.namespaces.includes(b.ns));
+    t.same(await lab.faults(), []);
+  });
+
+  t.test('each replica answers on its own IP, and says which it is', async (t) => {
+    for (const n of lab.nodes) {
+      t.same(who(await dnsQueries(lab, n.ns, a.ip, DNS_WHOAMI, { count: 2 })), [a.ip, a.ip], `${n.name} -> dns-a`);
+      t.same(who(await dnsQueries(lab, n.ns, b.ip, DNS_WHOAMI, { count: 2 })), [b.ip, b.ip], `${n.name} -> dns-b`);
+    }
+    const kube = await dnsQueries(lab, n1.ns, b.ip, KUBE);
+    t.same(kube[0]?.answers, ['198.18.0.1'], 'the records given are on every replica');
+    const nx = await dnsQueries(lab, n1.ns, b.ip, 'nope.default.svc.cluster.local');
+    t.equal(nx[0]?.outcome, 'nxdomain', 'an unknown name under cluster.local is NXDOMAIN (--local), not REFUSED');
+  });
+
+  t.test('the service IP spreads over both replicas; replies come back from the service IP', async (t) => {
+    // dnsQuery accepts a reply only from the address it asked: every ok here is an un-NATed reply.
+    const rs = await dnsQueries(lab, n2.ns, svc, DNS_WHOAMI, { count: 40 });
+    const seen = who(rs);
+    const fromA = seen.filter((x) => x === a.ip).length;
+    const fromB = seen.filter((x) => x === b.ip).length;
+    t.comment(`40 questions to ${svc}: ${fromA} from dns-a, ${fromB} from dns-b`);
+    t.equal(fromA + fromB, 40, `all answered (${seen.join(' ')})`);
+    t.ok(fromA >= 5 && fromB >= 5, 'both replicas seen');
+    const tcp = await dnsQueries(lab, n3.ns, svc, KUBE, { count: 4, transport: 'tcp' });
+    t.same(outcomes(tcp), ['ok', 'ok', 'ok', 'ok'], 'over TCP too');
+    t.same((await resolve4(lab, n3.ns, svc, KUBE)).addresses, ['198.18.0.1'], "Node's own resolver too");
+  });
+
+  t.test('delay on dns-b: its answers are late, dns-a\'s are not', async (t) => {
+    await lab.delay('dns-b', 30);
+    t.teardown(() => lab.clear());
+    t.same(await lab.faults(), [{ kind: 'delay', node: 'dns-b', ms: 30, jitterMs: 0 }]);
+    const slow = await dnsQueries(lab, n1.ns, b.ip, DNS_WHOAMI, { count: 10 });
+    const fast = await dnsQueries(lab, n1.ns, a.ip, DNS_WHOAMI, { count: 10 });
+    const p50 = (rs: DnsQueryResult[]) => median(rs.map((r) => r.rttMs));
+    t.same(outcomes(slow), Array(10).fill('ok'));
+    t.ok(Math.abs(p50(slow) - 30) < 3, `dns-b median ${p50(slow).toFixed(2)} ms`);
+    t.ok(p50(fast) < 3, `dns-a median ${p50(fast).toFixed(2)} ms`);
+    await lab.clear('dns-b');
+    t.same(await lab.faults(), []);
+    t.ok(p50(await dnsQueries(lab, n1.ns, b.ip, DNS_WHOAMI, { count: 5 })) < 3, 'gone after clear(dns-b)');
+  });
+
+  t.test('dns-b stopped: its IP times out (no ICMP), the service IP answers only through dns-a', async (t) => {
+    await lab.stopDns('dns-b');
+    t.teardown(() => lab.clear());
+    t.same(await lab.faults(), [{ kind: 'dns-stopped', replica: 'dns-b' }]);
+    t.same(outcomes(await dnsQueries(lab, n1.ns, b.ip, DNS_WHOAMI, { count: 2, timeoutMs: 300 })), ['timeout', 'timeout']);
+    t.same(who(await dnsQueries(lab, n1.ns, a.ip, DNS_WHOAMI, { count: 2 })), [a.ip, a.ip], 'dns-a unaffected');
+    const viaSvc = who(await dnsQueries(lab, n2.ns, svc, DNS_WHOAMI, { count: 20, timeoutMs: 200 }));
+    t.comment(`service IP with dns-b stopped: ${viaSvc.join(' ')}`);
+    t.ok(viaSvc.includes('timeout') && viaSvc.includes(a.ip), 'some questions time out, the others dns-a answers');
+    t.ok(viaSvc.every((x) => x === 'timeout' || x === a.ip), 'none from dns-b');
+    await lab.startDns('dns-b');
+    t.same(await lab.faults(), []);
+    t.same(who(await dnsQueries(lab, n1.ns, b.ip, DNS_WHOAMI, { count: 2 })), [b.ip, b.ip], 'back after startDns');
+    await lab.stopDns('dns-b');
+    await lab.clear();
+    t.same(who(await dnsQueries(lab, n1.ns, b.ip, DNS_WHOAMI)), [b.ip], 'and after clear()');
+  });
+
+  t.test('blockDns(node-2): node-2 times out on every DNS address, node-1 resolves', async (t) => {
+    await lab.blockDns('node-2');
+    t.teardown(() => lab.clear());
+    t.same(await lab.faults(), [{ kind: 'dns-blocked', node: 'node-2' }]);
+    for (const ip of [svc, a.ip, b.ip]) {
+      t.same(outcomes(await dnsQueries(lab, n2.ns, ip, KUBE, { count: 2, timeoutMs: 300 })), ['timeout', 'timeout'], `node-2 -> ${ip}`);
+      t.same(outcomes(await dnsQueries(lab, n1.ns, ip, KUBE, { count: 2 })), ['ok', 'ok'], `node-1 -> ${ip}`);
+    }
+    t.same(outcomes(await dnsQueries(lab, n2.ns, svc, KUBE, { transport: 'tcp', timeoutMs: 300 })), ['timeout'], 'TCP too');
+    t.equal((await ping(lab, n2.ns, b.ip, { count: 2 })).received, 2, 'only DNS: node-2 still pings dns-b');
+    await lab.clear('node-2');
+    t.same(await lab.faults(), []);
+    t.same(outcomes(await dnsQueries(lab, n2.ns, svc, KUBE, { count: 2 })), ['ok', 'ok'], 'resolves after clear(node-2)');
+  });
+
+  t.test('every DNS fault at once, one clear()', async (t) => {
+    await lab.delay('dns-a', 10);
+    await lab.stopDns('dns-b');
+    await lab.blockDns('node-3');
+    await lab.blockPair('node-1', 'node-2', 'drop');
+    t.equal((await lab.faults()).length, 4);
+    await lab.clear('node-3');
+    t.same((await lab.faults()).map((f) => f.kind).sort(), ['block', 'delay', 'dns-stopped'], 'clear(node-3) took only its DNS block');
+    await lab.clear();
+    t.same(await lab.faults(), []);
+    for (const n of lab.nodes) t.same(outcomes(await dnsQueries(lab, n.ns, svc, KUBE, { count: 3 })), ['ok', 'ok', 'ok'], `${n.name} resolves`);
+  });
+
+  t.test('down leaves nothing, the root namespace as it was', async (t) => {
+    await lab.down();
+    t.notMatch((await run(['ip', 'netns', 'list'])).stdout, new RegExp(`^${lab.prefix}-`, 'm'), 'no namespace');
+    t.same(await guard.changes(), []);
+  });
+});
+
 t.test('two labs side by side, with the same addresses, do not meet', async (t) => {
   const [a, b] = await Promise.all([createLab({ nodes: 2 }), createLab({ nodes: 2 })]);
   t.teardown(() => Promise.all([a.down(), b.down()]));
@@ -425,4 +543,44 @@ t.test('the CLI: up, fault, status, down, as a person would use it', async (t) =
   t.equal((await cli('down')).code, 0);
   t.same((await listLabs()).filter((l) => l.prefix === prefix), []);
   t.match((await cli('status')).out, /no lab/);
+});
+
+t.test('the CLI with two DNS replicas: DNS faults by hand', async (t) => {
+  const prefix = randomPrefix();
+  t.teardown(() => Lab.destroy(prefix));
+  const cli = async (...args: string[]) => {
+    const printed: string[] = [];
+    const log = console.log;
+    const error = console.error;
+    console.log = (...a: unknown[]) => printed.push(a.join(' '));
+    console.error = console.log;
+    try {
+      const code = await main([...args, '--prefix', prefix]);
+      return { code, out: printed.join('\n') };
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
+  };
+  const up = await cli('up', '2', '--dns-replicas', '2');
+  t.equal(up.code, 0, up.out);
+  t.match(up.out, /dns-b\s+\S+-dns-b\s+198\.18\.0\.4/);
+  t.match(up.out, /dns svc\s+\(every node\)\s+198\.18\.0\.10\s+DNAT at random to dns-a, dns-b/);
+  t.match(up.out, 'NETMATRIX_DNS_SERVERS=service=198.18.0.10,replica:dns-a=198.18.0.2,replica:dns-b=198.18.0.4');
+  t.equal(Lab.attach(prefix).dnsReplicas.length, 2, 'a later command sees both replicas');
+  t.equal((await cli('fault', 'delay', 'dns-b', '20')).out, 'dns-b: egress delay 20 ms');
+  t.equal((await cli('fault', 'dns-stop', 'dns-a')).out, 'dns-a: DNS replica stopped (dnsmasq ended, cable down)');
+  t.equal((await cli('fault', 'dns-block', '2')).out, 'node-2: DNS queries dropped (port 53 to every replica)');
+  const status = await cli('status');
+  t.match(status.out, /dns-b: egress delay 20 ms/);
+  t.match(status.out, /dns-a: DNS replica stopped/);
+  t.match(status.out, /node-2: DNS queries dropped/);
+  t.equal((await cli('fault', 'dns-start', 'dns-a')).out, 'dns-a: DNS replica running');
+  t.equal((await cli('fault', 'clear', 'dns-b')).out, 'dns-b: faults cleared');
+  t.match((await cli('status')).out, /faults:\n  node-2: DNS queries dropped[^\n]*$/);
+  t.equal((await cli('fault', 'clear')).out, 'all faults cleared');
+  t.match((await cli('status')).out, /faults: none/);
+  t.equal((await cli('fault', 'dns-stop', 'dns-z')).code, 1, 'an unknown replica is an error');
+  t.equal((await cli('down')).code, 0);
+  t.same((await listLabs()).filter((l) => l.prefix === prefix), []);
 });

@@ -3,9 +3,12 @@
 // process reaches the API and the agents' /metrics through the lab's Unix-socket
 // forwarders (the root namespace can't reach the lab by design).
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnLogged, stopChild } from './lab/child-process.js';
 import { getVia } from './lab/forwarded-http.js';
 import type { Lab, LabNode } from './lab/lab.js';
+import { labDir } from './lab/registry.js';
 
 export interface Cell {
   readonly status: string;
@@ -20,6 +23,34 @@ export interface Matrix {
   readonly cells: (Cell | null)[][];
 }
 
+/** One cell of GET /api/v1/dns: what one node saw of one DNS server. */
+export interface DnsCell {
+  readonly status: 'ok' | 'degraded' | 'failing' | 'unknown';
+  readonly reason: string | null;
+  readonly errorRatio: number | null;
+  readonly errors: Record<string, number>;
+  readonly latencyP50Ms: number | null;
+  readonly latencyP99Ms: number | null;
+  readonly lastOutcome: string | null;
+  readonly since: string | null;
+  readonly samples: number;
+}
+export interface DnsView {
+  readonly generatedAt: string;
+  readonly nodes: string[];
+  readonly servers: { name: string; role: string; address: string; port: number }[];
+  /** Row = node, column = server. */
+  readonly cells: (DnsCell | null)[][];
+}
+export interface ApiFinding {
+  readonly id: string;
+  readonly kind: string;
+  readonly state: string;
+  readonly labels: Record<string, string>;
+  readonly summary: string;
+  readonly description: string;
+}
+
 const GRPC_PORT = 9400;
 const HTTP_PORT = 8080;
 const AGENT_PORT = 9402;
@@ -30,6 +61,18 @@ export interface NetmatrixOptions {
   readonly agent?: Record<string, string>;
   /** Zone of each node (default: all in "lab"). */
   readonly zone?: (node: string) => string;
+  /**
+   * The agents' --resolv-conf. Default: a pod's resolv.conf for the lab (nameserver
+   * = the lab's DNS service IP, cluster.local search path, ndots:5), written to the
+   * lab's directory, so "service=auto" finds the lab's DNS and not the host's.
+   * false: no --resolv-conf flag (the agent's own default). An `agent` flag wins.
+   */
+  readonly resolvConf?: string | false;
+}
+
+/** A pod's resolv.conf in a lab: the DNS service IP and the cluster.local search path. */
+export function labResolvConf(lab: Lab): string {
+  return `nameserver ${lab.dnsServiceIP}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
 }
 
 export { sampleValue as metricValue } from './lab/forwarded-http.js';
@@ -48,6 +91,14 @@ export class Netmatrix {
 
   get aggregatorAddress(): string {
     return `${this.lab.aggregatorIP}:${GRPC_PORT}`;
+  }
+
+  private resolvConfPath(): string | undefined {
+    if (this.o.resolvConf === false) return undefined;
+    if (this.o.resolvConf !== undefined) return this.o.resolvConf;
+    const path = join(labDir(this.lab.prefix), 'resolv.conf');
+    writeFileSync(path, labResolvConf(this.lab));
+    return path;
   }
 
   async start(): Promise<this> {
@@ -80,7 +131,16 @@ export class Netmatrix {
   startAgent(name: string): void {
     const n = this.lab.node(name);
     const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: this.o.zone?.(n.name) ?? 'lab' };
-    const flags = { aggregator: this.aggregatorAddress, listen: `${n.podIP}:${AGENT_PORT}`, 'allowed-cidrs': '198.18.0.0/15', 'reconnect-max': '1s', 'log-level': 'warn', ...this.o.agent };
+    const resolvConf = this.resolvConfPath();
+    const flags = {
+      aggregator: this.aggregatorAddress,
+      listen: `${n.podIP}:${AGENT_PORT}`,
+      'allowed-cidrs': '198.18.0.0/15',
+      'reconnect-max': '1s',
+      'log-level': 'warn',
+      ...(resolvConf ? { 'resolv-conf': resolvConf } : {}),
+      ...this.o.agent,
+    };
     this.agents.set(name, spawnLogged(this.lab, n.ns, 'dist/agent/main.js', flags, env, name, this.logs));
   }
 
@@ -98,6 +158,16 @@ export class Netmatrix {
 
   matrix(kind: string): Promise<Matrix> {
     return this.get<Matrix>(`/api/v1/matrix?kind=${kind}`);
+  }
+
+  /** GET /api/v1/dns: node × DNS server. */
+  dns(): Promise<DnsView> {
+    return this.get<DnsView>('/api/v1/dns');
+  }
+
+  /** GET /api/v1/findings: the firing ones, or `state=all` / `pending`. */
+  async findings(state: 'firing' | 'pending' | 'all' = 'firing'): Promise<ApiFinding[]> {
+    return (await this.get<{ findings: ApiFinding[] }>(`/api/v1/findings?state=${state}`)).findings;
   }
 
   async aggregatorMetrics(): Promise<string> {

@@ -2,6 +2,8 @@
 import { Registry } from 'prom-client';
 import t from 'tap';
 import { AgentSessions } from '../../../aggregator/agents.js';
+import { assessDns } from '../../../aggregator/dns/assess.js';
+import { DnsStore } from '../../../aggregator/dns/store.js';
 import { buildApp } from '../../../aggregator/http/app.js';
 import { ERRORS, ERROR_CODES } from '../../../aggregator/http/errors.js';
 import { FindingsEngine } from '../../../aggregator/findings/engine.js';
@@ -18,7 +20,13 @@ const store = new MatrixStore(
   { windowMs: 60_000, intervalMs: 5_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } },
   clock.now(),
 );
-const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 });
+const DNS_SERVERS = [
+  { name: 'service', role: 'service', address: '10.96.0.10', port: 53 },
+  { name: 'dns-a', role: 'replica', address: '10.244.0.5', port: 53 },
+] as const;
+const DNS_OPTIONS = { latencyThresholdMs: 20, degradedLoss: 0.05, windowMs: 60_000, clusterDomain: 'cluster.local', questions: [{ name: 'kubernetes.default.svc.cluster.local', type: 'A' as const }] };
+const dnsStore = new DnsStore(DNS_SERVERS, { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 15_000 } }, clock.now());
+const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 }, dnsStore);
 const query = new MatrixQuery(nodes, store);
 let notReady: string | undefined = 'gRPC server not listening yet';
 const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org/runbooks' });
@@ -32,7 +40,7 @@ const evaluator = new Evaluator({
   assess: { planKinds: ['tcp'], windowMs: 60_000, maxUnhealthy: 100 },
   localize: { staleAfterMs: 15_000, maxPairFindings: 100, latencyThresholdMs: 50 },
 });
-const app = await buildApp({ nodes, query, findings, evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
+const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
 t.teardown(() => app.close());
 
 const NAMES = ['node-a', 'node-b', 'node-c'];

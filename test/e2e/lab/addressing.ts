@@ -11,6 +11,15 @@ export const NODE_PREFIX = '198.18.1';
 export const SUBNET_BITS = 24;
 export const DNS_IP = `${POD_PREFIX}.2`;
 export const AGGREGATOR_IP = `${POD_PREFIX}.3`;
+/**
+ * The DNS service IP (the lab's kube-dns ClusterIP, like 10.96.0.10 in a real
+ * cluster): on no interface; every node namespace DNATs it to the replicas. It
+ * is on-link in the pod subnet (so the route lookup before DNAT succeeds without
+ * a route of its own), below the first node (198.18.0.11), so it never collides.
+ */
+export const DNS_SERVICE_IP = `${POD_PREFIX}.10`;
+/** DNS replica 0 is 198.18.0.2 (DNS_IP); replica i >= 1 is 198.18.0.(3+i): .4 .. .9, below the nodes. */
+export const MAX_DNS_REPLICAS = 7;
 /** Node i has pod IP 198.18.0.(10+i) and node IP 198.18.1.(10+i). */
 export const FIRST_HOST = 10;
 export const MAX_NODES = 240;
@@ -25,6 +34,19 @@ export interface LabNode {
   readonly podIP: string;
   readonly nodeIP: string;
   /** The bridge-side end of the node's cable (in the bridge namespace). */
+  readonly vethHost: string;
+  readonly mac: string;
+}
+
+/** One dnsmasq standing in for a CoreDNS pod. */
+export interface DnsReplica {
+  /** dns-a, dns-b, ...: the replica's name (e.g. for --dns-servers replica:dns-b=...). */
+  readonly name: string;
+  /** <prefix>-dns for dns-a (the lab's historical DNS namespace), <prefix>-dns-b, ... for the others. */
+  readonly ns: string;
+  /** 198.18.0.2 for dns-a, 198.18.0.4, .5, ... for dns-b, dns-c, ... */
+  readonly ip: string;
+  /** The bridge-side end of the replica's cable: <prefix>-dns, <prefix>-dnsb, ... */
   readonly vethHost: string;
   readonly mac: string;
 }
@@ -46,6 +68,10 @@ export interface LabPlan {
   readonly dnsIP: string;
   readonly aggregatorIP: string;
   readonly nodes: readonly LabNode[];
+  /** The DNS replicas; the first is dnsNs/dnsIP. */
+  readonly dnsReplicas: readonly DnsReplica[];
+  /** The DNS service IP every node DNATs to the replicas. */
+  readonly dnsServiceIP: string;
   readonly members: readonly LabMember[];
 }
 
@@ -69,9 +95,14 @@ function mac(host: number): string {
   return `02:6e:6d:00:00:${host.toString(16).padStart(2, '0')}`;
 }
 
-export function planLab(prefix: string, nodeCount: number): LabPlan {
+export function validateDnsReplicas(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_DNS_REPLICAS) throw new Error(`DNS replicas ${n}: expected an integer from 1 to ${MAX_DNS_REPLICAS}`);
+}
+
+export function planLab(prefix: string, nodeCount: number, dnsReplicaCount = 1): LabPlan {
   validatePrefix(prefix);
   validateNodeCount(nodeCount);
+  validateDnsReplicas(dnsReplicaCount);
   const nodes: LabNode[] = [];
   for (let i = 1; i <= nodeCount; i++) {
     const host = FIRST_HOST + i;
@@ -86,12 +117,24 @@ export function planLab(prefix: string, nodeCount: number): LabPlan {
   }
   const dnsNs = `${prefix}-dns`;
   const aggregatorNs = `${prefix}-agg`;
+  const dnsReplicas: DnsReplica[] = [];
+  for (let i = 0; i < dnsReplicaCount; i++) {
+    const letter = String.fromCharCode(97 + i);
+    const host = i === 0 ? 2 : 3 + i;
+    dnsReplicas.push({
+      name: `dns-${letter}`,
+      ns: i === 0 ? dnsNs : `${prefix}-dns-${letter}`,
+      ip: `${POD_PREFIX}.${host}`,
+      vethHost: i === 0 ? `${prefix}-dns` : `${prefix}-dns${letter}`,
+      mac: mac(host),
+    });
+  }
   const members: LabMember[] = [
     ...nodes.map((n) => ({ ns: n.ns, vethHost: n.vethHost, mac: n.mac, cidrs: [`${n.podIP}/${SUBNET_BITS}`, `${n.nodeIP}/${SUBNET_BITS}`] })),
-    { ns: dnsNs, vethHost: `${prefix}-dns`, mac: mac(2), cidrs: [`${DNS_IP}/${SUBNET_BITS}`] },
+    ...dnsReplicas.map((r) => ({ ns: r.ns, vethHost: r.vethHost, mac: r.mac, cidrs: [`${r.ip}/${SUBNET_BITS}`] })),
     { ns: aggregatorNs, vethHost: `${prefix}-agg`, mac: mac(3), cidrs: [`${AGGREGATOR_IP}/${SUBNET_BITS}`] },
   ];
-  return { prefix, bridgeNs: `${prefix}-br`, dnsNs, aggregatorNs, dnsIP: DNS_IP, aggregatorIP: AGGREGATOR_IP, nodes, members };
+  return { prefix, bridgeNs: `${prefix}-br`, dnsNs, aggregatorNs, dnsIP: DNS_IP, aggregatorIP: AGGREGATOR_IP, nodes, dnsReplicas, dnsServiceIP: DNS_SERVICE_IP, members };
 }
 
 /** Every namespace of a lab: bridge first (it holds the cables), then the members. */
@@ -101,6 +144,6 @@ export function labNamespaces(plan: LabPlan): string[] {
 
 /** The lab a namespace name belongs to, if it looks like one of ours. */
 export function prefixOfNamespace(ns: string): string | undefined {
-  const m = /^([a-z][a-z0-9]{1,7})-(?:br|dns|agg|node-\d+)$/.exec(ns);
+  const m = /^([a-z][a-z0-9]{1,7})-(?:br|dns(?:-[a-z])?|agg|node-\d+)$/.exec(ns);
   return m?.[1];
 }

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MAX_NODES, validateNodeCount } from './addressing.js';
+import { MAX_DNS_REPLICAS, MAX_NODES, validateDnsReplicas, validateNodeCount } from './addressing.js';
 import { describeFault, BLOCK_MODES, BLOCK_PROTOS, PROTOS, type BlockMode, type BlockProto, type Proto } from './faults.js';
 import { createLab, Lab, listLabs, sweepStaleLabs } from './lab.js';
 import { pidsInNamespaces, processArgv } from './processes.js';
@@ -12,21 +12,27 @@ import { stateRoot, type DnsRecord } from './registry.js';
 
 const USAGE = `usage: npm run lab -- COMMAND   (as root)
 
-  up N [--prefix P] [--dns NAME=IP ...]   build a lab of N nodes (1-${MAX_NODES}) and print how to use it
+  up N [--prefix P] [--dns NAME=IP ...] [--dns-replicas K]
+                                          build a lab of N nodes (1-${MAX_NODES}) with K DNS replicas
+                                          (1-${MAX_DNS_REPLICAS}, default 1) and print how to use it
   status                                  nodes, cables, faults and processes of the lab
   fault drop|reject|unreachable SRC DST [--proto icmp|tcp|all]
                                           block SRC -> DST on DST's INPUT (drop: both directions)
   fault block-proto NODE icmp|tcp|udp     drop every packet of one protocol into NODE
   fault cut NODE | fault restore NODE     pull / plug NODE's cable
-  fault delay NODE MS [JITTER_MS]         delay NODE's egress (0 removes it)
+  fault delay NODE|REPLICA MS [JITTER_MS] delay NODE's (or DNS REPLICA's: dns-b) egress (0 removes it)
   fault loss NODE PERCENT                 drop PERCENT % of NODE's egress at random (0 removes it)
-  fault clear [NODE]                      remove every fault (of NODE)
-  exec NODE|dns|agg -- COMMAND...         run a command inside a lab namespace
+  fault dns-stop REPLICA | dns-start REPLICA
+                                          stop a DNS replica (dnsmasq ended, cable down) / start it
+  fault dns-block NODE                    drop NODE's DNS queries (port 53) on every replica
+  fault clear [NODE|REPLICA]              remove every fault (of NODE or REPLICA)
+  exec NODE|REPLICA|dns|agg -- COMMAND... run a command inside a lab namespace
   down [--prefix P]                       end every process in the lab and delete it
   list                                    every lab on this machine (also leftovers)
   sweep                                   tear down labs whose owning test process is gone
 
-Nodes are node-1..node-N (or just 1..N). --prefix picks a lab when several are up.`;
+Nodes are node-1..node-N (or just 1..N); DNS replicas dns-a, dns-b, ...; every node DNATs the DNS
+service IP 198.18.0.10 to the replicas. --prefix picks a lab when several are up.`;
 
 class UsageError extends Error {}
 
@@ -79,6 +85,16 @@ function oneOf<T extends string>(raw: string | undefined, allowed: readonly T[],
   return raw as T;
 }
 
+function replicaName(lab: Lab, raw: string | undefined): string {
+  if (raw === undefined) throw new UsageError('a DNS replica is needed (dns-a..)');
+  return lab.dnsReplica(raw).name;
+}
+
+/** A node (node-2, 2) or a DNS replica (dns-b). */
+function targetName(lab: Lab, raw: string | undefined): string {
+  return raw !== undefined && lab.dnsReplicas.some((r) => r.name === raw) ? raw : nodeName(lab, raw);
+}
+
 function nodeName(lab: Lab, raw: string | undefined): string {
   if (raw === undefined) throw new UsageError('a node is needed (node-1..)');
   return lab.node(/^\d+$/.test(raw) ? `node-${raw}` : raw).name;
@@ -99,11 +115,17 @@ function table(rows: string[][]): string {
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('   ')}`.trimEnd()).join('\n');
 }
 
+/** The aggregator's --dns-servers for this lab: the service IP and every replica. */
+export function dnsServersFlag(lab: Lab): string {
+  return [...(lab.dnsService ? [`service=${lab.dnsServiceIP}`] : []), ...lab.dnsReplicas.map((r) => `replica:${r.name}=${r.ip}`)].join(',');
+}
+
 function describeLab(lab: Lab, dns: readonly DnsRecord[]): string {
   const rows = [
     ['name', 'namespace', 'pod IP', 'node IP', 'cable (bridge side)'],
     ...lab.nodes.map((n) => [n.name, n.ns, n.podIP, n.nodeIP, n.vethHost]),
-    ['dns', lab.dnsNs, lab.dnsIP, '', `dnsmasq: ${dns.map((r) => `${r.name} -> ${r.ip}`).join(', ') || 'no names'}`],
+    ...lab.dnsReplicas.map((r) => [r.name, r.ns, r.ip, '', `dnsmasq: ${[...dns.map((d) => `${d.name} -> ${d.ip}`), `whoami.lab -> ${r.ip}`].join(', ')}`]),
+    ...(lab.dnsService ? [['dns svc', '(every node)', lab.dnsServiceIP, '', `DNAT at random to ${lab.dnsReplicas.map((r) => r.name).join(', ')}`]] : []),
     ['agg', lab.aggregatorNs, lab.aggregatorIP, '', 'run the aggregator here'],
   ];
   const n1 = lab.nodes[0];
@@ -125,7 +147,7 @@ Run a command inside a namespace:
   npm run lab -- exec node-1 -- ping -c 3 ${n2?.podIP}
 
 Start netmatrix in it (from the repository, after npm run build; each line in its own terminal, or with &):
-  NETMATRIX_KUBERNETES=off NETMATRIX_DNS_SERVERS=${lab.dnsIP} ip netns exec ${lab.aggregatorNs} node dist/aggregator/main.js \\
+  NETMATRIX_KUBERNETES=off NETMATRIX_DNS_SERVERS=${dnsServersFlag(lab)} ip netns exec ${lab.aggregatorNs} node dist/aggregator/main.js \\
     --grpc-listen ${lab.aggregatorIP}:9400 --http-listen ${lab.aggregatorIP}:8080 &
 ${agents}
 
@@ -186,7 +208,7 @@ async function fault(lab: Lab, p: Parsed): Promise<string> {
       return `${node}: cable restored`;
     }
     case 'delay': {
-      const node = nodeName(lab, a);
+      const node = targetName(lab, a);
       const ms = number(b, 'delay (ms)');
       const jitterMs = c === undefined ? 0 : number(c, 'jitter (ms)');
       await lab.delay(node, ms, jitterMs);
@@ -198,8 +220,23 @@ async function fault(lab: Lab, p: Parsed): Promise<string> {
       await lab.loss(node, percent);
       return percent ? describeFault({ kind: 'loss', node, percent }) : `${node}: no loss`;
     }
+    case 'dns-stop': {
+      const replica = replicaName(lab, a);
+      await lab.stopDns(replica);
+      return describeFault({ kind: 'dns-stopped', replica });
+    }
+    case 'dns-start': {
+      const replica = replicaName(lab, a);
+      await lab.startDns(replica);
+      return `${replica}: DNS replica running`;
+    }
+    case 'dns-block': {
+      const node = nodeName(lab, a);
+      await lab.blockDns(node);
+      return describeFault({ kind: 'dns-blocked', node });
+    }
     case 'clear': {
-      const node = a === undefined ? undefined : nodeName(lab, a);
+      const node = a === undefined ? undefined : targetName(lab, a);
       await lab.clear(node);
       return node ? `${node}: faults cleared` : 'all faults cleared';
     }
@@ -222,11 +259,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (!name || !ip || !/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new UsageError(`--dns ${d}: expected NAME=IPv4`);
           return { name, ip };
         });
+        const dnsReplicas = number(option(p, 'dns-replicas') ?? '1', '--dns-replicas');
+        validateDnsReplicas(dnsReplicas);
         const prefix = option(p, 'prefix');
         const existing = (await listLabs()).filter((l) => l.state?.owner === null);
         if (!prefix && existing.length > 0) throw new Error(`a lab is already up (${existing.map((l) => l.prefix).join(', ')}): npm run lab -- down, or give --prefix`);
         const started = Date.now();
-        const lab = await createLab({ nodes: n, persistent: true, dnsRecords, ...(prefix ? { prefix } : {}) });
+        const lab = await createLab({ nodes: n, persistent: true, dnsRecords, dnsReplicas, ...(prefix ? { prefix } : {}) });
         console.log(`lab ${lab.prefix} is up: ${n} node${n === 1 ? '' : 's'} in ${Date.now() - started} ms\n`);
         console.log(describeLab(lab, dnsRecords));
         return 0;
@@ -240,7 +279,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'exec': {
         const lab = await findLab(p);
         const target = p.positional[1];
-        const ns = target === 'dns' ? lab.dnsNs : target === 'agg' ? lab.aggregatorNs : target === 'bridge' ? lab.bridgeNs : lab.node(nodeName(lab, target)).ns;
+        const replica = lab.dnsReplicas.find((r) => r.name === target);
+        const ns = replica ? replica.ns : target === 'dns' ? lab.dnsNs : target === 'agg' ? lab.aggregatorNs : target === 'bridge' ? lab.bridgeNs : lab.node(nodeName(lab, target)).ns;
         if (p.rest.length === 0) throw new UsageError('exec: give the command after --');
         // Interactive: inherit the terminal, no deadline (a person is driving).
         const r = spawnSync('ip', ['netns', 'exec', ns, ...p.rest], { stdio: 'inherit' });

@@ -3,7 +3,7 @@
 // the faults they are. The state lives in the namespaces themselves (tagged
 // rules, the delayer's command line, the cable's link state), so a later CLI
 // invocation sees the same faults a test made, and `clear` needs no memory.
-import type { LabNode } from './addressing.js';
+import type { DnsReplica, LabNode } from './addressing.js';
 
 /** iptables chain in each node's filter table, jumped to first from INPUT. */
 export const INPUT_CHAIN = 'NMLAB-IN';
@@ -11,6 +11,8 @@ export const INPUT_CHAIN = 'NMLAB-IN';
 export const EGRESS_CHAIN = 'NMLAB-OUT';
 /** The NFQUEUE number the delayer binds; queues are per namespace, so one number serves every node. */
 export const DELAY_QUEUE = 100;
+/** iptables chain in each node's nat table, jumped to from OUTPUT: the DNS service (kube-proxy's KUBE-SERVICES). */
+export const SERVICE_CHAIN = 'NMLAB-SVC';
 /** nft table (bridge family) in the bridge namespace that holds the loss rules. */
 export const NFT_TABLE = 'nmlab';
 const TAG = 'nmlab';
@@ -29,7 +31,11 @@ export type Fault =
   | { readonly kind: 'cut'; readonly node: string }
   | { readonly kind: 'mtu'; readonly node: string; readonly bytes: number }
   | { readonly kind: 'delay'; readonly node: string; readonly ms: number; readonly jitterMs: number }
-  | { readonly kind: 'loss'; readonly node: string; readonly percent: number };
+  | { readonly kind: 'loss'; readonly node: string; readonly percent: number }
+  /** A DNS replica stopped: dnsmasq ended and its cable down (the pod is gone, its IP answers nothing). */
+  | { readonly kind: 'dns-stopped'; readonly replica: string }
+  /** A node's DNS queries (UDP and TCP port 53) dropped on every replica's INPUT. */
+  | { readonly kind: 'dns-blocked'; readonly node: string };
 
 export function describeFault(f: Fault): string {
   switch (f.kind) {
@@ -45,6 +51,10 @@ export function describeFault(f: Fault): string {
       return `${f.node}: egress delay ${f.ms} ms${f.jitterMs ? ` ± ${f.jitterMs} ms` : ''}`;
     case 'loss':
       return `${f.node}: egress loss ${f.percent} %`;
+    case 'dns-stopped':
+      return `${f.replica}: DNS replica stopped (dnsmasq ended, cable down)`;
+    case 'dns-blocked':
+      return `${f.node}: DNS queries dropped (port 53 to every replica)`;
   }
 }
 
@@ -122,8 +132,42 @@ export function protoRule(node: LabNode, proto: Proto): string[] {
   return ['-p', proto, ...comment(['block-proto', node.name, proto]), '-j', 'DROP'];
 }
 
+/**
+ * What a node's DNS queries are dropped with, on one replica's INPUT: UDP and
+ * TCP to port 53 from the node's pod and node IPs. On the receiver, like every
+ * block (a DROP in the node's own OUTPUT would make send() fail with EPERM), so
+ * the node's prober times out and the replica never sees the query.
+ */
+export function dnsBlockRules(node: LabNode): string[][] {
+  const tag = comment(['block-dns', node.name]);
+  const from = ['-s', `${node.podIP}/32,${node.nodeIP}/32`];
+  return ['udp', 'tcp'].map((p) => [...from, '-p', p, '--dport', '53', ...tag, '-j', 'DROP']);
+}
+
+/**
+ * iptables-restore input for a node's nat table: the DNS service IP DNATed to
+ * the replicas at random, as kube-proxy's iptables mode does it (endpoint i of
+ * n taken with probability 1/(n-i), the last without a match), for UDP and TCP
+ * port 53. Conntrack un-NATs the replies, so they come from the service IP.
+ * Run once, when the lab is built.
+ */
+export function serviceNat(serviceIP: string, replicas: readonly DnsReplica[]): string {
+  const lines = ['*nat', `:${SERVICE_CHAIN} - [0:0]`];
+  for (const proto of ['udp', 'tcp']) {
+    replicas.forEach((r, i) => {
+      const left = replicas.length - i;
+      const pick = left > 1 ? ['-m', 'statistic', '--mode', 'random', '--probability', (1 / left).toFixed(10)] : [];
+      lines.push(
+        ['-A', SERVICE_CHAIN, '-d', `${serviceIP}/32`, '-p', proto, '-m', proto, '--dport', '53', ...pick, ...comment(['svc', r.name]), '-j', 'DNAT', '--to-destination', `${r.ip}:53`].join(' '),
+      );
+    });
+  }
+  lines.push(`-I OUTPUT 1 -j ${SERVICE_CHAIN}`, 'COMMIT', '');
+  return lines.join('\n');
+}
+
 /** The mangle rule that hands a node's egress to its delayer; --queue-bypass lets packets through if it is gone. */
-export function delayRule(node: LabNode): string[] {
+export function delayRule(node: { readonly name: string }): string[] {
   return ['-o', 'eth0', ...comment(['delay', node.name]), '-j', 'NFQUEUE', '--queue-num', String(DELAY_QUEUE), '--queue-bypass'];
 }
 
@@ -179,6 +223,8 @@ export function parseTaggedRules(iptablesS: string): Fault[] {
       faults.push({ kind: 'block', mode: kind, src: a, dst: b, proto: c as BlockProto });
     } else if (kind === 'block-proto' && a && b) {
       faults.push({ kind: 'block-proto', node: a, proto: b as Proto });
+    } else if (kind === 'block-dns' && a) {
+      faults.push({ kind: 'dns-blocked', node: a });
     }
   }
   return faults;

@@ -5,8 +5,12 @@
 //   <prefix>-node-i  eth0 on the bridge: pod IP 198.18.0.(10+i)/24 and node IP
 //                    198.18.1.(10+i)/24 on the same interface (one cable per node,
 //                    so a cut cable takes both down, as on a real node)
-//   <prefix>-dns     dnsmasq on 198.18.0.2:53 (stands in for CoreDNS)
+//   <prefix>-dns     dnsmasq on 198.18.0.2:53 (stands in for CoreDNS): replica dns-a
+//   <prefix>-dns-b.. more replicas (option dnsReplicas) on 198.18.0.4, .5, ...
 //   <prefix>-agg     198.18.0.3, where the caller runs the aggregator
+//
+// Every node DNATs the DNS service IP 198.18.0.10 to the replicas at random, as
+// kube-proxy's iptables mode does for the kube-dns ClusterIP.
 //
 // No namespace has a default route, and nothing here touches the root namespace
 // (links are created inside the lab namespaces), so lab traffic can reach nothing
@@ -17,7 +21,7 @@ import { spawn as spawnChild, execFileSync, type ChildProcess, type SpawnOptions
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labNamespaces, planLab, prefixOfNamespace, randomPrefix, validatePrefix, type LabNode, type LabPlan } from './addressing.js';
+import { labNamespaces, planLab, prefixOfNamespace, randomPrefix, validatePrefix, type DnsReplica, type LabNode, type LabPlan } from './addressing.js';
 import { assertLabRequirements, run, whichSync, type CommandResult, type RunOptions } from './command.js';
 import {
   DELAY_QUEUE,
@@ -26,6 +30,7 @@ import {
   NFT_TABLE,
   appendRules,
   delayRule,
+  dnsBlockRules,
   faultKey,
   lossChain,
   lossScript,
@@ -36,6 +41,7 @@ import {
   parseTaggedRules,
   protoRule,
   rulesNaming,
+  serviceNat,
   type BlockMode,
   type BlockProto,
   type Fault,
@@ -48,7 +54,7 @@ import { BRIDGE_SYSCTLS, MEMBER_SYSCTLS, bridgeScript, memberScript } from './to
 import { waitUntil } from './wait.js';
 import { currentOwner, isStale, labDir, listStates, readState, removeState, stateFile, writeState, type DnsDomain, type DnsRecord, type LabState } from './registry.js';
 
-export type { LabNode, LabPlan } from './addressing.js';
+export type { DnsReplica, LabNode, LabPlan } from './addressing.js';
 export type { BlockMode, BlockProto, Fault, Proto } from './faults.js';
 export type { DnsDomain, DnsRecord } from './registry.js';
 export { isListening } from './listening.js';
@@ -62,6 +68,20 @@ export interface LabOptions {
   readonly dnsRecords?: readonly DnsRecord[];
   /** Domains dnsmasq answers wholesale (--address=/domain/ip). */
   readonly dnsDomains?: readonly DnsDomain[];
+  /**
+   * Number of DNS replicas (1-7, default 1): dns-a on 198.18.0.2 (dnsNs), dns-b on
+   * 198.18.0.4, dns-c on .5, ... each a dnsmasq in its own namespace answering the
+   * same names, plus `whoami.lab` with its own IP (to tell them apart).
+   */
+  readonly dnsReplicas?: number;
+  /** Whether every node DNATs the DNS service IP (dnsServiceIP) to the replicas, as kube-proxy does. Default true. */
+  readonly dnsService?: boolean;
+  /**
+   * Domains the replicas are authoritative for (dnsmasq --local=/domain/): a name
+   * in them without a record is NXDOMAIN, as CoreDNS's kubernetes plugin answers
+   * (without it dnsmasq, having no upstream, answers REFUSED). Default ['cluster.local'].
+   */
+  readonly dnsLocalDomains?: readonly string[];
   /**
    * A lab for people (the CLI): it outlives this process, and the processes it
    * starts (dnsmasq, delayers) are detached. Default false: the lab belongs to
@@ -79,6 +99,8 @@ export interface ExecOptions {
 }
 
 const DNS_PORT = 53;
+/** Each replica answers this name with its own IP: which replica did the service IP pick? */
+export const DNS_WHOAMI = 'whoami.lab';
 const DEFAULT_MTU = 1500;
 /** Parallel commands while building a lab: enough to use both cores, few enough not to thrash. */
 const PARALLEL = 8;
@@ -140,6 +162,13 @@ export class Lab {
   readonly aggregatorIP: string;
   readonly dnsRecords: readonly DnsRecord[];
   readonly dnsDomains: readonly DnsDomain[];
+  readonly dnsLocalDomains: readonly string[];
+  /** The DNS replicas, dns-a (= dnsNs, dnsIP) first. */
+  readonly dnsReplicas: readonly DnsReplica[];
+  /** Whether the nodes DNAT dnsServiceIP to the replicas. */
+  readonly dnsService: boolean;
+  /** The DNS service IP (198.18.0.10): every node DNATs it to a random replica (when dnsService). */
+  readonly dnsServiceIP: string;
   readonly persistent: boolean;
   private readonly commandTimeoutMs: number;
   private readonly children = new Set<ChildProcess>();
@@ -148,7 +177,7 @@ export class Lab {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(opts: LabOptions & { readonly prefix: string }) {
-    this.plan = planLab(opts.prefix, opts.nodes);
+    this.plan = planLab(opts.prefix, opts.nodes, opts.dnsReplicas ?? 1);
     this.prefix = opts.prefix;
     this.nodes = this.plan.nodes;
     this.bridgeNs = this.plan.bridgeNs;
@@ -158,6 +187,10 @@ export class Lab {
     this.aggregatorIP = this.plan.aggregatorIP;
     this.dnsRecords = opts.dnsRecords ?? [];
     this.dnsDomains = opts.dnsDomains ?? [];
+    this.dnsLocalDomains = opts.dnsLocalDomains ?? ['cluster.local'];
+    this.dnsReplicas = this.plan.dnsReplicas;
+    this.dnsService = opts.dnsService ?? true;
+    this.dnsServiceIP = this.plan.dnsServiceIP;
     this.persistent = opts.persistent ?? false;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 10_000;
   }
@@ -170,6 +203,22 @@ export class Lab {
   node(name: string): LabNode {
     const n = this.nodes.find((x) => x.name === name || x.ns === name);
     if (!n) throw new Error(`lab ${this.prefix}: no node ${JSON.stringify(name)} (have ${this.nodes.map((x) => x.name).join(', ')})`);
+    return n;
+  }
+
+  /** A DNS replica by name (dns-a, dns-b, ...) or namespace. */
+  dnsReplica(name: string): DnsReplica {
+    const r = this.dnsReplicas.find((x) => x.name === name || x.ns === name);
+    if (!r) throw new Error(`lab ${this.prefix}: no DNS replica ${JSON.stringify(name)} (have ${this.dnsReplicas.map((x) => x.name).join(', ')})`);
+    return r;
+  }
+
+  /** A node or a DNS replica (what delay() and clear() take). */
+  private target(name: string): LabNode | DnsReplica {
+    const n = this.nodes.find((x) => x.name === name || x.ns === name) ?? this.dnsReplicas.find((x) => x.name === name || x.ns === name);
+    if (!n) {
+      throw new Error(`lab ${this.prefix}: no node or DNS replica ${JSON.stringify(name)} (have ${[...this.nodes, ...this.dnsReplicas].map((x) => x.name).join(', ')})`);
+    }
     return n;
   }
 
@@ -250,6 +299,9 @@ export class Lab {
       createdAt: new Date().toISOString(),
       dnsRecords: this.dnsRecords,
       dnsDomains: this.dnsDomains,
+      dnsReplicas: this.dnsReplicas.length,
+      dnsService: this.dnsService,
+      dnsLocalDomains: this.dnsLocalDomains,
     };
     writeState(state);
     if (!this.persistent) {
@@ -281,7 +333,9 @@ export class Lab {
     await mapLimit(plan.members, PARALLEL, async (m) => {
       await this.cmd(['ip', '-n', m.ns, '-batch', '-'], { input: memberScript(plan, m) });
     });
-    await mapLimit(this.nodes, PARALLEL, (n) => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: nodeChainsSetup() }));
+    const service = this.dnsService ? serviceNat(this.dnsServiceIP, this.dnsReplicas) : '';
+    await mapLimit(this.nodes, PARALLEL, (n) => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: nodeChainsSetup() + service }));
+    await mapLimit(this.dnsReplicas, PARALLEL, (r) => this.exec(r.ns, ['iptables-restore', '--noflush'], { input: nodeChainsSetup() }));
     await this.exec(plan.bridgeNs, ['nft', '-f', '-'], { input: nftSetup(this.nodes, (n) => n.vethHost) });
 
     await waitUntil('every lab cable to come up', () => this.allPortsUp(), 5000);
@@ -365,16 +419,37 @@ export class Lab {
     const s = readState(prefix);
     if (!s) throw new Error(`no lab ${prefix} (no ${stateFile(prefix)})`);
     // Helpers it starts (a delayer) must outlive the attaching process, whoever owns the lab.
-    const lab = new Lab({ prefix, nodes: s.nodeCount, dnsRecords: s.dnsRecords, dnsDomains: s.dnsDomains, persistent: true });
+    const lab = new Lab({
+      prefix,
+      nodes: s.nodeCount,
+      dnsRecords: s.dnsRecords,
+      dnsDomains: s.dnsDomains,
+      dnsReplicas: s.dnsReplicas ?? 1,
+      dnsService: s.dnsService ?? true,
+      dnsLocalDomains: s.dnsLocalDomains ?? [],
+      persistent: true,
+    });
     lab.isUp = true;
     return lab;
   }
 
   // ---------------------------------------------------------------- DNS
 
-  /** Starts dnsmasq in the DNS namespace, bound to the lab DNS address only, and waits until it answers on :53. */
-  async startDns(): Promise<void> {
-    // Only the names given (no resolv.conf, no /etc/hosts, no config file), on the lab address only.
+  /**
+   * Starts DNS replicas (all, or the one named) that are not running: plugs a
+   * stopped replica's cable back in, starts its dnsmasq bound to the replica's
+   * address only, and waits until it listens on :53 (UDP and TCP).
+   */
+  async startDns(replica?: string): Promise<void> {
+    const targets = replica === undefined ? this.dnsReplicas : [this.dnsReplica(replica)];
+    await mapLimit(targets, PARALLEL, (r) => this.serial(r.ns, () => this.startReplica(r)));
+  }
+
+  private async startReplica(r: DnsReplica): Promise<void> {
+    const cable = await this.cable(r);
+    if (cable.cut) await this.plugIn(r.vethHost, r.name);
+    if ((await this.dnsmasqPids(r)).length > 0) return;
+    // Only the names given (no resolv.conf, no /etc/hosts, no config file), on the replica's address only.
     // --user=root: no privilege drop to "nobody", which a minimal image may not have; it is a test server
     // in a namespace of its own.
     const args = [
@@ -385,21 +460,55 @@ export class Lab {
       '--no-hosts',
       '--no-poll',
       '--bind-interfaces',
-      `--listen-address=${this.dnsIP}`,
+      `--listen-address=${r.ip}`,
       `--port=${DNS_PORT}`,
       '--pid-file',
       '--user=root',
       '--log-facility=-',
-      ...this.dnsRecords.map((r) => `--host-record=${r.name},${r.ip}`),
+      ...this.dnsRecords.map((d) => `--host-record=${d.name},${d.ip}`),
+      `--host-record=${DNS_WHOAMI},${r.ip}`,
       ...this.dnsDomains.map((d) => `--address=/${d.domain}/${d.ip}`),
+      ...this.dnsLocalDomains.map((d) => `--local=/${d}/`),
     ];
-    const child = this.startProcess(this.dnsNs, args, 'dnsmasq.log');
-    await this.waitReady('dnsmasq', child, 'dnsmasq.log', () => isListening(child.pid ?? 0, this.dnsIP, DNS_PORT, 'udp') && isListening(child.pid ?? 0, this.dnsIP, DNS_PORT, 'tcp'));
+    const log = r.ns === this.dnsNs ? 'dnsmasq.log' : `dnsmasq-${r.name}.log`;
+    const child = this.startProcess(r.ns, args, log);
+    await this.waitReady(`dnsmasq ${r.name}`, child, log, () => isListening(child.pid ?? 0, r.ip, DNS_PORT, 'udp') && isListening(child.pid ?? 0, r.ip, DNS_PORT, 'tcp'));
   }
 
-  /** Stops the DNS server (every process in the DNS namespace): DNS probes then fail for real. */
-  async stopDns(): Promise<void> {
-    await terminateNamespaces([this.dnsNs]);
+  /**
+   * Stops DNS replicas (all, or the one named) as a CoreDNS pod goes away: its
+   * dnsmasq ends and its cable is pulled, so its IP answers nothing (queries time
+   * out, no ICMP port unreachable). The nodes' service DNAT still picks it (as
+   * kube-proxy does until the endpoint is removed), so queries to the service IP
+   * that land on it time out too. startDns() or clear() bring it back.
+   */
+  async stopDns(replica?: string): Promise<void> {
+    const targets = replica === undefined ? this.dnsReplicas : [this.dnsReplica(replica)];
+    await mapLimit(targets, PARALLEL, (r) =>
+      this.serial(r.ns, async () => {
+        await terminateAll(() => this.dnsmasqPids(r), `${r.ns} (dnsmasq)`);
+        await this.cmd(['ip', '-n', this.bridgeNs, 'link', 'set', r.vethHost, 'down']);
+      }),
+    );
+  }
+
+  private async dnsmasqPids(r: DnsReplica): Promise<number[]> {
+    const mine: number[] = [];
+    for (const pid of await pidsInNamespaces([r.ns])) if ((await processArgv(pid))[0]?.endsWith('dnsmasq')) mine.push(pid);
+    return mine;
+  }
+
+  /**
+   * Drops a node's DNS queries (UDP and TCP port 53 from its pod and node IPs) on
+   * every replica's INPUT, so they reach no replica whether sent to the service IP
+   * or to a replica IP: the node's DNS probes time out, other nodes resolve.
+   * clear(node) or clear() remove it.
+   */
+  async blockDns(node: string): Promise<void> {
+    const n = this.node(node);
+    await mapLimit(this.dnsReplicas, PARALLEL, (r) =>
+      this.serial(r.ns, () => this.exec(r.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, dnsBlockRules(n)) })),
+    );
   }
 
   /**
@@ -480,10 +589,13 @@ export class Lab {
 
   /** Plugs the cable back in and waits until the port forwards again. */
   async restoreCable(node: string): Promise<void> {
-    const n = this.node(node);
-    await this.cmd(['ip', '-n', this.bridgeNs, 'link', 'set', n.vethHost, 'up']);
-    await waitUntil(`${node}'s cable to come back`, async () => {
-      const out = await this.cmd(['ip', '-n', this.bridgeNs, '-j', '-d', 'link', 'show', 'dev', n.vethHost]);
+    await this.plugIn(this.node(node).vethHost, node);
+  }
+
+  private async plugIn(vethHost: string, name: string): Promise<void> {
+    await this.cmd(['ip', '-n', this.bridgeNs, 'link', 'set', vethHost, 'up']);
+    await waitUntil(`${name}'s cable to come back`, async () => {
+      const out = await this.cmd(['ip', '-n', this.bridgeNs, '-j', '-d', 'link', 'show', 'dev', vethHost]);
       const [link] = JSON.parse(out.stdout) as Array<{ operstate: string; linkinfo?: { info_slave_data?: { state?: string } } }>;
       return link?.operstate === 'UP' && link.linkinfo?.info_slave_data?.state === 'forwarding';
     }, 5000);
@@ -502,13 +614,14 @@ export class Lab {
   }
 
   /**
-   * Delays everything a node sends by `ms` ± `jitterMs` (uniform), in order:
-   * an NFQUEUE rule on the node's eth0 egress and delayer.py holding verdicts.
+   * Delays everything a node (or a DNS replica: dns-b, ...) sends by `ms` ±
+   * `jitterMs` (uniform), in order: an NFQUEUE rule on its eth0 egress and
+   * delayer.py holding verdicts. A replica's delay is its answers' delay.
    * Replaces a previous delay of the node; 0 and 0 removes it.
    */
   async delay(node: string, ms: number, jitterMs = 0): Promise<void> {
     if (!(ms >= 0 && jitterMs >= 0 && ms <= 60_000 && jitterMs <= 60_000)) throw new Error(`delay ${ms} ms ± ${jitterMs} ms: expected 0-60000`);
-    const n = this.node(node);
+    const n = this.target(node);
     await this.serial(n.ns, async () => {
       await this.removeDelay(n);
       if (ms === 0 && jitterMs === 0) return;
@@ -524,12 +637,12 @@ export class Lab {
     });
   }
 
-  private async removeDelay(n: LabNode): Promise<void> {
+  private async removeDelay(n: LabNode | DnsReplica): Promise<void> {
     await this.exec(n.ns, ['iptables', '-t', 'mangle', '-F', EGRESS_CHAIN]);
     await terminateAll(() => this.delayerPids(n), `${n.ns} (delayer)`);
   }
 
-  private async delayerPids(n: LabNode): Promise<number[]> {
+  private async delayerPids(n: LabNode | DnsReplica): Promise<number[]> {
     const pids = await pidsInNamespaces([n.ns]);
     const mine: number[] = [];
     for (const pid of pids) if ((await processArgv(pid)).some((a) => a.endsWith('delayer.py'))) mine.push(pid);
@@ -545,33 +658,53 @@ export class Lab {
 
   /**
    * Removes every fault of one node (its rules, the pair rules that name it on
-   * other nodes, its delay and loss, its cut cable), or of the whole lab.
+   * other nodes, its DNS block, its delay and loss, its cut cable), of one DNS
+   * replica (its delay; a stopped replica is started), or of the whole lab.
    */
   async clear(node?: string): Promise<void> {
-    const targets = node === undefined ? this.nodes : [this.node(node)];
+    const target = node === undefined ? undefined : this.target(node);
+    const nodeTargets = target === undefined ? this.nodes : this.nodes.filter((n) => n === target);
+    const replicaTargets = target === undefined ? this.dnsReplicas : this.dnsReplicas.filter((r) => r === target);
+    const isNode = nodeTargets.length > 0 && target !== undefined;
     await mapLimit(this.nodes, PARALLEL, async (n) => {
       await this.serial(n.ns, async () => {
-        if (targets.includes(n)) {
+        if (target === undefined || n === target) {
           await this.exec(n.ns, ['iptables', '-F', INPUT_CHAIN]);
-        } else if (node !== undefined) {
-          const listed = await this.exec(n.ns, ['iptables', '-S', INPUT_CHAIN]);
-          const lines = rulesNaming(listed.stdout, node);
-          if (lines.length > 0) {
-            await this.exec(n.ns, ['iptables-restore', '--noflush'], { input: ['*filter', ...lines.map((l) => l.replace(/^-A /, '-D ')), 'COMMIT', ''].join('\n') });
-          }
+        } else if (isNode) {
+          await this.removeRulesNaming(n.ns, n.name === target.name ? '' : target.name);
         }
       });
     });
-    await mapLimit(targets, PARALLEL, async (n) => {
+    // The replicas' INPUT holds the DNS blocks of nodes.
+    await mapLimit(this.dnsReplicas, PARALLEL, (r) =>
+      this.serial(r.ns, async () => {
+        if (target === undefined) await this.exec(r.ns, ['iptables', '-F', INPUT_CHAIN]);
+        else if (isNode) await this.removeRulesNaming(r.ns, target.name);
+      }),
+    );
+    await mapLimit(nodeTargets, PARALLEL, async (n) => {
       await this.serial(n.ns, () => this.removeDelay(n));
       await this.loss(n.name, 0);
       const cable = await this.cable(n);
       if (cable.mtu !== DEFAULT_MTU) await this.mtu(n.name, DEFAULT_MTU);
       if (cable.cut) await this.restoreCable(n.name);
     });
+    await mapLimit(replicaTargets, PARALLEL, async (r) => {
+      await this.serial(r.ns, () => this.removeDelay(r));
+      await this.serial(r.ns, () => this.startReplica(r));
+    });
   }
 
-  private async cable(n: LabNode): Promise<{ cut: boolean; mtu: number }> {
+  private async removeRulesNaming(ns: string, name: string): Promise<void> {
+    if (!name) return;
+    const listed = await this.exec(ns, ['iptables', '-S', INPUT_CHAIN]);
+    const lines = rulesNaming(listed.stdout, name);
+    if (lines.length > 0) {
+      await this.exec(ns, ['iptables-restore', '--noflush'], { input: ['*filter', ...lines.map((l) => l.replace(/^-A /, '-D ')), 'COMMIT', ''].join('\n') });
+    }
+  }
+
+  private async cable(n: { readonly vethHost: string }): Promise<{ cut: boolean; mtu: number }> {
     const out = await this.cmd(['ip', '-n', this.bridgeNs, '-j', 'link', 'show', 'dev', n.vethHost]);
     const [link] = JSON.parse(out.stdout) as Array<{ flags: string[]; mtu: number }>;
     return { cut: !(link?.flags ?? []).includes('UP'), mtu: link?.mtu ?? DEFAULT_MTU };
@@ -597,6 +730,16 @@ export class Lab {
       const cable = await this.cable(n);
       if (cable.cut) add({ kind: 'cut', node: n.name });
       if (cable.mtu !== DEFAULT_MTU) add({ kind: 'mtu', node: n.name, bytes: cable.mtu });
+    });
+    await mapLimit(this.dnsReplicas, PARALLEL, async (r) => {
+      const rules = await this.exec(r.ns, ['iptables', '-S', INPUT_CHAIN]);
+      for (const f of parseTaggedRules(rules.stdout)) add(f);
+      for (const pid of await this.delayerPids(r)) {
+        const argv = await processArgv(pid);
+        const opt = (name: string) => Number(argv[argv.indexOf(name) + 1] ?? 0);
+        add({ kind: 'delay', node: r.name, ms: opt('--delay-ms'), jitterMs: opt('--jitter-ms') });
+      }
+      if ((await this.cable(r)).cut || (await this.dnsmasqPids(r)).length === 0) add({ kind: 'dns-stopped', replica: r.name });
     });
     return [...seen.values()];
   }

@@ -1,7 +1,11 @@
 // The plain tools the e2e suite measures netmatrix against, run inside lab
 // namespaces: ping and fping (RTT, loss), a one-shot TCP connect, a TCP listener,
-// and a DNS lookup. Every call is bounded in count and time.
+// and a DNS lookup (Node's resolver, or netmatrix's own prober: dnsQueries).
+// Every call is bounded in count and time.
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isListening, type Lab } from './lab.js';
 
 export interface PingResult {
@@ -126,4 +130,54 @@ r.resolve4(name).then((a) => process.stdout.write(JSON.stringify({ addresses: a 
 export async function resolve4(lab: Lab, ns: string, server: string, name: string): Promise<{ addresses?: string[]; error?: string }> {
   const r = await lab.exec(ns, [process.execPath, '-e', RESOLVE_SCRIPT, server, name], { timeoutMs: 10_000 });
   return JSON.parse(r.stdout) as { addresses?: string[]; error?: string };
+}
+
+/** Where the compiled netmatrix is: the repository root holding package.json above this module. */
+function distRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++, dir = dirname(dir)) if (existsSync(join(dir, 'package.json'))) return join(dir, 'dist');
+  throw new Error('dnsQueries: no package.json above this module');
+}
+
+export interface DnsQueryResult {
+  /** The prober's outcome: ok, timeout, nxdomain, refused, ... */
+  readonly outcome: string;
+  readonly rttMs: number;
+  readonly answers: readonly string[];
+  readonly rcode: string | null;
+}
+
+const DNS_QUERIES_SCRIPT = `
+const [mod, server, port, name, type, count, timeout, gap, transport] = process.argv.slice(1);
+const { dnsQuery } = await import(mod);
+const out = [];
+for (let i = 0; i < Number(count); i++) {
+  const r = await dnsQuery({ ip: server, port: Number(port) }, { name, type }, AbortSignal.timeout(Number(timeout)), { transport });
+  out.push({ outcome: r.outcome, rttMs: r.rttUs / 1000, answers: r.answers, rcode: r.rcode });
+  if (Number(gap) > 0) await new Promise((res) => setTimeout(res, Number(gap)));
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+/**
+ * `count` DNS questions, one after the other, from a namespace with netmatrix's
+ * own prober (dnsQuery of dist/agent/probers/dns.js: run `npm run build` first):
+ * a reply counts only if it comes from the address asked (so a DNATed service
+ * IP must be un-NATed on the way back). Each question has its own deadline.
+ */
+export async function dnsQueries(
+  lab: Lab,
+  ns: string,
+  server: string,
+  name: string,
+  opts: { count?: number; timeoutMs?: number; gapMs?: number; type?: 'A' | 'AAAA'; port?: number; transport?: 'udp' | 'tcp' } = {},
+): Promise<DnsQueryResult[]> {
+  const mod = join(distRoot(), 'agent', 'probers', 'dns.js');
+  if (!existsSync(mod)) throw new Error(`dnsQueries: ${mod} is missing: npm run build`);
+  const count = opts.count ?? 1;
+  const timeout = opts.timeoutMs ?? 500;
+  const gap = opts.gapMs ?? 0;
+  const argv = [process.execPath, '--input-type=module', '-e', DNS_QUERIES_SCRIPT, pathToFileURL(mod).href, server, String(opts.port ?? 53), name, opts.type ?? 'A', String(count), String(timeout), String(gap), opts.transport ?? 'udp'];
+  const r = await lab.exec(ns, argv, { timeoutMs: count * (timeout + gap) + 10_000 });
+  return JSON.parse(r.stdout) as DnsQueryResult[];
 }

@@ -29,6 +29,12 @@ export interface LabState {
   readonly createdAt: string;
   readonly dnsRecords: readonly DnsRecord[];
   readonly dnsDomains: readonly DnsDomain[];
+  /** Number of DNS replicas (absent in labs made before replicas existed: 1). */
+  readonly dnsReplicas?: number;
+  /** Whether the nodes DNAT the DNS service IP to the replicas (absent: true). */
+  readonly dnsService?: boolean;
+  /** Domains dnsmasq answers NXDOMAIN for when it has no record (--local); absent: cluster.local. */
+  readonly dnsLocalDomains?: readonly string[];
 }
 
 export function stateFile(prefix: string): string {

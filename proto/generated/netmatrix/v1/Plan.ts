@@ -2,6 +2,8 @@
 
 import type { Peer as _netmatrix_v1_Peer, Peer__Output as _netmatrix_v1_Peer__Output } from '../../netmatrix/v1/Peer.js';
 import type { ProbeKind as _netmatrix_v1_ProbeKind, ProbeKind__Output as _netmatrix_v1_ProbeKind__Output } from '../../netmatrix/v1/ProbeKind.js';
+import type { DnsServer as _netmatrix_v1_DnsServer, DnsServer__Output as _netmatrix_v1_DnsServer__Output } from '../../netmatrix/v1/DnsServer.js';
+import type { DnsQuestion as _netmatrix_v1_DnsQuestion, DnsQuestion__Output as _netmatrix_v1_DnsQuestion__Output } from '../../netmatrix/v1/DnsQuestion.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Plan {
@@ -10,6 +12,9 @@ export interface Plan {
   'kinds'?: (_netmatrix_v1_ProbeKind)[];
   'intervalMs'?: (number);
   'timeoutMs'?: (number);
+  'dnsServers'?: (_netmatrix_v1_DnsServer)[];
+  'dnsQuestions'?: (_netmatrix_v1_DnsQuestion)[];
+  'dnsNxZone'?: (string);
 }
 
 export interface Plan__Output {
@@ -18,4 +23,7 @@ export interface Plan__Output {
   'kinds': (_netmatrix_v1_ProbeKind__Output)[];
   'intervalMs': (number);
   'timeoutMs': (number);
+  'dnsServers': (_netmatrix_v1_DnsServer__Output)[];
+  'dnsQuestions': (_netmatrix_v1_DnsQuestion__Output)[];
+  'dnsNxZone': (string);
 }

@@ -4,6 +4,7 @@ import type { ProbeKind as _netmatrix_v1_ProbeKind, ProbeKind__Output as _netmat
 import type { AddressFamily as _netmatrix_v1_AddressFamily, AddressFamily__Output as _netmatrix_v1_AddressFamily__Output } from '../../netmatrix/v1/AddressFamily.js';
 import type { Outcome as _netmatrix_v1_Outcome, Outcome__Output as _netmatrix_v1_Outcome__Output } from '../../netmatrix/v1/Outcome.js';
 import type { HttpTimings as _netmatrix_v1_HttpTimings, HttpTimings__Output as _netmatrix_v1_HttpTimings__Output } from '../../netmatrix/v1/HttpTimings.js';
+import type { DnsResult as _netmatrix_v1_DnsResult, DnsResult__Output as _netmatrix_v1_DnsResult__Output } from '../../netmatrix/v1/DnsResult.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ProbeResult {
@@ -16,6 +17,7 @@ export interface ProbeResult {
   'timestampMs'?: (number | string | Long);
   'detail'?: (string);
   'http'?: (_netmatrix_v1_HttpTimings | null);
+  'dns'?: (_netmatrix_v1_DnsResult | null);
 }
 
 export interface ProbeResult__Output {
@@ -28,4 +30,5 @@ export interface ProbeResult__Output {
   'timestampMs': (number);
   'detail': (string);
   'http': (_netmatrix_v1_HttpTimings__Output | null);
+  'dns': (_netmatrix_v1_DnsResult__Output | null);
 }

@@ -1,6 +1,6 @@
 // resolv.conf as the C libraries read it, and what a lookup costs under it.
 import t from 'tap';
-import { expandName, lookupCost, parseResolvConf } from '../../../agent/dns/resolv-conf.js';
+import { expandName, lookupCost, parseResolvConf } from '../../common/resolv-conf.js';
 
 // What kubelet writes into a pod with dnsPolicy ClusterFirst.
 const KUBE = `search default.svc.cluster.local svc.cluster.local cluster.local example.internal

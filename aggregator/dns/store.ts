@@ -1,0 +1,154 @@
+// DNS results, per node × server: a rolling window of outcomes and latencies
+// (the matrix store's cells, with the server as the column), the last answer
+// each server gave each node for each name (to compare replicas), and the last
+// "must not exist" check. Only servers of the configuration are kept: a result
+// naming another server is rejected and counted, so an agent can't grow this.
+import { addressFamilies, outcomes, type AddressFamily, type DnsRole, type Outcome } from '../../common/vocabulary.js';
+import { MatrixStore, type CellView, type Sample } from '../matrix/store.js';
+import type { StatusThresholds } from '../matrix/status.js';
+import type { DnsServerSpec } from './servers.js';
+
+export interface DnsResultInput {
+  readonly server: string;
+  readonly name: string;
+  readonly type: 'A' | 'AAAA';
+  readonly nxCheck: boolean;
+  readonly answers: readonly string[];
+  readonly rcode: string;
+  readonly ip: string;
+  readonly family: AddressFamily;
+  readonly outcome: Outcome;
+  readonly rttUs: number;
+  readonly at: number;
+}
+
+export interface DnsAnswer {
+  readonly answers: readonly string[];
+  readonly at: number;
+}
+
+export interface NxCheck {
+  readonly outcome: Outcome;
+  readonly rcode: string;
+  readonly at: number;
+  /** When the current run of this outcome began. */
+  readonly since: number;
+}
+
+export type DnsRecordListener = (server: DnsServerSpec, r: DnsResultInput) => void;
+
+export interface DnsStoreOptions {
+  readonly windowMs: number;
+  readonly intervalMs: number;
+  readonly thresholds: StatusThresholds;
+  /** Questions asked per round (each is one sample of the cell). */
+  readonly questionsPerRound: number;
+}
+
+const KIND = 0; // the matrix store's kind dimension is not used here
+
+export class DnsStore {
+  private readonly cells: MatrixStore;
+  private readonly byName: Map<string, number>;
+  /** Per node index: `${server}\n${name}\n${type}` → last ok answer. */
+  private readonly answers: (Map<string, DnsAnswer> | undefined)[] = [];
+  /** Per node index: server index → last nx check. */
+  private readonly nx: (Map<number, NxCheck> | undefined)[] = [];
+  /** Per node index: server index → address last probed (an "auto" service differs per node). */
+  private readonly addresses: (Map<number, { ip: string; family: AddressFamily }> | undefined)[] = [];
+  private readonly listeners = new Set<DnsRecordListener>();
+  readonly stats = { results: 0, rejectedUnknownServer: 0 };
+
+  constructor(
+    readonly servers: readonly DnsServerSpec[],
+    readonly options: DnsStoreOptions,
+    now: number,
+  ) {
+    this.byName = new Map(servers.map((s, i) => [s.name, i]));
+    // Several samples per round: size the ring so the window still fits.
+    this.cells = new MatrixStore(
+      { windowMs: options.windowMs, intervalMs: options.intervalMs / Math.max(1, options.questionsPerRound), thresholds: options.thresholds },
+      now,
+    );
+  }
+
+  serverIndex(name: string): number | undefined {
+    return this.byName.get(name);
+  }
+
+  onRecord(listener: DnsRecordListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stores one result from node `src`; false when it names a server this aggregator does not plan. */
+  record(src: number, r: DnsResultInput): boolean {
+    const dst = this.byName.get(r.server);
+    if (dst === undefined) {
+      this.stats.rejectedUnknownServer++;
+      return false;
+    }
+    this.stats.results++;
+    const server = this.servers[dst]!;
+    (this.addresses[src] ??= new Map()).set(dst, { ip: r.ip, family: r.family });
+    if (r.nxCheck) {
+      const map = (this.nx[src] ??= new Map());
+      const prev = map.get(dst);
+      if (!prev || r.at >= prev.at) {
+        map.set(dst, { outcome: r.outcome, rcode: r.rcode, at: r.at, since: prev && prev.outcome === r.outcome ? prev.since : r.at });
+      }
+    } else {
+      this.cells.record(src, dst, KIND, addressFamilies.index(r.family), outcomes.index(r.outcome), r.rttUs, r.at);
+      if (r.outcome === 'ok') {
+        const map = (this.answers[src] ??= new Map());
+        const key = answerKey(r.server, r.name, r.type);
+        const prev = map.get(key);
+        if (!prev || r.at >= prev.at) map.set(key, { answers: [...r.answers].sort(), at: r.at });
+      }
+    }
+    for (const l of this.listeners) l(server, r);
+    return true;
+  }
+
+  /** The address node `src` last asked server `dst` at, or undefined. */
+  address(src: number, dst: number): { ip: string; family: AddressFamily } | undefined {
+    return this.addresses[src]?.get(dst);
+  }
+
+  view(src: number, dst: number, now: number): CellView | undefined {
+    const a = this.addresses[src]?.get(dst);
+    if (!a) return undefined;
+    return this.cells.view(src, dst, KIND, addressFamilies.index(a.family), now);
+  }
+
+  samples(src: number, dst: number, now: number): Sample[] {
+    const a = this.addresses[src]?.get(dst);
+    if (!a) return [];
+    return this.cells.samples(src, dst, KIND, addressFamilies.index(a.family), now);
+  }
+
+  answer(src: number, server: string, name: string, type: 'A' | 'AAAA'): DnsAnswer | undefined {
+    return this.answers[src]?.get(answerKey(server, name, type));
+  }
+
+  nxCheck(src: number, dst: number): NxCheck | undefined {
+    return this.nx[src]?.get(dst);
+  }
+
+  /** Forgets node `n` (it left the cluster; its index may be reused). */
+  removeNode(n: number): void {
+    // Only the node's row: the columns are servers, not nodes.
+    this.cells.removeNode(n, 0);
+    this.answers[n] = undefined;
+    this.nx[n] = undefined;
+    this.addresses[n] = undefined;
+  }
+
+  roleOf(dst: number): DnsRole {
+    return this.servers[dst]!.role;
+  }
+}
+
+function answerKey(server: string, name: string, type: string): string {
+  return `${server}\n${name}\n${type}`;
+}

@@ -1,0 +1,72 @@
+// DNS metrics (docs/metrics.md). Per server: latency histograms and outcome
+// counters updated at ingest (the buckets CoreDNS uses, 0.25 ms to 8 s, so
+// both dashboards read alike), and the node count by status from the last
+// evaluation. Per node only while that node has errors or an unknown
+// nameserver: O(servers), not O(nodes × servers), on a healthy cluster.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { STATUSES } from '../../common/vocabulary.js';
+import type { MetricsSources } from './metrics.js';
+
+/** CoreDNS's coredns_dns_request_duration_seconds buckets. */
+export const DNS_BUCKETS = [0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192];
+
+export function registerDnsMetrics(registry: Registry, src: MetricsSources): void {
+  const dns = src.dns;
+  if (!dns) return;
+  const duration = new Histogram({
+    name: 'netmatrix_dns_request_duration_seconds',
+    help: 'Time from query to accepted answer of DNS probes that succeeded, from every node, by server.',
+    labelNames: ['server', 'role'],
+    buckets: DNS_BUCKETS,
+    registers: [registry],
+  });
+  const probes = new Counter({
+    name: 'netmatrix_dns_probes_total',
+    help: 'DNS probes by server and outcome; check="name" for the configured names, check="nx" for the random name that must be NXDOMAIN.',
+    labelNames: ['server', 'role', 'check', 'outcome'],
+    registers: [registry],
+  });
+  for (const s of dns.servers) {
+    duration.zero({ server: s.name, role: s.role });
+    probes.inc({ server: s.name, role: s.role, check: 'name', outcome: 'ok' }, 0);
+  }
+  dns.onRecord((s, r) => {
+    probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : 'name', outcome: r.outcome });
+    if (!r.nxCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
+  });
+
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  const last = () => src.evaluator.last?.dns;
+  gauge('netmatrix_dns_server_info', 'One per configured DNS server, with its role and address ("auto": each node\'s resolv.conf nameserver).', ['server', 'role', 'address'], (g) => {
+    for (const s of dns.servers) g.set({ server: s.name, role: s.role, address: s.address || 'auto' }, 1);
+  });
+  gauge('netmatrix_dns_server_nodes', 'Nodes by the status of their cell towards each DNS server, at the last evaluation.', ['server', 'role', 'status'], (g) => {
+    for (const t of last()?.tallies ?? []) for (const status of STATUSES) g.set({ server: t.server, role: t.role, status }, t[status]);
+  });
+  gauge('netmatrix_dns_node_error_ratio', 'Failed DNS queries over queries in the window from a node to a server; present only while above 0.', ['node', 'server'], (g) => {
+    const a = last();
+    if (!a) return;
+    a.nodes.forEach((node, i) => {
+      if (!src.nodes.get(node)) return;
+      a.cells[i]!.forEach((c, j) => {
+        if (c.errorRatio !== null && c.errorRatio > 0) g.set({ node, server: a.servers[j]!.name }, c.errorRatio);
+      });
+    });
+  });
+  gauge('netmatrix_dns_answer_divergent', 'A replica whose answer for a name differs from the other replicas\' (1); absent when they agree.', ['server', 'name', 'type'], (g) => {
+    for (const x of last()?.answers ?? []) for (const server of x.divergent) g.set({ server, name: x.name, type: x.type }, 1);
+  });
+  gauge('netmatrix_dns_resolver_nameserver_unknown', 'A node whose resolv.conf names a first nameserver the aggregator does not know (1); absent otherwise.', ['node', 'nameserver'], (g) => {
+    for (const r of last()?.resolvers ?? []) if (r.nameserverKnown === false && src.nodes.get(r.node)) g.set({ node: r.node, nameserver: r.nameservers[0] ?? '' }, 1);
+  });
+}
