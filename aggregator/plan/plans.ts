@@ -22,7 +22,7 @@ export interface PlanContent {
   readonly dns: DnsPlan;
 }
 
-/** The same for every agent, so it is compared by identity. */
+/** The DNS section: the same for every agent. */
 export interface DnsPlan {
   readonly servers: readonly DnsServerSpec[];
   readonly questions: readonly DnsQuestion[];
@@ -44,12 +44,16 @@ export function samePlan(a: PlanContent | undefined, b: PlanContent): boolean {
   return (
     a.intervalMs === b.intervalMs &&
     a.timeoutMs === b.timeoutMs &&
-    a.dns === b.dns &&
+    sameDns(a.dns, b.dns) &&
     a.kinds.length === b.kinds.length &&
     a.kinds.every((k, i) => k === b.kinds[i]) &&
     a.peers.length === b.peers.length &&
     a.peers.every((p, i) => samePeer(p, b.peers[i]!))
   );
+}
+
+function sameDns(a: DnsPlan, b: DnsPlan): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 function samePeer(a: PlanPeer, b: PlanPeer): boolean {

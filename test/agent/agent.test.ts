@@ -32,8 +32,8 @@ if (!canDropPrivileges) {
       const body = (await agg.app.inject('/api/v1/nodes')).json() as { nodes: { name: string; agent: { connected: boolean; capabilities: string[] } }[] };
       return body.nodes.length === 2 && body.nodes.every((n) => n.agent.connected) && body.nodes;
     }, 10_000, 50);
-    t.same(nodes.find((n) => n.name === 'node-unpriv')!.agent.capabilities, ['tcp', 'http'], 'Hello says: no icmp');
-    t.same(nodes.find((n) => n.name === 'node-peer')!.agent.capabilities, ['icmp', 'tcp', 'http'], 'a privileged agent has icmp');
+    t.same(nodes.find((n) => n.name === 'node-unpriv')!.agent.capabilities, ['tcp', 'http', 'dns'], 'Hello says: no icmp');
+    t.same(nodes.find((n) => n.name === 'node-peer')!.agent.capabilities, ['icmp', 'tcp', 'http', 'dns'], 'a privileged agent has icmp');
     await waitFor('node-unpriv → node-peer tcp and http ok', async () => {
       const p = (await agg.app.inject('/api/v1/pairs/node-unpriv/node-peer')).json() as { kinds: Record<string, { status: string }> };
       return p.kinds.tcp?.status === 'ok' && p.kinds.http?.status === 'ok' && p.kinds.icmp?.status === 'unknown';

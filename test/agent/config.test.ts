@@ -29,8 +29,10 @@ t.test('defaults', async (t) => {
   t.same(c.nodeIPs, [], 'NODE_IP may be absent');
   t.equal(c.zone, '');
   t.same(c.listen, { host: '192.0.2.10', port: 9402 }, 'listen defaults to ${POD_IP}:9402');
-  t.same(c.allowedCidrs.map((x) => `${x.address}/${x.prefix}`), PRIVATE_RANGES);
-  t.equal(c.allowed.toString(), PRIVATE_RANGES.join(','));
+  const allowed = [...PRIVATE_RANGES, '169.254.20.10/32'];
+  t.same(c.allowedCidrs.map((x) => `${x.address}/${x.prefix}`), allowed, 'private ranges and NodeLocal DNSCache\'s address');
+  t.equal(c.allowed.toString(), allowed.join(','));
+  t.equal(c.resolvConf, '/etc/resolv.conf');
   t.equal(c.maxPeers, 1000);
   t.equal(c.maxConcurrentProbes, 128);
   t.equal(c.reportBuffer, 120);

@@ -66,10 +66,11 @@ t.test('the demo prints where to look and fills the matrix', async (t) => {
 });
 
 t.test('node-d is one finding, NodeUnreachable, at /api/v1/findings and in Alertmanager', async (t) => {
-  t.match(out, /Findings firing:\n  NodeUnreachable node=node-d: node-d is unreachable from 3 of 3 nodes/);
+  t.match(out, /Findings firing:\n(  .*\n)*  NodeUnreachable node=node-d: node-d is unreachable from 3 of 3 nodes/);
   const body = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string; labels: Record<string, string>; description: string }[] };
-  t.same(body.findings.map((f) => [f.kind, f.labels.node]), [['NodeUnreachable', 'node-d']], 'one finding, not three PairUnreachable');
-  t.match(body.findings[0]!.description, /icmp: ok 3\/3; tcp: refused 3\/3/);
+  const pairFindings = body.findings.filter((f) => !f.kind.startsWith('Dns'));
+  t.same(pairFindings.map((f) => [f.kind, f.labels.node]), [['NodeUnreachable', 'node-d']], 'one finding, not three PairUnreachable');
+  t.match(pairFindings[0]!.description, /icmp: ok 3\/3; tcp: refused 3\/3/);
 });
 
 t.test('--alertmanager-url: the finding is in a real Alertmanager', { skip: am ? false : 'prometheus-alertmanager is not installed' }, async (t) => {
@@ -80,6 +81,27 @@ t.test('--alertmanager-url: the finding is in a real Alertmanager', { skip: am ?
   }, 10_000, 200);
   t.match(alerts[0]!.labels, { alertname: 'NodeUnreachable', node: 'node-d', cluster: 'demo', severity: 'critical' });
   t.match(alerts[0]!.generatorURL, new RegExp(`^${api}/api/v1/findings/[0-9a-f]{16}$`));
+});
+
+t.test('the slow DNS replica: /api/v1/dns and one DnsReplicaUnhealthy naming dns-b', async (t) => {
+  t.match(out, /DnsReplicaUnhealthy server=dns-b: DNS replica dns-b \(127\.0\.3\.2\) is slow from 4 of 4 nodes/);
+  type DnsBody = { nodes: string[]; servers: { name: string; role: string }[]; cells: { status: string; latencyP50Ms: number | null; nxCheck: { ok: boolean } | null; degradedBy?: string }[][]; resolvers: { node: string; ndots: number; nameserverKnown: boolean | null; lookups: { name: string; queries: number }[] }[] };
+  const body = (await (await fetch(`${api}/api/v1/dns`, { signal: AbortSignal.timeout(2000) })).json()) as DnsBody;
+  t.same(body.nodes, ['node-a', 'node-b', 'node-c', 'node-d']);
+  t.same(body.servers.map((s) => [s.name, s.role]), [['service', 'service'], ['dns-a', 'replica'], ['dns-b', 'replica']]);
+  for (const [i, row] of body.cells.entries()) {
+    t.match(row[1], { status: 'ok' }, `${body.nodes[i]} → dns-a ok`);
+    t.match(row[2], { status: 'degraded' }, `${body.nodes[i]} → dns-b degraded`);
+    t.ok(row[2]!.latencyP50Ms! >= 100, `${body.nodes[i]} → dns-b p50 ${row[2]!.latencyP50Ms} ms ≥ the 100 ms delay`);
+    t.ok(row[1]!.nxCheck?.ok, 'the random name is NXDOMAIN');
+  }
+  const r = body.resolvers.find((x) => x.node === 'node-a')!;
+  t.match(r, { ndots: 5, nameserverKnown: true });
+  t.match(r.lookups.find((l) => l.name === 'example.com'), { queries: 8 }, 'ndots:5 and 3 search domains: an external name costs 4 names × A and AAAA');
+  const f = (await (await fetch(`${api}/api/v1/findings?kind=DnsReplicaUnhealthy`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { labels: Record<string, string> }[] };
+  t.same(f.findings.map((x) => x.labels.server), ['dns-b']);
+  const all = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string }[] };
+  t.notOk(all.findings.some((x) => x.kind === 'DnsFailing' || x.kind === 'DnsLatencyHigh'), 'the slow replica explains the service address: no DnsLatencyHigh or DnsFailing');
 });
 
 t.test('the CLI shows the same matrix', async (t) => {

@@ -63,16 +63,17 @@ export interface NetmatrixOptions {
   readonly zone?: (node: string) => string;
   /**
    * The agents' --resolv-conf. Default: a pod's resolv.conf for the lab (nameserver
-   * = the lab's DNS service IP, cluster.local search path, ndots:5), written to the
+   * = the lab's DNS service IP, or dns-a's IP in a lab without the service;
+   * cluster.local search path, ndots:5), written to the
    * lab's directory, so "service=auto" finds the lab's DNS and not the host's.
    * false: no --resolv-conf flag (the agent's own default). An `agent` flag wins.
    */
   readonly resolvConf?: string | false;
 }
 
-/** A pod's resolv.conf in a lab: the DNS service IP and the cluster.local search path. */
+/** A pod's resolv.conf in a lab: the DNS service IP (dns-a without one) and the cluster.local search path. */
 export function labResolvConf(lab: Lab): string {
-  return `nameserver ${lab.dnsServiceIP}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
+  return `nameserver ${lab.dnsService ? lab.dnsServiceIP : lab.dnsIP}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`;
 }
 
 export { sampleValue as metricValue } from './lab/forwarded-http.js';

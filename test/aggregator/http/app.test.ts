@@ -156,7 +156,7 @@ t.test('/api/v1/findings: node-c unreachable, one finding; /api/v1/findings/{id}
   const missing = await app.inject('/api/v1/findings/0123456789abcdef');
   t.same(missing.json(), { statusCode: 404, code: 'FINDING_NOT_FOUND', error: 'Not Found', message: 'no current or recently resolved finding with id "0123456789abcdef"' });
   t.match((await app.inject('/api/v1/findings?state=maybe')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
-  t.match((await app.inject('/api/v1/findings?kind=DnsFailing')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
+  t.match((await app.inject('/api/v1/findings?kind=CniConfigDrift')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
 });
 
 t.test('errors come from the catalogue', async (t) => {

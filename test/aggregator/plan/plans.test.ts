@@ -5,7 +5,15 @@ import { PlanBook, samePlan, type PlanContent, type ProbeSettings } from '../../
 import { fullMeshPlanner } from '../../../aggregator/plan/planner.js';
 import { ManualClock } from '../../../common/clock.js';
 
-const SETTINGS: ProbeSettings = { kinds: ['icmp', 'tcp', 'node'], intervalMs: 5_000, timeoutMs: 1_000 };
+const DNS = {
+  servers: [
+    { name: 'service', role: 'service' as const, address: '', port: 53 },
+    { name: 'dns-a', role: 'replica' as const, address: '10.244.0.5', port: 53 },
+  ],
+  questions: [{ name: 'kubernetes.default.svc.cluster.local', type: 'A' as const }],
+  nxZone: 'cluster.local',
+};
+const SETTINGS: ProbeSettings = { kinds: ['icmp', 'tcp', 'node'], intervalMs: 5_000, timeoutMs: 1_000, dns: DNS };
 
 function id(name: string, i: number, over: Partial<NodeIdentity> = {}): NodeIdentity {
   return { name, zone: `zone-${i % 2}`, podIPs: [`192.0.2.${i}`, `2001:db8::${i}`], nodeIPs: [`198.51.100.${i}`], responderPort: 9402, ...over };
@@ -31,6 +39,7 @@ t.test('a plan is the full mesh without self, with the probe settings', async (t
     kinds: ['icmp', 'tcp', 'node'],
     intervalMs: 5_000,
     timeoutMs: 1_000,
+    dns: DNS,
   });
   for (const n of nodes.list()) {
     const p = book.planFor(n);
@@ -75,6 +84,10 @@ t.test('samePlan sees any change of peers, kinds, interval or timeout', async (t
     ['peer pod IPs reordered', { ...a, peers: [{ ...p0, podIps: [...p0.podIps].reverse() }, ...a.peers.slice(1)] }],
     ['peer node IP', { ...a, peers: [{ ...p0, nodeIps: ['198.51.100.99'] }, ...a.peers.slice(1)] }],
     ['peer node IP added', { ...a, peers: [{ ...p0, nodeIps: [...p0.nodeIps, '2001:db8:1::2'] }, ...a.peers.slice(1)] }],
+    ['a DNS server less', { ...a, dns: { ...a.dns, servers: a.dns.servers.slice(1) } }],
+    ['a DNS server moved', { ...a, dns: { ...a.dns, servers: [a.dns.servers[0]!, { ...a.dns.servers[1]!, address: '10.244.0.6' }] } }],
+    ['a DNS name more', { ...a, dns: { ...a.dns, questions: [...a.dns.questions, { name: 'example.internal', type: 'AAAA' }] } }],
+    ['another NX zone', { ...a, dns: { ...a.dns, nxZone: 'cluster.test' } }],
   ];
   for (const [what, b] of variants) {
     t.notOk(samePlan(a, b), what);

@@ -115,8 +115,9 @@ function table(rows: string[][]): string {
   return rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('   ')}`.trimEnd()).join('\n');
 }
 
-/** The aggregator's --dns-servers for this lab: the service IP and every replica. */
+/** The aggregator's --dns-servers for this lab: the service IP and every replica (a lab without the service: its one DNS server as the service). */
 export function dnsServersFlag(lab: Lab): string {
+  if (!lab.dnsService) return `service=${lab.dnsIP}`;
   return [...(lab.dnsService ? [`service=${lab.dnsServiceIP}`] : []), ...lab.dnsReplicas.map((r) => `replica:${r.name}=${r.ip}`)].join(',');
 }
 

@@ -9,8 +9,9 @@
 //   <prefix>-dns-b.. more replicas (option dnsReplicas) on 198.18.0.4, .5, ...
 //   <prefix>-agg     198.18.0.3, where the caller runs the aggregator
 //
-// Every node DNATs the DNS service IP 198.18.0.10 to the replicas at random, as
-// kube-proxy's iptables mode does for the kube-dns ClusterIP.
+// With 2+ replicas (or dnsService: true), every node DNATs the DNS service IP
+// 198.18.0.10 to the replicas at random, as kube-proxy's iptables mode does for
+// the kube-dns ClusterIP.
 //
 // No namespace has a default route, and nothing here touches the root namespace
 // (links are created inside the lab namespaces), so lab traffic can reach nothing
@@ -74,7 +75,14 @@ export interface LabOptions {
    * same names, plus `whoami.lab` with its own IP (to tell them apart).
    */
   readonly dnsReplicas?: number;
-  /** Whether every node DNATs the DNS service IP (dnsServiceIP) to the replicas, as kube-proxy does. Default true. */
+  /**
+   * Whether every node DNATs the DNS service IP (dnsServiceIP) to the replicas, as
+   * kube-proxy does. Default: true with 2 or more replicas, false with one. With
+   * the service, the nat table makes conntrack track every flow of a node from the
+   * start, so a later reject/unreachable block (which matches conntrack NEW) misses
+   * an ICMP echo flow already seen with the same identifier (a prober's steady
+   * pings): block ICMP with 'drop' in such a lab.
+   */
   readonly dnsService?: boolean;
   /**
    * Domains the replicas are authoritative for (dnsmasq --local=/domain/): a name
@@ -189,7 +197,7 @@ export class Lab {
     this.dnsDomains = opts.dnsDomains ?? [];
     this.dnsLocalDomains = opts.dnsLocalDomains ?? ['cluster.local'];
     this.dnsReplicas = this.plan.dnsReplicas;
-    this.dnsService = opts.dnsService ?? true;
+    this.dnsService = opts.dnsService ?? this.dnsReplicas.length > 1;
     this.dnsServiceIP = this.plan.dnsServiceIP;
     this.persistent = opts.persistent ?? false;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 10_000;
@@ -425,7 +433,7 @@ export class Lab {
       dnsRecords: s.dnsRecords,
       dnsDomains: s.dnsDomains,
       dnsReplicas: s.dnsReplicas ?? 1,
-      dnsService: s.dnsService ?? true,
+      dnsService: s.dnsService ?? false,
       dnsLocalDomains: s.dnsLocalDomains ?? [],
       persistent: true,
     });

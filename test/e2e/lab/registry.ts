@@ -31,7 +31,7 @@ export interface LabState {
   readonly dnsDomains: readonly DnsDomain[];
   /** Number of DNS replicas (absent in labs made before replicas existed: 1). */
   readonly dnsReplicas?: number;
-  /** Whether the nodes DNAT the DNS service IP to the replicas (absent: true). */
+  /** Whether the nodes DNAT the DNS service IP to the replicas (absent: false). */
   readonly dnsService?: boolean;
   /** Domains dnsmasq answers NXDOMAIN for when it has no record (--local); absent: cluster.local. */
   readonly dnsLocalDomains?: readonly string[];
