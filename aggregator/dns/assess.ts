@@ -167,7 +167,8 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
   });
   let run = 0;
   for (let i = samples.length - 1; i >= 0 && failed[i] === 1; i--) run++;
-  const recent = lossSinceOutage(failed, samples.length);
+  // A trailing failure shorter than an outage is judged when the next answer comes: one lost query is not a fault.
+  const recent = lossSinceOutage(failed, run < OUTAGE_RUN ? samples.length - run : samples.length);
   const recentRatio = recent.samples === 0 ? 0 : recent.failed / recent.samples;
   const base = {
     address: store.address(src, dst)?.ip ?? null,
