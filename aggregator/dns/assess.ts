@@ -113,6 +113,9 @@ export interface ResolverInfo {
   readonly error: string | null;
 }
 
+/** The median of fewer answers than this says little (a cold start, one slow reply): latency is not judged yet. */
+export const MIN_LATENCY_SAMPLES = 3;
+
 /** A name people look up from a pod that is not in the cluster: what ndots costs it. */
 const EXTERNAL_EXAMPLE = 'example.com';
 
@@ -185,7 +188,8 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
   const summary = errorSummary(errors, samples.length);
   if (run >= OUTAGE_RUN) return { ...base, status: 'failing', reason: `last ${run} queries failed (${view.lastOutcome}); ${summary}` };
   if (recentRatio >= o.degradedLoss && recentRatio > 0) return { ...base, status: 'degraded', degradedBy: 'loss', reason: `${pct(recentRatio)} of queries fail (${summary})` };
-  if (view.rttP50Ms !== null && view.rttP50Ms > o.latencyThresholdMs) {
+  const answered = samples.length - failed.reduce((n, f) => n + f, 0);
+  if (view.rttP50Ms !== null && answered >= MIN_LATENCY_SAMPLES && view.rttP50Ms > o.latencyThresholdMs) {
     return { ...base, status: 'degraded', degradedBy: 'latency', reason: `latency p50 ${view.rttP50Ms.toFixed(2)} ms > ${o.latencyThresholdMs} ms` };
   }
   return { ...base, status: 'ok', reason: 'answers in time, errors under the threshold' };

@@ -2,6 +2,7 @@
 // duplicate reports, and how results reach the matrix.
 import t from 'tap';
 import { AgentSessions, helloProblem, type HelloInput, type ResultInput } from '../../aggregator/agents.js';
+import { DnsStore } from '../../aggregator/dns/store.js';
 import { kindIndex, MatrixStore } from '../../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes.js';
 import { ManualClock } from '../../common/clock.js';
@@ -324,4 +325,40 @@ t.test('a report that waited in transit is placed at the times its results were 
   clock.advance(1_000);
   sessions.report(a, { sequence: 3, sentAtMs: 5, results: [result('node-b', { kind: 'PROBE_KIND_TCP', timestampMs: 3 })] });
   t.equal(store.view(a.index, b.index, kindIndex('tcp'), V4, clock.now())!.lastAt, clock.now() - 2);
+});
+
+t.test('dns results go to the DNS store; unknown servers and broken results are rejected and counted', async (t) => {
+  const clock = new ManualClock();
+  const nodes = new NodeRegistry();
+  const thresholds = { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 15_000 };
+  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds }, clock.now());
+  const dns = new DnsStore([{ name: 'service', role: 'service', address: '', port: 53 }], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds }, clock.now());
+  const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 60_000 }, dns);
+  const r = sessions.hello(hello('node-a', { resolver: { nameservers: ['10.96.0.10'], search: Array.from({ length: 40 }, (_, i) => `s${i}.local`), ndots: 99, timeoutSeconds: 5, attempts: 2, warnings: [], error: '' } }));
+  const rec = (r as { record: NodeRecord }).record;
+  t.match(rec.agent.resolver, { nameservers: ['10.96.0.10'], ndots: 15, error: null, warnings: ['40 search domains; the first 32 shown'] }, 'an odd resolv.conf is bounded, not refused');
+  t.equal(rec.agent.resolver!.search.length, 32);
+  const dnsResult = (over: Partial<ResultInput> = {}, d: Record<string, unknown> = {}): ResultInput =>
+    ({ kind: 'PROBE_KIND_DNS', targetNode: '', targetIp: '10.96.0.10', family: 'ADDRESS_FAMILY_IPV4', outcome: 'OUTCOME_OK', rttUs: 700, timestampMs: 5_000, dns: { server: 'service', name: 'kubernetes.default.svc.cluster.local', type: 'DNS_TYPE_A', nxCheck: false, answers: ['10.96.0.1', 'garbage'], rcode: 'NOERROR', ...d }, ...over }) as ResultInput;
+  const out = sessions.report(rec, {
+    sequence: 1,
+    sentAtMs: 5_000,
+    results: [
+      dnsResult(),
+      dnsResult({}, { nxCheck: true, name: 'netmatrix-nx-1.cluster.local', answers: [], rcode: 'NXDOMAIN' }),
+      dnsResult({}, { server: 'rogue' }),
+      dnsResult({ dns: null }),
+      dnsResult({ targetIp: 'nope' }),
+      dnsResult({}, { answers: Array.from({ length: 65 }, () => '10.0.0.1') }),
+    ],
+  });
+  t.same(out, { duplicate: false, accepted: 2, rejected: { unknown_dns_server: 1, bad_dns_result: 3 } });
+  t.match(dns.view(rec.index, 0, clock.now()), { samples: 1, lastOutcome: 'ok', rttP50Ms: 0.7 });
+  t.same(dns.answer(rec.index, 'service', 'kubernetes.default.svc.cluster.local', 'A')?.answers, ['10.96.0.1'], 'answers that are not addresses are dropped');
+  t.match(dns.nxCheck(rec.index, 0), { outcome: 'ok' });
+  t.same(dns.address(rec.index, 0), { ip: '10.96.0.10', family: 'ipv4' });
+  // Without a DNS store (an aggregator built without one), dns results are an unknown kind.
+  const plain = setup();
+  const a = plain.connect('node-b');
+  t.same(plain.sessions.report(a, { sequence: 1, sentAtMs: 5_000, results: [dnsResult()] }).rejected, { unknown_kind: 1 });
 });
