@@ -180,9 +180,10 @@ t.test('dns-b stopped: timeout on dns-b from every node, the service degraded bu
   // Each cell's status follows the aggregator's error threshold (a cell with 1 timeout in 10 may still read ok).
   t.ok(column(v, SERVICE).some((x) => x.cell?.status !== 'ok'), 'the service column is degraded');
   for (const { node, cell } of column(v, DNS_A)) t.equal(cell?.status, 'ok', `${node}→dns-a ok`);
+  await untilFindings('DnsReplicaUnhealthy{server=dns-b} firing', (f) => f.includes('DnsReplicaUnhealthy{server=dns-b}'), FIRE_MS);
   const firing = brief(await nm.findings());
   t.comment(`firing with dns-b stopped: ${firing.join(' ') || 'none'}`);
-  t.same(firing.filter((f) => f.startsWith('DnsFailing')), [], 'no DnsFailing: every node still resolves through dns-a');
+  t.same(firing, ['DnsReplicaUnhealthy{server=dns-b}'], 'the stopped replica is named; no DnsFailing: every node still resolves through dns-a');
   const restarted = Date.now();
   await lab.startDns(DNS_B);
   await untilDns('dns-b answering from every node', (v2) => column(v2, DNS_B).every((x) => x.cell?.lastOutcome === 'ok'), HEAL_MS);
