@@ -15,7 +15,7 @@ import type { Outcome, Status } from '../../common/vocabulary.js';
 import type { Condition } from '../localize/localize.js';
 import { most } from '../localize/localize.js';
 import { pct } from '../matrix/status.js';
-import { lossSinceOutage, OUTAGE_RUN } from '../matrix/window.js';
+import { OUTAGE_RUN } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes.js';
 import type { DnsQuestion, DnsServerSpec } from './servers.js';
 import type { DnsStore } from './store.js';
@@ -170,9 +170,7 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
   });
   let run = 0;
   for (let i = samples.length - 1; i >= 0 && failed[i] === 1; i--) run++;
-  // A trailing failure shorter than an outage is judged when the next answer comes: one lost query is not a fault.
-  const recent = lossSinceOutage(failed, run < OUTAGE_RUN ? samples.length - run : samples.length);
-  const recentRatio = recent.samples === 0 ? 0 : recent.failed / recent.samples;
+  const recentRatio = recurringErrorRatio(failed, samples.length, run);
   const base = {
     address: store.address(src, dst)?.ip ?? null,
     errorRatio: view.lossRatio,
@@ -193,6 +191,26 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
     return { ...base, status: 'degraded', degradedBy: 'latency', reason: `latency p50 ${view.rttP50Ms.toFixed(2)} ms > ${o.latencyThresholdMs} ms` };
   }
   return { ...base, status: 'ok', reason: 'answers in time, errors under the threshold' };
+}
+
+/**
+ * Errors that keep coming back: the window's error ratio when at least two
+ * separate runs of failures have ended in it (a replica behind the service
+ * address that times out, a lossy path), else 0 (one outage that is over is
+ * history, and the cell is ok at its first answer, as a matrix cell is). The
+ * trailing run is left out: one lost query is judged when the next answer comes,
+ * and a longer run is an outage, which is `failing` anyway.
+ */
+export function recurringErrorRatio(failed: Uint8Array, n: number, trailingRun: number): number {
+  const end = n - trailingRun;
+  let runs = 0;
+  let errors = 0;
+  for (let i = 0; i < end; i++) {
+    if (failed[i] !== 1) continue;
+    errors++;
+    if (i === 0 || failed[i - 1] !== 1) runs++;
+  }
+  return runs >= 2 && end > 0 ? errors / end : 0;
 }
 
 function errorSummary(errors: Partial<Record<Outcome, number>>, total: number): string {

@@ -2,7 +2,7 @@
 // round by round, no transport. Each scenario is a fault a real cluster has,
 // and each asserts the one finding it should raise and the ones it must not.
 import t from 'tap';
-import { assessDns, type DnsAssessment, type DnsAssessOptions } from '../../../aggregator/dns/assess.js';
+import { assessDns, recurringErrorRatio, type DnsAssessment, type DnsAssessOptions } from '../../../aggregator/dns/assess.js';
 import type { DnsServerSpec } from '../../../aggregator/dns/servers.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
 import { NodeRegistry } from '../../../aggregator/nodes.js';
@@ -233,4 +233,15 @@ t.test('results for servers not configured are rejected and counted', async (t) 
   const ok = f.store.record(0, { server: 'rogue', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.0.0.1', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.now() });
   t.equal(ok, false);
   t.equal(f.store.stats.rejectedUnknownServer, 1);
+});
+
+t.test('recurring errors degrade a cell; one outage that ended does not', async (t) => {
+  const f = (bits: string) => Uint8Array.from(bits, (c) => (c === 'x' ? 1 : 0));
+  t.equal(recurringErrorRatio(f('....xx....'), 10, 0), 0, 'one ended outage: history');
+  t.equal(recurringErrorRatio(f('..x...x...'), 10, 0), 0.2, 'two separate failures: recurring');
+  t.equal(recurringErrorRatio(f('.x.x.x...x'), 10, 1), 3 / 9, 'the trailing run is left out');
+  t.equal(recurringErrorRatio(f(''), 0, 0), 0);
+  // Every other query to the service lost (a dead endpoint behind it) from one node.
+  const g = new Fixture(5).run(12, fine).run(8, (n, s, r) => (n === 'node-1' && s === 'service' && r % 2 === 0 ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
+  t.match(col(g.assess(), 'service')[0], { status: 'degraded', degradedBy: 'loss', reason: /% of queries fail \(timeout 4\/\d+\)/ });
 });
