@@ -315,6 +315,9 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
       const what = failing * 2 > nBad ? `fails from ${failing} of ${k} nodes (${outcomesOf(column(j))})` : slow * 2 > nBad ? `is slow from ${slow} of ${k} nodes (p50 ${median(p50s)} ms; healthy replicas ${median(others)} ms)` : `has errors from ${nBad} of ${k} nodes (${outcomesOf(column(j))})`;
       add(j, what);
     }
+  }
+  // A wrong "yes" needs no healthy peer to compare with, and is wrong from any server, replica or not.
+  for (const [j] of servers.entries()) {
     const nxBad = column(j).filter((c) => c.nxCheck && !c.nxCheck.ok && c.nxCheck.lastOutcome === 'ok').length;
     if (most(nxBad, column(j).filter((c) => c.nxCheck).length) || (nxBad === 1 && nodes.length === 1)) {
       add(j, `answers NOERROR for a name that must not exist (from ${nxBad} nodes): a wildcard or a hijacking upstream`);
@@ -327,16 +330,18 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
       add(j, a.consensus ? `answers ${a.name} ${a.type} with ${mine}, other replicas with ${a.consensus.join(', ') || '(empty)'}` : `replicas disagree on ${a.name} ${a.type}: ${divergence(a)}`);
     }
   }
-  for (const [j, why] of reasons) {
+  for (const [j, why] of [...reasons.entries()].sort((x, y) => x[0] - y[0])) {
     const s = servers[j]!;
+    const what = ROLE_WORDS[s.role];
+    const address = s.address || 'each node\'s resolv.conf nameserver';
     conditions.push({
       kind: 'DnsReplicaUnhealthy',
       subject: { server: s.name },
-      summary: `DNS replica ${s.name} (${s.address}) ${why[0]}`,
-      description: `DNS replica ${s.name} at ${s.address}:${s.port}: ${why.join('; ')}. Pods reach it through the DNS service, so some of their lookups fail or wait.`,
+      summary: `DNS ${what} ${s.name} (${address}) ${why[0]}`,
+      description: `DNS ${what} ${s.name} at ${address}${s.port === 53 ? '' : `:${s.port}`}: ${why.join('; ')}. ${s.role === 'replica' ? 'Pods reach it through the DNS service, so some of their lookups fail, wait or get a wrong answer.' : 'Pods ask it for every lookup.'}`,
     });
   }
-  const unhealthy = new Set(reasons.keys());
+  const unhealthy = new Set([...reasons.keys()].filter((j) => servers[j]!.role === 'replica'));
 
   // Does node i still reach a healthy replica directly? Then its trouble through a front address is the bad replica's.
   const explained = (i: number) => unhealthy.size > 0 && [...healthy].some((h) => !unhealthy.has(h) && cells[i]![h]!.status !== 'failing' && cells[i]![h]!.status !== 'unknown');
@@ -389,6 +394,8 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
   }
   return conditions;
 }
+
+const ROLE_WORDS: Record<DnsServerSpec['role'], string> = { replica: 'replica', service: 'service address', nodelocal: 'NodeLocal cache' };
 
 function outcomesOf(cells: readonly DnsCell[]): string {
   const counts = new Map<string, number>();

@@ -245,3 +245,10 @@ t.test('recurring errors degrade a cell; one outage that ended does not', async 
   const g = new Fixture(5).run(12, fine).run(8, (n, s, r) => (n === 'node-1' && s === 'service' && r % 2 === 0 ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
   t.match(col(g.assess(), 'service')[0], { status: 'degraded', degradedBy: 'loss', reason: /% of queries fail \(timeout 4\/\d+\)/ });
 });
+
+t.test('the service address answering a name that must not exist is named too (no replicas configured)', async (t) => {
+  const servers: DnsServerSpec[] = [{ name: 'service', role: 'service', address: '', port: 53 }];
+  const f = new Fixture(3, servers).run(4, fine, () => 'ok');
+  t.same(f.brief(), ['DnsReplicaUnhealthy server=service']);
+  t.match(f.assess().conditions[0]!.summary, /^DNS service address service \(each node's resolv.conf nameserver\) answers NOERROR for a name that must not exist/);
+});
