@@ -33,15 +33,8 @@ export interface HelloInput {
   readonly resolver?: ResolverInput | null;
 }
 
-export interface ResolverInput {
-  readonly nameservers: readonly string[];
-  readonly search: readonly string[];
-  readonly ndots: number;
-  readonly timeoutSeconds: number;
-  readonly attempts: number;
-  readonly warnings: readonly string[];
-  readonly error: string;
-}
+/** The Hello's resolver view: a ResolverInfo whose `error` is '' when there is none (proto3). */
+export type ResolverInput = Omit<ResolverInfo, 'error'> & { readonly error: string };
 
 export interface DnsResultWire {
   readonly server: string;

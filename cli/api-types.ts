@@ -170,3 +170,147 @@ export function isFindingList(x: unknown): x is ApiFindings {
 export function isErrorBody(x: unknown): x is ApiErrorBody {
   return isObject(x) && isNumber(x.statusCode) && isString(x.code) && isString(x.message);
 }
+
+/** One node asking one DNS server over the window (docs/api.md, DNS). */
+export interface ApiDnsCell {
+  readonly status: Status;
+  readonly reason: string;
+  /** The address this node last asked; null before the first query. */
+  readonly address: string | null;
+  readonly errorRatio: number | null;
+  /** Failed queries in the window, by outcome word. */
+  readonly errors: Readonly<Record<string, number>>;
+  readonly latencyP50Ms: number | null;
+  readonly latencyP99Ms: number | null;
+  /** An outcome word; shown as it comes. */
+  readonly lastOutcome: string | null;
+  readonly since: string | null;
+  readonly samples: number;
+  /** The last query for a random name that must not exist; `ok` when the server said NXDOMAIN. */
+  readonly nxCheck: { readonly lastOutcome: string; readonly ok: boolean; readonly since: string } | null;
+}
+
+export interface ApiDnsServer {
+  readonly name: string;
+  /** service, replica or nodelocal; shown as it comes, so a newer aggregator's roles still display. */
+  readonly role: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ApiDnsAnswer {
+  readonly name: string;
+  /** A or AAAA; shown as it comes. */
+  readonly type: string;
+  /** Server name → the addresses it answered (sorted), null when it did not answer. */
+  readonly servers: Readonly<Record<string, readonly string[] | null>>;
+  readonly consensus: readonly string[] | null;
+  /** Replicas whose answer differs from the consensus. */
+  readonly divergent: readonly string[];
+}
+
+export interface ApiDnsLookup {
+  readonly name: string;
+  readonly tried: readonly string[];
+  readonly queries: number;
+  readonly worstCaseSeconds: number;
+}
+
+/** A node's resolv.conf as the C library reads it, and what one lookup costs with it. */
+export interface ApiResolver {
+  readonly node: string;
+  readonly nameservers: readonly string[];
+  readonly search: readonly string[];
+  readonly ndots: number;
+  readonly timeoutSeconds: number;
+  readonly attempts: number;
+  readonly warnings: readonly string[];
+  readonly error: string | null;
+  /** False: the first nameserver is no server the aggregator knows; null without a nameserver. */
+  readonly nameserverKnown: boolean | null;
+  readonly lookups: readonly ApiDnsLookup[];
+}
+
+export interface ApiDnsView {
+  readonly generatedAt: string;
+  readonly nodes: readonly string[];
+  /** Empty when the aggregator runs with --dns-servers none. */
+  readonly servers: readonly ApiDnsServer[];
+  /** cells[node][server], same order as `nodes` and `servers`. */
+  readonly cells: readonly (readonly ApiDnsCell[])[];
+  readonly answers: readonly ApiDnsAnswer[];
+  readonly resolvers: readonly ApiResolver[];
+}
+
+const isBooleanOrNull = (x: unknown): boolean => x === null || typeof x === 'boolean';
+const isStringArrayOrNull = (x: unknown): boolean => x === null || isStringArray(x);
+
+function isDnsCell(x: unknown): x is ApiDnsCell {
+  return (
+    isObject(x) &&
+    isStatus(x.status) &&
+    isString(x.reason) &&
+    isStringOrNull(x.address) &&
+    isNumberOrNull(x.errorRatio) &&
+    isObject(x.errors) &&
+    Object.values(x.errors).every(isNumber) &&
+    isNumberOrNull(x.latencyP50Ms) &&
+    isNumberOrNull(x.latencyP99Ms) &&
+    isStringOrNull(x.lastOutcome) &&
+    isStringOrNull(x.since) &&
+    isNumber(x.samples) &&
+    (x.nxCheck === null || (isObject(x.nxCheck) && isString(x.nxCheck.lastOutcome) && typeof x.nxCheck.ok === 'boolean' && isString(x.nxCheck.since)))
+  );
+}
+
+function isDnsServer(x: unknown): x is ApiDnsServer {
+  return isObject(x) && isString(x.name) && isString(x.role) && isString(x.address) && isNumber(x.port);
+}
+
+function isDnsAnswer(x: unknown): x is ApiDnsAnswer {
+  return (
+    isObject(x) &&
+    isString(x.name) &&
+    isString(x.type) &&
+    isObject(x.servers) &&
+    Object.values(x.servers).every(isStringArrayOrNull) &&
+    isStringArrayOrNull(x.consensus) &&
+    isStringArray(x.divergent)
+  );
+}
+
+function isLookup(x: unknown): x is ApiDnsLookup {
+  return isObject(x) && isString(x.name) && isStringArray(x.tried) && isNumber(x.queries) && isNumber(x.worstCaseSeconds);
+}
+
+function isResolver(x: unknown): x is ApiResolver {
+  return (
+    isObject(x) &&
+    isString(x.node) &&
+    isStringArray(x.nameservers) &&
+    isStringArray(x.search) &&
+    isNumber(x.ndots) &&
+    isNumber(x.timeoutSeconds) &&
+    isNumber(x.attempts) &&
+    isStringArray(x.warnings) &&
+    isStringOrNull(x.error) &&
+    isBooleanOrNull(x.nameserverKnown) &&
+    Array.isArray(x.lookups) &&
+    x.lookups.every(isLookup)
+  );
+}
+
+/** The DNS view: a row of cells per node, a cell per server in each. */
+export function isDnsView(x: unknown): x is ApiDnsView {
+  if (!isObject(x) || !isString(x.generatedAt) || !isStringArray(x.nodes) || !Array.isArray(x.servers) || !x.servers.every(isDnsServer)) return false;
+  const columns = x.servers.length;
+  return (
+    Array.isArray(x.cells) &&
+    x.cells.length === x.nodes.length &&
+    x.cells.every((row: unknown) => Array.isArray(row) && row.length === columns && row.every(isDnsCell)) &&
+    Array.isArray(x.answers) &&
+    x.answers.every(isDnsAnswer) &&
+    Array.isArray(x.resolvers) &&
+    x.resolvers.every(isResolver)
+  );
+}

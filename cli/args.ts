@@ -10,7 +10,7 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT = '5s';
 export const DEFAULT_KIND: PairKind = 'icmp';
 
-export const COMMANDS = ['status', 'matrix', 'findings'] as const;
+export const COMMANDS = ['status', 'matrix', 'findings', 'dns'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A usage error: its message is the one line the user sees. */
@@ -44,7 +44,12 @@ export interface FindingsInvocation extends Common {
   /** The API's state filter: firing by default, --pending, or --all for both. */
   readonly state: 'firing' | 'pending' | 'all';
 }
-export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation;
+export interface DnsInvocation extends Common {
+  readonly command: 'dns';
+  /** Absent: every node. */
+  readonly node?: string;
+}
+export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation | DnsInvocation;
 
 export type Parsed = { readonly help: string } | { readonly version: true } | { readonly invocation: Invocation };
 
@@ -60,6 +65,7 @@ const OPTIONS = {
   family: { type: 'string' },
   pending: { type: 'boolean' },
   all: { type: 'boolean' },
+  node: { type: 'string' },
 } as const;
 
 /** Options that belong to some commands; the rest are common to all. */
@@ -68,6 +74,7 @@ const COMMAND_OPTIONS: Partial<Record<keyof typeof OPTIONS, readonly CommandName
   family: ['matrix'],
   pending: ['findings'],
   all: ['findings'],
+  node: ['dns'],
 };
 
 /** "a", "a or b", "a, b or c". */
@@ -96,8 +103,9 @@ function wrapList(words: readonly string[], indent: number, first: number): stri
 const EXIT_CODES = `Exit codes:
   0   the command worked and nothing is failing
   1   the command worked and something is failing: a failing cell (matrix,
-      status), a firing finding (findings, status) or a disconnected agent
-      (status); degraded or unknown cells and pending findings do not count
+      status, dns), a firing finding (findings, status) or a disconnected
+      agent (status); degraded or unknown cells and pending findings do not
+      count
   2   usage error: unknown command or option, bad value
   3   the aggregator could not be reached within --timeout, answered an error,
       or did not answer like a netmatrix aggregator
@@ -122,6 +130,9 @@ Commands:
   findings         what is wrong now, said once where it is (a dead node, a
                    blocked pair, a zone partition), with its description and
                    runbook
+  dns              every node asking every DNS server (service IP, CoreDNS
+                   replicas, NodeLocal DNSCache): latency or why it fails,
+                   replicas that disagree, what a lookup costs
 
 Options:
   --json           print JSON for scripts instead of tables
@@ -189,6 +200,34 @@ ${COMMON_OPTIONS}
   -h, --help       this text
 
 ${EXIT_CODES}`,
+  dns: `Usage: netmatrix dns [--node NAME] [--json] [options]
+
+DNS as each node sees it: one row per node, one column per DNS server of the
+aggregator's --dns-servers (its name and role: service, replica, nodelocal),
+a cell per node and server:
+  ✓ 1.11ms          ok, the p50 latency of the answers in the window
+  ~ 100.5ms         degraded: slow (or recurring errors, shown as below)
+  ✗ timeout 100%    failing: the last failing outcome and the error ratio
+  ? no data         unknown: no query in the window
+then the count per status; replicas that answer a name differently from the
+others; servers that do not say NXDOMAIN for a random name that must not
+exist (a wildcard, or an upstream that hijacks NXDOMAIN); nodes whose
+resolv.conf names a nameserver netmatrix does not check; and what one lookup
+costs with the first node's resolv.conf (ndots, search domains, queries).
+With --dns-servers none on the aggregator, one line says DNS checks are off.
+
+A failing cell fails the command (exit 1); degraded and unknown cells and
+NXDOMAIN-check failures do not. A node the aggregator does not know exits 3.
+
+Options:
+  --node NAME      only this node's row, and its resolv.conf in full: every
+                   nameserver, search domain, option, warning and lookup
+  --json           print the API's DNS JSON unchanged (with --node: only that
+                   node's row of cells and its resolver)
+${COMMON_OPTIONS}
+  -h, --help       this text
+
+${EXIT_CODES}`,
 };
 
 function isFindingKind(word: string): word is FindingKind {
@@ -236,6 +275,11 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
   };
   if (command === 'status') return { invocation: Object.freeze({ command, ...common }) };
   if (command === 'findings') return { invocation: Object.freeze({ command, ...common, ...findingsOptions(values) }) };
+  if (command === 'dns') {
+    const node = values.node;
+    if (node !== undefined && node.trim() === '') throw new UsageError(`invalid --node ${JSON.stringify(node)}: expected a node name`);
+    return { invocation: Object.freeze({ command, ...common, ...(node !== undefined ? { node } : {}) }) };
+  }
 
   const kind = values.kind ?? DEFAULT_KIND;
   if (!isPairKind(kind)) throw new UsageError(`unknown --kind ${JSON.stringify(kind)}: expected one of ${PAIR_KINDS.join(', ')}`);

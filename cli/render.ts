@@ -3,7 +3,7 @@
 // headers, columns padded to the widest value, two spaces between) and
 // `fping -C` (one line per source, values in fixed columns).
 import { STATUSES, type Status } from '../common/vocabulary.js';
-import type { ApiCell, ApiFinding, ApiFindings, ApiMatrix, ApiNode } from './api-types.js';
+import type { ApiCell, ApiDnsCell, ApiDnsView, ApiFinding, ApiFindings, ApiMatrix, ApiNode, ApiResolver } from './api-types.js';
 import { paint, printable, type Style } from './terminal.js';
 import { hasNoData, statusVerdict, type KindMatrix, type StatusVerdict } from './verdict.js';
 
@@ -186,7 +186,7 @@ export function verdictLine(v: StatusVerdict, o: RenderOptions): string {
   return paint(`${GLYPH.ok} all ${v.nodes} agents connected, no failing cell${degraded}`, 'green', o.color);
 }
 
-function someOf(names: readonly string[], max = 5): string {
+export function someOf(names: readonly string[], max = 5): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
 }
 
@@ -307,4 +307,163 @@ export function findingsSection(body: ApiFindings, o: RenderOptions): string {
     ...lines,
     ...(more > 0 ? [`  and ${more} more: netmatrix findings`] : []),
   ].join('\n');
+}
+
+// ---------------------------------------------------------------- dns
+
+/** `netmatrix dns` against an aggregator run with --dns-servers none. */
+export const DNS_OFF = 'DNS checks are off: the aggregator has no DNS servers (--dns-servers none).';
+
+/** An error ratio in few characters: 0%, 2.5%, 12%, 100%. */
+function ratio(r: number | null): string {
+  if (r === null) return '-';
+  const p = r * 100;
+  return p === 0 || p >= 10 ? `${Math.round(p)}%` : `${p.toFixed(1)}%`;
+}
+
+/** The outcome to show for a cell in trouble: the last one when it failed, else the commonest error of the window. */
+function dnsFailure(c: ApiDnsCell): string | undefined {
+  if (c.lastOutcome !== null && c.lastOutcome !== 'ok') return c.lastOutcome;
+  if (c.status === 'ok') return undefined;
+  let worst: [string, number] | undefined;
+  for (const [outcome, n] of Object.entries(c.errors)) if (n > 0 && (worst === undefined || n > worst[1])) worst = [outcome, n];
+  return worst?.[0];
+}
+
+/** A cell in its column: the status glyph, then the p50 latency, or the failing outcome and the error ratio. */
+export function dnsCellText(c: ApiDnsCell): string {
+  const glyph = GLYPH[c.status];
+  const failure = dnsFailure(c);
+  if (failure !== undefined) return `${glyph} ${printable(failure)} ${ratio(c.errorRatio)}`;
+  if (c.latencyP50Ms !== null) return `${glyph} ${ms(c.latencyP50Ms)}ms`;
+  return c.samples === 0 ? `${glyph} no data` : glyph;
+}
+
+function dnsGrid(v: ApiDnsView, o: RenderOptions): string[] {
+  const rows = [
+    ['NODE', ...v.servers.map((s) => printable(s.name))],
+    ['', ...v.servers.map((s) => `(${printable(s.role)})`)],
+    ...v.nodes.map((n, i) => [printable(n), ...v.cells[i]!.map(dnsCellText)]),
+  ];
+  return columns(rows, (r, col, padded) => (r < 2 || col === 0 ? padded : paint(padded, HUE[v.cells[r - 2]![col - 1]!.status], o.color)));
+}
+
+function dnsSummary(v: ApiDnsView): Record<Status, number> {
+  const counts: Record<Status, number> = { ok: 0, degraded: 0, failing: 0, unknown: 0 };
+  for (const row of v.cells) for (const c of row) counts[c.status]++;
+  return counts;
+}
+
+function addresses(a: readonly string[] | null | undefined): string {
+  if (a === null || a === undefined) return 'no answer';
+  return a.length === 0 ? 'no address' : printable(a.join(' '));
+}
+
+/** Names where replicas disagree: each divergent server's answer against the consensus. */
+function divergentAnswers(v: ApiDnsView, o: RenderOptions): string[] {
+  const lines = v.answers
+    .filter((a) => a.divergent.length > 0)
+    .map((a) => {
+      const consensus = a.consensus === null ? 'no consensus' : `consensus ${addresses(a.consensus)}`;
+      const servers = a.divergent.map((s) => `${printable(s)} answered ${addresses(a.servers[s])}`).join(', ');
+      return `  ${printable(a.name)} ${printable(a.type)}: ${servers} (${consensus})`;
+    });
+  return lines.length === 0 ? [] : [paint('Divergent answers (replicas that disagree):', 'bold', o.color), ...lines];
+}
+
+/** Servers that did not say NXDOMAIN for a random name that must not exist, and from which nodes. */
+function nxFailures(v: ApiDnsView, o: RenderOptions): string[] {
+  const groups = new Map<string, { server: string; outcome: string; nodes: string[] }>();
+  v.cells.forEach((row, i) =>
+    row.forEach((c, j) => {
+      // A failing cell fails every query: its NXDOMAIN check says nothing more.
+      if (c.nxCheck === null || c.nxCheck.ok || c.status === 'failing') return;
+      const server = v.servers[j]!.name;
+      const key = JSON.stringify([server, c.nxCheck.lastOutcome]);
+      const g = groups.get(key) ?? { server, outcome: c.nxCheck.lastOutcome, nodes: [] };
+      g.nodes.push(v.nodes[i]!);
+      groups.set(key, g);
+    }),
+  );
+  if (groups.size === 0) return [];
+  const lines = [...groups.values()].map((g) => {
+    const from = `from ${someOf(g.nodes.map(printable))}`;
+    return g.outcome === 'ok'
+      ? `  ${printable(g.server)}: NOERROR ${from} (a wildcard, or an upstream hijacking NXDOMAIN)`
+      : `  ${printable(g.server)}: ${printable(g.outcome)} ${from}`;
+  });
+  return [paint('NXDOMAIN check failing (a random name that must not exist):', 'bold', o.color), ...lines];
+}
+
+/** Nodes whose pods ask a resolver the aggregator does not check, or whose resolv.conf could not be read. */
+function resolverProblems(v: ApiDnsView, o: RenderOptions): string[] {
+  const lines: string[] = [];
+  for (const r of v.resolvers) {
+    if (r.error !== null) lines.push(`  ${printable(r.node)}: resolv.conf not read: ${printable(r.error)}`);
+    else if (r.nameserverKnown === false) lines.push(`  ${printable(r.node)}: nameserver ${printable(r.nameservers[0] ?? '-')} is not a server netmatrix checks (its pods ask another resolver)`);
+  }
+  return lines.length === 0 ? [] : [paint('Resolvers:', 'bold', o.color), ...lines];
+}
+
+/** The lookup to cost: the external name (example.com) when there, else the last. */
+function costlyLookup(r: ApiResolver) {
+  return r.lookups.find((l) => l.name === 'example.com') ?? r.lookups.at(-1);
+}
+
+/** "ndots:5 with 3 search domains: a lookup of example.com sends 8 queries". */
+export function lookupCostLine(r: ApiResolver): string | undefined {
+  const l = costlyLookup(r);
+  if (l === undefined) return undefined;
+  const domains = r.search.length === 1 ? '1 search domain' : `${r.search.length} search domains`;
+  return `ndots:${r.ndots} with ${domains}: a lookup of ${printable(l.name)} sends ${l.queries} queries`;
+}
+
+/** `netmatrix dns --node N`: the node's resolv.conf and what each lookup costs with it. */
+function resolverDetails(node: string, r: ApiResolver | undefined, o: RenderOptions): string[] {
+  const head = paint(`${printable(node)}'s resolv.conf:`, 'bold', o.color);
+  if (r === undefined) return [head, '  not reported (an agent older than the DNS checks does not send it)'];
+  if (r.error !== null) return [head, `  not read: ${printable(r.error)}`];
+  const known = r.nameserverKnown === false ? ' (not a DNS server netmatrix checks: this node\'s pods ask another resolver)' : r.nameserverKnown ? ' (checked by netmatrix)' : '';
+  const lines = [
+    head,
+    `  nameserver ${printable(r.nameservers.join(' ')) || '-'}${known}`,
+    `  search ${printable(r.search.join(' ')) || '-'}`,
+    `  options ndots:${r.ndots} timeout:${r.timeoutSeconds} attempts:${r.attempts}`,
+    ...r.warnings.map((w) => `  warning: ${printable(w)}`),
+  ];
+  if (r.lookups.length > 0) {
+    const rows = r.lookups.map((l) => [printable(l.name), String(l.queries), `${l.worstCaseSeconds}s`, printable(l.tried.join(' '))]);
+    lines.push('', ...columns([['LOOKUP', 'QUERIES', 'WORST-CASE', 'NAMES-TRIED'], ...rows]).map((l) => `  ${l}`));
+  }
+  return lines;
+}
+
+/**
+ * `netmatrix dns`: one row per node, one column per DNS server, then what is
+ * wrong beyond the cells (divergent answers, NXDOMAIN checks, resolvers) and
+ * what a lookup costs. `node`: the view is that node's only (filtered by the
+ * caller); its resolver is shown in full.
+ */
+export function renderDns(v: ApiDnsView, o: RenderOptions, node?: string): string {
+  if (v.servers.length === 0) return DNS_OFF;
+  const title = paint(`DNS from each node to each server, generated ${printable(v.generatedAt)}`, 'bold', o.color);
+  if (v.nodes.length === 0) return `${title}\n${noNodes(o)}`;
+  const parts = [
+    title,
+    'rows: node; columns: server (role); p50, or last failing outcome and error ratio',
+    ...dnsGrid(v, o),
+    '',
+    summaryLine(dnsSummary(v), o),
+  ];
+  const sections = [divergentAnswers(v, o), nxFailures(v, o)];
+  if (node !== undefined) {
+    sections.push(resolverDetails(node, v.resolvers.find((r) => r.node === node), o));
+  } else {
+    sections.push(resolverProblems(v, o));
+    const first = v.resolvers[0];
+    const cost = first === undefined ? undefined : lookupCostLine(first);
+    if (cost !== undefined) sections.push([`Lookups (${printable(first!.node)}'s resolv.conf): ${cost}`]);
+  }
+  for (const s of sections) if (s.length > 0) parts.push('', ...s);
+  return parts.join('\n');
 }

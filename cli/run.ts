@@ -3,6 +3,7 @@
 import { VERSION } from '../common/version.js';
 import { UsageError, parseInvocation, type Parsed } from './args.js';
 import { ApiClient, ApiError, EXIT } from './client.js';
+import { dnsCommand } from './commands/dns.js';
 import { findingsCommand } from './commands/findings.js';
 import { matrixCommand } from './commands/matrix.js';
 import { statusCommand } from './commands/status.js';
@@ -52,6 +53,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await statusCommand(client, { json: inv.json }, render, io.stdout);
       case 'findings':
         return await findingsCommand(client, { state: inv.state, json: inv.json, ...(inv.kind !== undefined ? { kind: inv.kind } : {}) }, render, io.stdout);
+      case 'dns':
+        return await dnsCommand(client, { json: inv.json, ...(inv.node !== undefined ? { node: inv.node } : {}) }, render, io.stdout);
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

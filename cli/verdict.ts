@@ -2,7 +2,7 @@
 // and the verdict line of `netmatrix status`. Degraded and unknown cells and
 // pending findings are shown but do not fail the command: only `failing`
 // cells, disconnected agents and firing findings do.
-import type { ApiFinding, ApiMatrix, ApiNode } from './api-types.js';
+import type { ApiDnsView, ApiFinding, ApiMatrix, ApiNode } from './api-types.js';
 import { EXIT, type ExitCode } from './client.js';
 
 export function matrixExitCode(m: ApiMatrix): ExitCode {
@@ -42,4 +42,9 @@ export function statusVerdict(nodes: readonly ApiNode[], matrices: readonly Kind
 /** A kind nobody has reported on in the window: every cell without samples (or no pairs at all). */
 export function hasNoData(m: ApiMatrix): boolean {
   return m.cells.every((row) => row.every((c) => c === null || c.samples === 0));
+}
+
+/** Any failing cell (a node that cannot get answers from a server) fails `netmatrix dns`; degraded, unknown and NX-check failures do not. */
+export function dnsExitCode(v: ApiDnsView): ExitCode {
+  return v.cells.some((row) => row.some((c) => c.status === 'failing')) ? EXIT.problems : EXIT.ok;
 }

@@ -66,15 +66,8 @@ export interface AnswerComparison {
   readonly divergent: readonly string[];
 }
 
-export interface ResolverReport {
+export interface ResolverReport extends ResolverInfo {
   readonly node: string;
-  readonly nameservers: readonly string[];
-  readonly search: readonly string[];
-  readonly ndots: number;
-  readonly timeoutSeconds: number;
-  readonly attempts: number;
-  readonly warnings: readonly string[];
-  readonly error: string | null;
   /** False when the first nameserver is not a DNS server this aggregator knows; null without a resolver view. */
   readonly nameserverKnown: boolean | null;
   /** What one lookup of a short name costs with this resolv.conf (A and AAAA per name tried). */
@@ -102,14 +95,8 @@ export interface DnsAssessment {
   readonly conditions: readonly Condition[];
 }
 
-/** What the aggregator keeps of an agent's resolv.conf (from its Hello). */
-export interface ResolverInfo {
-  readonly nameservers: readonly string[];
-  readonly search: readonly string[];
-  readonly ndots: number;
-  readonly timeoutSeconds: number;
-  readonly attempts: number;
-  readonly warnings: readonly string[];
+/** What the aggregator keeps of an agent's resolv.conf (from its Hello); `error` when the agent could not read it. */
+export interface ResolverInfo extends ResolvConf {
   readonly error: string | null;
 }
 
@@ -274,12 +261,11 @@ function resolvers(nodes: readonly NodeRecord[], servers: readonly DnsServerSpec
   for (const n of nodes) {
     const r = n.agent.resolver;
     if (!r) continue;
-    const conf: ResolvConf = { ...r };
     const lookups = r.error
       ? []
       : [
-          ...[...shortNames].map((name) => lookupCost(name, conf, (fqdn) => fqdns.has(fqdn))),
-          lookupCost(EXTERNAL_EXAMPLE, conf, (fqdn) => fqdn === EXTERNAL_EXAMPLE),
+          ...[...shortNames].map((name) => lookupCost(name, r, (fqdn) => fqdns.has(fqdn))),
+          lookupCost(EXTERNAL_EXAMPLE, r, (fqdn) => fqdn === EXTERNAL_EXAMPLE),
         ];
     out.push({
       node: n.name,

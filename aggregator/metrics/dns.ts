@@ -3,8 +3,9 @@
 // both dashboards read alike), and the node count by status from the last
 // evaluation. Per node only while that node has errors or an unknown
 // nameserver: O(servers), not O(nodes × servers), on a healthy cluster.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Gauge, type Registry } from 'prom-client';
 import { STATUSES } from '../../common/vocabulary.js';
+import { rebuiltGauge } from './evaluation.js';
 import type { MetricsSources } from './metrics.js';
 
 /** CoreDNS's coredns_dns_request_duration_seconds buckets. */
@@ -35,17 +36,7 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
     if (!r.nxCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
   });
 
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) => rebuiltGauge(registry, name, help, labelNames, fill);
   const last = () => src.evaluator.last?.dns;
   gauge('netmatrix_dns_server_info', 'One per configured DNS server, with its role and address ("auto": each node\'s resolv.conf nameserver).', ['server', 'role', 'address'], (g) => {
     for (const s of dns.servers) g.set({ server: s.name, role: s.role, address: s.address || 'auto' }, 1);

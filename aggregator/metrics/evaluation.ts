@@ -9,6 +9,20 @@ import type { MetricsSources } from './metrics.js';
 
 const ratio = (part: number, whole: number) => part / whole;
 
+/** A gauge whose series are rebuilt from scratch on every scrape by `fill`. */
+export function rebuiltGauge(registry: Registry, name: string, help: string, labelNames: string[], fill: (g: Gauge) => void): Gauge {
+  return new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      fill(this);
+    },
+  });
+}
+
 export function registerEvaluationMetrics(registry: Registry, src: MetricsSources): void {
   const last = () => src.evaluator.last;
   /** Nodes of the last evaluation that are still known (same record). */
@@ -18,17 +32,7 @@ export function registerEvaluationMetrics(registry: Registry, src: MetricsSource
     const a = e.assessment;
     return { e, a, still: a.nodes.map((n) => src.nodes.get(n.name) === n) };
   };
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) =>
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) => rebuiltGauge(registry, name, help, labelNames, fill);
 
   gauge('netmatrix_node_info', 'One per known node, with its zone and agent version.', ['node', 'zone', 'version'], (g) => {
     for (const n of src.nodes.list()) g.set({ node: n.name, zone: n.zone, version: n.agent.version }, 1);

@@ -16,6 +16,14 @@ t.test('defaults', async (t) => {
   t.same(invocation(['status']), { command: 'status', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false });
   t.same(invocation(['findings']), { command: 'findings', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, state: 'firing' }, 'every kind, firing ones');
   t.ok(Object.isFrozen(invocation(['status'])));
+  t.same(invocation(['dns']), { command: 'dns', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false }, 'every node');
+});
+
+t.test('dns: --node names one node', async (t) => {
+  t.same(invocation(['dns', '--node', 'node-a', '--json']), { command: 'dns', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: true, noColor: false, node: 'node-a' });
+  t.match(invocation(['dns', '--node=ip-10-0-1-7.eu-west-1.compute.internal']), { node: 'ip-10-0-1-7.eu-west-1.compute.internal' });
+  t.notOk('node' in invocation(['dns']));
+  t.ok(Object.isFrozen(invocation(['dns', '--node', 'node-a'])));
 });
 
 t.test('flags, env, and flags win', async (t) => {
@@ -46,12 +54,15 @@ t.test('help and version', async (t) => {
   t.same(parseInvocation(['matrix', '--help'], {}), { help: COMMAND_HELP.matrix });
   t.same(parseInvocation(['status', '-h'], {}), { help: COMMAND_HELP.status });
   t.same(parseInvocation(['findings', '--help'], {}), { help: COMMAND_HELP.findings });
+  t.same(parseInvocation(['dns', '--help'], {}), { help: COMMAND_HELP.dns });
+  t.same(parseInvocation(['dns', '--node', '', '--help'], {}), { help: COMMAND_HELP.dns });
   t.same(parseInvocation(['findings', '--kind', 'Nope', '--help'], {}), { help: COMMAND_HELP.findings });
   t.same(parseInvocation(['matrix', '--kind', 'udp', '--help'], {}), { help: COMMAND_HELP.matrix }, 'help wins over a bad value');
   t.same(parseInvocation(['--version'], {}), { version: true });
-  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings]) {
+  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings, COMMAND_HELP.dns]) {
     t.match(text, /Exit codes:\n {2}0 .*\n {2}1 .*failing/);
     t.match(text, 'a firing finding (findings, status)');
+    t.match(text, 'a failing cell (matrix,\n      status, dns)');
     t.match(text, 'NETMATRIX_SERVER');
     t.match(text, 'NETMATRIX_API_TOKEN');
     t.notOk(text.split('\n').some((l) => l.length > 80), 'fits 80 columns');
@@ -64,11 +75,16 @@ t.test('help and version', async (t) => {
   for (const kind of FINDING_KINDS) t.match(COMMAND_HELP.findings, new RegExp(`[ :]${kind}[,\n]`), `--kind lists ${kind}`);
   t.match(COMMAND_HELP.findings, '--pending');
   t.match(COMMAND_HELP.findings, '--all');
+  t.match(HELP, /^ {2}dns {14}every node asking every DNS server/m);
+  t.match(COMMAND_HELP.dns, /^ {2}--node NAME {6}only this node's row/m);
+  t.match(COMMAND_HELP.dns, 'A failing cell fails the command (exit 1)');
+  t.match(COMMAND_HELP.dns, 'A node the aggregator does not know exits 3');
+  t.match(COMMAND_HELP.dns, '--dns-servers none');
 });
 
 t.test('usage errors are one line naming what is wrong', async (t) => {
-  usage(t, [], 'which command? status, matrix or findings (see netmatrix --help)');
-  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix or findings (see netmatrix --help)');
+  usage(t, [], 'which command? status, matrix, findings or dns (see netmatrix --help)');
+  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix, findings or dns (see netmatrix --help)');
   usage(t, ['frobnicate', '--help'], /^unknown command "frobnicate"/);
   usage(t, ['matrix', 'extra'], 'unexpected argument "extra" (see netmatrix matrix --help)');
   usage(t, ['matrix', '--kind', 'udp'], 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
@@ -94,5 +110,11 @@ t.test('usage errors are one line naming what is wrong', async (t) => {
   usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "192.0.2.1:8080": expected a URL like http://127.0.0.1:8080', { NETMATRIX_SERVER: '192.0.2.1:8080' });
   usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "localhost:8080": expected an http:// or https:// URL', { NETMATRIX_SERVER: 'localhost:8080' });
   usage(t, ['status', '--server', 'http://admin:hunter2@192.0.2.1/'], 'invalid --server: a URL with credentials; give a token with --token or NETMATRIX_API_TOKEN');
+  usage(t, ['matrix', '--node', 'node-a'], '--node is an option of netmatrix dns, not of matrix (see netmatrix matrix --help)');
+  usage(t, ['dns', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of dns (see netmatrix dns --help)');
+  usage(t, ['dns', '--node'], '--node needs a value');
+  usage(t, ['dns', '--node', ''], 'invalid --node "": expected a node name');
+  usage(t, ['dns', '--node', ' '], 'invalid --node " ": expected a node name');
+  usage(t, ['dns', 'node-a'], 'unexpected argument "node-a" (see netmatrix dns --help)');
   t.ok(new UsageError('x') instanceof Error);
 });

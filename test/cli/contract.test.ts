@@ -1,10 +1,15 @@
 // The CLI against a real aggregator and two real agents on loopback: what the
 // API really serves passes the CLI's shape checks, and the CLI asks for what
 // the API really answers. Fixtures cannot drift from the server unnoticed here.
-// A second aggregator, fed by simulated agents, has a finding firing.
+// A second aggregator, fed by simulated agents, has a finding firing; a third
+// asks a real DNS responder through real agents.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { RunningAgent } from '../../agent/agent.js';
-import type { ApiFindings } from '../../cli/api-types.js';
+import { isDnsView, type ApiDnsView, type ApiFindings } from '../../cli/api-types.js';
+import { startDnsResponder } from '../../demo/dns-responder.js';
 import { main, type Io } from '../../cli/run.js';
 import { testAgent } from '../helpers/agent.js';
 import { testAggregator } from '../helpers/aggregator.js';
@@ -38,6 +43,10 @@ t.test('before any agent: no nodes, exit 0', async (t) => {
   t.equal(f.err, '');
   t.equal(f.code, 0);
   t.match(f.out, /^No findings(: nothing is wrong now| yet: the aggregator has not evaluated the matrix yet)\.$/);
+  const d = await cli(['dns']);
+  t.equal(d.err, '');
+  t.equal(d.code, 0);
+  t.equal(d.out, 'DNS checks are off: the aggregator has no DNS servers (--dns-servers none).', 'the test aggregator runs with --dns-servers none');
 });
 
 t.test('two agents: the tcp matrix all ok, status healthy', async (t) => {
@@ -119,11 +128,82 @@ t.test('node-c refusing tcp from every prober: findings and status show one Node
     t.same(sj.findings.map((x) => x.kind), ['NodeUnreachable']);
 
     // A kind in the CLI's vocabulary that this aggregator does not raise: its 400, exit 3.
-    const unraised = await cli(['findings', '--kind', 'DnsFailing'], fed.httpUrl);
+    const unraised = await cli(['findings', '--kind', 'CniConfigDrift'], fed.httpUrl);
     t.equal(unraised.code, 3);
-    t.match(unraised.err, new RegExp(`^netmatrix: ${fed.httpUrl.replace(/[.]/g, '\\.')}/api/v1/findings\\?state=firing&kind=DnsFailing: HTTP 400 INVALID_REQUEST: `));
+    t.match(unraised.err, new RegExp(`^netmatrix: ${fed.httpUrl.replace(/[.]/g, '\\.')}/api/v1/findings\\?state=firing&kind=CniConfigDrift: HTTP 400 INVALID_REQUEST: `));
   } finally {
     sim.stop();
     await fed.stop();
+  }
+});
+
+t.test('dns: two agents asking a real DNS responder, as the service and as a replica', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netmatrix-cli-dns-'));
+  const records = { 'kubernetes.default.svc.cluster.local': ['10.96.0.1'] };
+  const service = await startDnsResponder({ host: '127.0.7.1', port: 0, records });
+  const replica = await startDnsResponder({ host: '127.0.7.2', port: 0, records });
+  const resolvConf = join(dir, 'resolv.conf');
+  writeFileSync(resolvConf, 'nameserver 127.0.7.1\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n');
+  const dnsAgg = await testAggregator({
+    'probe-interval': '300ms',
+    'probe-timeout': '150ms',
+    window: '5s',
+    'dns-servers': `service=127.0.7.1:${service.port},replica:dns-a=127.0.7.2:${replica.port}`,
+  });
+  const dnsAgents: RunningAgent[] = [];
+  let replicaClosed = false;
+  try {
+    for (const [i, name] of ['node-a', 'node-b'].entries()) {
+      dnsAgents.push(await testAgent({ name, podIP: `127.0.7.${61 + i}`, aggregator: dnsAgg.grpcAddress, flags: { 'resolv-conf': resolvConf } }));
+    }
+    const body = await waitFor(
+      'every DNS cell ok and both resolvers',
+      async () => {
+        const r = await cli(['dns', '--json'], dnsAgg.httpUrl);
+        const b = JSON.parse(r.out) as ApiDnsView;
+        return r.code === 0 && b.nodes.length === 2 && b.cells.every((row) => row.every((c) => c.status === 'ok' && c.nxCheck?.ok)) && b.resolvers.length === 2 && b;
+      },
+      15_000,
+      100,
+    );
+    t.ok(isDnsView(body), 'what the aggregator serves passes the shape check');
+    t.same(body.servers.map((s) => [s.name, s.role]), [['service', 'service'], ['dns-a', 'replica']]);
+    t.same(body.nodes, ['node-a', 'node-b']);
+
+    const d = await cli(['dns'], dnsAgg.httpUrl);
+    t.equal(d.err, '');
+    t.equal(d.code, 0, d.out);
+    const lines = d.out.split('\n');
+    t.match(lines[0], /^DNS from each node to each server, generated \d{4}-/);
+    t.match(lines[2], /^NODE {4}service {3,}dns-a$/);
+    t.match(lines[3], /^ {8}\(service\) {2}\(replica\)$/);
+    t.match(lines[4], /^node-a {2}✓ \d+\.\d+ms {2,}✓ \d+\.\d+ms$/);
+    t.match(lines[5], /^node-b {2}✓ \d+\.\d+ms {2,}✓ \d+\.\d+ms$/);
+    t.equal(lines[7], '✓ ok 4   ~ degraded 0   ✗ failing 0   ? unknown 0');
+    t.notMatch(d.out, /Divergent|NXDOMAIN check|Resolvers:/, 'nothing else wrong');
+    t.equal(lines.at(-1), "Lookups (node-a's resolv.conf): ndots:5 with 3 search domains: a lookup of example.com sends 8 queries");
+
+    const one = await cli(['dns', '--node', 'node-b'], dnsAgg.httpUrl);
+    t.equal(one.code, 0);
+    t.notMatch(one.out, /^node-a /m);
+    t.match(one.out, "node-b's resolv.conf:\n  nameserver 127.0.7.1 (checked by netmatrix)\n  search default.svc.cluster.local svc.cluster.local cluster.local\n  options ndots:5 ");
+    t.match(one.out, /^ {2}example\.com +8 +\d+s +example\.com\.default\.svc\.cluster\.local /m);
+
+    const unknown = await cli(['dns', '--node', 'node-z'], dnsAgg.httpUrl);
+    t.equal(unknown.code, 3);
+    t.equal(unknown.err, `netmatrix: ${dnsAgg.httpUrl}/api/v1/dns: no node named "node-z" (its nodes: node-a, node-b)`);
+
+    // The replica stops answering: its column fails, and so does the command.
+    await replica.close();
+    replicaClosed = true;
+    await waitFor('dns-a failing from both nodes', async () => (await cli(['dns'], dnsAgg.httpUrl)).code === 1, 15_000, 100);
+    const failing = await cli(['dns'], dnsAgg.httpUrl);
+    t.match(failing.out, /^node-a {2}✓ \d+\.\d+ms {2,}✗ (timeout|refused|dns_refused) \d+(\.\d)?%$/m);
+  } finally {
+    for (const a of dnsAgents) await a.stop();
+    await dnsAgg.stop();
+    await service.close();
+    if (!replicaClosed) await replica.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

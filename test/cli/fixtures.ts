@@ -1,6 +1,6 @@
 // API bodies as docs/api.md describes them, for the CLI's tests. Addresses are
 // from RFC 5737 documentation ranges: nothing is ever sent to them.
-import type { ApiCell, ApiFinding, ApiFindings, ApiMatrix, ApiNode } from '../../cli/api-types.js';
+import type { ApiCell, ApiDnsCell, ApiDnsView, ApiFinding, ApiFindings, ApiMatrix, ApiNode, ApiResolver } from '../../cli/api-types.js';
 
 export const NAMES = ['node-a', 'node-b', 'node-c', 'node-d'];
 export const GENERATED_AT = '2026-11-25T06:00:00.000Z';
@@ -108,6 +108,95 @@ export function findingsFixture(): ApiFindings {
 /** A condition inside --finding-for: pending, not firing. */
 export function pendingFinding(): ApiFinding {
   return finding('PacketLoss', 'warning', { src: 'node-a', dst: 'node-c' }, 'node-a → node-c loses 8% of probes', 'icmp: loss 8.3%.', { since: '2026-11-25T05:59:40.000Z', firingSince: null });
+}
+
+const NX_OK = { lastOutcome: 'nxdomain', ok: true, since: '2026-11-25T05:00:00.000Z' };
+export const dnsOkCell: ApiDnsCell = {
+  status: 'ok',
+  reason: 'answers in time, errors under the threshold',
+  address: '192.0.2.53',
+  errorRatio: 0,
+  errors: {},
+  latencyP50Ms: 1.112,
+  latencyP99Ms: 3.01,
+  lastOutcome: 'ok',
+  since: '2026-11-25T05:00:00.000Z',
+  samples: 6,
+  nxCheck: NX_OK,
+};
+export const dnsUnknownCell: ApiDnsCell = { status: 'unknown', reason: 'no result in the window', address: null, errorRatio: null, errors: {}, latencyP50Ms: null, latencyP99Ms: null, lastOutcome: null, since: null, samples: 0, nxCheck: null };
+
+/** A pod's resolv.conf on `node`, its nameserver `ns`, with the lookups the aggregator costs. */
+export function resolver(node: string, ns = '192.0.2.53', known: boolean | null = true): ApiResolver {
+  return {
+    node,
+    nameservers: [ns],
+    search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+    ndots: 5,
+    timeoutSeconds: 5,
+    attempts: 2,
+    warnings: [],
+    error: null,
+    nameserverKnown: known,
+    lookups: [
+      { name: 'kubernetes.default', tried: ['kubernetes.default.default.svc.cluster.local', 'kubernetes.default.svc.cluster.local'], queries: 4, worstCaseSeconds: 40 },
+      { name: 'example.com', tried: ['example.com.default.svc.cluster.local', 'example.com.svc.cluster.local', 'example.com.cluster.local', 'example.com'], queries: 8, worstCaseSeconds: 40 },
+    ],
+  };
+}
+
+export const DNS_NODES = ['node-a', 'node-b', 'node-c'];
+
+/**
+ * Three nodes × three servers (the service IP, replicas dns-a and dns-b):
+ * dns-b slow from node-a (and answering NOERROR for a name that must not
+ * exist), timing out from node-b, not yet asked from node-c; the service
+ * with recurring SERVFAILs from node-c; dns-b's answer for one name differs;
+ * node-c's pods ask a nameserver netmatrix does not check.
+ */
+export function dnsFixture(): ApiDnsView {
+  const cells: ApiDnsCell[][] = DNS_NODES.map(() => [dnsOkCell, { ...dnsOkCell, latencyP50Ms: 0.321, address: '192.0.2.101' }, { ...dnsOkCell, latencyP50Ms: 0.44, address: '192.0.2.102' }]);
+  cells[0]![2] = { ...cells[0]![2]!, status: 'degraded', reason: 'latency p50 100.49 ms > 20 ms', latencyP50Ms: 100.494, latencyP99Ms: 101.065, nxCheck: { lastOutcome: 'ok', ok: false, since: '2026-11-25T05:50:00.000Z' } };
+  cells[1]![2] = {
+    ...cells[1]![2]!,
+    status: 'failing',
+    reason: '2 failed queries in a row (timeout)',
+    errorRatio: 1,
+    errors: { timeout: 6 },
+    latencyP50Ms: null,
+    latencyP99Ms: null,
+    lastOutcome: 'timeout',
+    since: '2026-11-25T05:59:00.000Z',
+    nxCheck: { lastOutcome: 'timeout', ok: false, since: '2026-11-25T05:59:00.000Z' },
+  };
+  cells[2]![0] = { ...dnsOkCell, status: 'degraded', reason: 'recurring errors: 25.0% >= 5.0%', errorRatio: 0.25, errors: { servfail: 2 }, latencyP50Ms: 2.5 };
+  cells[2]![2] = dnsUnknownCell;
+  return {
+    generatedAt: GENERATED_AT,
+    nodes: DNS_NODES,
+    servers: [
+      { name: 'service', role: 'service', address: '192.0.2.53', port: 53 },
+      { name: 'dns-a', role: 'replica', address: '192.0.2.101', port: 53 },
+      { name: 'dns-b', role: 'replica', address: '192.0.2.102', port: 53 },
+    ],
+    cells,
+    answers: [
+      { name: 'kubernetes.default.svc.cluster.local', type: 'A', servers: { service: ['10.96.0.1'], 'dns-a': ['10.96.0.1'], 'dns-b': ['10.96.0.1'] }, consensus: ['10.96.0.1'], divergent: [] },
+      { name: 'web.shop.svc.cluster.local', type: 'A', servers: { service: ['10.96.4.7'], 'dns-a': ['10.96.4.7'], 'dns-b': ['10.96.9.9'] }, consensus: null, divergent: ['dns-a', 'dns-b'] },
+    ],
+    resolvers: [resolver('node-a'), resolver('node-b'), resolver('node-c', '198.51.100.53', false)],
+  };
+}
+
+/** Every node gets quick answers from every server; nothing else to say. */
+export function okDns(): ApiDnsView {
+  const v = dnsFixture();
+  return { ...v, cells: DNS_NODES.map(() => [dnsOkCell, dnsOkCell, dnsOkCell]), answers: [v.answers[0]!], resolvers: DNS_NODES.map((n) => resolver(n)) };
+}
+
+/** An aggregator run with --dns-servers none: no columns. */
+export function dnsOff(): ApiDnsView {
+  return { generatedAt: GENERATED_AT, nodes: DNS_NODES, servers: [], cells: DNS_NODES.map(() => []), answers: [], resolvers: [] };
 }
 
 /** Removes ANSI colour codes: what a terminal shows, for checking alignment. */

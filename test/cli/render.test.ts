@@ -1,7 +1,8 @@
 import t from 'tap';
-import { age, columns, findingLocation, findingsSection, renderFindings, renderKinds, renderMatrix, renderNodes, renderStatus, span, table, verdictLine } from '../../cli/render.js';
+import { DNS_OFF, age, columns, dnsCellText, findingLocation, findingsSection, renderFindings, renderKinds, renderMatrix, renderDns, renderNodes, renderStatus, span, table, verdictLine } from '../../cli/render.js';
+import { dnsForNode } from '../../cli/commands/dns.js';
 import { statusVerdict } from '../../cli/verdict.js';
-import { GENERATED_AT, NOW, bigMatrix, emptyMatrix, finding, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding, visible } from './fixtures.js';
+import { GENERATED_AT, NOW, bigMatrix, dnsFixture, dnsOff, dnsOkCell, dnsUnknownCell, okDns, resolver, emptyMatrix, finding, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding, visible } from './fixtures.js';
 
 const plain = { color: false };
 
@@ -267,4 +268,122 @@ t.test('status: the Findings section comes last, and only when the aggregator ha
   const noNodes = { color: false, server: 'http://192.0.2.10:8080' };
   t.equal(renderStatus([], matrices, noNodes, { evaluatedAt: GENERATED_AT, findings: [] }), 'no nodes yet: are agents connected to http://192.0.2.10:8080?', 'no nodes, nothing firing: the one line');
   t.match(renderStatus([], matrices, noNodes, findingsFixture()), /^no nodes yet: .*\n\nFindings: 3 firing/, 'but what fires is shown');
+});
+
+// ---------------------------------------------------------------- dns
+
+t.test('dns: nodes as rows, servers as columns with their role, then the rest of what is wrong', async (t) => {
+  t.equal(
+    renderDns(dnsFixture(), plain),
+    [
+      'DNS from each node to each server, generated 2026-11-25T06:00:00.000Z',
+      'rows: node; columns: server (role); p50, or last failing outcome and error ratio',
+      'NODE    service         dns-a      dns-b',
+      '        (service)       (replica)  (replica)',
+      'node-a  ✓ 1.11ms        ✓ 0.32ms   ~ 100.5ms',
+      'node-b  ✓ 1.11ms        ✓ 0.32ms   ✗ timeout 100%',
+      'node-c  ~ servfail 25%  ✓ 0.32ms   ? no data',
+      '',
+      '✓ ok 5   ~ degraded 2   ✗ failing 1   ? unknown 1',
+      '',
+      'Divergent answers (replicas that disagree):',
+      '  web.shop.svc.cluster.local A: dns-a answered 10.96.4.7, dns-b answered 10.96.9.9 (no consensus)',
+      '',
+      'NXDOMAIN check failing (a random name that must not exist):',
+      '  dns-b: NOERROR from node-a (a wildcard, or an upstream hijacking NXDOMAIN)',
+      '',
+      'Resolvers:',
+      '  node-c: nameserver 198.51.100.53 is not a server netmatrix checks (its pods ask another resolver)',
+      '',
+      "Lookups (node-a's resolv.conf): ndots:5 with 3 search domains: a lookup of example.com sends 8 queries",
+    ].join('\n'),
+  );
+});
+
+t.test('dns: a cell says latency when answered, else the failing outcome and error ratio', async (t) => {
+  t.equal(dnsCellText(dnsOkCell), '✓ 1.11ms');
+  t.equal(dnsCellText({ ...dnsOkCell, latencyP50Ms: 23.456 }), '✓ 23.5ms');
+  t.equal(dnsCellText({ ...dnsOkCell, status: 'failing', lastOutcome: 'dns_refused', errorRatio: 1, latencyP50Ms: null }), '✗ dns_refused 100%');
+  t.equal(dnsCellText({ ...dnsOkCell, lastOutcome: 'timeout', errorRatio: 0.025 }), '✓ timeout 2.5%', 'an ok cell whose last query failed says so');
+  t.equal(dnsCellText({ ...dnsOkCell, status: 'degraded', errors: { timeout: 1, servfail: 3 }, errorRatio: 0.333 }), '~ servfail 33%', 'recurring errors, last answered: the commonest');
+  t.equal(dnsCellText(dnsUnknownCell), '? no data');
+  t.equal(dnsCellText({ ...dnsUnknownCell, samples: 2 }), '?');
+  t.equal(dnsCellText({ ...dnsOkCell, lastOutcome: 'bad\x1b[2Jword', status: 'failing' }), '✗ bad?[2Jword 0%', 'outcomes from the network are made printable');
+});
+
+t.test('dns: colour paints each cell by status and keeps the layout', async (t) => {
+  const coloured = renderDns(dnsFixture(), { color: true });
+  t.match(coloured, '\x1b[32m✓ 1.11ms      \x1b[0m', 'ok green, padded inside');
+  t.match(coloured, '\x1b[33m~ 100.5ms\x1b[0m', 'degraded yellow');
+  t.match(coloured, '\x1b[31m✗ timeout 100%\x1b[0m', 'failing red');
+  t.match(coloured, '\x1b[90m? no data\x1b[0m', 'unknown grey');
+  t.match(coloured, '\x1b[1mDNS from each node', 'bold title');
+  t.equal(visible(coloured), renderDns(dnsFixture(), plain));
+});
+
+t.test('dns: five servers fit 100 columns, failing ones too', async (t) => {
+  const v = dnsFixture();
+  const servers = [...v.servers, { name: 'dns-c', role: 'replica', address: '192.0.2.103', port: 53 }, { name: 'nodelocal', role: 'nodelocal', address: '169.254.20.10', port: 53 }];
+  const failing = { ...dnsOkCell, status: 'failing' as const, lastOutcome: 'servfail', errorRatio: 1, latencyP50Ms: null };
+  const row = [dnsOkCell, { ...dnsOkCell, latencyP50Ms: 123.45 }, failing, { ...dnsOkCell, status: 'degraded' as const, errorRatio: 0.125, errors: { timeout: 3 } }, failing];
+  const wide = { ...v, nodes: ['ip-10-0-1-7.ec2.internal', 'node-b', 'node-c'], servers, cells: [row, row, row] };
+  const grid = renderDns(wide, plain).split('\n').slice(2, 7);
+  t.equal(grid[2], 'ip-10-0-1-7.ec2.internal  ✓ 1.11ms   ✓ 123.5ms  ✗ servfail 100%  ~ timeout 13%  ✗ servfail 100%');
+  for (const line of grid) t.ok(line.length <= 100, `${line.length}: ${line}`);
+});
+
+t.test('dns: consensus and replicas that did not answer', async (t) => {
+  const v = dnsFixture();
+  const out = renderDns({ ...v, answers: [{ name: 'web.shop.svc.cluster.local', type: 'AAAA', servers: { 'dns-a': ['2001:db8::1'], 'dns-b': null, 'dns-c': [] }, consensus: ['2001:db8::1'], divergent: ['dns-b', 'dns-c'] }] }, plain);
+  t.match(out, '\n  web.shop.svc.cluster.local AAAA: dns-b answered no answer, dns-c answered no address (consensus 2001:db8::1)\n');
+  t.notMatch(renderDns(okDns(), plain), 'Divergent', 'agreeing replicas: no section');
+});
+
+t.test('dns: every cell ok leaves the summary and the lookup cost', async (t) => {
+  const lines = renderDns(okDns(), plain).split('\n');
+  t.equal(lines.at(-3), '✓ ok 9   ~ degraded 0   ✗ failing 0   ? unknown 0');
+  t.equal(lines.at(-1), "Lookups (node-a's resolv.conf): ndots:5 with 3 search domains: a lookup of example.com sends 8 queries");
+  const noResolvers = renderDns({ ...okDns(), resolvers: [] }, plain);
+  t.match(noResolvers, /unknown 0$/, 'agents older than resolv.conf reporting: no lookup line');
+  const oneDomain = renderDns({ ...okDns(), resolvers: [{ ...resolver('node-a'), search: ['cluster.local'], ndots: 1, lookups: [{ name: 'example.com', tried: ['example.com'], queries: 2, worstCaseSeconds: 10 }] }] }, plain);
+  t.match(oneDomain, /ndots:1 with 1 search domain: a lookup of example\.com sends 2 queries$/);
+});
+
+t.test('dns: a resolv.conf that could not be read is listed', async (t) => {
+  const v = { ...okDns(), resolvers: [resolver('node-a'), { ...resolver('node-b'), nameservers: [], nameserverKnown: null, lookups: [], error: 'ENOENT: /etc/resolv.conf' }] };
+  t.match(renderDns(v, plain), '\nResolvers:\n  node-b: resolv.conf not read: ENOENT: /etc/resolv.conf\n');
+});
+
+t.test('dns --node: one row, its resolv.conf in full', async (t) => {
+  const v = dnsForNode(dnsFixture(), 'node-a');
+  const withWarning = { ...v, resolvers: [{ ...v.resolvers[0]!, warnings: ['nameserver 192.0.2.9: past the third, never asked'] }] };
+  const out = renderDns(withWarning, plain, 'node-a');
+  t.match(out, /\nnode-a {2}✓ 1\.11ms {3}✓ 0\.32ms {3}~ 100\.5ms\n\n✓ ok 2 {3}~ degraded 1 {3}✗ failing 0 {3}\? unknown 0\n/);
+  t.notMatch(out, /^node-[bc]/m);
+  t.notMatch(out, 'Lookups (', 'the full table instead');
+  t.match(
+    out,
+    [
+      "node-a's resolv.conf:",
+      '  nameserver 192.0.2.53 (checked by netmatrix)',
+      '  search default.svc.cluster.local svc.cluster.local cluster.local',
+      '  options ndots:5 timeout:5 attempts:2',
+      '  warning: nameserver 192.0.2.9: past the third, never asked',
+      '',
+      '  LOOKUP              QUERIES  WORST-CASE  NAMES-TRIED',
+      '  kubernetes.default  4        40s         kubernetes.default.default.svc.cluster.local kubernetes.default.svc.cluster.local',
+      '  example.com         8        40s         example.com.default.svc.cluster.local example.com.svc.cluster.local example.com.cluster.local example.com',
+    ].join('\n'),
+  );
+  t.match(renderDns({ ...v, resolvers: [] }, plain, 'node-a'), /node-a's resolv\.conf:\n {2}not reported \(an agent older than the DNS checks does not send it\)$/);
+  t.match(renderDns(dnsForNode(dnsFixture(), 'node-c'), plain, 'node-c'), 'nameserver 198.51.100.53 (not a DNS server netmatrix checks');
+});
+
+t.test('dns: off, and no nodes yet', async (t) => {
+  t.equal(renderDns(dnsOff(), plain), DNS_OFF);
+  t.equal(DNS_OFF, 'DNS checks are off: the aggregator has no DNS servers (--dns-servers none).');
+  t.equal(
+    renderDns({ ...dnsFixture(), nodes: [], cells: [], resolvers: [] }, { color: false, server: 'http://192.0.2.10:8080' }),
+    'DNS from each node to each server, generated 2026-11-25T06:00:00.000Z\nno nodes yet: are agents connected to http://192.0.2.10:8080?',
+  );
 });

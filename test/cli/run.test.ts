@@ -5,7 +5,7 @@ import { main, type Io } from '../../cli/run.js';
 import { FINDING_KINDS } from '../../common/vocabulary.js';
 import { closedPort, json, startApiServer } from './api-server.js';
 import type { ApiFinding, ApiFindings } from '../../cli/api-types.js';
-import { GENERATED_AT, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding, visible } from './fixtures.js';
+import { GENERATED_AT, dnsFixture, dnsOff, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okDns, okMatrix, pendingFinding, visible } from './fixtures.js';
 
 const notFound = (res: ServerResponse, url: URL) => json(res, 404, { statusCode: 404, code: 'ROUTE_NOT_FOUND', error: 'Not Found', message: `no route GET ${url.pathname}` });
 
@@ -26,6 +26,7 @@ function fixtures(req: IncomingMessage, res: ServerResponse): void {
     return json(res, 200, kind === 'tcp' ? matrixFixture('tcp') : kind === 'http' ? noDataMatrix('http') : okMatrix(kind));
   }
   if (url.pathname === '/api/v1/findings') return findingsRoute(res, url, [...findingsFixture().findings, pendingFinding()]);
+  if (url.pathname === '/api/v1/dns') return json(res, 200, dnsFixture());
   notFound(res, url);
 }
 
@@ -199,8 +200,8 @@ t.test('status --json: nodes, a summary per kind, the firing findings', async (t
 t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) => {
   const cases: [string[], string][] = [
     [['matrix', '--kind', 'udp'], 'netmatrix: unknown --kind "udp": expected one of icmp, tcp, http, mtu, node'],
-    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix or findings (see netmatrix --help)'],
-    [[], 'netmatrix: which command? status, matrix or findings (see netmatrix --help)'],
+    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix, findings or dns (see netmatrix --help)'],
+    [[], 'netmatrix: which command? status, matrix, findings or dns (see netmatrix --help)'],
     [['findings', '--kind', 'NodeDown'], `netmatrix: unknown --kind "NodeDown": expected one of ${FINDING_KINDS.join(', ')}`],
     [['findings', '--pending', '--all'], 'netmatrix: --pending and --all exclude each other: --all lists pending findings too'],
     [['status', '--pending'], 'netmatrix: --pending is an option of netmatrix findings, not of status (see netmatrix status --help)'],
@@ -221,7 +222,7 @@ t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) 
 });
 
 t.test('help and version exit 0 on stdout', async (t) => {
-  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h'], ['findings', '--help']]) {
+  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h'], ['findings', '--help'], ['dns', '--help']]) {
     const r = await cli(args);
     t.equal(r.code, 0);
     t.match(r.out, /^Usage: netmatrix/);
@@ -258,7 +259,7 @@ t.test('something that is not an aggregator exits 3', async (t) => {
 
 t.test('a server that is down exits 3 naming ECONNREFUSED', async (t) => {
   const port = await closedPort();
-  for (const command of ['matrix', 'status', 'findings']) {
+  for (const command of ['matrix', 'status', 'findings', 'dns']) {
     const r = await cli([command, '--server', `http://127.0.0.1:${port}`]);
     t.equal(r.code, 3, command);
     t.match(r.err, new RegExp(`^netmatrix: cannot reach http://127\\.0\\.0\\.1:${port}/api/v1/\\S+: ECONNREFUSED$`));
@@ -383,4 +384,104 @@ t.test('findings: an aggregator without the findings API exits 3 naming the rout
   const r = await cli(['findings', '--server', api.url]);
   t.equal(r.code, 3);
   t.equal(r.err, `netmatrix: ${api.url}/api/v1/findings?state=firing: HTTP 404 ROUTE_NOT_FOUND: no route GET /api/v1/findings`);
+});
+
+t.test('dns: a row per node, a column per server, then what else is wrong; a failing cell exits 1', async (t) => {
+  const r = await cli(['dns', '--server', api.url, '--token', 's3cret']);
+  t.equal(r.code, 1);
+  t.equal(r.err, '');
+  t.same(api.requests.map((q) => q.url), ['/api/v1/dns']);
+  t.equal(api.requests[0]!.headers.authorization, 'Bearer s3cret');
+  t.match(r.out, /^NODE {4}service {9}dns-a {6}dns-b$/m);
+  t.match(r.out, /^node-b {2}✓ 1\.11ms {8}✓ 0\.32ms {3}✗ timeout 100%$/m);
+  t.match(r.out, 'web.shop.svc.cluster.local A: dns-a answered 10.96.4.7, dns-b answered 10.96.9.9 (no consensus)');
+  t.match(r.out, 'dns-b: NOERROR from node-a');
+  t.match(r.out, 'node-c: nameserver 198.51.100.53 is not a server netmatrix checks');
+  t.match(r.out, /^Lookups \(node-a's resolv\.conf\): ndots:5 with 3 search domains: a lookup of example\.com sends 8 queries$/m);
+  t.notMatch(r.out, /\x1b\[/, 'no colour when not a terminal');
+
+  api.handle((_req, res) => json(res, 200, okDns()));
+  const ok = await cli(['dns', '--server', api.url]);
+  t.equal(ok.code, 0);
+  t.match(ok.out, '✓ ok 9   ~ degraded 0   ✗ failing 0   ? unknown 0');
+});
+
+t.test('dns: colour on a terminal only, the same text without it', async (t) => {
+  const tty = { isTTY: true, columns: 100 };
+  const coloured = (await cli(['dns', '--server', api.url], {}, tty)).out;
+  t.match(coloured, '\x1b[31m✗ timeout 100%\x1b[0m');
+  t.match(coloured, '\x1b[33m~ 100.5ms');
+  t.equal(visible(coloured), (await cli(['dns', '--server', api.url])).out);
+  t.notMatch((await cli(['dns', '--server', api.url], { NO_COLOR: '1' }, tty)).out, /\x1b\[/);
+});
+
+t.test('dns --node: that node\'s row and its resolv.conf in full; the exit code is that row\'s', async (t) => {
+  const c = await cli(['dns', '--node', 'node-c', '--server', api.url]);
+  t.equal(c.code, 0, 'node-c has no failing cell');
+  t.notMatch(c.out, /^node-[ab] /m);
+  t.match(c.out, /^node-c {2}~ servfail 25%/m);
+  t.match(c.out, "node-c's resolv.conf:\n  nameserver 198.51.100.53 (not a DNS server netmatrix checks");
+  t.match(c.out, /^ {2}example\.com {9}8 {8}40s {9}example\.com\.default\.svc\.cluster\.local /m);
+  t.equal((await cli(['dns', '--node', 'node-b', '--server', api.url])).code, 1);
+
+  const j = await cli(['dns', '--node', 'node-b', '--json', '--server', api.url]);
+  t.equal(j.code, 1);
+  const body = JSON.parse(j.out) as ReturnType<typeof dnsFixture>;
+  t.same(body.nodes, ['node-b']);
+  t.same(body.cells, [dnsFixture().cells[1]]);
+  t.same(body.resolvers.map((r) => r.node), ['node-b']);
+  t.same(body.answers, dnsFixture().answers, 'the answers are the cluster\'s');
+});
+
+t.test('dns --node with a node the aggregator does not know: exit 3 naming the nodes it has', async (t) => {
+  const r = await cli(['dns', '--node', 'node-z', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/dns: no node named "node-z" (its nodes: node-a, node-b, node-c)`);
+  t.equal(r.errLines, 1);
+  t.equal(r.out, '');
+});
+
+t.test('dns --json prints the API body unchanged, pretty, and keeps the exit code', async (t) => {
+  const r = await cli(['dns', '--json', '--server', api.url]);
+  t.equal(r.code, 1);
+  t.equal(r.out, JSON.stringify(dnsFixture(), null, 2));
+  t.equal(r.outLines, 1, 'one write');
+});
+
+t.test('dns: with --dns-servers none one line says so, exit 0; no nodes says where it looked', async (t) => {
+  api.handle((_req, res) => json(res, 200, dnsOff()));
+  for (const args of [['dns'], ['dns', '--node', 'node-z']]) {
+    const r = await cli([...args, '--server', api.url]);
+    t.equal(r.code, 0);
+    t.equal(r.out, 'DNS checks are off: the aggregator has no DNS servers (--dns-servers none).');
+  }
+  api.handle((_req, res) => json(res, 200, { ...dnsFixture(), nodes: [], cells: [], resolvers: [] }));
+  const empty = await cli(['dns', '--server', api.url]);
+  t.equal(empty.code, 0);
+  t.match(empty.out, new RegExp(`\nno nodes yet: are agents connected to ${api.url.replace(/[.]/g, '\\.')}\\?$`));
+  const node = await cli(['dns', '--node', 'node-a', '--server', api.url]);
+  t.equal(node.code, 3);
+  t.equal(node.err, `netmatrix: ${api.url}/api/v1/dns: no node named "node-a" (it has no nodes yet)`);
+});
+
+t.test('dns: an aggregator without the DNS API exits 3 naming the route', async (t) => {
+  api.handle((req, res) => notFound(res, new URL(req.url!, 'http://x')));
+  const r = await cli(['dns', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(
+    r.err,
+    `netmatrix: ${api.url}/api/v1/dns: HTTP 404 ROUTE_NOT_FOUND: no route GET /api/v1/dns: this aggregator is older than the DNS API (/api/v1/dns); upgrade it to use netmatrix dns`,
+  );
+  // A 404 from something that is not the API (a proxy) stays as it is.
+  api.handle((_req, res) => res.writeHead(404, 'Not Found').end('<html>nope</html>'));
+  const proxy = await cli(['dns', '--server', api.url]);
+  t.equal(proxy.code, 3);
+  t.equal(proxy.err, `netmatrix: ${api.url}/api/v1/dns: HTTP 404 Not Found`);
+});
+
+t.test('dns: a body that is not a DNS view exits 3', async (t) => {
+  api.handle((_req, res) => json(res, 200, { ...dnsFixture(), cells: [[]] }));
+  const r = await cli(['dns', '--server', api.url]);
+  t.equal(r.code, 3);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/dns: HTTP 200 but the body is not a DNS view: is this a netmatrix aggregator?`);
 });

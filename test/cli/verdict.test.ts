@@ -1,7 +1,7 @@
 import t from 'tap';
 import { EXIT } from '../../cli/client.js';
-import { findingsExitCode, hasNoData, matrixExitCode, statusVerdict } from '../../cli/verdict.js';
-import { emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okMatrix, pendingFinding } from './fixtures.js';
+import { dnsExitCode, findingsExitCode, hasNoData, matrixExitCode, statusVerdict } from '../../cli/verdict.js';
+import { dnsFixture, dnsOff, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okDns, okMatrix, pendingFinding } from './fixtures.js';
 
 t.test('a matrix fails the command only with failing cells', async (t) => {
   t.equal(matrixExitCode(matrixFixture()), EXIT.problems);
@@ -40,4 +40,13 @@ t.test('no data: no cell has a sample in the window', async (t) => {
   t.ok(hasNoData(noDataMatrix('http')));
   t.ok(hasNoData(emptyMatrix('http')));
   t.notOk(hasNoData(matrixFixture()), 'some unknown cells, but data');
+});
+
+t.test('dns fails the command only with a failing cell', async (t) => {
+  t.equal(dnsExitCode(dnsFixture()), EXIT.problems);
+  t.equal(dnsExitCode(okDns()), EXIT.ok);
+  const v = dnsFixture();
+  const noFailing = { ...v, cells: v.cells.map((row) => row.map((c) => (c.status === 'failing' ? { ...c, status: 'degraded' as const } : c))) };
+  t.equal(dnsExitCode(noFailing), EXIT.ok, 'degraded, unknown, divergent answers and NXDOMAIN-check failures do not');
+  t.equal(dnsExitCode(dnsOff()), EXIT.ok, 'DNS checks off');
 });

@@ -5,7 +5,8 @@
 // Prometheus' HTTP API. Each must parse, and return data wherever the scenario
 // implies data; the few that legitimately return nothing are listed with why.
 // Then the alerts must localize: a node refusing tcp is NodeUnreachable and not
-// a PairUnreachable per prober; a cut between zones is ZonePartition.
+// a PairUnreachable per prober; a cut between zones is ZonePartition; one slow
+// DNS replica is DnsReplicaUnhealthy for it, not DnsLatencyHigh for the service.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import { testAggregator } from '../helpers/aggregator.js';
 import { repoRoot } from '../helpers/child.js';
 import { prometheusAvailable, PROMETHEUS_BIN, startPrometheus, type PromSample, type RunningPrometheus } from '../helpers/prometheus.js';
 import { hello, rawStream } from '../helpers/raw-client.js';
-import { simCluster, type SimCluster, type SimNode, type SimOutcomeFn, type SimResult } from '../helpers/sim-cluster.js';
+import { simCluster, type SimCluster, type SimDnsOutcomeFn, type SimDnsResult, type SimDnsServer, type SimNode, type SimOutcomeFn, type SimResult } from '../helpers/sim-cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 // ------------------------------------------------------------------ what we ship
@@ -103,17 +104,26 @@ t.test('the dashboard: datasource variable everywhere, the variables, links and 
   for (const p of allPanels) {
     for (const tg of p.targets ?? []) {
       const expr = tg.expr ?? '';
-      t.notMatch(expr, /netmatrix_(dns|cni)_/, `"${p.title}": no query on metrics that do not exist yet`);
+      t.notMatch(expr, /netmatrix_cni_/, `"${p.title}": no query on metrics that do not exist yet`);
       for (const range of expr.match(/\[[^\]]*\]/g) ?? []) t.equal(range, '[$__rate_interval]', `"${p.title}": ranges are $__rate_interval`);
     }
   }
   const links = JSON.stringify(allPanels.map((p) => p.fieldConfig?.overrides ?? []));
   t.match(links, '${aggregator_url}/api/v1/pairs/${__data.fields.src}/${__data.fields.dst}', 'failing pairs link to the aggregator API');
-  for (const title of ['DNS', 'CNI']) {
-    const row = dashboard.panels.find((p) => p.type === 'row' && p.title === title);
-    t.ok(row?.collapsed, `${title} row collapsed`);
-    t.ok(row?.panels?.length && row.panels.every((p) => p.type === 'text'), `${title} row holds text panels only`);
+  const cni = dashboard.panels.find((p) => p.type === 'row' && p.title === 'CNI');
+  t.ok(cni?.collapsed, 'CNI row collapsed');
+  t.ok(cni?.panels?.length && cni.panels.every((p) => p.type === 'text'), 'CNI row holds text panels only');
+  // The DNS row is open: its panels follow it at the top level, up to the next row.
+  const at = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'DNS');
+  t.ok(at >= 0 && !dashboard.panels[at]!.collapsed && !dashboard.panels[at]!.panels?.length, 'DNS row open');
+  const next = dashboard.panels.findIndex((p, i) => i > at && p.type === 'row');
+  const dns = dashboard.panels.slice(at + 1, next < 0 ? undefined : next);
+  t.ok(dns.length >= 6 && dns.every((p) => p.type !== 'text' && p.targets?.every((tg) => /netmatrix_dns_|netmatrix_findings_active/.test(tg.expr ?? ''))), 'DNS row: panels on the DNS metrics');
+  for (const metric of ['netmatrix_dns_request_duration_seconds_bucket', 'netmatrix_dns_probes_total', 'netmatrix_dns_server_nodes', 'netmatrix_dns_node_error_ratio', 'netmatrix_dns_answer_divergent', 'netmatrix_dns_resolver_nameserver_unknown', 'netmatrix_dns_server_info']) {
+    t.ok(dashboardExprs.some((e) => e.expr.includes(metric)), `the dashboard shows ${metric}`);
   }
+  const ids = allPanels.map((p) => p.id);
+  t.equal(new Set(ids).size, ids.length, 'panel ids are unique');
 });
 
 // ------------------------------------------------------------------ the live check
@@ -136,6 +146,53 @@ const LOSSY = ['n-a3', 'n-b1'] as const; // icmp loses every 4th probe: PacketLo
 const SLOW_PAIR = ['n-b2', 'n-c4'] as const; // tcp 90 ms: pair HighLatency
 const SLOW_NODE = 'n-a4'; // 80 ms from everyone: node HighLatency
 const STOPPED = 'n-c3'; // its agent stops: AgentMissing
+
+// DNS, as --dns-servers names them: the service, four CoreDNS replicas, and NodeLocal DNSCache.
+const REPLICAS = ['dns-a', 'dns-b', 'dns-c', 'dns-d'] as const;
+const DNS_SERVERS: SimDnsServer[] = [
+  { name: 'service', role: 'service', address: '10.96.0.10' },
+  ...REPLICAS.map((name, i) => ({ name, role: 'replica' as const, address: `10.244.${i + 1}.5` })),
+  { name: 'nodelocal', role: 'nodelocal', address: '169.254.20.10' },
+];
+const DNS_FLAG = DNS_SERVERS.map((s) => (s.role === 'replica' ? `replica:${s.name}=${s.address}` : `${s.role}=${s.address}`)).join(',');
+// The DNS faults of the first phase.
+const SLOW_REPLICA = 'dns-b'; // 150 ms from everyone: DnsReplicaUnhealthy, and no DnsLatencyHigh for the service
+const HIJACKED_REPLICA = 'dns-d'; // another answer, and NOERROR for names that must not exist: DnsReplicaUnhealthy
+const SLOW_FRONT = 'nodelocal'; // 60 ms from everyone: DnsLatencyHigh for the server
+const DNS_FAILING_NODE = 'n-a2'; // its queries to the service time out, the replicas answer it: DnsFailing for the node
+const ODD_RESOLVER_NODE = 'n-c2'; // its resolv.conf names 10.0.0.53: netmatrix_dns_resolver_nameserver_unknown
+// The DNS phase (3) adds: dns-c fails from everyone, the service fails from n-b3, nodelocal from everyone.
+const FAILING_REPLICA = 'dns-c';
+const DNS_FAILING_NODE_3 = 'n-b3';
+
+/** A replica's own answer (the service's is the answer of the replica kube-proxy picked). */
+function replicaDns(server: string, nx: boolean, failing: readonly string[]): SimDnsResult {
+  if (failing.includes(server)) return { outcome: 'timeout', rttUs: 0 };
+  const rttUs = server === SLOW_REPLICA ? 150_000 : 400 + (server.charCodeAt(4) % 5) * 100;
+  if (server === HIJACKED_REPLICA) return { outcome: 'ok', rttUs, answers: ['10.96.0.99'] };
+  return nx ? { outcome: 'nxdomain', rttUs } : { outcome: 'ok', rttUs, answers: ['10.96.0.1'] };
+}
+/** The service spreads each node's queries over the replicas in turn (the name queries and the nx checks each). */
+function dnsScenario(opts: { failingReplicas: readonly string[]; serviceFailingFrom: readonly string[]; frontFailing: boolean }): SimDnsOutcomeFn {
+  const turn = new Map<string, number>();
+  return (src, server, _name, nx) => {
+    if (server === 'service') {
+      if (opts.serviceFailingFrom.includes(src)) return { outcome: 'timeout', rttUs: 0 };
+      const key = `${src}/${nx}`;
+      // Each node starts at its own replica, so the slow one is not asked by every node in the same round.
+      const n = turn.get(key) ?? NODES.findIndex((x) => x.name === src);
+      turn.set(key, n + 1);
+      return replicaDns(REPLICAS[n % REPLICAS.length]!, nx, opts.failingReplicas);
+    }
+    if (server === SLOW_FRONT) {
+      if (opts.frontFailing) return { outcome: 'timeout', rttUs: 0 };
+      return nx ? { outcome: 'nxdomain', rttUs: 60_000 } : { outcome: 'ok', rttUs: 60_000 };
+    }
+    return replicaDns(server, nx, opts.failingReplicas);
+  };
+}
+const dns1 = dnsScenario({ failingReplicas: [], serviceFailingFrom: [DNS_FAILING_NODE], frontFailing: false });
+const dns3 = () => dnsScenario({ failingReplicas: [FAILING_REPLICA], serviceFailingFrom: [DNS_FAILING_NODE, DNS_FAILING_NODE_3], frontFailing: true });
 
 const ok = (rttUs: number): SimResult => ({ outcome: 'ok', rttUs });
 let lossy = 0;
@@ -172,6 +229,7 @@ const EMPTY_IN_PHASE_1: Record<string, string> = {
   'alert NetmatrixAggregatorDown': 'the aggregator is up',
   'alert NetmatrixAlertmanagerSendFailing': 'the stand-in Alertmanager accepts every post',
   'alert NetmatrixPairSeriesCapped': 'the unhealthy pairs stay under --max-pair-series',
+  'record netmatrix:dns_server_failing': 'no DNS front address fails from most nodes until phase 3',
 };
 
 const skip = prometheusAvailable ? false : `${PROMETHEUS_BIN} not installed (Debian package prometheus)`;
@@ -201,6 +259,8 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     cluster: 'test',
     'max-pair-findings': '1',
     'alertmanager-urls': amUrl,
+    'dns-servers': DNS_FLAG,
+    'dns-names': 'kubernetes.default.svc.cluster.local',
   });
   t.teardown(() => agg.stop());
 
@@ -220,7 +280,19 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   old.close();
   await waitFor(`${STOPPED}'s first agent to be gone`, () => agg.nodes.get(STOPPED)?.agent.connected === false, 5_000);
 
-  const sim: SimCluster = simCluster(agg.grpcAddress, { nodes: NODES, outcome: phase1, kinds: KINDS, intervalMs: INTERVAL, streamDeadlineMs: 180_000 });
+  const sim: SimCluster = simCluster(agg.grpcAddress, {
+    nodes: NODES,
+    outcome: phase1,
+    kinds: KINDS,
+    intervalMs: INTERVAL,
+    streamDeadlineMs: 180_000,
+    dns: {
+      servers: DNS_SERVERS,
+      names: ['kubernetes.default.svc.cluster.local'],
+      outcome: dns1,
+      nameservers: (node) => [node === ODD_RESOLVER_NODE ? '10.0.0.53' : '10.96.0.10'],
+    },
+  });
   t.teardown(() => sim.stop());
   await sim.ready(10_000);
 
@@ -245,6 +317,21 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
 
   // Everything matured (a full window), scraped, and the rules evaluated.
   await waitFor('the per-node series and the recording rules', async () => (await has('netmatrix:node_unreachable')) && (await has('netmatrix_zone_pair_loss_ratio')), 30_000, 250);
+  await waitFor('the DNS series and recording rules', async () => (await has('netmatrix:dns_replica_unhealthy')) && (await has('netmatrix:dns_node_error_ratio:max')), 15_000, 250);
+
+  t.test('every metric the dashboard and the rules name is one the aggregator exports', async (t) => {
+    const res = await fetch(`${agg.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const text = await res.text();
+    const exported = new Set<string>();
+    for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+      exported.add(name!);
+      if (type === 'histogram') for (const x of ['_bucket', '_sum', '_count']) exported.add(`${name}${x}`);
+      if (type === 'summary') for (const x of ['_sum', '_count']) exported.add(`${name}${x}`);
+    }
+    const named = new Set([...dashboardExprs, ...ruleExprs].flatMap((e) => e.expr.match(/\bnetmatrix_[a-z0-9_]+/g) ?? []));
+    t.ok(named.size > 20, `${named.size} metric names`);
+    for (const name of named) t.ok(exported.has(name), `${name} is exported`);
+  });
 
   t.test('the rules are loaded and evaluate without error', async (t) => {
     type RuleState = { name: string; health: string; lastError?: string };
@@ -328,6 +415,53 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     t.ok(posts > 0, 'the aggregator posted its own findings to the stand-in Alertmanager');
   });
 
+  const isAlert = (as: Alert[], name: string, labels: Record<string, string | undefined>) =>
+    as.some((a) => a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+
+  t.test('DNS alerts localize: one slow replica is DnsReplicaUnhealthy, not DnsLatencyHigh for the service', async (t) => {
+    // The localization only means something once the slow replica shows in the service's p99.
+    const p99 = await waitFor(
+      "the service's p99 to show the slow replica",
+      async () => {
+        const v = Number((await vector('netmatrix:dns_latency_p99:rate5m{server="service"}'))[0]?.value?.[1]);
+        return v > 0.1 ? v : false;
+      },
+      15_000,
+      250,
+    ).catch((e: Error) => t.fail(e.message));
+    t.ok(p99, `the service's p99 is slow (${p99}), explained by ${SLOW_REPLICA}`);
+    let last: string[] = [];
+    await waitFor(
+      'the expected DNS alerts',
+      async () => {
+        const as = await firing();
+        last = describe(as);
+        return (
+          isAlert(as, 'DnsReplicaUnhealthy', { server: SLOW_REPLICA, severity: 'warning', source: 'prometheus', cluster: 'test' }) &&
+          isAlert(as, 'DnsReplicaUnhealthy', { server: HIJACKED_REPLICA }) &&
+          isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE, server: 'service', severity: 'critical' }) &&
+          isAlert(as, 'DnsLatencyHigh', { server: SLOW_FRONT, node: undefined })
+        );
+      },
+      20_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    const as = await firing();
+    const dnsAlerts = describe(as.filter((a) => a.labels.alertname!.startsWith('Dns')));
+    t.same(
+      dnsAlerts,
+      [`DnsFailing{node=${DNS_FAILING_NODE},server=service}`, `DnsLatencyHigh{server=${SLOW_FRONT}}`, `DnsReplicaUnhealthy{server=${SLOW_REPLICA}}`, `DnsReplicaUnhealthy{server=${HIJACKED_REPLICA}}`].sort(),
+      'one alert per DNS fault, where it is: no DnsLatencyHigh for the service, no other replica',
+    );
+    const reasons = async (server: string) => (await vector(`netmatrix:dns_replica_unhealthy{server="${server}"}`)).map((s) => s.metric.reason).sort();
+    t.same(await reasons(SLOW_REPLICA), ['latency'], `${SLOW_REPLICA} is slow`);
+    t.same(await reasons(HIJACKED_REPLICA), ['divergent', 'nx_answered'], `${HIJACKED_REPLICA} answers differently and says NOERROR to names that must not exist`);
+    const p50 = await vector('netmatrix:dns_latency_p50:rate5m{server="service"}');
+    t.ok(Number(p50[0]?.value?.[1]) < 0.02, `the service's p50 is fast (${p50[0]?.value?.[1]})`);
+    t.same((await vector('max by (node, nameserver) (netmatrix_dns_resolver_nameserver_unknown)')).map((s) => `${s.metric.node} ${s.metric.nameserver}`), [`${ODD_RESOLVER_NODE} 10.0.0.53`], 'the node with an unknown nameserver');
+    t.same((await vector('max by (server) (netmatrix_dns_answer_divergent)')).map((s) => s.metric.server), [HIJACKED_REPLICA], 'the replica answering differently');
+  });
+
   t.test('phase 2: a cut between zone-a and zone-b is ZonePartition; n-c1 is NodeIsolated', async (t) => {
     sim.setOutcome(phase2);
     let last: string[] = [];
@@ -352,6 +486,50 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     t.notOk(as.some((a) => a.labels.alertname === 'NodeUnreachable' && (a.labels.node === ISOLATED || (inAB(a.labels.node) && a.labels.node !== REFUSING))), 'no NodeUnreachable for the isolated node or the partitioned zones');
     t.notOk(as.some((a) => a.labels.alertname === 'NodeIsolated' && a.labels.node !== ISOLATED), 'no other NodeIsolated');
     for (const where of ['record netmatrix:zone_pair_partitioned', 'record netmatrix:zone_partitioned', 'record netmatrix:node_isolated', 'alert ZonePartition', 'alert NodeIsolated']) {
+      const e = ruleExprs.find((x) => x.where === where)!;
+      t.ok(await has(e.expr), `${where} returns data now`);
+    }
+  });
+  t.test('phase 3 (DNS): a failing replica, the service failing from one more node, NodeLocal DNSCache failing from all', async (t) => {
+    sim.setDnsOutcome(dns3());
+    let last: string[] = [];
+    await waitFor(
+      'DnsReplicaUnhealthy, DnsFailing for the node and for the server',
+      async () => {
+        const as = await firing();
+        last = describe(as);
+        return (
+          isAlert(as, 'DnsReplicaUnhealthy', { server: FAILING_REPLICA }) &&
+          isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE_3, server: 'service' }) &&
+          isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE, server: 'service' }) &&
+          isAlert(as, 'DnsFailing', { server: SLOW_FRONT, node: undefined }) &&
+          !as.some((a) => a.labels.alertname === 'DnsFailing' && a.labels.server === SLOW_FRONT && a.labels.node !== undefined)
+        );
+      },
+      25_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    const as = await firing();
+    t.same(
+      describe(as.filter((a) => a.labels.alertname === 'DnsFailing')),
+      [`DnsFailing{node=${DNS_FAILING_NODE_3},server=service}`, `DnsFailing{node=${DNS_FAILING_NODE},server=service}`, `DnsFailing{server=${SLOW_FRONT}}`].sort(),
+      'DnsFailing for the two nodes the service fails from, once for nodelocal, never for a replica',
+    );
+    t.same(
+      describe(as.filter((a) => a.labels.alertname === 'DnsReplicaUnhealthy')),
+      [`DnsReplicaUnhealthy{server=${FAILING_REPLICA}}`, `DnsReplicaUnhealthy{server=${SLOW_REPLICA}}`, `DnsReplicaUnhealthy{server=${HIJACKED_REPLICA}}`].sort(),
+      'the failing replica joins the slow and the hijacked ones',
+    );
+    t.same((await vector(`netmatrix:dns_replica_unhealthy{server="${FAILING_REPLICA}"}`)).map((s) => s.metric.reason), ['errors'], `${FAILING_REPLICA} fails`);
+    const errors = dashboardExprs.find((e) => e.where === 'dashboard "DNS errors by server and outcome" A')!;
+    t.ok((await vector(errors.expr)).some((s) => s.metric.server === FAILING_REPLICA && s.metric.outcome === 'timeout'), 'the errors panel shows the replica\'s timeouts');
+    const byStatus = dashboardExprs.find((e) => e.where === 'dashboard "DNS nodes by status per server" A')!;
+    const failingNodes = (await vector(byStatus.expr)).find((s) => s.metric.server === FAILING_REPLICA && s.metric.status === 'failing');
+    t.ok(Number(failingNodes?.value?.[1]) >= NODES.length / 2, `most nodes see ${FAILING_REPLICA} failing (${failingNodes?.value?.[1]})`);
+    const errorNodes = dashboardExprs.find((e) => e.where === 'dashboard "Nodes with DNS errors" A')!;
+    const cells = (await vector(errorNodes.expr)).filter((s) => Number(s.value?.[1]) > 0.5).map((s) => `${s.metric.node} ${s.metric.server}`);
+    t.ok(cells.includes(`${DNS_FAILING_NODE_3} service`) && cells.includes(`${DNS_FAILING_NODE} service`), 'the node table shows the nodes the service fails from');
+    for (const where of ['record netmatrix:dns_server_failing']) {
       const e = ruleExprs.find((x) => x.where === where)!;
       t.ok(await has(e.expr), `${where} returns data now`);
     }

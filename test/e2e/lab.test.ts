@@ -506,10 +506,9 @@ t.test('timings: 5-node lab up and down', async (t) => {
   t.ok(upMs < 10_000, 'up in under 10 s');
 });
 
-t.test('the CLI: up, fault, status, down, as a person would use it', async (t) => {
-  const prefix = randomPrefix();
-  t.teardown(() => Lab.destroy(prefix));
-  const cli = async (...args: string[]) => {
+/** The lab CLI in this process, on one lab prefix, with what it prints captured. */
+function labCli(prefix: string) {
+  return async (...args: string[]) => {
     const printed: string[] = [];
     const log = console.log;
     const error = console.error;
@@ -523,6 +522,12 @@ t.test('the CLI: up, fault, status, down, as a person would use it', async (t) =
       console.error = error;
     }
   };
+}
+
+t.test('the CLI: up, fault, status, down, as a person would use it', async (t) => {
+  const prefix = randomPrefix();
+  t.teardown(() => Lab.destroy(prefix));
+  const cli = labCli(prefix);
   const up = await cli('up', '2');
   t.equal(up.code, 0, up.out);
   t.match(up.out, `ip netns exec ${prefix}-node-1 `);
@@ -548,20 +553,7 @@ t.test('the CLI: up, fault, status, down, as a person would use it', async (t) =
 t.test('the CLI with two DNS replicas: DNS faults by hand', async (t) => {
   const prefix = randomPrefix();
   t.teardown(() => Lab.destroy(prefix));
-  const cli = async (...args: string[]) => {
-    const printed: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => printed.push(a.join(' '));
-    console.error = console.log;
-    try {
-      const code = await main([...args, '--prefix', prefix]);
-      return { code, out: printed.join('\n') };
-    } finally {
-      console.log = log;
-      console.error = error;
-    }
-  };
+  const cli = labCli(prefix);
   const up = await cli('up', '2', '--dns-replicas', '2');
   t.equal(up.code, 0, up.out);
   t.match(up.out, /dns-b\s+\S+-dns-b\s+198\.18\.0\.4/);

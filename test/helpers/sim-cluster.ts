@@ -3,9 +3,13 @@
 // function decides. The function can be swapped at run time to inject and clear
 // faults. No probe is sent anywhere: pod and node IPs are documentation
 // addresses (RFC 5737). For tests that need a whole cluster's worth of
-// aggregator state (metrics, findings) without a namespace lab.
+// aggregator state (metrics, findings) without a namespace lab. With the `dns`
+// option each node also sends, every interval, one DNS result per server and
+// question and one "must not exist" check per server, as agent/report/reporter.ts
+// does: the aggregator must be started with a --dns-servers naming the same
+// servers (and --dns-names the same questions).
 import * as grpc from '@grpc/grpc-js';
-import { capabilities, outcomes, probeKinds, type Capability, type Outcome, type PairKind } from '../../common/vocabulary.js';
+import { capabilities, dnsTypes, outcomes, probeKinds, type Capability, type DnsRole, type Outcome, type PairKind } from '../../common/vocabulary.js';
 import { loadProto, type AggregatorMessage__Output, type WireProbeResult } from '../../proto/load.js';
 import { waitFor } from './wait.js';
 
@@ -24,6 +28,40 @@ export interface SimResult {
 
 export type SimOutcomeFn = (src: string, dst: string, kind: PairKind) => SimResult;
 
+export interface SimDnsServer {
+  /** The server's name in --dns-servers (its `server` label). */
+  readonly name: string;
+  readonly role: DnsRole;
+  /** The IP address the agents ask. */
+  readonly address: string;
+}
+
+export interface SimDnsResult {
+  readonly outcome: Outcome;
+  readonly rttUs: number;
+  /** Addresses of an ok answer; default ['10.96.0.1']. Ignored for a "must not exist" check unless its outcome is ok. */
+  readonly answers?: readonly string[];
+}
+
+/**
+ * The result of one DNS query from node `src` to `server`: `name` is a
+ * question of the plan, or '' for the "must not exist" check (`nx`), whose
+ * healthy outcome is 'nxdomain'.
+ */
+export type SimDnsOutcomeFn = (src: string, server: string, name: string, nx: boolean) => SimDnsResult;
+
+export interface SimDnsOptions {
+  readonly servers: readonly SimDnsServer[];
+  /** The questions (A records) of --dns-names; default ['kubernetes.default.svc.cluster.local']. */
+  readonly names?: readonly string[];
+  outcome: SimDnsOutcomeFn;
+  /** The resolv.conf nameservers a node reports in its Hello; default none (no resolver view). */
+  readonly nameservers?: (node: string) => readonly string[];
+}
+
+/** Every server answers every name at once, and says NXDOMAIN to the name that must not exist. */
+export const healthyDns: SimDnsOutcomeFn = (_src, _server, _name, nx) => (nx ? { outcome: 'nxdomain', rttUs: 800 } : { outcome: 'ok', rttUs: 800 });
+
 export interface SimClusterOptions {
   readonly nodes: readonly SimNode[];
   outcome: SimOutcomeFn;
@@ -31,11 +69,15 @@ export interface SimClusterOptions {
   readonly intervalMs: number;
   /** Deadline of each stream (grpc-js calls always get one); default 10 minutes. */
   readonly streamDeadlineMs?: number;
+  /** DNS results too; default none. */
+  readonly dns?: SimDnsOptions;
 }
 
 export interface SimCluster {
   /** Replaces the outcome function from the next report on. */
   setOutcome(fn: SimOutcomeFn): void;
+  /** Replaces the DNS outcome function from the next report on (only with the dns option). */
+  setDnsOutcome(fn: SimDnsOutcomeFn): void;
   /** Resolves when every running node has received a Plan and an Ack. */
   ready(timeoutMs?: number): Promise<void>;
   /** Names of the nodes whose stream is open. */
@@ -61,7 +103,9 @@ interface SimAgent {
 export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimCluster {
   const Collector = loadProto().netmatrix.v1.Collector;
   let outcomeFn = opts.outcome;
-  const caps = [...new Set(opts.kinds.map((k) => KIND_CAPABILITY[k]))].map((c) => capabilities.toProto(c));
+  let dnsFn = opts.dns?.outcome;
+  const dnsNames = opts.dns?.names ?? ['kubernetes.default.svc.cluster.local'];
+  const caps = [...new Set([...opts.kinds.map((k) => KIND_CAPABILITY[k]), ...(opts.dns ? (['dns'] as const) : [])])].map((c) => capabilities.toProto(c));
   const nodeIP = (n: SimNode) => n.nodeIP ?? `198.51.100.${n.podIP.split('.').pop()}`;
   const agents = new Map<string, SimAgent>();
   let round = 0;
@@ -87,6 +131,9 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
         capabilities: caps,
         responderPort: 9402,
         instanceId: `${node.name}-sim`,
+        ...(opts.dns?.nameservers
+          ? { resolver: { nameservers: [...opts.dns.nameservers(node.name)], search: ['svc.cluster.local', 'cluster.local'], ndots: 5, timeoutSeconds: 5, attempts: 2, warnings: [], error: '' } }
+          : {}),
       },
     });
     agents.set(node.name, agent);
@@ -118,6 +165,36 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
         });
       }
     }
+    if (opts.dns && dnsFn) {
+      for (const server of opts.dns.servers) {
+        for (const name of [...dnsNames, '']) {
+          const nx = name === '';
+          const r = dnsFn(agent.node.name, server.name, name, nx);
+          const answered = r.outcome === 'ok';
+          results.push({
+            kind: probeKinds.toProto('dns'),
+            targetNode: '',
+            targetIp: server.address,
+            family: server.address.includes(':') ? 'ADDRESS_FAMILY_IPV6' : 'ADDRESS_FAMILY_IPV4',
+            outcome: outcomes.toProto(r.outcome),
+            rttUs: answered || r.outcome === 'nxdomain' ? Math.round(r.rttUs) : 0,
+            timestampMs: now,
+            detail: answered || (nx && r.outcome === 'nxdomain') ? '' : `simulated ${r.outcome}`,
+            dns: {
+              server: server.name,
+              // The agent sends '' for the random name of the nx check (reporter.ts).
+              name,
+              type: dnsTypes.toProto('a'),
+              nxCheck: nx,
+              answers: answered ? [...(r.answers ?? ['10.96.0.1'])] : [],
+              rcode: r.outcome === 'ok' ? 'NOERROR' : r.outcome === 'nxdomain' ? 'NXDOMAIN' : r.outcome === 'servfail' ? 'SERVFAIL' : r.outcome === 'dns_refused' ? 'REFUSED' : '',
+              tcp: false,
+              ignored: 0,
+            },
+          });
+        }
+      }
+    }
     agent.sequence++;
     agent.call.write({ report: { sequence: agent.sequence, round, sentAtMs: now, results } });
   }
@@ -135,6 +212,10 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
   return {
     setOutcome(fn) {
       outcomeFn = fn;
+    },
+    setDnsOutcome(fn) {
+      if (!opts.dns) throw new Error('simCluster: setDnsOutcome needs the dns option');
+      dnsFn = fn;
     },
     async ready(timeoutMs = 10_000) {
       await waitFor(
