@@ -30,6 +30,7 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
   for (const s of dns.servers) {
     duration.zero({ server: s.name, role: s.role });
     probes.inc({ server: s.name, role: s.role, check: 'name', outcome: 'ok' }, 0);
+    probes.inc({ server: s.name, role: s.role, check: 'nx', outcome: 'nxdomain' }, 0);
   }
   dns.onRecord((s, r) => {
     probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : 'name', outcome: r.outcome });
