@@ -56,7 +56,7 @@ const HTTP_PORT = 8080;
 const AGENT_PORT = 9402;
 
 export interface NetmatrixOptions {
-  /** Extra aggregator flags, e.g. { 'probe-interval': '500ms' }. */
+  /** Extra aggregator flags, e.g. { 'probe-interval': '500ms' }; DNS probes are off (`dns-servers: none`) unless given here. */
   readonly aggregator?: Record<string, string>;
   readonly agent?: Record<string, string>;
   /** Zone of each node (default: all in "lab"). */
@@ -109,7 +109,8 @@ export class Netmatrix {
   }
 
   async startAggregator(): Promise<void> {
-    const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', ...this.o.aggregator };
+    // No DNS probes unless the test names servers: the lab's DNS answers only what a DNS test configured.
+    const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', 'dns-servers': 'none', ...this.o.aggregator };
     this.aggregatorProc = spawnLogged(this.lab, this.lab.aggregatorNs, 'dist/aggregator/main.js', flags, {}, 'aggregator', this.logs);
     this.api ??= await this.lab.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
     const until = Date.now() + 10_000;
