@@ -429,6 +429,18 @@ t.test('DNS as Kubernetes runs it: two replicas behind a service IP, and their f
     for (const n of lab.nodes) t.same(outcomes(await dnsQueries(lab, n.ns, svc, KUBE, { count: 3 })), ['ok', 'ok', 'ok'], `${n.name} resolves`);
   });
 
+  t.test('with conntrack on (the service\'s NAT), an ICMP reject still stops a ping flow begun before it', async (t) => {
+    // netmatrix's ICMP prober keeps one identifier per process: the same conntrack flow for every echo.
+    const id = ['-e', '4242'];
+    t.equal((await ping(lab, n1.ns, n2.podIP, { count: 2, args: id })).received, 2, 'the flow exists before the fault');
+    await lab.blockPair('node-1', 'node-2', 'reject', 'icmp');
+    const blocked = await ping(lab, n1.ns, n2.podIP, { count: 2, args: id });
+    t.equal(blocked.received, 0, 'rejected');
+    t.match(blocked.errors.join(' '), /Destination Port Unreachable/);
+    t.equal((await ping(lab, n2.ns, n1.podIP, { count: 2, args: id })).received, 2, 'the other direction still answers');
+    await lab.clear();
+  });
+
   t.test('down leaves nothing, the root namespace as it was', async (t) => {
     await lab.down();
     t.notMatch((await run(['ip', 'netns', 'list'])).stdout, new RegExp(`^${lab.prefix}-`, 'm'), 'no namespace');

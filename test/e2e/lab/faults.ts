@@ -97,7 +97,7 @@ function protoMatch(proto: BlockProto): string[] {
  *   to requests going the other way: both directions time out, and neither end
  *   sees the other's packets at all (as with a dead link in between).
  * - reject / unreachable: directional. `dst` refuses what `src` starts (conntrack
- *   state NEW: TCP SYN, echo request, first UDP datagram) with a TCP reset
+ *   state NEW for TCP SYN and a first UDP datagram; every echo request) with a TCP reset
  *   (ECONNREFUSED) or ICMP port unreachable, or with ICMP host unreachable
  *   (EHOSTUNREACH); replies to what `dst` itself starts towards `src` pass, so the
  *   other direction stays healthy.
@@ -111,19 +111,25 @@ export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: Bl
       { receiver: src, rules: [[...from(dst), ...protoMatch(proto), ...tag, '-j', 'DROP']] },
     ];
   }
+  // What `src` starts: a TCP SYN or first UDP datagram (conntrack NEW), and every
+  // echo request. ICMP is matched by type, not state: a lab with the DNS service
+  // has conntrack on from the start, and a ping flow begun before the fault
+  // (same identifier) would be ESTABLISHED and slip past a NEW match.
   const fresh = ['-m', 'conntrack', '--ctstate', 'NEW'];
+  const echo = ['-p', 'icmp', '--icmp-type', 'echo-request'];
+  const started = (p: BlockProto): string[][] => (p === 'icmp' ? [echo] : p === 'tcp' ? [['-p', 'tcp', ...fresh]] : [echo, ['!', '-p', 'icmp', ...fresh]]);
   if (mode === 'unreachable') {
-    return [{ receiver: dst, rules: [[...from(src), ...protoMatch(proto), ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']] }];
+    return [{ receiver: dst, rules: started(proto).map((m) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']) }];
   }
   const tcpReset = [...from(src), '-p', 'tcp', ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'tcp-reset'];
-  const portUnreachable = (p: string[]) => [...from(src), ...p, ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
+  const portUnreachable = (m: string[]) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
   switch (proto) {
     case 'tcp':
       return [{ receiver: dst, rules: [tcpReset] }];
     case 'icmp':
-      return [{ receiver: dst, rules: [portUnreachable(['-p', 'icmp'])] }];
+      return [{ receiver: dst, rules: [portUnreachable(echo)] }];
     case 'all':
-      return [{ receiver: dst, rules: [tcpReset, portUnreachable([])] }];
+      return [{ receiver: dst, rules: [tcpReset, ...started('all').map(portUnreachable)] }];
   }
 }
 
