@@ -21,6 +21,10 @@ import {
 /** Where NodeLocal DNSCache listens by default (kubernetes/dns nodelocaldns). */
 export const NODELOCAL_DNS_ADDRESS = '169.254.20.10';
 
+function path(raw: string): string | Expected {
+  return raw.length > 0 && !raw.includes('\0') ? raw : new Expected('a file or directory path');
+}
+
 function nodeName(raw: string): string | Expected {
   return isDns1123Subdomain(raw) ? raw : new Expected('a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")');
 }
@@ -61,9 +65,14 @@ export const agentSettings = defineSettings({
     flag: 'resolv-conf',
     env: 'NETMATRIX_RESOLV_CONF',
     default: '/etc/resolv.conf',
-    parse: (raw: string) => (raw.length > 0 ? raw : new Expected('a file path')),
+    parse: path,
     help: 'the pod\'s resolver configuration: its first nameserver is the DNS service IP when the aggregator says "auto"',
   },
+  cniConfDir: { flag: 'cni-conf-dir', env: 'NETMATRIX_CNI_CONF_DIR', default: '/etc/cni/net.d', parse: path, help: 'CNI network configs (read-only host mount); the first valid one is the network pods get' },
+  cniBinDir: { flag: 'cni-bin-dir', env: 'NETMATRIX_CNI_BIN_DIR', default: '/opt/cni/bin', parse: path, help: 'CNI plugin binaries (hashed, never run)' },
+  ipamDir: { flag: 'ipam-dir', env: 'NETMATRIX_IPAM_DIR', default: '/var/lib/cni/networks', parse: path, help: 'host-local IPAM state: one file per allocated IP under <dir>/<network>/' },
+  cni: { flag: 'cni', env: 'NETMATRIX_CNI', default: 'on', parse: oneOf(['on', 'off'] as const), help: 'watch the CNI dirs and report them (off: no CNI snapshot is sent)' },
+  cniFullEvery: { flag: 'cni-full-every', env: 'NETMATRIX_CNI_FULL_EVERY', default: '5m', parse: duration({ min: 1000, max: 24 * 3_600_000 }), help: 'a full CNI snapshot is sent this often even when nothing changed' },
   icmp: { flag: 'icmp', env: 'NETMATRIX_ICMP', default: 'auto', parse: oneOf(['auto', 'off'] as const), help: 'ICMP probes: auto (when CAP_NET_RAW allows) or off' },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });

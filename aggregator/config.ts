@@ -2,6 +2,7 @@
 // validated, frozen; a bad value is one line naming the flag and env var.
 import { LOG_LEVELS } from '../common/logger.js';
 import {
+  cidr,
   ConfigError,
   defineSettings,
   duration,
@@ -67,6 +68,10 @@ export const aggregatorSettings = defineSettings({
     parse: duration({ min: 0, max: 60_000 }),
     help: 'DNS latency p50 above which a node × server cell is degraded (DnsLatencyHigh, a slow DnsReplicaUnhealthy)',
   },
+  ipPoolThreshold: { flag: 'ip-pool-threshold', env: 'NETMATRIX_IP_POOL_THRESHOLD', default: '0.9', parse: ratio, help: 'IpPoolNearExhaustion when a node\'s host-local pool is this full' },
+  serviceCidrs: { flag: 'service-cidrs', env: 'NETMATRIX_SERVICE_CIDRS', default: '', parse: list(cidr, 'CIDRs'), help: 'the cluster\'s Service CIDR(s): a pod CIDR overlapping one is PodCidrOverlap' },
+  externalCidrs: { flag: 'external-cidrs', env: 'NETMATRIX_EXTERNAL_CIDRS', default: '', parse: list(cidr, 'CIDRs'), help: 'networks pods must reach that are not the cluster\'s (office VPN, peered VPCs): a pod CIDR overlapping one is PodCidrOverlap' },
+  cniStaleAfter: { flag: 'cni-stale-after', env: 'NETMATRIX_CNI_STALE_AFTER', default: '15m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node\'s CNI snapshot older than this is stale and left out of the comparison' },
   cluster: { flag: 'cluster', env: 'NETMATRIX_CLUSTER', default: 'default', parse: labelValue, help: 'value of the cluster label on findings and alerts' },
   findingFor: { flag: 'finding-for', env: 'NETMATRIX_FINDING_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a condition must hold this long before its finding fires (default 2 × probe interval)' },
   findingClearFor: { flag: 'finding-clear-for', env: 'NETMATRIX_FINDING_CLEAR_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a firing finding resolves after its condition has been gone this long (default 2 × probe interval)' },

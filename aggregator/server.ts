@@ -9,6 +9,7 @@ import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
 import type { AggregatorConfig } from './config.js';
+import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
 import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
@@ -38,6 +39,7 @@ export interface RunningAggregator {
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
   readonly dns: DnsStore;
+  readonly cni: CniStore;
   readonly query: MatrixQuery;
   readonly findings: FindingsEngine;
   readonly evaluator: Evaluator;
@@ -85,6 +87,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     clusterDomain: config.clusterDomain,
     questions: config.dnsNames,
   };
+  const cni = new CniStore();
   const sessions = new AgentSessions(
     nodes,
     store,
@@ -137,6 +140,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     sessions,
     plans,
     nodes,
+    cni,
+    now: () => clock.now(),
     log: log.child({ component: 'collector' }),
     onRefused: (r) => metrics.streamRefused(r),
     // A tenth of the interval: agents learn of a new peer well within one round.
@@ -183,6 +188,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
       if (index !== undefined) {
         store.removeNode(index, nodes.slots);
         dns.removeNode(index);
+        cni.remove(name);
       }
       log.info({ node: name }, 'node expired: its agent has been gone longer than the node expiry');
     }
@@ -201,6 +207,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     sessions,
     store,
     dns,
+    cni,
     query,
     findings,
     evaluator,

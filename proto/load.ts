@@ -46,3 +46,4 @@ export type { DnsServer__Output, DnsServer as WireDnsServer } from './generated/
 export type { DnsQuestion__Output, DnsQuestion as WireDnsQuestion } from './generated/netmatrix/v1/DnsQuestion.js';
 export type { DnsResult__Output, DnsResult as WireDnsResult } from './generated/netmatrix/v1/DnsResult.js';
 export type { ResolverView__Output, ResolverView as WireResolverView } from './generated/netmatrix/v1/ResolverView.js';
+export type { CniSnapshot__Output, CniSnapshot as WireCniSnapshot } from './generated/netmatrix/v1/CniSnapshot.js';

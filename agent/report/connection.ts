@@ -12,6 +12,7 @@ import {
   type CollectorClient,
   type Hello,
   type Plan__Output,
+  type WireCniSnapshot,
   type WireProbeResult,
 } from '../../proto/load.js';
 import type { Outbox } from './outbox.js';
@@ -34,6 +35,8 @@ export interface ConnectionOptions {
   readonly maxMessageBytes: number;
   readonly credentials?: grpc.ChannelCredentials;
   readonly random?: () => number;
+  /** The latest CNI snapshot and its version (bumped on every new one); sent once per stream per version. */
+  readonly cni?: () => { readonly version: number; readonly snapshot: WireCniSnapshot } | undefined;
   readonly onPlan: (c: AggregatorConnection, plan: Plan__Output) => void;
   readonly onStateChange?: (c: AggregatorConnection) => void;
   readonly onAttempt?: (c: AggregatorConnection) => void;
@@ -57,6 +60,8 @@ export class AggregatorConnection {
   private retryTimer: NodeJS.Timeout | undefined;
   private planTimer: NodeJS.Timeout | undefined;
   private readonly random: () => number;
+  /** CNI snapshot version sent on the current stream (0: none). */
+  private cniSent = 0;
   /** The plan last received on the current stream. */
   plan: Plan__Output | undefined;
 
@@ -78,6 +83,11 @@ export class AggregatorConnection {
   /** New reports are in the outbox: send them if the stream is up. */
   flush(): void {
     if (!this.ready || !this.call) return;
+    const cni = this.o.cni?.();
+    if (cni && cni.version !== this.cniSent) {
+      this.cniSent = cni.version;
+      this.call.write({ cni: cni.snapshot });
+    }
     const sentAtMs = this.o.clock.now();
     for (const r of this.o.outbox.takeUnsent()) {
       this.call.write({ report: { sequence: r.sequence, round: r.round, sentAtMs, results: r.results as WireProbeResult[] } });
@@ -166,6 +176,7 @@ export class AggregatorConnection {
     const wasReady = this.ready;
     this.ready = false;
     this.plan = undefined;
+    this.cniSent = 0;
     if (this.planTimer) clearTimeout(this.planTimer);
     this.planTimer = undefined;
     const call = this.call;

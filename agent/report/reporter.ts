@@ -6,7 +6,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import { addressFamilies, dnsTypes, outcomes, probeKinds } from '../../common/vocabulary.js';
-import type { Hello, Plan__Output, WireProbeResult } from '../../proto/load.js';
+import { cniToWire, type CniSnapshot } from '../../common/cni.js';
+import type { Hello, Plan__Output, WireCniSnapshot, WireProbeResult } from '../../proto/load.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { RoundResult } from '../scheduler.js';
 import { AggregatorConnection, type WireReport } from './connection.js';
@@ -31,6 +32,7 @@ export class Reporter {
   private readonly connections: AggregatorConnection[];
   private readonly outboxes = new Map<AggregatorConnection, Outbox<WireReport>>();
   private followed: Plan__Output | undefined;
+  private cni: { version: number; snapshot: WireCniSnapshot } | undefined;
   private droppedLogged = false;
 
   constructor(private readonly o: ReporterOptions) {
@@ -49,6 +51,7 @@ export class Reporter {
         maxMessageBytes: o.maxMessageBytes ?? 4 * 1024 * 1024,
         ...(o.credentials ? { credentials: o.credentials } : {}),
         onPlan: () => this.choosePlan(),
+        cni: () => this.cni,
         onStateChange: (conn) => {
           o.metrics.connected.set(labels, conn.connected ? 1 : 0);
           o.metrics.reportsBuffered.set(labels, outbox.size);
@@ -132,6 +135,12 @@ export class Reporter {
       this.o.metrics.reportsBuffered.set({ aggregator: c.address }, box.size);
       c.flush();
     }
+  }
+
+  /** A new CNI snapshot: every connected aggregator gets it now, the others when they connect. */
+  submitCni(snapshot: CniSnapshot): void {
+    this.cni = { version: (this.cni?.version ?? 0) + 1, snapshot: cniToWire(snapshot) };
+    for (const c of this.connections) c.flush();
   }
 
   private choosePlan(): void {

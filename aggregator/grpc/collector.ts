@@ -6,6 +6,7 @@ import type { Logger } from '../../common/logger.js';
 import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
+import type { CniStore } from '../cni/store.js';
 import type { NodeRecord, NodeRegistry } from '../nodes.js';
 import type { Oversized } from './server.js';
 import { samePlan, type PlanBook, type PlanContent } from '../plan/plans.js';
@@ -18,6 +19,9 @@ export interface CollectorDeps {
   readonly sessions: AgentSessions;
   readonly plans: PlanBook;
   readonly nodes: NodeRegistry;
+  /** Where CNI snapshots go; without it they are ignored. */
+  readonly cni?: CniStore;
+  readonly now?: () => number;
   readonly log: Logger;
   /** Called for every stream the collector refuses (for metrics). */
   readonly onRefused?: (reason: RefuseReason) => void;
@@ -110,8 +114,13 @@ export class Collector {
         const out = this.deps.sessions.report(s.record, msg.report);
         if (Object.keys(out.rejected).length > 0) log.debug({ node: s.record.name, rejected: out.rejected }, 'results rejected');
         this.write(s, { ack: { sequence: s.record.agent.highestSequence } });
+      } else if (msg.cni) {
+        if (!s.record) return this.refuse(s, log, 'report_before_hello', 'cni snapshot before hello: send Hello first');
+        const problem = this.deps.cni?.record(s.record.name, msg.cni, this.deps.now?.() ?? Date.now());
+        // A bad snapshot is dropped, not the stream: probe reports keep flowing.
+        if (problem) log.warn({ node: s.record.name }, problem);
       } else {
-        this.refuse(s, log, 'empty_message', 'agent message carries neither hello nor report');
+        this.refuse(s, log, 'empty_message', 'agent message carries neither hello, report nor cni snapshot');
       }
     });
     const gone = (why: string) => () => {

@@ -4,6 +4,11 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { Ack as _netmatrix_v1_Ack, Ack__Output as _netmatrix_v1_Ack__Output } from './netmatrix/v1/Ack.js';
 import type { AgentMessage as _netmatrix_v1_AgentMessage, AgentMessage__Output as _netmatrix_v1_AgentMessage__Output } from './netmatrix/v1/AgentMessage.js';
 import type { AggregatorMessage as _netmatrix_v1_AggregatorMessage, AggregatorMessage__Output as _netmatrix_v1_AggregatorMessage__Output } from './netmatrix/v1/AggregatorMessage.js';
+import type { CniBinary as _netmatrix_v1_CniBinary, CniBinary__Output as _netmatrix_v1_CniBinary__Output } from './netmatrix/v1/CniBinary.js';
+import type { CniEffective as _netmatrix_v1_CniEffective, CniEffective__Output as _netmatrix_v1_CniEffective__Output } from './netmatrix/v1/CniEffective.js';
+import type { CniFile as _netmatrix_v1_CniFile, CniFile__Output as _netmatrix_v1_CniFile__Output } from './netmatrix/v1/CniFile.js';
+import type { CniPool as _netmatrix_v1_CniPool, CniPool__Output as _netmatrix_v1_CniPool__Output } from './netmatrix/v1/CniPool.js';
+import type { CniSnapshot as _netmatrix_v1_CniSnapshot, CniSnapshot__Output as _netmatrix_v1_CniSnapshot__Output } from './netmatrix/v1/CniSnapshot.js';
 import type { CollectorClient as _netmatrix_v1_CollectorClient, CollectorDefinition as _netmatrix_v1_CollectorDefinition } from './netmatrix/v1/Collector.js';
 import type { DnsQuestion as _netmatrix_v1_DnsQuestion, DnsQuestion__Output as _netmatrix_v1_DnsQuestion__Output } from './netmatrix/v1/DnsQuestion.js';
 import type { DnsResult as _netmatrix_v1_DnsResult, DnsResult__Output as _netmatrix_v1_DnsResult__Output } from './netmatrix/v1/DnsResult.js';
@@ -28,6 +33,11 @@ export interface ProtoGrpcType {
       AgentMessage: MessageTypeDefinition<_netmatrix_v1_AgentMessage, _netmatrix_v1_AgentMessage__Output>
       AggregatorMessage: MessageTypeDefinition<_netmatrix_v1_AggregatorMessage, _netmatrix_v1_AggregatorMessage__Output>
       Capability: EnumTypeDefinition
+      CniBinary: MessageTypeDefinition<_netmatrix_v1_CniBinary, _netmatrix_v1_CniBinary__Output>
+      CniEffective: MessageTypeDefinition<_netmatrix_v1_CniEffective, _netmatrix_v1_CniEffective__Output>
+      CniFile: MessageTypeDefinition<_netmatrix_v1_CniFile, _netmatrix_v1_CniFile__Output>
+      CniPool: MessageTypeDefinition<_netmatrix_v1_CniPool, _netmatrix_v1_CniPool__Output>
+      CniSnapshot: MessageTypeDefinition<_netmatrix_v1_CniSnapshot, _netmatrix_v1_CniSnapshot__Output>
       Collector: SubtypeConstructor<typeof grpc.Client, _netmatrix_v1_CollectorClient> & { service: _netmatrix_v1_CollectorDefinition }
       DnsQuestion: MessageTypeDefinition<_netmatrix_v1_DnsQuestion, _netmatrix_v1_DnsQuestion__Output>
       DnsResult: MessageTypeDefinition<_netmatrix_v1_DnsResult, _netmatrix_v1_DnsResult__Output>
