@@ -131,6 +131,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     sessions,
     store,
     dns,
+    cni,
     evaluator,
     findings,
     ...(sender ? { alerts: () => sender.stats() } : {}),

@@ -9,6 +9,7 @@ import type { AgentSessions } from '../agents.js';
 import type { RefuseReason } from '../grpc/collector.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { Evaluator } from '../findings/evaluator.js';
+import type { CniStore } from '../cni/store.js';
 import type { DnsStore } from '../dns/store.js';
 import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes.js';
@@ -20,6 +21,7 @@ export interface MetricsSources {
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
   readonly dns?: DnsStore;
+  readonly cni?: CniStore;
   readonly evaluator: Evaluator;
   readonly findings: FindingsEngine;
   /** Per Alertmanager URL; absent without Alertmanagers. */
@@ -57,6 +59,11 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   mirror('netmatrix_reports_received_total', 'Reports stored from agents (duplicates excluded).', () => s.reports);
   mirror('netmatrix_reports_duplicate_total', 'Reports dropped because their sequence number was already stored (replays).', () => s.duplicates);
   mirror('netmatrix_results_ingested_total', 'Probe results stored in the matrix.', () => s.results);
+  if (src.cni) {
+    const c = src.cni.stats;
+    mirror('netmatrix_cni_snapshots_total', 'CNI snapshots stored from agents.', () => c.snapshots);
+    mirror('netmatrix_cni_snapshots_rejected_total', 'CNI snapshots refused for breaking the bounds (the previous snapshot of the node stays).', () => c.rejected);
+  }
   new Counter({
     name: 'netmatrix_results_rejected_total',
     help: 'Probe results dropped from otherwise valid reports, by reason.',

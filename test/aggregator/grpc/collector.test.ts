@@ -116,3 +116,22 @@ t.test('duplicate reports are acked but stored once', async (t) => {
   t.equal(agg.sessions.stats.duplicates, 1, 'the replay is counted as a duplicate');
   t.equal(agg.nodes.get('dup-node')?.agent.results, 1, 'its result is stored once');
 });
+
+t.test('CNI snapshots: before hello refused; stored after; an oversized one dropped, the stream and the previous snapshot kept', async (t) => {
+  const early = rawStream(address);
+  early.send({ cni: { takenAtMs: Date.now(), full: true, files: [], binaries: [], pools: [], errors: [] } });
+  const st = await early.status;
+  t.equal(st.code, grpc.status.FAILED_PRECONDITION);
+  t.match(st.details, /cni snapshot before hello/);
+
+  const file = { name: '10-bridge.conflist', size: 300, sha256: 'ab'.repeat(32), valid: true, error: '', cniVersion: '1.0.0', network: 'lab', plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: ['10.244.1.0/24'] };
+  good.send({ cni: { takenAtMs: Date.now(), full: true, files: [file], binaries: [{ plugin: 'bridge', size: 10, sha256: 'cd'.repeat(32), error: '' }], pools: [{ network: 'lab', range: '10.244.1.0/24', size: 253, used: 7 }], errors: [] } });
+  const stored = await waitFor('the snapshot stored', () => agg.cni.get('good-node'), 5_000, 20);
+  t.match(stored.snapshot, { full: true, effective: null, files: [{ name: '10-bridge.conflist', valid: true, error: null, plugins: ['bridge', 'portmap'] }], pools: [{ used: 7, size: 253 }] });
+
+  good.send({ cni: { takenAtMs: Date.now(), full: false, files: Array.from({ length: 65 }, (_, i) => ({ ...file, name: `f${i}`, plugins: [], ranges: [], sha256: '', network: '', cniVersion: '' })), binaries: [], pools: [], errors: [] } });
+  await waitFor('the oversized snapshot refused', () => sink.find(/cni snapshot: 65 files \(at most 64\)/), 5_000, 20);
+  t.equal(agg.cni.get('good-node'), stored, 'the previous snapshot stays');
+  await goodStillWorks(t);
+  t.match((await agg.app.inject('/metrics')).body, /netmatrix_cni_snapshots_rejected_total 1/);
+});
