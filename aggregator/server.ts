@@ -9,6 +9,7 @@ import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
 import type { AggregatorConfig } from './config.js';
+import { assessCni, nodeCniDetail, type CniAssessOptions, type CniNodeInput } from './cni/assess.js';
 import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
 import { DnsStore } from './dns/store.js';
@@ -88,6 +89,17 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     questions: config.dnsNames,
   };
   const cni = new CniStore();
+  const cniOptions: CniAssessOptions = {
+    poolThreshold: config.ipPoolThreshold,
+    serviceCidrs: config.serviceCidrs,
+    externalCidrs: config.externalCidrs,
+    staleAfterMs: config.cniStaleAfter,
+  };
+  const cniInputs = (): CniNodeInput[] =>
+    nodes.list().map((n) => {
+      const s = cni.get(n.name);
+      return { node: n.name, snapshot: s?.snapshot ?? null, receivedAt: s?.receivedAt ?? null };
+    });
   const sessions = new AgentSessions(
     nodes,
     store,
@@ -117,6 +129,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
     localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold },
     dns: { store: dns, options: dnsOptions },
+    cni: { inputs: cniInputs, options: cniOptions },
   });
   const sender =
     config.alertmanagerUrls.length > 0
@@ -155,6 +168,11 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     query,
     findings,
     dns: () => assessDns(nodes.list(), dns, clock.now(), dnsOptions),
+    cni: () => {
+      const inputs = cniInputs();
+      const assessment = assessCni(inputs, clock.now(), cniOptions);
+      return { assessment, detail: (node: string) => nodeCniDetail(inputs, assessment, node) };
+    },
     evaluatedAt: () => evaluator.last?.at ?? null,
     clock,
     windowMs: config.window,

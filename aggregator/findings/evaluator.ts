@@ -5,6 +5,7 @@
 // cluster (it reads every cell: O(nodes² × kinds)).
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import { assessCni, type CniAssessment, type CniAssessOptions, type CniNodeInput } from '../cni/assess.js';
 import { assessDns, type DnsAssessment, type DnsAssessOptions } from '../dns/assess.js';
 import type { DnsStore } from '../dns/store.js';
 import { assess, type Assessment, type AssessOptions } from '../localize/assess.js';
@@ -20,6 +21,7 @@ export interface Evaluation extends EngineUpdate {
   readonly assessment: Assessment;
   /** Undefined when no DNS servers are configured. */
   readonly dns: DnsAssessment | undefined;
+  readonly cni: CniAssessment | undefined;
   readonly durationMs: number;
 }
 
@@ -33,6 +35,7 @@ export interface EvaluatorDeps {
   readonly assess: AssessOptions;
   readonly localize: LocalizeOptions;
   readonly dns?: { readonly store: DnsStore; readonly options: DnsAssessOptions };
+  readonly cni?: { readonly inputs: () => CniNodeInput[]; readonly options: CniAssessOptions };
 }
 
 export type EvaluationListener = (e: Evaluation) => void;
@@ -62,8 +65,9 @@ export class Evaluator {
     const assessment = assess(this.d.nodes.list(), this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
     const { conditions, dropped } = localize(assessment, this.d.localize);
     const dns = this.d.dns && this.d.dns.store.servers.length > 0 ? assessDns(this.d.nodes.list(), this.d.dns.store, now, this.d.dns.options) : undefined;
-    const update = this.d.engine.update(dns ? [...conditions, ...dns.conditions] : conditions, now);
-    const e: Evaluation = { ...update, at: now, assessment, dns, durationMs: performance.now() - started };
+    const cni = this.d.cni ? assessCni(this.d.cni.inputs(), now, this.d.cni.options) : undefined;
+    const update = this.d.engine.update([...conditions, ...(dns?.conditions ?? []), ...(cni?.conditions ?? [])], now);
+    const e: Evaluation = { ...update, at: now, assessment, dns, cni, durationMs: performance.now() - started };
     this.stats.evaluations++;
     let anyDropped = false;
     for (const [kind, n] of Object.entries(dropped) as [RaisedKind, number][]) {

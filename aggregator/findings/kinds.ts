@@ -22,6 +22,10 @@ export const FINDING_SPECS = {
   DnsLatencyHigh: { severity: 'warning', labelSets: [['node'], ['server']] },
   AgentMissing: { severity: 'warning', labelSets: [['node']] },
   AgentStale: { severity: 'warning', labelSets: [['node']] },
+  CniConfigDrift: { severity: 'warning', labelSets: [['node']] },
+  CniPluginVersionSkew: { severity: 'warning', labelSets: [['plugin']] },
+  IpPoolNearExhaustion: { severity: 'warning', labelSets: [['node']] },
+  PodCidrOverlap: { severity: 'critical', labelSets: [['node']] },
 } as const satisfies Partial<Record<FindingKind, FindingSpec>>;
 
 export type RaisedKind = keyof typeof FINDING_SPECS;

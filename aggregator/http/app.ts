@@ -11,7 +11,9 @@ import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { NodeRegistry } from '../nodes.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
+import type { CniAssessment, CniNodeDetail } from '../cni/assess.js';
 import type { DnsAssessment } from '../dns/assess.js';
+import { cniRoutes } from './routes/cni.js';
 import { dnsRoutes } from './routes/dns.js';
 import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
@@ -26,6 +28,8 @@ export interface ApiDeps {
   readonly findings: FindingsEngine;
   /** DNS health now (GET /api/v1/dns). */
   readonly dns: () => DnsAssessment;
+  /** CNI now (GET /api/v1/cni, /api/v1/cni/{node}). */
+  readonly cni: () => { readonly assessment: CniAssessment; detail(node: string): CniNodeDetail | undefined };
   /** When the last evaluation ran (ms), null before the first. */
   readonly evaluatedAt: () => number | null;
   readonly clock: Clock;
@@ -82,6 +86,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(pairRoutes, deps);
   await app.register(findingRoutes, deps);
   await app.register(dnsRoutes, deps);
+  await app.register(cniRoutes, deps);
   await app.register(metricsRoutes, deps);
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
   return app;

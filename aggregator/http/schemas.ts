@@ -166,3 +166,102 @@ export const DnsResponse = Type.Object({
     }),
   ),
 });
+
+const CniBinarySchema = Type.Object({ plugin: Type.String(), size: Type.Integer(), sha256: nullable(Type.String()), error: nullable(Type.String()) });
+const CniPoolSchema = Type.Object({
+  network: Type.String(),
+  range: Type.String(),
+  size: Type.Integer(),
+  used: Type.Integer(),
+  ratio: nullable(Type.Number()),
+  nearExhaustion: Type.Boolean(),
+});
+const CniOwnerSchema = Type.Object({ kind: literals(['node', 'service', 'external']), node: nullable(Type.String()), cidr: Type.String() });
+
+export const CniNodeSchema = Type.Object({
+  node: Type.String(),
+  state: literals(['unreported', 'stale', 'invalid', 'majority', 'drifted', 'split']),
+  stale: Type.Boolean(),
+  receivedAt: nullable(IsoTime),
+  file: nullable(Type.String()),
+  network: nullable(Type.String()),
+  cniVersion: nullable(Type.String()),
+  hash: nullable(Type.String()),
+  plugins: Type.Array(Type.String()),
+  ipamType: nullable(Type.String()),
+  binaries: Type.Array(CniBinarySchema),
+  pools: Type.Array(CniPoolSchema),
+  podCidrs: Type.Array(Type.String()),
+  files: Type.Array(Type.Object({ name: Type.String(), valid: Type.Boolean(), error: nullable(Type.String()) })),
+  errors: Type.Array(Type.String()),
+  group: nullable(Type.Integer()),
+});
+
+export const CniResponse = Type.Object({
+  generatedAt: IsoTime,
+  poolThreshold: Type.Number(),
+  summary: Type.Object({
+    nodes: Type.Integer(),
+    reported: Type.Integer(),
+    stale: Type.Integer(),
+    invalid: Type.Integer(),
+    compared: Type.Integer(),
+    majorityHash: nullable(Type.String()),
+    drifted: Type.Integer(),
+    skewedPlugins: Type.Integer(),
+    poolsNearExhaustion: Type.Integer(),
+    overlaps: Type.Integer(),
+  }),
+  nodes: Type.Array(CniNodeSchema),
+  groups: Type.Array(
+    Type.Object({
+      hash: Type.String(),
+      nodes: Type.Array(Type.String()),
+      majority: Type.Boolean(),
+      network: Type.String(),
+      cniVersion: Type.String(),
+      plugins: Type.Array(Type.String()),
+      files: Type.Array(Type.String()),
+      comparedWith: nullable(Type.Integer()),
+      differingKeys: Type.Array(Type.String()),
+      moreDifferences: Type.Integer(),
+    }),
+    { description: 'nodes grouped by effective config hash, largest first; the strictly largest is the majority' },
+  ),
+  plugins: Type.Array(
+    Type.Object({
+      plugin: Type.String(),
+      groups: Type.Array(Type.Object({ sha256: nullable(Type.String()), size: nullable(Type.Integer()), nodes: Type.Array(Type.String()) })),
+      majoritySha256: nullable(Type.String()),
+      skewed: Type.Boolean(),
+    }),
+  ),
+  overlaps: Type.Array(Type.Object({ a: CniOwnerSchema, b: CniOwnerSchema, relation: literals(['equal', 'a-contains-b', 'b-contains-a']) })),
+  overlapsDropped: Type.Integer(),
+});
+
+export const CniNodeParams = Type.Object({ node: Type.String({ maxLength: 253 }) });
+
+export const CniNodeResponse = Type.Object({
+  node: CniNodeSchema,
+  files: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      size: Type.Integer(),
+      sha256: nullable(Type.String()),
+      valid: Type.Boolean(),
+      error: nullable(Type.String()),
+      cniVersion: nullable(Type.String()),
+      network: nullable(Type.String()),
+      plugins: Type.Array(Type.String()),
+      ipamType: nullable(Type.String()),
+      ranges: Type.Array(Type.String()),
+    }),
+  ),
+  config: Type.Unknown({ description: 'the normalized effective config (per-node fields set aside), null without one' }),
+  perNode: Type.Record(Type.String(), Type.String(), { description: 'the fields set aside before hashing, by JSON path, as JSON' }),
+  reference: nullable(Type.Object({ group: Type.Integer(), hash: Type.String(), majority: Type.Boolean(), nodes: Type.Array(Type.String()), config: Type.Unknown() })),
+  diff: Type.Array(Type.String(), { description: 'reference → this node, one line per difference' }),
+  changes: Type.Array(Type.Object({ path: Type.String(), op: literals(['changed', 'added', 'removed']), before: Type.Optional(Type.Unknown()), after: Type.Optional(Type.Unknown()) })),
+  moreChanges: Type.Integer(),
+});

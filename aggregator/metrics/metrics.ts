@@ -13,6 +13,7 @@ import type { CniStore } from '../cni/store.js';
 import type { DnsStore } from '../dns/store.js';
 import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes.js';
+import { registerCniMetrics } from './cni.js';
 import { registerDnsMetrics } from './dns.js';
 import { registerEvaluationMetrics } from './evaluation.js';
 
@@ -145,6 +146,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   });
   registerEvaluationMetrics(registry, src);
   registerDnsMetrics(registry, src);
+  registerCniMetrics(registry, src);
   return {
     registry,
     streamRefused: (reason) => refused.inc({ reason }),

@@ -2,6 +2,7 @@
 import { Registry } from 'prom-client';
 import t from 'tap';
 import { AgentSessions } from '../../../aggregator/agents.js';
+import { assessCni, nodeCniDetail } from '../../../aggregator/cni/assess.js';
 import { assessDns } from '../../../aggregator/dns/assess.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
 import { buildApp } from '../../../aggregator/http/app.js';
@@ -40,7 +41,9 @@ const evaluator = new Evaluator({
   assess: { planKinds: ['tcp'], windowMs: 60_000, maxUnhealthy: 100 },
   localize: { staleAfterMs: 15_000, maxPairFindings: 100, latencyThresholdMs: 50 },
 });
-const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
+const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));
+const CNI_OPTIONS = { poolThreshold: 0.9, serviceCidrs: [], externalCidrs: [], staleAfterMs: 900_000 };
+const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), cni: () => { const a = assessCni(cniInputs(), clock.now(), CNI_OPTIONS); return { assessment: a, detail: (n: string) => nodeCniDetail(cniInputs(), a, n) }; }, evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
 t.teardown(() => app.close());
 
 const NAMES = ['node-a', 'node-b', 'node-c'];
@@ -156,7 +159,7 @@ t.test('/api/v1/findings: node-c unreachable, one finding; /api/v1/findings/{id}
   const missing = await app.inject('/api/v1/findings/0123456789abcdef');
   t.same(missing.json(), { statusCode: 404, code: 'FINDING_NOT_FOUND', error: 'Not Found', message: 'no current or recently resolved finding with id "0123456789abcdef"' });
   t.match((await app.inject('/api/v1/findings?state=maybe')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
-  t.match((await app.inject('/api/v1/findings?kind=CniConfigDrift')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
+  t.match((await app.inject('/api/v1/findings?kind=MtuBlackhole')).json(), { statusCode: 400, code: 'INVALID_REQUEST' });
 });
 
 t.test('errors come from the catalogue', async (t) => {
