@@ -9,6 +9,7 @@ import { capabilities as capabilityWords, isPairKind, PAIR_KINDS, probeKinds, ty
 import type { Hello, Plan__Output } from '../proto/load.js';
 import type { AgentConfig } from './config.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
+import { CniWatcher } from './cni/watcher.js';
 import { dnsProbeSet, readResolver } from './dns/targets.js';
 import { diffPeers, probeSet, type PeerInfo } from './peers.js';
 import { IcmpSocket } from './probers/icmp-socket.js';
@@ -59,6 +60,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const available = new Set(PAIR_KINDS.filter((k) => probers[k] !== undefined));
   const caps: Capability[] = ['tcp', 'http', 'dns'];
   if (icmp) caps.unshift('icmp');
+  if (config.cni === 'on') caps.push('cni');
   const resolver = await readResolver(config.resolvConf);
   if (resolver.view.error) log.warn({ error: resolver.view.error }, 'no resolver view: DNS "auto" service address unavailable');
   else if (resolver.view.warnings!.length > 0) log.info({ warnings: resolver.view.warnings }, 'resolv.conf');
@@ -173,6 +175,23 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   });
   reporter.start();
 
+  // The CNI dirs: a snapshot at once, then on every change and as a periodic full one.
+  const cni =
+    config.cni === 'on'
+      ? new CniWatcher({
+          dirs: { confDir: config.cniConfDir, binDir: config.cniBinDir, ipamDir: config.ipamDir },
+          now: () => clock.now(),
+          log: log.child({ component: 'cni' }),
+          fullEveryMs: config.cniFullEvery,
+          onSnapshot: (s) => {
+            metrics.cniSnapshots.inc({ full: String(s.full) });
+            metrics.cniErrors.set(s.errors.length + s.files.filter((f) => !f.valid).length + s.binaries.filter((b) => b.error !== null).length);
+            reporter.submitCni(s);
+          },
+        })
+      : undefined;
+  cni?.start();
+
   return {
     responder,
     metrics,
@@ -181,6 +200,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     instanceId,
     capabilities: caps,
     async stop() {
+      await cni?.stop();
       await scheduler.stop();
       reporter.close();
       icmp?.close();

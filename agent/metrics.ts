@@ -25,6 +25,8 @@ export function createAgentMetrics(registry = new Registry()) {
     peers: new Gauge({ name: 'netmatrix_agent_peers', help: 'Peers in the current plan that this agent probes.', registers: r }),
     peersOverLimit: new Gauge({ name: 'netmatrix_agent_peers_over_limit', help: 'Peers in the current plan ignored because of --max-peers.', registers: r }),
     dnsServers: new Gauge({ name: 'netmatrix_agent_dns_servers', help: 'DNS servers in the current plan that this agent asks.', registers: r }),
+    cniSnapshots: new Counter({ name: 'netmatrix_agent_cni_snapshots_total', help: 'CNI snapshots sent: full="false" when something changed, full="true" for the periodic full one.', labelNames: ['full'], registers: r }),
+    cniErrors: new Gauge({ name: 'netmatrix_agent_cni_errors', help: 'Problems in the last CNI snapshot: invalid config files, directory errors, unreadable plugin binaries.', registers: r }),
     planEpoch: new Gauge({ name: 'netmatrix_agent_plan_epoch', help: 'Epoch of the plan being followed.', registers: r }),
     icmp: new Gauge({ name: 'netmatrix_agent_icmp_available', help: '1 when the agent can send ICMP (CAP_NET_RAW), else 0.', registers: r }),
     reportsCreated: new Counter({ name: 'netmatrix_agent_reports_total', help: 'Reports created (one per probe round).', registers: r }),

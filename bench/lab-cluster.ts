@@ -126,6 +126,8 @@ export class LabCluster {
       listen: `${n.podIP}:${AGENT_PORT}`,
       'allowed-cidrs': '198.18.0.0/15',
       'log-level': 'warn',
+      // The host's CNI dirs are not a lab node's.
+      cni: 'off',
       ...flags,
     };
     const child = spawnLogged(this.lab, n.ns, AGENT_MAIN, all, {}, name, this.logs);

@@ -5,9 +5,11 @@
 // towards node-d is refused for real: its column of those matrices fails while
 // ICMP to it still works (the layers are told apart). Two DNS responders stand
 // in for CoreDNS replicas, one of them slow, behind a third that forwards to
-// either at random as the kube-dns Service does. Ctrl-C stops everything.
+// either at random as the kube-dns Service does. Each node has its own CNI
+// dirs (a bridge + host-local conflist, plugin files, IPAM state); node-c's
+// config has another MTU: config drift. Ctrl-C stops everything.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,8 @@ import { parseDuration } from '../common/duration.js';
 import { startDnsResponder, type DnsResponder } from './dns-responder.js';
 
 const SLOW_REPLICA_MS = 100;
+const CLUSTER_MTU = 1450;
+const DRIFTED_MTU = 1400;
 
 const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 2s --alertmanager-url URL]
 
@@ -26,6 +30,8 @@ IP, so the tcp and http columns of node-d fail with outcome "refused", and the
 aggregator raises one NodeUnreachable finding for node-d. DNS: two replicas
 (dns-a, and dns-b which answers ${SLOW_REPLICA_MS} ms late) behind a service address that
 forwards to either; the aggregator raises DnsReplicaUnhealthy for dns-b.
+CNI: every node has its own CNI dirs under the log directory; node-c's
+conflist says mtu ${DRIFTED_MTU} where the others say ${CLUSTER_MTU}: CniConfigDrift for node-c.
 
   --alertmanager-url URL   send findings to this Alertmanager as well
                            (comma-separated for several, e.g. an HA pair)`;
@@ -173,6 +179,37 @@ try {
   await stop(1);
 }
 const [dnsA, dnsB, dnsService] = dns as [DnsResponder, DnsResponder, DnsResponder];
+// Each node's CNI dirs, as a bridge + host-local node has them; node-c drifted.
+function cniDirs(node: DemoNode, i: number): Record<string, string> {
+  const root = join(logDir, 'cni', node.name);
+  const conf = join(root, 'net.d');
+  const bin = join(root, 'bin');
+  const ipam = join(root, 'networks');
+  const network = 'demo-pod-network';
+  for (const d of [conf, bin, join(ipam, network)]) mkdirSync(d, { recursive: true });
+  const subnet = `10.244.${i}.0/24`;
+  writeFileSync(
+    join(conf, '10-demo.conflist'),
+    `${JSON.stringify(
+      {
+        cniVersion: '1.0.0',
+        name: network,
+        plugins: [
+          { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, mtu: node.name === 'node-c' ? DRIFTED_MTU : CLUSTER_MTU, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  // Stand-ins for the plugin binaries: hashed, never run.
+  for (const plugin of ['bridge', 'host-local', 'portmap']) writeFileSync(join(bin, plugin), `#!/bin/false\ndemo ${plugin} plugin v1.5.1\n`, { mode: 0o755 });
+  // A few pods' addresses allocated by host-local.
+  for (let k = 2; k < 2 + 5 + i; k++) writeFileSync(join(ipam, network, `10.244.${i}.${k}`), `container-${k}\neth0\n`);
+  return { NETMATRIX_CNI_CONF_DIR: conf, NETMATRIX_CNI_BIN_DIR: bin, NETMATRIX_IPAM_DIR: ipam };
+}
+
 // What kubelet writes into a ClusterFirst pod (the agents read it for the resolver view).
 const resolvConf = join(logDir, 'resolv.conf');
 writeFileSync(resolvConf, `nameserver ${dnsService.host}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
@@ -189,8 +226,9 @@ start('aggregator', 'aggregator/main.js', {
   NETMATRIX_EXTERNAL_URL: api,
   NETMATRIX_DNS_SERVERS: `service=${dnsService.host}:${dnsService.port},replica:dns-a=${dnsA.host}:${dnsA.port},replica:dns-b=${dnsB.host}:${dnsB.port}`,
 });
-for (const n of NODES) {
+for (const [i, n] of NODES.entries()) {
   start(n.name, 'agent/main.js', {
+    ...cniDirs(n, i + 1),
     NODE_NAME: n.name,
     POD_IP: n.podIP,
     NODE_IP: n.nodeIP,
@@ -206,7 +244,7 @@ try {
   const started = Date.now();
   const m = await waitForMatrix(30_000);
   const failing = m.nodes.filter((_, col) => m.cells.some((row, r) => r !== col && row[col]?.status === 'failing'));
-  const findings = await waitForFindings(['NodeUnreachable', 'DnsReplicaUnhealthy'], 10 * intervalMs + 10_000);
+  const findings = await waitForFindings(['NodeUnreachable', 'DnsReplicaUnhealthy', 'CniConfigDrift'], 10 * intervalMs + 10_000);
   process.stdout.write(
     [
       '',
@@ -217,6 +255,7 @@ try {
       `  nodes         ${api}/api/v1/nodes`,
       `  one pair      ${api}/api/v1/pairs/node-a/node-d`,
       `  DNS           ${api}/api/v1/dns`,
+      `  CNI           ${api}/api/v1/cni   (node-c's diff: ${api}/api/v1/cni/node-c)`,
       `  OpenAPI       ${api}/docs/json`,
       `  metrics       ${api}/metrics`,
       `  watch it      npx netmatrix matrix --kind tcp${httpPort === 8080 ? '' : ` --server ${api}`}`,
@@ -227,6 +266,7 @@ try {
       `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,
       `probes towards it are refused: failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
       `DNS replica dns-b (${dnsB.host}) answers ${SLOW_REPLICA_MS} ms late; the service address ${dnsService.host} forwards to dns-a or dns-b.`,
+      `node-c's CNI conflist says mtu ${DRIFTED_MTU}, the other nodes' ${CLUSTER_MTU} (CNI dirs: ${join(logDir, 'cni')}).`,
       'Findings firing:',
       ...findings.map((f) => `  ${f.kind} ${Object.entries(f.labels).filter(([k]) => !['alertname', 'severity', 'cluster'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ')}: ${f.summary}`),
       values['alertmanager-url'] ? `Sent to Alertmanager at ${values['alertmanager-url']} (and again every minute while firing).` : 'Add -- --alertmanager-url http://127.0.0.1:9093 to send them to an Alertmanager.',

@@ -68,7 +68,7 @@ t.test('the demo prints where to look and fills the matrix', async (t) => {
 t.test('node-d is one finding, NodeUnreachable, at /api/v1/findings and in Alertmanager', async (t) => {
   t.match(out, /Findings firing:\n(  .*\n)*  NodeUnreachable node=node-d: node-d is unreachable from 3 of 3 nodes/);
   const body = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string; labels: Record<string, string>; description: string }[] };
-  const pairFindings = body.findings.filter((f) => !f.kind.startsWith('Dns'));
+  const pairFindings = body.findings.filter((f) => !f.kind.startsWith('Dns') && !f.kind.startsWith('Cni'));
   t.same(pairFindings.map((f) => [f.kind, f.labels.node]), [['NodeUnreachable', 'node-d']], 'one finding, not three PairUnreachable');
   t.match(pairFindings[0]!.description, /icmp: ok 3\/3; tcp: refused 3\/3/);
 });
@@ -102,6 +102,24 @@ t.test('the slow DNS replica: /api/v1/dns and one DnsReplicaUnhealthy naming dns
   t.same(f.findings.map((x) => x.labels.server), ['dns-b']);
   const all = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string }[] };
   t.notOk(all.findings.some((x) => x.kind === 'DnsFailing' || x.kind === 'DnsLatencyHigh'), 'the slow replica explains the service address: no DnsLatencyHigh or DnsFailing');
+});
+
+t.test('node-c\'s drifted CNI config: /api/v1/cni, its diff, one CniConfigDrift', async (t) => {
+  t.match(out, /CniConfigDrift node=node-c: node-c's CNI config differs from the majority's \(3 of 4 nodes\): plugins\[0\]\.mtu: 1450 → 1400/);
+  type CniBody = { summary: { nodes: number; compared: number; drifted: number; skewedPlugins: number }; nodes: { node: string; state: string; errors: string[]; pools: { used: number; size: number }[]; binaries: { error: string | null }[] }[] };
+  const body = (await (await fetch(`${api}/api/v1/cni`, { signal: AbortSignal.timeout(2000) })).json()) as CniBody;
+  t.match(body.summary, { nodes: 4, compared: 4, drifted: 1, skewedPlugins: 0 });
+  t.same(body.nodes.map((n) => [n.node, n.state]), [['node-a', 'majority'], ['node-b', 'majority'], ['node-c', 'drifted'], ['node-d', 'majority']]);
+  for (const n of body.nodes) {
+    t.same(n.errors, [], `${n.node}: no CNI errors`);
+    t.ok(n.binaries.every((b) => b.error === null), `${n.node}: plugin binaries found and hashed`);
+    t.match(n.pools, [{ size: 253 }], `${n.node}: one host-local /24`);
+  }
+  const detail = (await (await fetch(`${api}/api/v1/cni/node-c`, { signal: AbortSignal.timeout(2000) })).json()) as { diff: string[]; perNode: Record<string, string> };
+  t.same(detail.diff, ['plugins[0].mtu: 1450 → 1400']);
+  t.same(detail.perNode, { 'plugins[0].ipam.ranges': '[[{"subnet":"10.244.3.0/24"}]]' }, 'the per-node subnet is set aside, not drift');
+  const f = (await (await fetch(`${api}/api/v1/findings?kind=CniConfigDrift`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { labels: Record<string, string> }[] };
+  t.same(f.findings.map((x) => x.labels.node), ['node-c']);
 });
 
 t.test('the CLI shows the same matrix', async (t) => {

@@ -69,6 +69,12 @@ export interface NetmatrixOptions {
    * false: no --resolv-conf flag (the agent's own default). An `agent` flag wins.
    */
   readonly resolvConf?: string | false;
+  /** Per-node CNI dirs; without it the agents run with --cni off. */
+  readonly cniDirs?: (node: string) => { readonly confDir: string; readonly binDir: string; readonly ipamDir: string };
+}
+
+function cniFlags(d: { readonly confDir: string; readonly binDir: string; readonly ipamDir: string }): Record<string, string> {
+  return { cni: 'on', 'cni-conf-dir': d.confDir, 'cni-bin-dir': d.binDir, 'ipam-dir': d.ipamDir };
 }
 
 /** A pod's resolv.conf in a lab: the DNS service IP (dns-a without one) and the cluster.local search path. */
@@ -141,6 +147,8 @@ export class Netmatrix {
       'reconnect-max': '1s',
       'log-level': 'warn',
       ...(resolvConf ? { 'resolv-conf': resolvConf } : {}),
+      // The host's CNI dirs are not a lab node's: CNI tests pass per-node dirs (cniDirs).
+      ...(this.o.cniDirs ? cniFlags(this.o.cniDirs(name)) : { cni: 'off' }),
       ...this.o.agent,
     };
     this.agents.set(name, spawnLogged(this.lab, n.ns, 'dist/agent/main.js', flags, env, name, this.logs));

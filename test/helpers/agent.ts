@@ -21,6 +21,8 @@ export async function testAgent(spec: TestAgentSpec, log: Logger = silentLogger(
     'allowed-cidrs': '127.0.0.0/8',
     'reconnect-max': '500ms',
     'connect-timeout': '2s',
+    // This machine's /etc/cni/net.d is not a test node's: CNI tests pass their own dirs.
+    cni: 'off',
     ...spec.flags,
   };
   const argv = Object.entries(flags).flatMap(([k, v]) => [`--${k}`, v]);
