@@ -13,7 +13,7 @@ import { boundedText, formatBytes } from './limits.js';
 /**
  * Hashes kept between snapshots, keyed by what changes when a file is
  * replaced or written to (inode, size, mtime, ctime). A periodic full snapshot
- * ignores it and hashes again.
+ * ignores it, hashes again and refreshes it.
  */
 export class BinaryHashCache {
   private readonly entries = new Map<string, { key: string; sha256: string }>();
@@ -35,7 +35,8 @@ function plainName(type: string): boolean {
   return type !== '' && type !== '.' && type !== '..' && !type.includes('/') && !type.includes('\0');
 }
 
-export async function inspectBinary(binDir: string, plugin: string, cache?: BinaryHashCache): Promise<CniBinary> {
+/** `rehash`: ignore cached hashes (and refresh them), as a full snapshot does. */
+export async function inspectBinary(binDir: string, plugin: string, cache?: BinaryHashCache, rehash = false): Promise<CniBinary> {
   const result = (size: number, sha256: string | null, error: string | null): CniBinary => ({ plugin: boundedText(plugin), size, sha256, error: error === null ? null : boundedText(error) });
   if (!plainName(plugin)) return result(0, null, `plugin type ${JSON.stringify(plugin)} is not a plain file name`);
   const path = join(binDir, plugin);
@@ -51,7 +52,7 @@ export async function inspectBinary(binDir: string, plugin: string, cache?: Bina
     if (!st.isFile()) return result(0, null, 'not a regular file');
     if (st.size > CNI_LIMITS.binaryBytes) return result(st.size, null, `larger than ${formatBytes(CNI_LIMITS.binaryBytes)} (${formatBytes(st.size)}); not hashed`);
     const key = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-    let sha256 = cache?.get(path, key);
+    let sha256 = rehash ? undefined : cache?.get(path, key);
     if (sha256 === undefined) {
       const hash = createHash('sha256');
       // Streamed in chunks, and never past the size seen: a binary being
@@ -78,7 +79,7 @@ export async function inspectBinary(binDir: string, plugin: string, cache?: Bina
 }
 
 /** One entry per distinct name, in chain order, at most CNI_LIMITS.binaries. */
-export async function inspectBinaries(binDir: string, plugins: readonly string[], cache?: BinaryHashCache): Promise<{ binaries: CniBinary[]; errors: string[] }> {
+export async function inspectBinaries(binDir: string, plugins: readonly string[], cache?: BinaryHashCache, rehash = false): Promise<{ binaries: CniBinary[]; errors: string[] }> {
   const distinct = [...new Set(plugins)];
   const errors: string[] = [];
   if (distinct.length > CNI_LIMITS.binaries) {
@@ -86,7 +87,7 @@ export async function inspectBinaries(binDir: string, plugins: readonly string[]
     distinct.length = CNI_LIMITS.binaries;
   }
   const binaries: CniBinary[] = [];
-  for (const p of distinct) binaries.push(await inspectBinary(binDir, p, cache));
+  for (const p of distinct) binaries.push(await inspectBinary(binDir, p, cache, rehash));
   cache?.keepOnly(new Set(distinct.filter(plainName).map((p) => join(binDir, p))));
   return { binaries, errors };
 }

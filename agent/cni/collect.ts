@@ -9,7 +9,7 @@ import { describeFsError, errnoCode } from './fs-errors.js';
 import { countPools } from './ipam.js';
 import { boundedErrors } from './limits.js';
 import { canonicalJson, normalizeEffective, sha256Hex } from './normalize.js';
-import { hostLocalIpams, writtenRanges, type NetworkList } from './parse-conf.js';
+import { hostLocalIpams, isJsonObject, writtenRanges, type NetworkList } from './parse-conf.js';
 import { readConfDir } from './read-conf.js';
 
 export interface CniDirs {
@@ -24,17 +24,14 @@ export interface CniDirs {
 export interface CollectOptions {
   readonly now: () => number;
   readonly full: boolean;
-  /** Binary hashes kept between snapshots; a full snapshot hashes again regardless. */
+  /** Binary hashes kept between snapshots; a full snapshot hashes again (and refreshes them). */
   readonly binaryCache?: BinaryHashCache;
 }
 
 /** The chain's plugin types, then its IPAM types: the runtime execs both from the bin dir. */
 export function binariesNeeded(list: NetworkList): string[] {
   const types = list.plugins.map((p) => String(p.type));
-  const ipam = list.plugins.flatMap((p) => {
-    const t = (p.ipam as { type?: unknown } | undefined)?.type;
-    return typeof p.ipam === 'object' && p.ipam !== null && typeof t === 'string' && t !== '' ? [t] : [];
-  });
+  const ipam = list.plugins.flatMap((p) => (isJsonObject(p.ipam) && typeof p.ipam.type === 'string' && p.ipam.type !== '' ? [p.ipam.type] : []));
   return [...new Set([...types, ...ipam])];
 }
 
@@ -65,7 +62,7 @@ async function collect(dirs: CniDirs, o: CollectOptions, takenAtMs: number): Pro
     } catch (err) {
       errors.push(errnoCode(err) === 'ENOENT' ? `bin dir ${dirs.binDir} does not exist` : `bin dir ${dirs.binDir}: ${describeFsError(err)}`);
     }
-    const bins = await inspectBinaries(dirs.binDir, binariesNeeded(list), o.full ? undefined : o.binaryCache);
+    const bins = await inspectBinaries(dirs.binDir, binariesNeeded(list), o.binaryCache, o.full);
     binaries.push(...bins.binaries);
     errors.push(...bins.errors);
     const ranges = hostLocalIpams(list.plugins).flatMap(({ ipam }) => writtenRanges(ipam));

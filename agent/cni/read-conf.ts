@@ -26,6 +26,7 @@ export function byteOrder(a: string, b: string): number {
 export async function readConfDir(confDir: string): Promise<ConfDirRead> {
   const errors: string[] = [];
   const names: string[] = [];
+  const links = new Set<string>();
   try {
     const dir = await opendir(confDir);
     let seen = 0;
@@ -35,7 +36,9 @@ export async function readConfDir(confDir: string): Promise<ConfDirRead> {
           errors.push(`conf dir ${confDir} has more than ${CONF_DIR_SCAN_LIMIT} entries; the rest were not looked at`);
           break;
         }
-        if (CONF_EXTENSIONS.includes(confExtension(entry.name))) names.push(entry.name);
+        if (!CONF_EXTENSIONS.includes(confExtension(entry.name))) continue;
+        names.push(entry.name);
+        if (entry.isSymbolicLink()) links.add(entry.name);
       }
     } finally {
       // for-await closes the dir when it runs to the end; a break leaves it open.
@@ -59,7 +62,7 @@ export async function readConfDir(confDir: string): Promise<ConfDirRead> {
   }
   const files: ParsedConf[] = [];
   // One at a time: a conf dir is small, and this keeps open files to one.
-  for (const name of names) files.push(await readConfFile(confDir, name));
+  for (const name of names) files.push(await readConfFile(confDir, name, links.has(name)));
   return { files, errors };
 }
 
@@ -69,7 +72,7 @@ export async function readConfDir(confDir: string): Promise<ConfDirRead> {
  * open. Reads at most the limit plus one byte, so a file growing under us is
  * still caught as too big.
  */
-export async function readConfFile(confDir: string, name: string): Promise<ParsedConf> {
+export async function readConfFile(confDir: string, name: string, isSymlink = false): Promise<ParsedConf> {
   const fail = (error: string, size = 0): ParsedConf => ({ info: unreadableInfo(name, size, null, error), list: null });
   let fh;
   try {
@@ -81,8 +84,9 @@ export async function readConfFile(confDir: string, name: string): Promise<Parse
   }
   try {
     const st = await fh.stat();
-    // libcni skips directories; listed here so a stray dir is visible.
-    if (st.isDirectory()) return fail('a directory, not a file (the runtime skips it)');
+    // libcni skips directories (by the entry's own type, so not a symlink to
+    // one, which it then fails to read); listed here so a stray dir is visible.
+    if (st.isDirectory()) return fail(isSymlink ? 'a symlink to a directory (the runtime fails to read it)' : 'a directory, not a file (the runtime skips it)');
     if (!st.isFile()) return fail('not a regular file');
     if (st.size > CNI_LIMITS.fileBytes) return fail(`file is ${formatBytes(st.size)} (limit ${formatBytes(CNI_LIMITS.fileBytes)})`, st.size);
     const buf = Buffer.alloc(CNI_LIMITS.fileBytes + 1);

@@ -48,8 +48,15 @@ export function registerCniMetrics(registry: Registry, src: MetricsSources): voi
       }
     }
   });
+  gauge('netmatrix_pod_cidr_overlaps_dropped', 'Overlaps past the listing cap (256) not exported as netmatrix_pod_cidr_overlap series.', [], (g) => {
+    const a = last();
+    if (a) g.set(a.overlapsDropped);
+  });
   gauge('netmatrix_cni_errors', 'Problems in a node\'s CNI snapshot (invalid files, missing dirs, unreadable binaries); absent while there are none.', ['node'], (g) => {
-    for (const n of last()?.nodes ?? []) if (known(n.node) && n.errors.length > 0) g.set({ node: n.node }, n.errors.length);
+    for (const n of last()?.nodes ?? []) {
+      const errors = n.errors.length + n.binaries.filter((b) => b.error !== null).length;
+      if (known(n.node) && errors > 0) g.set({ node: n.node }, errors);
+    }
   });
   gauge('netmatrix_cni_snapshot_age_seconds', 'Seconds since the node\'s last CNI snapshot arrived (absent before the first).', ['node'], (g) => {
     const now = src.now();

@@ -6,7 +6,9 @@
 // implies data; the few that legitimately return nothing are listed with why.
 // Then the alerts must localize: a node refusing tcp is NodeUnreachable and not
 // a PairUnreachable per prober; a cut between zones is ZonePartition; one slow
-// DNS replica is DnsReplicaUnhealthy for it, not DnsLatencyHigh for the service.
+// DNS replica is DnsReplicaUnhealthy for it, not DnsLatencyHigh for the service;
+// one drifted node is one CniConfigDrift for it, one skewed plugin binary one
+// CniPluginVersionSkew for the plugin.
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,20 @@ import { testAggregator } from '../helpers/aggregator.js';
 import { repoRoot } from '../helpers/child.js';
 import { prometheusAvailable, PROMETHEUS_BIN, startPrometheus, type PromSample, type RunningPrometheus } from '../helpers/prometheus.js';
 import { hello, rawStream } from '../helpers/raw-client.js';
-import { simCluster, type SimCluster, type SimDnsOutcomeFn, type SimDnsResult, type SimDnsServer, type SimNode, type SimOutcomeFn, type SimResult } from '../helpers/sim-cluster.js';
+import { cniToWire, type CniSnapshot } from '../../common/cni.js';
+import {
+  SIM_CNI_BINARIES,
+  simCluster,
+  simCniSnapshot,
+  type SimCluster,
+  type SimCniSpec,
+  type SimDnsOutcomeFn,
+  type SimDnsResult,
+  type SimDnsServer,
+  type SimNode,
+  type SimOutcomeFn,
+  type SimResult,
+} from '../helpers/sim-cluster.js';
 import { waitFor } from '../helpers/wait.js';
 
 // ------------------------------------------------------------------ what we ship
@@ -56,6 +71,22 @@ interface Rule {
   expr: string;
   for?: string;
 }
+
+/** Every CNI metric of aggregator/metrics/cni.ts and metrics.ts: the dashboard shows each. */
+const CNI_METRICS = [
+  'netmatrix_cni_config_groups',
+  'netmatrix_cni_nodes',
+  'netmatrix_cni_config_drift',
+  'netmatrix_cni_plugin_versions',
+  'netmatrix_cni_plugin_skew',
+  'netmatrix_ip_pool_size',
+  'netmatrix_ip_pool_used',
+  'netmatrix_pod_cidr_overlap',
+  'netmatrix_cni_errors',
+  'netmatrix_cni_snapshot_age_seconds',
+  'netmatrix_cni_snapshots_total',
+  'netmatrix_cni_snapshots_rejected_total',
+] as const;
 
 const dashboard = JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/netmatrix.json'), 'utf8')) as Dashboard;
 const rulesDoc = parse(readFileSync(join(repoRoot, 'deploy/prometheus/rules.yaml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
@@ -104,23 +135,28 @@ t.test('the dashboard: datasource variable everywhere, the variables, links and 
   for (const p of allPanels) {
     for (const tg of p.targets ?? []) {
       const expr = tg.expr ?? '';
-      t.notMatch(expr, /netmatrix_cni_/, `"${p.title}": no query on metrics that do not exist yet`);
       for (const range of expr.match(/\[[^\]]*\]/g) ?? []) t.equal(range, '[$__rate_interval]', `"${p.title}": ranges are $__rate_interval`);
     }
   }
   const links = JSON.stringify(allPanels.map((p) => p.fieldConfig?.overrides ?? []));
   t.match(links, '${aggregator_url}/api/v1/pairs/${__data.fields.src}/${__data.fields.dst}', 'failing pairs link to the aggregator API');
-  const cni = dashboard.panels.find((p) => p.type === 'row' && p.title === 'CNI');
-  t.ok(cni?.collapsed, 'CNI row collapsed');
-  t.ok(cni?.panels?.length && cni.panels.every((p) => p.type === 'text'), 'CNI row holds text panels only');
-  // The DNS row is open: its panels follow it at the top level, up to the next row.
-  const at = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'DNS');
-  t.ok(at >= 0 && !dashboard.panels[at]!.collapsed && !dashboard.panels[at]!.panels?.length, 'DNS row open');
-  const next = dashboard.panels.findIndex((p, i) => i > at && p.type === 'row');
-  const dns = dashboard.panels.slice(at + 1, next < 0 ? undefined : next);
+  // The DNS and CNI rows are open: their panels follow them at the top level, up to the next row.
+  const rowPanels = (title: string) => {
+    const at = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === title);
+    t.ok(at >= 0 && !dashboard.panels[at]!.collapsed && !dashboard.panels[at]!.panels?.length, `${title} row open`);
+    const next = dashboard.panels.findIndex((p, i) => i > at && p.type === 'row');
+    return at < 0 ? [] : dashboard.panels.slice(at + 1, next < 0 ? undefined : next);
+  };
+  const dns = rowPanels('DNS');
   t.ok(dns.length >= 6 && dns.every((p) => p.type !== 'text' && p.targets?.every((tg) => /netmatrix_dns_|netmatrix_findings_active/.test(tg.expr ?? ''))), 'DNS row: panels on the DNS metrics');
   for (const metric of ['netmatrix_dns_request_duration_seconds_bucket', 'netmatrix_dns_probes_total', 'netmatrix_dns_server_nodes', 'netmatrix_dns_node_error_ratio', 'netmatrix_dns_answer_divergent', 'netmatrix_dns_resolver_nameserver_unknown', 'netmatrix_dns_server_info']) {
     t.ok(dashboardExprs.some((e) => e.expr.includes(metric)), `the dashboard shows ${metric}`);
+  }
+  const cni = rowPanels('CNI');
+  t.ok(cni.length >= 8 && cni.every((p) => p.type !== 'text' && p.targets?.every((tg) => /netmatrix_cni_|netmatrix_ip_pool_|netmatrix_pod_cidr_|netmatrix_findings_active/.test(tg.expr ?? ''))), 'CNI row: panels on the CNI metrics');
+  for (const metric of CNI_METRICS) t.ok(dashboardExprs.some((e) => e.expr.includes(metric)), `the dashboard shows ${metric}`);
+  for (const p of cni) {
+    for (const tg of p.targets ?? []) if (/\bnode\b/.test(tg.expr ?? '') && /netmatrix_(ip_pool|pod_cidr|cni_(config_drift|plugin_skew|errors|snapshot_age))/.test(tg.expr ?? '')) t.match(tg.expr, 'node=~"$node"', `"${p.title}" follows the node variable`);
   }
   const ids = allPanels.map((p) => p.id);
   t.equal(new Set(ids).size, ids.length, 'panel ids are unique');
@@ -164,6 +200,29 @@ const ODD_RESOLVER_NODE = 'n-c2'; // its resolv.conf names 10.0.0.53: netmatrix_
 // The DNS phase (3) adds: dns-c fails from everyone, the service fails from n-b3, nodelocal from everyone.
 const FAILING_REPLICA = 'dns-c';
 const DNS_FAILING_NODE_3 = 'n-b3';
+
+// CNI: every node has the same bridge + host-local config and binaries, its own /24 of 10.244.0.0/16, except:
+const SERVICE_CIDR = '10.96.0.0/12';
+const DRIFTED = 'n-a1'; // MTU 1400 instead of 1450: CniConfigDrift for it only
+const SKEWED = 'n-b1'; // another bridge binary: one CniPluginVersionSkew for bridge
+const FULL_POOL = 'n-c2'; // 240 of 253 addresses used: IpPoolNearExhaustion
+const IN_SERVICE_RANGE = 'n-c4'; // pod CIDR inside the Service CIDR: PodCidrOverlap (with_kind service)
+const BROKEN_FILE = 'n-b3'; // a leftover conf file that does not parse, after the effective one: netmatrix_cni_errors, no drift
+// The CNI phase (4) changes snapshots: n-a1 fixed, n-b1 fixed but n-a3 lacks portmap, n-c2's pool
+// drained, and n-b2 given n-a2's pod CIDR (PodCidrOverlap for both).
+const MISSING_PORTMAP = 'n-a3';
+const [CIDR_OWNER, CIDR_COPIER] = ['n-a2', 'n-b2'] as const;
+const podCidr = (node: string) => `10.244.${NODES.findIndex((n) => n.name === node) + 1}.0/24`;
+function cniSpec(node: string): SimCniSpec {
+  return {
+    podCidr: node === IN_SERVICE_RANGE ? '10.96.64.0/24' : podCidr(node),
+    ...(node === DRIFTED ? { mtu: 1400 } : {}),
+    ...(node === SKEWED ? { binaries: { bridge: 'b'.repeat(64) } } : {}),
+    ...(node === FULL_POOL ? { used: 240 } : {}),
+    ...(node === BROKEN_FILE ? { brokenFiles: { '99-old.conf': 'not JSON: Unexpected token } at position 42' } } : {}),
+  };
+}
+const cni1 = (node: string): CniSnapshot => simCniSnapshot(cniSpec(node));
 
 /** A replica's own answer (the service's is the answer of the replica kube-proxy picked). */
 function replicaDns(server: string, nx: boolean, failing: readonly string[]): SimDnsResult {
@@ -261,6 +320,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     'alertmanager-urls': amUrl,
     'dns-servers': DNS_FLAG,
     'dns-names': 'kubernetes.default.svc.cluster.local',
+    'service-cidrs': SERVICE_CIDR,
   });
   t.teardown(() => agg.stop());
 
@@ -277,6 +337,10 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   old.send({ report: junk });
   await old.next((m) => m.ack?.sequence === 1);
   await waitFor('the replay to be counted', () => agg.sessions.stats.duplicates >= 1, 5_000);
+  // A CNI snapshot over the bounds (65 conf files): refused, counted, nothing stored.
+  const tooMany = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`${String(i).padStart(2, '0')}-x.conf`, 'not JSON']));
+  old.send({ cni: cniToWire(simCniSnapshot({ podCidr: podCidr(STOPPED), brokenFiles: tooMany })) });
+  await waitFor('the oversized CNI snapshot to be refused', () => agg.cni.stats.rejected >= 1, 5_000);
   old.close();
   await waitFor(`${STOPPED}'s first agent to be gone`, () => agg.nodes.get(STOPPED)?.agent.connected === false, 5_000);
 
@@ -292,6 +356,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       outcome: dns1,
       nameservers: (node) => [node === ODD_RESOLVER_NODE ? '10.0.0.53' : '10.96.0.10'],
     },
+    cni: { snapshot: cni1 },
   });
   t.teardown(() => sim.stop());
   await sim.ready(10_000);
@@ -318,6 +383,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   // Everything matured (a full window), scraped, and the rules evaluated.
   await waitFor('the per-node series and the recording rules', async () => (await has('netmatrix:node_unreachable')) && (await has('netmatrix_zone_pair_loss_ratio')), 30_000, 250);
   await waitFor('the DNS series and recording rules', async () => (await has('netmatrix:dns_replica_unhealthy')) && (await has('netmatrix:dns_node_error_ratio:max')), 15_000, 250);
+  await waitFor('the CNI series and recording rules', async () => (await has('netmatrix:cni_config_drift:max')) && (await has('netmatrix:pod_cidr_overlaps:count')), 15_000, 250);
 
   t.test('every metric the dashboard and the rules name is one the aggregator exports', async (t) => {
     const res = await fetch(`${agg.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
@@ -462,6 +528,57 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     t.same((await vector('max by (server) (netmatrix_dns_answer_divergent)')).map((s) => s.metric.server), [HIJACKED_REPLICA], 'the replica answering differently');
   });
 
+  const CNI_ALERTS = ['CniConfigDrift', 'CniPluginVersionSkew', 'IpPoolNearExhaustion', 'PodCidrOverlap'];
+  const cniAlerts = (as: Alert[]) => describe(as.filter((a) => CNI_ALERTS.includes(a.labels.alertname!)));
+  /** What the aggregator's own findings say, per CNI kind (netmatrix_findings_active). */
+  const findingsActive = async () =>
+    Object.fromEntries((await vector('max by (kind) (netmatrix_findings_active{kind=~"Cni.*|IpPoolNearExhaustion|PodCidrOverlap"})')).map((x) => [x.metric.kind!, Number(x.value?.[1])]));
+
+  /** Polls `read` until it equals `want` (a few seconds at most), then returns what it read last. */
+  const settled = async <T,>(read: () => Promise<T>, want: T): Promise<T> => {
+    let got = await read();
+    await waitFor('the value to settle', async () => JSON.stringify((got = await read())) === JSON.stringify(want), 5_000, 250).catch(() => undefined);
+    return got;
+  };
+
+  t.test('CNI alerts localize: one drifted node is one CniConfigDrift for it, one skewed binary one CniPluginVersionSkew', async (t) => {
+    const expected = [
+      `CniConfigDrift{node=${DRIFTED}}`,
+      'CniPluginVersionSkew{plugin=bridge}',
+      `IpPoolNearExhaustion{node=${FULL_POOL}}`,
+      `PodCidrOverlap{node=${IN_SERVICE_RANGE}}`,
+    ].sort();
+    let last: string[] = [];
+    await waitFor(
+      'the expected CNI alerts',
+      async () => {
+        const as = await firing();
+        last = cniAlerts(as);
+        return (
+          isAlert(as, 'CniConfigDrift', { node: DRIFTED, severity: 'warning', source: 'prometheus', cluster: 'test' }) &&
+          isAlert(as, 'CniPluginVersionSkew', { plugin: 'bridge', severity: 'warning', node: undefined }) &&
+          isAlert(as, 'IpPoolNearExhaustion', { node: FULL_POOL, severity: 'warning' }) &&
+          isAlert(as, 'PodCidrOverlap', { node: IN_SERVICE_RANGE, severity: 'critical' })
+        );
+      },
+      20_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    t.same(cniAlerts(await firing()), expected, 'one alert per CNI fault, where it is: no drift for the majority, no skew per node, no overlap for the healthy nodes');
+    t.same(await settled(findingsActive, { CniConfigDrift: 1, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }), { CniConfigDrift: 1, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }, "the aggregator's own findings agree");
+    t.same((await vector('netmatrix:cni_config_drift:max')).map((x) => `${x.metric.node} ${x.metric.state}`), [`${DRIFTED} drifted`], `only ${DRIFTED} is drifted`);
+    t.same((await vector('max by (plugin, node) (netmatrix_cni_plugin_skew)')).map((x) => `${x.metric.plugin} ${x.metric.node}`), [`bridge ${SKEWED}`], `only ${SKEWED}'s bridge is out of step`);
+    t.same((await vector('netmatrix:ip_pool_usage:ratio >= 0.9')).map((x) => x.metric.node), [FULL_POOL], `only ${FULL_POOL}'s pool is nearly full`);
+    const overlaps = (await vector('max by (node, cidr, with_kind, with) (netmatrix_pod_cidr_overlap)')).map((x) => `${x.metric.node} ${x.metric.cidr} ${x.metric.with_kind} ${x.metric.with}`);
+    t.same(overlaps, [`${IN_SERVICE_RANGE} 10.96.64.0/24 service ${SERVICE_CIDR}`], 'the pod CIDR inside the Service CIDR');
+    t.same((await vector('max by (node) (netmatrix_cni_errors)')).map((x) => `${x.metric.node} ${x.value?.[1]}`), [`${BROKEN_FILE} 1`], 'the broken leftover file is an error, not drift');
+    const groups = await vector('max(netmatrix_cni_config_groups)');
+    t.equal(groups[0]?.value?.[1], '2', 'two config groups: the majority and the drifted node');
+    const states = Object.fromEntries((await vector('max by (state) (netmatrix_cni_nodes) > 0')).map((x) => [x.metric.state!, Number(x.value?.[1])]));
+    t.same(states, { majority: NODES.length - 1, drifted: 1 }, 'nodes by CNI state');
+    t.ok(Number((await vector('max(netmatrix_cni_snapshots_rejected_total)'))[0]?.value?.[1]) >= 1, 'the oversized snapshot was counted');
+  });
+
   t.test('phase 2: a cut between zone-a and zone-b is ZonePartition; n-c1 is NodeIsolated', async (t) => {
     sim.setOutcome(phase2);
     let last: string[] = [];
@@ -533,5 +650,38 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       const e = ruleExprs.find((x) => x.where === where)!;
       t.ok(await has(e.expr), `${where} returns data now`);
     }
+  });
+
+  t.test('phase 4 (CNI): snapshots change; alerts follow, an overlap between two nodes is PodCidrOverlap for both', async (t) => {
+    sim.setCni(DRIFTED, simCniSnapshot({ ...cniSpec(DRIFTED), mtu: 1450 }));
+    sim.setCni(SKEWED, simCniSnapshot({ ...cniSpec(SKEWED), binaries: { bridge: SIM_CNI_BINARIES.bridge! } }));
+    sim.setCni(MISSING_PORTMAP, simCniSnapshot({ ...cniSpec(MISSING_PORTMAP), binaries: { portmap: null } }));
+    sim.setCni(FULL_POOL, simCniSnapshot({ ...cniSpec(FULL_POOL), used: 100 }));
+    sim.setCni(CIDR_COPIER, simCniSnapshot({ ...cniSpec(CIDR_COPIER), podCidr: podCidr(CIDR_OWNER) }));
+    const expected = [
+      'CniPluginVersionSkew{plugin=portmap}',
+      `PodCidrOverlap{node=${CIDR_OWNER}}`,
+      `PodCidrOverlap{node=${CIDR_COPIER}}`,
+      `PodCidrOverlap{node=${IN_SERVICE_RANGE}}`,
+    ].sort();
+    let last: string[] = [];
+    await waitFor(
+      'the CNI alerts to follow the new snapshots',
+      async () => {
+        last = cniAlerts(await firing());
+        return JSON.stringify(last) === JSON.stringify(expected);
+      },
+      20_000,
+      250,
+    ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
+    t.same(cniAlerts(await firing()), expected, 'the drift, the bridge skew and the full pool are gone; the portmap skew and the new overlap fire');
+    t.same(await settled(findingsActive, { CniConfigDrift: 0, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 0, PodCidrOverlap: 3 }), { CniConfigDrift: 0, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 0, PodCidrOverlap: 3 }, "the aggregator's own findings agree");
+    const overlaps = (await vector(dashboardExprs.find((e) => e.where === 'dashboard "Pod CIDR overlaps" A')!.expr)).map((x) => `${x.metric.node} ${x.metric.with_kind} ${x.metric.with}`).sort();
+    t.same(overlaps, [`${CIDR_OWNER} node ${CIDR_COPIER}`, `${CIDR_COPIER} node ${CIDR_OWNER}`, `${IN_SERVICE_RANGE} service ${SERVICE_CIDR}`].sort(), 'the overlaps table shows both sides');
+    const skew = (await vector(dashboardExprs.find((e) => e.where === 'dashboard "CNI plugin binaries out of step" A')!.expr)).map((x) => `${x.metric.plugin} ${x.metric.node}`);
+    t.same(skew, [`portmap ${MISSING_PORTMAP}`], 'the skew table shows the node without portmap');
+    t.same(await vector(dashboardExprs.find((e) => e.where === 'dashboard "Nodes with a drifted CNI config" A')!.expr), [], 'the drift table is empty');
+    const groups = await vector(dashboardExprs.find((e) => e.where === 'dashboard "CNI config groups" A')!.expr);
+    t.equal(groups[0]?.value?.[1], '1', 'one config group');
   });
 });

@@ -42,6 +42,53 @@ export interface DnsView {
   /** Row = node, column = server. */
   readonly cells: (DnsCell | null)[][];
 }
+/** One node of GET /api/v1/cni (the fields the e2e tests read). */
+export interface CniNodeView {
+  readonly node: string;
+  readonly state: 'unreported' | 'stale' | 'invalid' | 'majority' | 'drifted' | 'split';
+  readonly stale: boolean;
+  readonly file: string | null;
+  readonly network: string | null;
+  readonly hash: string | null;
+  readonly plugins: string[];
+  readonly binaries: { plugin: string; size: number; sha256: string | null; error: string | null }[];
+  readonly pools: { network: string; range: string; size: number; used: number; ratio: number | null; nearExhaustion: boolean }[];
+  readonly podCidrs: string[];
+  readonly files: { name: string; valid: boolean; error: string | null }[];
+  readonly errors: string[];
+  readonly group: number | null;
+}
+/** GET /api/v1/cni: every node's effective CNI config, drift groups, plugin binaries, pools. */
+export interface CniView {
+  readonly generatedAt: string;
+  readonly poolThreshold: number;
+  readonly summary: {
+    nodes: number;
+    reported: number;
+    stale: number;
+    invalid: number;
+    compared: number;
+    majorityHash: string | null;
+    drifted: number;
+    skewedPlugins: number;
+    poolsNearExhaustion: number;
+    overlaps: number;
+  };
+  readonly nodes: CniNodeView[];
+  readonly groups: { hash: string; nodes: string[]; majority: boolean; files: string[]; comparedWith: number | null; differingKeys: string[]; moreDifferences: number }[];
+  readonly plugins: { plugin: string; groups: { sha256: string | null; size: number | null; nodes: string[] }[]; majoritySha256: string | null; skewed: boolean }[];
+  readonly overlaps: unknown[];
+}
+/** GET /api/v1/cni/{node}: one node's config against the reference (the majority's). */
+export interface CniNodeDetailView {
+  readonly node: CniNodeView;
+  readonly config: unknown;
+  readonly perNode: Record<string, string>;
+  readonly reference: { group: number; hash: string; majority: boolean; nodes: string[]; config: unknown } | null;
+  readonly diff: string[];
+  readonly changes: { path: string; op: 'changed' | 'added' | 'removed'; before?: unknown; after?: unknown }[];
+  readonly moreChanges: number;
+}
 export interface ApiFinding {
   readonly id: string;
   readonly kind: string;
@@ -173,6 +220,16 @@ export class Netmatrix {
   /** GET /api/v1/dns: node × DNS server. */
   dns(): Promise<DnsView> {
     return this.get<DnsView>('/api/v1/dns');
+  }
+
+  /** GET /api/v1/cni: CNI across nodes. */
+  cni(): Promise<CniView> {
+    return this.get<CniView>('/api/v1/cni');
+  }
+
+  /** GET /api/v1/cni/{node}: one node's CNI config and its diff against the majority. */
+  cniNode(name: string): Promise<CniNodeDetailView> {
+    return this.get<CniNodeDetailView>(`/api/v1/cni/${encodeURIComponent(name)}`);
   }
 
   /** GET /api/v1/findings: the firing ones, or `state=all` / `pending`. */

@@ -7,8 +7,13 @@
 // option each node also sends, every interval, one DNS result per server and
 // question and one "must not exist" check per server, as agent/report/reporter.ts
 // does: the aggregator must be started with a --dns-servers naming the same
-// servers (and --dns-names the same questions).
+// servers (and --dns-names the same questions). With the `cni` option each
+// node sends a CniSnapshot once it has its plan, as agent/report/connection.ts
+// does, and again whenever the test changes it (setCni); simCniSnapshot builds
+// one the way agent/cni/ would for a bridge + host-local node.
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { cniToWire, type CniSnapshot } from '../../common/cni.js';
 import { capabilities, dnsTypes, outcomes, probeKinds, type Capability, type DnsRole, type Outcome, type PairKind } from '../../common/vocabulary.js';
 import { loadProto, type AggregatorMessage__Output, type WireProbeResult } from '../../proto/load.js';
 import { waitFor } from './wait.js';
@@ -62,6 +67,94 @@ export interface SimDnsOptions {
 /** Every server answers every name at once, and says NXDOMAIN to the name that must not exist. */
 export const healthyDns: SimDnsOutcomeFn = (_src, _server, _name, nx) => (nx ? { outcome: 'nxdomain', rttUs: 800 } : { outcome: 'ok', rttUs: 800 });
 
+export interface SimCniOptions {
+  /** The snapshot a node sends once it has its plan; null: the node sends none (an agent without CNI checks). */
+  readonly snapshot: (node: string) => CniSnapshot | null;
+}
+
+/** What simCniSnapshot builds: a bridge + portmap chain with host-local IPAM, as most kubeadm clusters have. */
+export interface SimCniSpec {
+  /** The node's host-local subnet: its pod CIDR and its one pool. */
+  readonly podCidr: string;
+  /** Network name; default 'k8s-pod-network'. */
+  readonly network?: string;
+  /** The bridge's MTU, part of the compared config: another value on one node is drift. Default 1450. */
+  readonly mtu?: number;
+  /** sha256 of each plugin binary (bridge, portmap, host-local); default the same on every node; null: missing. */
+  readonly binaries?: Readonly<Record<string, string | null>>;
+  /** Addresses allocated from the pool; default 10. */
+  readonly used?: number;
+  /** Addresses the pool can hand out; default 253 (a /24 less network, gateway and broadcast). */
+  readonly size?: number;
+  /** Unusable files after the effective one (name → error), e.g. a broken leftover. */
+  readonly brokenFiles?: Readonly<Record<string, string>>;
+  /** Directory-level errors. */
+  readonly errors?: readonly string[];
+  /** No valid config at all (only the broken files, if any). */
+  readonly invalid?: boolean;
+  readonly takenAtMs?: number;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Canonical JSON: sorted keys, no spaces (what agent/cni/ hashes). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The same default binary of each plugin on every node. */
+export const SIM_CNI_BINARIES: Readonly<Record<string, string>> = Object.freeze({
+  bridge: sha256('bridge v1.4.0'),
+  portmap: sha256('portmap v1.4.0'),
+  'host-local': sha256('host-local v1.4.0'),
+});
+
+/** A node's CniSnapshot as the agent would take it of a 10-bridge.conflist with host-local IPAM. */
+export function simCniSnapshot(spec: SimCniSpec): CniSnapshot {
+  const network = spec.network ?? 'k8s-pod-network';
+  const ranges = [[{ subnet: spec.podCidr }]];
+  // The per-node field (the node's subnet) is set aside before hashing.
+  const conf = (perNode: boolean) => ({
+    cniVersion: '1.0.0',
+    name: network,
+    plugins: [
+      { type: 'bridge', bridge: 'cni0', isGateway: true, ipMasq: true, mtu: spec.mtu ?? 1450, ipam: { type: 'host-local', ...(perNode ? { ranges } : {}), routes: [{ dst: '0.0.0.0/0' }] } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  });
+  const text = JSON.stringify(conf(true), null, 2);
+  const normalized = canonical(conf(false));
+  const valid = !spec.invalid;
+  const files = [
+    ...(valid ? [{ name: '10-bridge.conflist', size: text.length, sha256: sha256(text), valid: true, error: null, cniVersion: '1.0.0', network, plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [spec.podCidr] }] : []),
+    ...Object.entries(spec.brokenFiles ?? {}).map(([name, error]) => ({ name, size: 17, sha256: sha256(name), valid: false, error, cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] })),
+  ];
+  const binaries = { ...SIM_CNI_BINARIES, ...spec.binaries };
+  return {
+    takenAtMs: spec.takenAtMs ?? Date.now(),
+    full: true,
+    files,
+    effective: valid
+      ? { file: '10-bridge.conflist', network, cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], ipamType: 'host-local', normalized, hash: sha256(normalized), perNode: { 'plugins[0].ipam.ranges': canonical(ranges) }, podCidrs: [spec.podCidr] }
+      : null,
+    binaries: valid
+      ? ['bridge', 'portmap', 'host-local'].map((plugin) => {
+          const h = binaries[plugin] ?? null;
+          return { plugin, size: h === null ? 0 : 4_200_000, sha256: h, error: h === null ? 'not found in /opt/cni/bin' : null };
+        })
+      : [],
+    pools: valid ? [{ network, range: spec.podCidr, size: spec.size ?? 253, used: spec.used ?? 10 }] : [],
+    errors: [...(spec.errors ?? [])],
+  };
+}
+
 export interface SimClusterOptions {
   readonly nodes: readonly SimNode[];
   outcome: SimOutcomeFn;
@@ -71,6 +164,8 @@ export interface SimClusterOptions {
   readonly streamDeadlineMs?: number;
   /** DNS results too; default none. */
   readonly dns?: SimDnsOptions;
+  /** CNI snapshots too; default none. */
+  readonly cni?: SimCniOptions;
 }
 
 export interface SimCluster {
@@ -78,6 +173,8 @@ export interface SimCluster {
   setOutcome(fn: SimOutcomeFn): void;
   /** Replaces the DNS outcome function from the next report on (only with the dns option). */
   setDnsOutcome(fn: SimDnsOutcomeFn): void;
+  /** Replaces a node's CNI snapshot and sends it now if its stream is up (only with the cni option). */
+  setCni(name: string, snapshot: CniSnapshot): void;
   /** Resolves when every running node has received a Plan and an Ack. */
   ready(timeoutMs?: number): Promise<void>;
   /** Names of the nodes whose stream is open. */
@@ -98,6 +195,9 @@ interface SimAgent {
   acked: number;
   planned: boolean;
   open: boolean;
+  /** The node's current CNI snapshot and whether this stream has sent it. */
+  cni: CniSnapshot | null;
+  cniSent: boolean;
 }
 
 export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimCluster {
@@ -105,7 +205,7 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
   let outcomeFn = opts.outcome;
   let dnsFn = opts.dns?.outcome;
   const dnsNames = opts.dns?.names ?? ['kubernetes.default.svc.cluster.local'];
-  const caps = [...new Set([...opts.kinds.map((k) => KIND_CAPABILITY[k]), ...(opts.dns ? (['dns'] as const) : [])])].map((c) => capabilities.toProto(c));
+  const caps = [...new Set([...opts.kinds.map((k) => KIND_CAPABILITY[k]), ...(opts.dns ? (['dns'] as const) : []), ...(opts.cni ? (['cni'] as const) : [])])].map((c) => capabilities.toProto(c));
   const nodeIP = (n: SimNode) => n.nodeIP ?? `198.51.100.${n.podIP.split('.').pop()}`;
   const agents = new Map<string, SimAgent>();
   let round = 0;
@@ -113,9 +213,12 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
   for (const node of opts.nodes) {
     const client = new Collector(grpcAddress, grpc.credentials.createInsecure());
     const call = client.Connect({ deadline: Date.now() + (opts.streamDeadlineMs ?? 600_000) }) as unknown as SimAgent['call'];
-    const agent: SimAgent = { node, client, call, sequence: 0, acked: 0, planned: false, open: true };
+    const agent: SimAgent = { node, client, call, sequence: 0, acked: 0, planned: false, open: true, cni: opts.cni?.snapshot(node.name) ?? null, cniSent: false };
     call.on('data', (m: AggregatorMessage__Output) => {
-      if (m.plan) agent.planned = true;
+      if (m.plan) {
+        agent.planned = true;
+        sendCni(agent);
+      }
       if (m.ack) agent.acked = Math.max(agent.acked, Number(m.ack.sequence));
     });
     // A stream the aggregator ends (its stop, a refusal) just stops this agent.
@@ -144,6 +247,13 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
     agent.open = false;
     agent.call.cancel();
     agent.client.close();
+  }
+
+  /** Like the agent: once the stream has its plan, the snapshot if it has not gone out yet. */
+  function sendCni(agent: SimAgent): void {
+    if (!agent.open || !agent.planned || !agent.cni || agent.cniSent) return;
+    agent.cniSent = true;
+    agent.call.write({ cni: cniToWire(agent.cni) });
   }
 
   function report(agent: SimAgent): void {
@@ -216,6 +326,14 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
     setDnsOutcome(fn) {
       if (!opts.dns) throw new Error('simCluster: setDnsOutcome needs the dns option');
       dnsFn = fn;
+    },
+    setCni(name, snapshot) {
+      if (!opts.cni) throw new Error('simCluster: setCni needs the cni option');
+      const agent = agents.get(name);
+      if (!agent) throw new Error(`simCluster: no node ${name}`);
+      agent.cni = snapshot;
+      agent.cniSent = false;
+      sendCni(agent);
     },
     async ready(timeoutMs = 10_000) {
       await waitFor(

@@ -50,6 +50,8 @@ t.test('the cache skips rehashing an unchanged file and notices a rewritten one'
   // Same identity, a planted hash: a cache hit returns it without reading.
   cache.set(path, key!, 'planted');
   t.equal((await inspectBinary(bin, 'p', cache)).sha256, 'planted');
+  t.equal((await inspectBinary(bin, 'p', cache, true)).sha256, sha('v1'), 'rehash (a full snapshot) reads the file again…');
+  t.equal((await inspectBinary(bin, 'p', cache)).sha256, sha('v1'), '…and refreshes the cache');
   writeFileSync(path, 'v2-longer', { mode: 0o755 });
   t.equal((await inspectBinary(bin, 'p', cache)).sha256, sha('v2-longer'), 'size/mtime/ctime changed: hashed again');
   t.equal((await inspectBinary(bin, 'p')).sha256, sha('v2-longer'));

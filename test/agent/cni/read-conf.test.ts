@@ -42,6 +42,8 @@ t.test('symlink loop, dangling symlink, symlink to a good file, FIFO', async (t)
   symlinkSync('gone.json', join(dir, 'c-dangling.json'));
   symlinkSync('target.conflist', join(dir, 'd-link.conflist'));
   execFileSync('mkfifo', [join(dir, 'e-fifo.conf')]);
+  mkdirSync(join(dir, 'somedir'));
+  symlinkSync('somedir', join(dir, 'f-dirlink.conf'));
   const r = await readConfDir(dir);
   const byName = Object.fromEntries(r.files.map((f) => [f.info.name, f.info]));
   t.equal(byName['a.conflist']?.error, 'symlink loop');
@@ -50,6 +52,7 @@ t.test('symlink loop, dangling symlink, symlink to a good file, FIFO', async (t)
   t.equal(byName['d-link.conflist']?.valid, true);
   t.equal(byName['d-link.conflist']?.sha256, byName['target.conflist']?.sha256);
   t.equal(byName['e-fifo.conf']?.error, 'not a regular file', 'a FIFO is never opened for a blocking read');
+  t.equal(byName['f-dirlink.conf']?.error, 'a symlink to a directory (the runtime fails to read it)');
 });
 
 t.test('a huge file is refused from its size, before reading', async (t) => {
