@@ -307,16 +307,19 @@ function parseOrText(normalized: string): unknown {
   }
 }
 
+/** The agent's own "no valid network config" line: the aggregator says that once, in its own words. */
+const AGENT_NO_VALID = /^no valid network config in /;
+
 function nodeErrors(s: CniSnapshot | null): string[] {
   if (!s) return [];
-  const out = [...s.errors, ...s.files.filter((f) => f.error !== null).map((f) => `${f.name}: ${f.error}`)];
+  const out = [...s.files.filter((f) => f.error !== null).map((f) => `${f.name}: ${f.error}`), ...s.errors.filter((e) => !AGENT_NO_VALID.test(e))];
   if (!s.effective) out.push('no valid CNI config');
   return out;
 }
 
-/** Why a node has no valid config, for its finding. */
+/** Why a node has no valid config, for its finding: the files' own errors first (the cause), then the dir's. */
 function invalidReasons(s: CniSnapshot): string[] {
-  const reasons = [...s.errors, ...s.files.map((f) => `${f.name}: ${f.error ?? 'not a usable network config'}`)];
+  const reasons = [...s.files.map((f) => `${f.name}: ${f.error ?? 'not a usable network config'}`), ...s.errors.filter((e) => !AGENT_NO_VALID.test(e))];
   if (s.files.length === 0) reasons.push('no config file (*.conf, *.conflist, *.json) in the CNI conf dir');
   return reasons;
 }
