@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import t, { type Test } from 'tap';
-import { waitFor } from '../helpers/wait.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 import { run } from './lab/command.js';
 import { createLab } from './lab/lab.js';
 import { RootNamespaceGuard } from './lab/root-snapshot.js';
@@ -187,18 +187,6 @@ const nodeOf = (v: CniView, node: string): CniNodeView => {
 const allMajority = (v: CniView) =>
   v.nodes.length === NODES && v.nodes.every((n) => n.state === 'majority') && v.groups.length === 1 && v.groups[0]!.majority && v.groups[0]!.nodes.length === NODES;
 
-/** While `ms` pass, `check` keeps returning no problems (polled every 250 ms). */
-async function holdsFor(t: Test, what: string, check: () => Promise<string[]>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  let polls = 0;
-  while (Date.now() < until) {
-    const problems = await check();
-    if (problems.length > 0) return void t.fail(`${what}: ${problems.join('; ')}`);
-    polls++;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  t.pass(`${what} (${polls} polls over ${ms} ms)`);
-}
 /** Firing or pending CNI findings other than `allowed`. */
 const othersThan = (...allowed: string[]) => async () => brief(await nm.findings('all')).filter((f) => !allowed.includes(f));
 /** Long enough for a condition to go from nothing to firing: a report, an evaluation, --finding-for. */

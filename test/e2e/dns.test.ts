@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { waitFor } from '../helpers/wait.js';
+import { holdsFor, waitFor } from '../helpers/wait.js';
 import { dnsServersFlag } from './lab/cli.js';
 import { createLab } from './lab/lab.js';
 import { RootNamespaceGuard } from './lab/root-snapshot.js';
@@ -110,18 +110,6 @@ async function untilFindings(what: string, ok: (firing: string[]) => boolean, ti
 
 const allOk = (v: DnsView) => v.servers.length === 3 && v.cells.every((row) => row.length === 3 && row.every((c) => c?.status === 'ok'));
 
-/** While `ms` pass, `check` keeps returning no problems (polled every 250 ms). */
-async function holdsFor(t: Test, what: string, check: () => Promise<string[]>, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  let polls = 0;
-  while (Date.now() < until) {
-    const problems = await check();
-    if (problems.length > 0) return void t.fail(`${what}: ${problems.join('; ')}`);
-    polls++;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  t.pass(`${what} (${polls} polls over ${ms} ms)`);
-}
 
 const noDnsFailing = async () => brief(await nm.findings()).filter((f) => f.startsWith('DnsFailing'));
 

@@ -15,3 +15,16 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** While `ms` pass, `check` keeps returning no problems (polled every 250 ms): one pass, or one fail naming them. */
+export async function holdsFor(t: { pass(msg: string): void; fail(msg: string): void }, what: string, check: () => Promise<string[]>, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  let polls = 0;
+  while (Date.now() < until) {
+    const problems = await check();
+    if (problems.length > 0) return void t.fail(`${what}: ${problems.join('; ')}`);
+    polls++;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  t.pass(`${what} (${polls} polls over ${ms} ms)`);
+}
