@@ -10,7 +10,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 import { run } from './lab/command.js';
 import { createLab } from './lab/lab.js';

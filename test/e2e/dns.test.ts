@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { holdsFor, waitFor } from '../helpers/wait.js';
 import { dnsServersFlag } from './lab/cli.js';
 import { createLab } from './lab/lab.js';
