@@ -314,3 +314,245 @@ export function isDnsView(x: unknown): x is ApiDnsView {
     x.resolvers.every(isResolver)
   );
 }
+
+/** A node's CNI state (docs/cni.md): majority ok; drifted, split and invalid fail; stale and unreported are unknown. */
+export const CNI_STATES = ['majority', 'drifted', 'split', 'invalid', 'stale', 'unreported'] as const;
+export type CniState = (typeof CNI_STATES)[number];
+
+export interface ApiCniBinary {
+  readonly plugin: string;
+  readonly size: number;
+  readonly sha256: string | null;
+  readonly error: string | null;
+}
+
+/** A host-local IPAM range on a node and how full it is. */
+export interface ApiCniPool {
+  readonly network: string;
+  readonly range: string;
+  readonly size: number;
+  readonly used: number;
+  /** used / size; null for an empty range. */
+  readonly ratio: number | null;
+  readonly nearExhaustion: boolean;
+}
+
+/** One node's CNI as the aggregator judged it (GET /api/v1/cni, `nodes`). */
+export interface ApiCniNode {
+  readonly node: string;
+  readonly state: CniState;
+  readonly stale: boolean;
+  readonly receivedAt: string | null;
+  /** The effective config: the first valid file of the conf dir. */
+  readonly file: string | null;
+  readonly network: string | null;
+  readonly cniVersion: string | null;
+  readonly hash: string | null;
+  readonly plugins: readonly string[];
+  readonly ipamType: string | null;
+  readonly binaries: readonly ApiCniBinary[];
+  readonly pools: readonly ApiCniPool[];
+  readonly podCidrs: readonly string[];
+  readonly files: readonly { readonly name: string; readonly valid: boolean; readonly error: string | null }[];
+  readonly errors: readonly string[];
+  /** Index in the view's `groups`; null when in none. */
+  readonly group: number | null;
+}
+
+/** Nodes sharing one effective config hash; the strictly largest group is the majority. */
+export interface ApiCniGroup {
+  readonly hash: string;
+  readonly nodes: readonly string[];
+  readonly majority: boolean;
+  readonly network: string;
+  readonly cniVersion: string;
+  readonly plugins: readonly string[];
+  readonly files: readonly string[];
+  /** The group this one is diffed against; null for the majority and a lone group. */
+  readonly comparedWith: number | null;
+  readonly differingKeys: readonly string[];
+  readonly moreDifferences: number;
+}
+
+export interface ApiCniPlugin {
+  readonly plugin: string;
+  /** Hashed groups largest first, then the missing one (sha256 null). */
+  readonly groups: readonly { readonly sha256: string | null; readonly size: number | null; readonly nodes: readonly string[] }[];
+  readonly majoritySha256: string | null;
+  readonly skewed: boolean;
+}
+
+export interface ApiCidrOwner {
+  /** node, service or external; shown as it comes. */
+  readonly kind: string;
+  readonly node: string | null;
+  readonly cidr: string;
+}
+
+export interface ApiCniOverlap {
+  readonly a: ApiCidrOwner;
+  readonly b: ApiCidrOwner;
+  /** equal, a-contains-b or b-contains-a; shown as it comes. */
+  readonly relation: string;
+}
+
+export interface ApiCniView {
+  readonly generatedAt: string;
+  readonly poolThreshold: number;
+  readonly summary: {
+    readonly nodes: number;
+    readonly reported: number;
+    readonly stale: number;
+    readonly invalid: number;
+    readonly compared: number;
+    readonly majorityHash: string | null;
+    readonly drifted: number;
+    readonly skewedPlugins: number;
+    readonly poolsNearExhaustion: number;
+    readonly overlaps: number;
+  };
+  readonly nodes: readonly ApiCniNode[];
+  readonly groups: readonly ApiCniGroup[];
+  readonly plugins: readonly ApiCniPlugin[];
+  readonly overlaps: readonly ApiCniOverlap[];
+  /** Overlaps past the aggregator's limit, not listed. */
+  readonly overlapsDropped: number;
+}
+
+export interface ApiCniFile {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string | null;
+  readonly valid: boolean;
+  readonly error: string | null;
+  readonly cniVersion: string | null;
+  readonly network: string | null;
+  readonly plugins: readonly string[];
+  readonly ipamType: string | null;
+  readonly ranges: readonly string[];
+}
+
+/** GET /api/v1/cni/{node}: one node's config against its reference, as diff lines. */
+export interface ApiCniNodeView {
+  readonly node: ApiCniNode;
+  readonly files: readonly ApiCniFile[];
+  readonly config: unknown;
+  /** The fields set aside before hashing (JSON path → JSON). */
+  readonly perNode: Readonly<Record<string, string>>;
+  readonly reference: { readonly group: number; readonly hash: string; readonly majority: boolean; readonly nodes: readonly string[]; readonly config: unknown } | null;
+  /** reference → this node, one line per difference. */
+  readonly diff: readonly string[];
+  readonly moreChanges: number;
+}
+
+const isCniState = (x: unknown): x is CniState => (CNI_STATES as readonly unknown[]).includes(x);
+const isIntegerOrNull = (x: unknown): boolean => x === null || isNumber(x);
+
+function isCniPool(x: unknown): x is ApiCniPool {
+  return isObject(x) && isString(x.network) && isString(x.range) && isNumber(x.size) && isNumber(x.used) && isNumberOrNull(x.ratio) && typeof x.nearExhaustion === 'boolean';
+}
+
+function isCniNode(x: unknown): x is ApiCniNode {
+  return (
+    isObject(x) &&
+    isString(x.node) &&
+    isCniState(x.state) &&
+    typeof x.stale === 'boolean' &&
+    isStringOrNull(x.receivedAt) &&
+    isStringOrNull(x.file) &&
+    isStringOrNull(x.network) &&
+    isStringOrNull(x.cniVersion) &&
+    isStringOrNull(x.hash) &&
+    isStringArray(x.plugins) &&
+    isStringOrNull(x.ipamType) &&
+    Array.isArray(x.binaries) &&
+    x.binaries.every((b: unknown) => isObject(b) && isString(b.plugin) && isNumber(b.size) && isStringOrNull(b.sha256) && isStringOrNull(b.error)) &&
+    Array.isArray(x.pools) &&
+    x.pools.every(isCniPool) &&
+    isStringArray(x.podCidrs) &&
+    Array.isArray(x.files) &&
+    x.files.every((f: unknown) => isObject(f) && isString(f.name) && typeof f.valid === 'boolean' && isStringOrNull(f.error)) &&
+    isStringArray(x.errors) &&
+    isIntegerOrNull(x.group)
+  );
+}
+
+function isCniGroup(x: unknown): x is ApiCniGroup {
+  return (
+    isObject(x) &&
+    isString(x.hash) &&
+    isStringArray(x.nodes) &&
+    typeof x.majority === 'boolean' &&
+    isString(x.network) &&
+    isString(x.cniVersion) &&
+    isStringArray(x.plugins) &&
+    isStringArray(x.files) &&
+    isIntegerOrNull(x.comparedWith) &&
+    isStringArray(x.differingKeys) &&
+    isNumber(x.moreDifferences)
+  );
+}
+
+function isCniPlugin(x: unknown): x is ApiCniPlugin {
+  return (
+    isObject(x) &&
+    isString(x.plugin) &&
+    Array.isArray(x.groups) &&
+    x.groups.every((g: unknown) => isObject(g) && isStringOrNull(g.sha256) && isIntegerOrNull(g.size) && isStringArray(g.nodes)) &&
+    isStringOrNull(x.majoritySha256) &&
+    typeof x.skewed === 'boolean'
+  );
+}
+
+const isCidrOwner = (x: unknown): x is ApiCidrOwner => isObject(x) && isString(x.kind) && isStringOrNull(x.node) && isString(x.cidr);
+const isCniOverlap = (x: unknown): x is ApiCniOverlap => isObject(x) && isCidrOwner(x.a) && isCidrOwner(x.b) && isString(x.relation);
+const CNI_COUNTS = ['nodes', 'reported', 'stale', 'invalid', 'compared', 'drifted', 'skewedPlugins', 'poolsNearExhaustion', 'overlaps'] as const;
+
+/** The CNI view: a row per node; groups a node points at exist. */
+export function isCniView(x: unknown): x is ApiCniView {
+  if (!isObject(x) || !isString(x.generatedAt) || !isNumber(x.poolThreshold) || !isObject(x.summary) || !isNumber(x.overlapsDropped)) return false;
+  const summary = x.summary;
+  if (!CNI_COUNTS.every((k) => isNumber(summary[k])) || !isStringOrNull(summary.majorityHash)) return false;
+  if (!Array.isArray(x.nodes) || !x.nodes.every(isCniNode) || !Array.isArray(x.groups) || !x.groups.every(isCniGroup)) return false;
+  const groups = x.groups.length;
+  const inRange = (i: number | null) => i === null || (Number.isInteger(i) && i >= 0 && i < groups);
+  return (
+    x.nodes.every((n) => inRange(n.group)) &&
+    x.groups.every((g) => inRange(g.comparedWith)) &&
+    Array.isArray(x.plugins) &&
+    x.plugins.every(isCniPlugin) &&
+    Array.isArray(x.overlaps) &&
+    x.overlaps.every(isCniOverlap)
+  );
+}
+
+function isCniFile(x: unknown): x is ApiCniFile {
+  return (
+    isObject(x) &&
+    isString(x.name) &&
+    isNumber(x.size) &&
+    isStringOrNull(x.sha256) &&
+    typeof x.valid === 'boolean' &&
+    isStringOrNull(x.error) &&
+    isStringOrNull(x.cniVersion) &&
+    isStringOrNull(x.network) &&
+    isStringArray(x.plugins) &&
+    isStringOrNull(x.ipamType) &&
+    isStringArray(x.ranges)
+  );
+}
+
+/** GET /api/v1/cni/{node}: the node's row, its files, the per-node fields, the reference and the diff. */
+export function isCniNodeView(x: unknown): x is ApiCniNodeView {
+  const ref = isObject(x) ? x.reference : undefined;
+  return (
+    isObject(x) &&
+    isCniNode(x.node) &&
+    Array.isArray(x.files) &&
+    x.files.every(isCniFile) &&
+    isStringRecord(x.perNode) &&
+    (ref === null || (isObject(ref) && isNumber(ref.group) && isString(ref.hash) && typeof ref.majority === 'boolean' && isStringArray(ref.nodes))) &&
+    isStringArray(x.diff) &&
+    isNumber(x.moreChanges)
+  );
+}

@@ -10,7 +10,7 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT = '5s';
 export const DEFAULT_KIND: PairKind = 'icmp';
 
-export const COMMANDS = ['status', 'matrix', 'findings', 'dns'] as const;
+export const COMMANDS = ['status', 'matrix', 'findings', 'dns', 'cni'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A usage error: its message is the one line the user sees. */
@@ -49,7 +49,12 @@ export interface DnsInvocation extends Common {
   /** Absent: every node. */
   readonly node?: string;
 }
-export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation | DnsInvocation;
+export interface CniInvocation extends Common {
+  readonly command: 'cni';
+  /** Absent: every node. */
+  readonly node?: string;
+}
+export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation | DnsInvocation | CniInvocation;
 
 export type Parsed = { readonly help: string } | { readonly version: true } | { readonly invocation: Invocation };
 
@@ -74,7 +79,7 @@ const COMMAND_OPTIONS: Partial<Record<keyof typeof OPTIONS, readonly CommandName
   family: ['matrix'],
   pending: ['findings'],
   all: ['findings'],
-  node: ['dns'],
+  node: ['dns', 'cni'],
 };
 
 /** "a", "a or b", "a, b or c". */
@@ -103,9 +108,10 @@ function wrapList(words: readonly string[], indent: number, first: number): stri
 const EXIT_CODES = `Exit codes:
   0   the command worked and nothing is failing
   1   the command worked and something is failing: a failing cell (matrix,
-      status, dns), a firing finding (findings, status) or a disconnected
-      agent (status); degraded or unknown cells and pending findings do not
-      count
+      status, dns), a firing finding (findings, status), a disconnected
+      agent (status), or CNI drift, a skewed plugin, a pool near exhaustion
+      or a pod CIDR overlap (cni); degraded or unknown cells, stale or
+      unreported CNI nodes and pending findings do not count
   2   usage error: unknown command or option, bad value
   3   the aggregator could not be reached within --timeout, answered an error,
       or did not answer like a netmatrix aggregator
@@ -133,6 +139,8 @@ Commands:
   dns              every node asking every DNS server (service IP, CoreDNS
                    replicas, NodeLocal DNSCache): latency or why it fails,
                    replicas that disagree, what a lookup costs
+  cni              each node's CNI config (drift from the majority), plugin
+                   binaries, IP pool use and pod CIDR overlaps
 
 Options:
   --json           print JSON for scripts instead of tables
@@ -228,6 +236,37 @@ ${COMMON_OPTIONS}
   -h, --help       this text
 
 ${EXIT_CODES}`,
+  cni: `Usage: netmatrix cni [--node NAME] [--json] [options]
+
+CNI as each node's agent reads it: one row per node with its state, effective
+config file (the first valid one of the conf dir), the config's hash (first
+12 hex digits), plugin chain, fullest IP pool (used/size and percentage) and
+how many errors it reported. States:
+  majority     the config most nodes share                       (ok)
+  drifted      another config than the majority's                (failing)
+  split        configs differ and no group is the largest        (failing)
+  invalid      no valid config file: pods there get no network   (failing)
+  stale        last report too old to compare                    (unknown)
+  unreported   no CNI data from its agent                        (unknown)
+then the count per state and a verdict; the config groups and the keys each
+outlier changes; plugin binaries that differ across nodes (short hashes, or
+missing); pools at or over the aggregator's threshold; overlapping pod CIDRs.
+
+A drifted, split or invalid node, a skewed plugin binary, a pool near
+exhaustion or a pod CIDR overlap fails the command (exit 1); stale and
+unreported nodes do not. With --node only that node's state and pools count.
+A node the aggregator does not know exits 3.
+
+Options:
+  --node NAME      only this node: its row, config files, per-node fields set
+                   aside before comparing, the group it is compared with and
+                   the diff, line by line (like plugins[0].mtu: 1450 → 1400)
+  --json           print the API's CNI JSON unchanged (with --node: the
+                   body of /api/v1/cni/NAME)
+${COMMON_OPTIONS}
+  -h, --help       this text
+
+${EXIT_CODES}`,
 };
 
 function isFindingKind(word: string): word is FindingKind {
@@ -275,7 +314,7 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
   };
   if (command === 'status') return { invocation: Object.freeze({ command, ...common }) };
   if (command === 'findings') return { invocation: Object.freeze({ command, ...common, ...findingsOptions(values) }) };
-  if (command === 'dns') {
+  if (command === 'dns' || command === 'cni') {
     const node = values.node;
     if (node !== undefined && node.trim() === '') throw new UsageError(`invalid --node ${JSON.stringify(node)}: expected a node name`);
     return { invocation: Object.freeze({ command, ...common, ...(node !== undefined ? { node } : {}) }) };

@@ -3,9 +3,9 @@
 // headers, columns padded to the widest value, two spaces between) and
 // `fping -C` (one line per source, values in fixed columns).
 import { STATUSES, type Status } from '../common/vocabulary.js';
-import type { ApiCell, ApiDnsCell, ApiDnsView, ApiFinding, ApiFindings, ApiMatrix, ApiNode, ApiResolver } from './api-types.js';
+import { CNI_STATES, type ApiCell, type ApiCidrOwner, type ApiCniNode, type ApiCniNodeView, type ApiCniOverlap, type ApiCniPool, type ApiCniView, type ApiDnsCell, type ApiDnsView, type ApiFinding, type ApiFindings, type ApiMatrix, type ApiNode, type ApiResolver, type CniState } from './api-types.js';
 import { paint, printable, type Style } from './terminal.js';
-import { hasNoData, statusVerdict, type KindMatrix, type StatusVerdict } from './verdict.js';
+import { cniFullPools, cniVerdict, hasNoData, statusVerdict, type KindMatrix, type StatusVerdict } from './verdict.js';
 
 export interface RenderOptions {
   readonly color: boolean;
@@ -465,5 +465,210 @@ export function renderDns(v: ApiDnsView, o: RenderOptions, node?: string): strin
     if (cost !== undefined) sections.push([`Lookups (${printable(first!.node)}'s resolv.conf): ${cost}`]);
   }
   for (const s of sections) if (s.length > 0) parts.push('', ...s);
+  return parts.join('\n');
+}
+
+// ---------------------------------------------------------------- cni
+
+/** How each CNI state reads at a glance: majority ok; drifted, split, invalid failing; stale, unreported unknown. */
+export const CNI_STATE_STATUS: Readonly<Record<CniState, Status>> = { majority: 'ok', drifted: 'failing', split: 'failing', invalid: 'failing', stale: 'unknown', unreported: 'unknown' };
+
+/** A config or binary hash as people compare them: the first 12 hex digits. */
+export function shortHash(hash: string | null): string {
+  return hash === null ? '-' : printable(hash.slice(0, 12));
+}
+
+/** The fullest pool of a node, "used/size pct", "+N" when it has more pools; "-" without one. */
+export function poolText(pools: readonly ApiCniPool[]): string {
+  if (pools.length === 0) return '-';
+  const fullest = [...pools].sort((a, b) => (b.ratio ?? -1) - (a.ratio ?? -1))[0]!;
+  const more = pools.length > 1 ? ` +${pools.length - 1}` : '';
+  return `${fullest.used}/${fullest.size} ${ratio(fullest.ratio)}${more}`;
+}
+
+function cniTable(nodes: readonly ApiCniNode[], o: RenderOptions): string[] {
+  const rows = nodes.map((n) => [
+    printable(n.node),
+    n.state,
+    n.file === null ? '-' : printable(n.file),
+    shortHash(n.hash),
+    printable(n.plugins.join(',')) || '-',
+    poolText(n.pools),
+    String(n.errors.length),
+  ]);
+  return columns([['NODE', 'STATE', 'FILE', 'HASH', 'PLUGINS', 'POOL', 'ERRORS'], ...rows], (r, col, padded) => {
+    if (r === 0) return padded;
+    const n = nodes[r - 1]!;
+    if (col === 1) return paint(padded, HUE[CNI_STATE_STATUS[n.state]], o.color);
+    if (col === 5 && cniFullPools(n).length > 0) return paint(padded, 'red', o.color);
+    if (col === 6 && n.errors.length > 0) return paint(padded, 'red', o.color);
+    return padded;
+  });
+}
+
+/** Counts by state, glyph and colour of each state's status: the line under the table. */
+export function cniSummaryLine(nodes: readonly ApiCniNode[], o: RenderOptions): string {
+  return CNI_STATES.map((s) => {
+    const st = CNI_STATE_STATUS[s];
+    return paint(`${GLYPH[st]} ${s} ${nodes.filter((n) => n.state === s).length}`, HUE[st], o.color);
+  }).join('   ');
+}
+
+function keysText(keys: readonly string[], more: number): string {
+  const shown = keys.map(printable).join(', ');
+  return more > 0 ? `${shown} and ${more} more` : shown;
+}
+
+/** The config groups when there is more than one: the majority (or, without one, every group) and what each outlier changes. */
+function cniGroups(v: ApiCniView, o: RenderOptions): string[] {
+  if (v.groups.length < 2) return [];
+  const majority = v.groups.find((g) => g.majority);
+  const compared = v.groups.reduce((k, g) => k + g.nodes.length, 0);
+  const label = (i: number) => (v.groups[i]!.majority ? 'majority' : majority !== undefined ? 'outlier' : `group ${i + 1}`);
+  const rows = v.groups.map((g, i) => {
+    const ref = g.comparedWith === null ? undefined : v.groups[g.comparedWith];
+    let from = '';
+    if (ref !== undefined) {
+      const against = majority !== undefined ? '' : ` from group ${g.comparedWith! + 1}`;
+      const keys = keysText(g.differingKeys, g.moreDifferences);
+      from = keys === '' ? `differs${against}` : `differs${against} in ${keys}`;
+    }
+    return [label(i), shortHash(g.hash), printable(someOf(g.nodes)), from];
+  });
+  const head =
+    majority !== undefined
+      ? `Config drift: ${majority.nodes.length} of ${compared} compared nodes share the majority's config`
+      : `Config drift, no majority: ${compared} compared nodes split ${v.groups.map((g) => g.nodes.length).join('/')}, which side drifted cannot be told`;
+  return [
+    paint(`${head}:`, 'bold', o.color),
+    ...columns(rows, (r, col, padded) => (col === 0 && !v.groups[r]!.majority ? paint(padded, 'red', o.color) : padded)).map((l) => `  ${l}`),
+    "  (netmatrix cni --node NAME: that node's diff)",
+  ];
+}
+
+/** Plugins whose binary differs across nodes: each build, its short hash (or missing), and where. */
+function cniSkew(v: ApiCniView, o: RenderOptions): string[] {
+  const lines = v.plugins
+    .filter((p) => p.skewed)
+    .map((p) => {
+      const groups = p.groups.map((g) => {
+        const what = g.sha256 === null ? 'missing' : shortHash(g.sha256);
+        const tag = g.sha256 !== null && g.sha256 === p.majoritySha256 ? ' (majority)' : '';
+        return `${what} on ${printable(someOf(g.nodes))}${tag}`;
+      });
+      return `  ${printable(p.plugin)}: ${groups.join('; ')}`;
+    });
+  return lines.length === 0 ? [] : [paint('CNI plugin binaries that differ across nodes:', 'bold', o.color), ...lines];
+}
+
+/** Pools at or over the threshold, on nodes fresh enough to judge. */
+function cniPools(v: ApiCniView, o: RenderOptions): string[] {
+  const rows = v.nodes.flatMap((n) => cniFullPools(n).map((p) => [printable(n.node), printable(p.network), printable(p.range), `${p.used}/${p.size} ${ratio(p.ratio)}`]));
+  if (rows.length === 0) return [];
+  return [paint(`IP pools near exhaustion (at or over ${ratio(v.poolThreshold)}):`, 'bold', o.color), ...columns(rows).map((l) => `  ${l}`)];
+}
+
+function owner(w: ApiCidrOwner): string {
+  return w.kind === 'node' && w.node !== null ? `${printable(w.node)}'s ${printable(w.cidr)}` : `the ${printable(w.kind)} CIDR ${printable(w.cidr)}`;
+}
+
+export function overlapLine(x: ApiCniOverlap): string {
+  const how = x.relation === 'equal' ? 'is the same range as' : x.relation === 'a-contains-b' ? 'contains' : x.relation === 'b-contains-a' ? 'is inside' : `overlaps (${printable(x.relation)})`;
+  return `${owner(x.a)} ${how} ${owner(x.b)}`;
+}
+
+function cniOverlaps(v: ApiCniView, o: RenderOptions): string[] {
+  if (v.overlaps.length === 0 && v.overlapsDropped === 0) return [];
+  return [
+    paint('Pod CIDR overlaps:', 'bold', o.color),
+    ...v.overlaps.map((x) => `  ${overlapLine(x)}`),
+    ...(v.overlapsDropped > 0 ? [`  and ${v.overlapsDropped} more the aggregator does not list`] : []),
+  ];
+}
+
+/** Each node's errors (unreadable dirs, invalid files, unparsable pod CIDRs), a few per node. */
+function cniErrors(nodes: readonly ApiCniNode[], o: RenderOptions, max = 3, skip: (e: string) => boolean = () => false): string[] {
+  const lines = nodes.flatMap((n) => [
+    ...n.errors.filter((e) => !skip(e)).slice(0, max).map((e) => `  ${printable(n.node)}: ${printable(e)}`),
+    ...(n.errors.length > max ? [`  ${printable(n.node)}: and ${n.errors.length - max} more (netmatrix cni --node ${printable(n.node)})`] : []),
+  ]);
+  return lines.length === 0 ? [] : [paint('Errors:', 'bold', o.color), ...lines];
+}
+
+/** The one line on what fails the command, or that nothing does. */
+export function cniVerdictLine(v: ApiCniView, o: RenderOptions): string {
+  const x = cniVerdict(v);
+  const problems = [
+    x.nodes > 0 ? `${x.nodes} of ${v.nodes.length} nodes drifted, split or invalid` : '',
+    x.skewedPlugins > 0 ? `${x.skewedPlugins} plugin${x.skewedPlugins === 1 ? '' : 's'} skewed` : '',
+    x.fullPools > 0 ? `${x.fullPools} pool${x.fullPools === 1 ? '' : 's'} near exhaustion` : '',
+    x.overlaps > 0 ? `${x.overlaps} pod CIDR overlap${x.overlaps === 1 ? '' : 's'}` : '',
+  ].filter((p) => p !== '');
+  if (problems.length > 0) return paint(`${GLYPH.failing} ${problems.join('; ')}`, 'red', o.color);
+  return paint(`${GLYPH.ok} no drift, no skewed plugin, no full pool, no overlap`, 'green', o.color);
+}
+
+/**
+ * `netmatrix cni`: one row per node (state, effective file, short hash,
+ * plugin chain, fullest pool, errors), the counts by state and the verdict,
+ * then what is wrong: config groups, skewed plugins, full pools, overlaps, errors.
+ */
+export function renderCni(v: ApiCniView, o: RenderOptions): string {
+  const title = paint(`CNI config on each node, generated ${printable(v.generatedAt)}`, 'bold', o.color);
+  if (v.nodes.length === 0) return `${title}\n${noNodes(o)}`;
+  const parts = [title, ...cniTable(v.nodes, o), '', cniSummaryLine(v.nodes, o), cniVerdictLine(v, o)];
+  for (const s of [cniGroups(v, o), cniSkew(v, o), cniPools(v, o), cniOverlaps(v, o), cniErrors(v.nodes, o)]) if (s.length > 0) parts.push('', ...s);
+  return parts.join('\n');
+}
+
+/** Why a node has nothing to compare, by state. */
+const NOTHING_TO_COMPARE: Partial<Record<CniState, string>> = {
+  unreported: 'not reported: its agent has not sent CNI data (an agent older than the CNI checks, or run with --cni off)',
+  stale: 'its last report is stale: compared with nobody until it reports again',
+  invalid: 'no valid CNI config: pods scheduled here cannot get a network',
+};
+
+/**
+ * `netmatrix cni --node N`: the node's row, its config files, the fields set
+ * aside before comparing, what it is compared with and the diff.
+ */
+export function renderCniNode(v: ApiCniNodeView, o: RenderOptions): string {
+  const n = v.node;
+  const parts = [paint(`CNI config on ${printable(n.node)}`, 'bold', o.color), ...cniTable([n], o)];
+  const section = (lines: string[]) => {
+    if (lines.length > 0) parts.push('', ...lines);
+  };
+  section(
+    v.files.length === 0
+      ? [paint('Files:', 'bold', o.color), '  none (no *.conf, *.conflist or *.json in the CNI conf dir)']
+      : [
+          paint('Files (the runtime uses the first valid one):', 'bold', o.color),
+          ...columns(
+            // No empty last cell: padding inside a colour code would survive trimEnd.
+            v.files.map((f) => [printable(f.name), f.valid ? 'valid' : 'invalid', ...(f.error === null ? [] : [printable(f.error)])]),
+            (r, col, padded) => (col === 1 ? paint(padded, v.files[r]!.valid ? 'green' : 'red', o.color) : padded),
+          ).map((l) => `  ${l}`),
+        ],
+  );
+  const perNode = Object.entries(v.perNode);
+  if (perNode.length > 0) section([paint('Per-node fields (set aside before comparing):', 'bold', o.color), ...columns(perNode.map(([k, x]) => [printable(k), printable(x)])).map((l) => `  ${l}`)]);
+  section(cniFullPools(n).length > 0 || n.pools.length > 1 ? [paint('IP pools:', 'bold', o.color), ...columns(n.pools.map((p) => [printable(p.network), printable(p.range), `${p.used}/${p.size} ${ratio(p.ratio)}`, p.nearExhaustion ? 'near exhaustion' : ''])).map((l) => `  ${l}`)] : []);
+  // A file's error is on its line above already.
+  section(cniErrors([n], o, Infinity, (e) => v.files.some((f) => f.error !== null && e === `${f.name}: ${f.error}`)));
+
+  const nothing = NOTHING_TO_COMPARE[n.state];
+  const ref = v.reference;
+  if (nothing !== undefined) {
+    section([paint('Compared with:', 'bold', o.color), `  nothing: ${nothing}`]);
+  } else if (ref === null) {
+    section([paint('Compared with:', 'bold', o.color), '  nothing: no other node has a valid config']);
+  } else {
+    const refName = ref.majority ? 'the majority' : `group ${ref.group + 1}`;
+    const own = n.group === ref.group;
+    const who = own ? '' : ` (${printable(someOf(ref.nodes))}, hash ${shortHash(ref.hash)})`;
+    const split = ref.majority ? '' : ', no majority';
+    const head = paint(`Compared with ${refName}${who}${split}:`, 'bold', o.color);
+    section([head, ...(v.diff.length === 0 ? [`  same as ${refName}`] : v.diff.map((d) => `  ${printable(d)}`))]);
+  }
   return parts.join('\n');
 }

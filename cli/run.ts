@@ -3,6 +3,7 @@
 import { VERSION } from '../common/version.js';
 import { UsageError, parseInvocation, type Parsed } from './args.js';
 import { ApiClient, ApiError, EXIT } from './client.js';
+import { cniCommand } from './commands/cni.js';
 import { dnsCommand } from './commands/dns.js';
 import { findingsCommand } from './commands/findings.js';
 import { matrixCommand } from './commands/matrix.js';
@@ -55,6 +56,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await findingsCommand(client, { state: inv.state, json: inv.json, ...(inv.kind !== undefined ? { kind: inv.kind } : {}) }, render, io.stdout);
       case 'dns':
         return await dnsCommand(client, { json: inv.json, ...(inv.node !== undefined ? { node: inv.node } : {}) }, render, io.stdout);
+      case 'cni':
+        return await cniCommand(client, { json: inv.json, ...(inv.node !== undefined ? { node: inv.node } : {}) }, render, io.stdout);
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

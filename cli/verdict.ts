@@ -2,7 +2,7 @@
 // and the verdict line of `netmatrix status`. Degraded and unknown cells and
 // pending findings are shown but do not fail the command: only `failing`
 // cells, disconnected agents and firing findings do.
-import type { ApiDnsView, ApiFinding, ApiMatrix, ApiNode } from './api-types.js';
+import type { ApiCniNode, ApiCniNodeView, ApiCniView, ApiDnsView, ApiFinding, ApiMatrix, ApiNode, CniState } from './api-types.js';
 import { EXIT, type ExitCode } from './client.js';
 
 export function matrixExitCode(m: ApiMatrix): ExitCode {
@@ -47,4 +47,41 @@ export function hasNoData(m: ApiMatrix): boolean {
 /** Any failing cell (a node that cannot get answers from a server) fails `netmatrix dns`; degraded, unknown and NX-check failures do not. */
 export function dnsExitCode(v: ApiDnsView): ExitCode {
   return v.cells.some((row) => row.some((c) => c.status === 'failing')) ? EXIT.problems : EXIT.ok;
+}
+
+/** Node states that fail `netmatrix cni`: outside the majority, no majority at all, or no valid config. Stale and unreported do not. */
+export const CNI_FAILING_STATES: readonly CniState[] = ['drifted', 'split', 'invalid'];
+
+/** A fresh node's pools at or over the aggregator's threshold; a stale node's data may no longer hold, like the aggregator judges. */
+export function cniFullPools(n: ApiCniNode) {
+  return n.stale || n.state === 'stale' ? [] : n.pools.filter((p) => p.nearExhaustion);
+}
+
+/** What fails `netmatrix cni`, counted; all zero: exit 0. */
+export interface CniVerdict {
+  /** Nodes drifted, split or invalid. */
+  readonly nodes: number;
+  readonly skewedPlugins: number;
+  readonly fullPools: number;
+  readonly overlaps: number;
+  readonly exitCode: ExitCode;
+}
+
+export function cniVerdict(v: ApiCniView): CniVerdict {
+  const nodes = v.nodes.filter((n) => CNI_FAILING_STATES.includes(n.state)).length;
+  const skewedPlugins = v.plugins.filter((p) => p.skewed).length;
+  const fullPools = v.nodes.reduce((k, n) => k + cniFullPools(n).length, 0);
+  const overlaps = v.overlaps.length + v.overlapsDropped;
+  const exitCode = nodes > 0 || skewedPlugins > 0 || fullPools > 0 || overlaps > 0 ? EXIT.problems : EXIT.ok;
+  return { nodes, skewedPlugins, fullPools, overlaps, exitCode };
+}
+
+/** `netmatrix cni`: 1 when a node is drifted, split or invalid, a plugin binary is skewed, a pool is near exhaustion or pod CIDRs overlap. */
+export function cniExitCode(v: ApiCniView): ExitCode {
+  return cniVerdict(v).exitCode;
+}
+
+/** `netmatrix cni --node`: only what that node's body says: its state and its pools. */
+export function cniNodeExitCode(v: ApiCniNodeView): ExitCode {
+  return CNI_FAILING_STATES.includes(v.node.state) || cniFullPools(v.node).length > 0 ? EXIT.problems : EXIT.ok;
 }

@@ -59,7 +59,7 @@ t.test('help and version', async (t) => {
   t.same(parseInvocation(['findings', '--kind', 'Nope', '--help'], {}), { help: COMMAND_HELP.findings });
   t.same(parseInvocation(['matrix', '--kind', 'udp', '--help'], {}), { help: COMMAND_HELP.matrix }, 'help wins over a bad value');
   t.same(parseInvocation(['--version'], {}), { version: true });
-  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings, COMMAND_HELP.dns]) {
+  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings, COMMAND_HELP.dns, COMMAND_HELP.cni]) {
     t.match(text, /Exit codes:\n {2}0 .*\n {2}1 .*failing/);
     t.match(text, 'a firing finding (findings, status)');
     t.match(text, 'a failing cell (matrix,\n      status, dns)');
@@ -83,8 +83,8 @@ t.test('help and version', async (t) => {
 });
 
 t.test('usage errors are one line naming what is wrong', async (t) => {
-  usage(t, [], 'which command? status, matrix, findings or dns (see netmatrix --help)');
-  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix, findings or dns (see netmatrix --help)');
+  usage(t, [], 'which command? status, matrix, findings, dns or cni (see netmatrix --help)');
+  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix, findings, dns or cni (see netmatrix --help)');
   usage(t, ['frobnicate', '--help'], /^unknown command "frobnicate"/);
   usage(t, ['matrix', 'extra'], 'unexpected argument "extra" (see netmatrix matrix --help)');
   usage(t, ['matrix', '--kind', 'udp'], 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
@@ -110,11 +110,27 @@ t.test('usage errors are one line naming what is wrong', async (t) => {
   usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "192.0.2.1:8080": expected a URL like http://127.0.0.1:8080', { NETMATRIX_SERVER: '192.0.2.1:8080' });
   usage(t, ['matrix'], 'invalid NETMATRIX_SERVER "localhost:8080": expected an http:// or https:// URL', { NETMATRIX_SERVER: 'localhost:8080' });
   usage(t, ['status', '--server', 'http://admin:hunter2@192.0.2.1/'], 'invalid --server: a URL with credentials; give a token with --token or NETMATRIX_API_TOKEN');
-  usage(t, ['matrix', '--node', 'node-a'], '--node is an option of netmatrix dns, not of matrix (see netmatrix matrix --help)');
+  usage(t, ['matrix', '--node', 'node-a'], '--node is an option of netmatrix dns or cni, not of matrix (see netmatrix matrix --help)');
   usage(t, ['dns', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of dns (see netmatrix dns --help)');
   usage(t, ['dns', '--node'], '--node needs a value');
   usage(t, ['dns', '--node', ''], 'invalid --node "": expected a node name');
   usage(t, ['dns', '--node', ' '], 'invalid --node " ": expected a node name');
   usage(t, ['dns', 'node-a'], 'unexpected argument "node-a" (see netmatrix dns --help)');
   t.ok(new UsageError('x') instanceof Error);
+});
+
+t.test('cni: every node, or --node for one', async (t) => {
+  t.same(invocation(['cni']), { command: 'cni', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false });
+  t.same(invocation(['cni', '--node', 'node-b', '--json']), { command: 'cni', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: true, noColor: false, node: 'node-b' });
+  t.ok(Object.isFrozen(invocation(['cni', '--node', 'node-b'])));
+  t.same(parseInvocation(['cni', '--help'], {}), { help: COMMAND_HELP.cni });
+  t.match(HELP, /^ {2}cni {14}each node's CNI config/m);
+  t.match(COMMAND_HELP.cni, /^Usage: netmatrix cni \[--node NAME\] \[--json\] \[options\]$/m);
+  t.match(COMMAND_HELP.cni, 'A drifted, split or invalid node, a skewed plugin binary, a pool near\nexhaustion or a pod CIDR overlap fails the command (exit 1)');
+  t.match(COMMAND_HELP.cni, 'A node the aggregator does not know exits 3');
+  t.match(HELP, 'or CNI drift, a skewed plugin, a pool near exhaustion\n      or a pod CIDR overlap (cni)');
+  usage(t, ['cni', '--node', ''], 'invalid --node "": expected a node name');
+  usage(t, ['cni', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of cni (see netmatrix cni --help)');
+  usage(t, ['cni', 'node-b'], 'unexpected argument "node-b" (see netmatrix cni --help)');
+  usage(t, ['status', '--node', 'node-b'], '--node is an option of netmatrix dns or cni, not of status (see netmatrix status --help)');
 });

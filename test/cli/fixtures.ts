@@ -1,6 +1,6 @@
 // API bodies as docs/api.md describes them, for the CLI's tests. Addresses are
 // from RFC 5737 documentation ranges: nothing is ever sent to them.
-import type { ApiCell, ApiDnsCell, ApiDnsView, ApiFinding, ApiFindings, ApiMatrix, ApiNode, ApiResolver } from '../../cli/api-types.js';
+import type { ApiCell, ApiCniNode, ApiCniNodeView, ApiCniView, ApiDnsCell, ApiDnsView, ApiFinding, ApiFindings, ApiMatrix, ApiNode, ApiResolver } from '../../cli/api-types.js';
 
 export const NAMES = ['node-a', 'node-b', 'node-c', 'node-d'];
 export const GENERATED_AT = '2026-11-25T06:00:00.000Z';
@@ -202,4 +202,115 @@ export function dnsOff(): ApiDnsView {
 /** Removes ANSI colour codes: what a terminal shows, for checking alignment. */
 export function visible(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+// ---------------------------------------------------------------- cni
+
+export const CNI_HASH = 'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2';
+export const CNI_DRIFTED_HASH = '77aa00112233445566778899aabbccddeeff00112233445566778899aabbccdd';
+const BRIDGE_SHA = '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08';
+const BRIDGE_NEW_SHA = '60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752';
+const PORTMAP_SHA = 'fd61a03af4f77d870fc21e05e7e80678095c92d808cfb3b5c279ee04c74aca13';
+
+/** A node in the majority: 10-pods.conflist, bridge + portmap, one /28 pool with 3 of 13 used. */
+export function cniNode(node: string, i: number, over: Partial<ApiCniNode> = {}): ApiCniNode {
+  return {
+    node,
+    state: 'majority',
+    stale: false,
+    receivedAt: '2026-11-25T05:59:58.000Z',
+    file: '10-pods.conflist',
+    network: 'pods',
+    cniVersion: '1.0.0',
+    hash: CNI_HASH,
+    plugins: ['bridge', 'portmap'],
+    ipamType: 'host-local',
+    binaries: [
+      { plugin: 'bridge', size: 4096, sha256: BRIDGE_SHA, error: null },
+      { plugin: 'portmap', size: 2048, sha256: PORTMAP_SHA, error: null },
+    ],
+    pools: [{ network: 'pods', range: `10.244.${i}.0/28`, size: 13, used: 3, ratio: 3 / 13, nearExhaustion: false }],
+    podCidrs: [`10.244.${i}.0/28`],
+    files: [{ name: '10-pods.conflist', valid: true, error: null }],
+    errors: [],
+    group: 0,
+    ...over,
+  };
+}
+
+/** Every node on one config, one build of each plugin, pools a quarter full: nothing wrong. */
+export function okCni(): ApiCniView {
+  const nodes = NAMES.map((n, i) => cniNode(n, i + 1));
+  return {
+    generatedAt: GENERATED_AT,
+    poolThreshold: 0.9,
+    summary: { nodes: 4, reported: 4, stale: 0, invalid: 0, compared: 4, majorityHash: CNI_HASH, drifted: 0, skewedPlugins: 0, poolsNearExhaustion: 0, overlaps: 0 },
+    nodes,
+    groups: [{ hash: CNI_HASH, nodes: NAMES, majority: true, network: 'pods', cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], files: ['10-pods.conflist'], comparedWith: null, differingKeys: [], moreDifferences: 0 }],
+    plugins: [
+      { plugin: 'bridge', groups: [{ sha256: BRIDGE_SHA, size: 4096, nodes: NAMES }], majoritySha256: BRIDGE_SHA, skewed: false },
+      { plugin: 'portmap', groups: [{ sha256: PORTMAP_SHA, size: 2048, nodes: NAMES }], majoritySha256: PORTMAP_SHA, skewed: false },
+    ],
+    overlaps: [],
+    overlapsDropped: 0,
+  };
+}
+
+/**
+ * Five nodes: node-b drifted (its mtu), with another bridge build and no
+ * portmap; node-c's pool full; node-d's pod CIDR the same as node-a's; node-e
+ * never reported.
+ */
+export function cniFixture(): ApiCniView {
+  const names = ['node-a', 'node-b', 'node-c', 'node-d'];
+  const nodes = [
+    cniNode('node-a', 1),
+    cniNode('node-b', 2, {
+      state: 'drifted',
+      hash: CNI_DRIFTED_HASH,
+      group: 1,
+      binaries: [
+        { plugin: 'bridge', size: 4100, sha256: BRIDGE_NEW_SHA, error: null },
+        { plugin: 'portmap', size: 0, sha256: null, error: 'ENOENT' },
+      ],
+      files: [{ name: '10-pods.conflist', valid: true, error: null }, { name: '99-old.conf', valid: false, error: 'not JSON: Unexpected token } in JSON at position 12' }],
+      errors: ['99-old.conf: not JSON: Unexpected token } in JSON at position 12'],
+    }),
+    cniNode('node-c', 3, { pools: [{ network: 'pods', range: '10.244.3.0/28', size: 13, used: 13, ratio: 1, nearExhaustion: true }] }),
+    cniNode('node-d', 1, { podCidrs: ['10.244.1.0/28'] }),
+    cniNode('node-e', 5, { state: 'unreported', receivedAt: null, file: null, network: null, cniVersion: null, hash: null, plugins: [], ipamType: null, binaries: [], pools: [], podCidrs: [], files: [], group: null }),
+  ];
+  return {
+    generatedAt: GENERATED_AT,
+    poolThreshold: 0.9,
+    summary: { nodes: 5, reported: 4, stale: 0, invalid: 0, compared: 4, majorityHash: CNI_HASH, drifted: 1, skewedPlugins: 2, poolsNearExhaustion: 1, overlaps: 1 },
+    nodes,
+    groups: [
+      { hash: CNI_HASH, nodes: ['node-a', 'node-c', 'node-d'], majority: true, network: 'pods', cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], files: ['10-pods.conflist'], comparedWith: null, differingKeys: [], moreDifferences: 0 },
+      { hash: CNI_DRIFTED_HASH, nodes: ['node-b'], majority: false, network: 'pods', cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], files: ['10-pods.conflist'], comparedWith: 0, differingKeys: ['plugins[0].mtu'], moreDifferences: 0 },
+    ],
+    plugins: [
+      { plugin: 'bridge', groups: [{ sha256: BRIDGE_SHA, size: 4096, nodes: ['node-a', 'node-c', 'node-d'] }, { sha256: BRIDGE_NEW_SHA, size: 4100, nodes: ['node-b'] }], majoritySha256: BRIDGE_SHA, skewed: true },
+      { plugin: 'portmap', groups: [{ sha256: PORTMAP_SHA, size: 2048, nodes: ['node-a', 'node-c', 'node-d'] }, { sha256: null, size: null, nodes: ['node-b'] }], majoritySha256: PORTMAP_SHA, skewed: true },
+    ],
+    overlaps: [{ a: { kind: 'node', node: 'node-a', cidr: '10.244.1.0/28' }, b: { kind: 'node', node: 'node-d', cidr: '10.244.1.0/28' }, relation: 'equal' }],
+    overlapsDropped: 0,
+  };
+}
+
+/** GET /api/v1/cni/node-b of the fixture: one mtu changed, the pod subnet set aside. */
+export function cniNodeFixture(): ApiCniNodeView {
+  const node = cniFixture().nodes[1]!;
+  return {
+    node,
+    files: [
+      { name: '10-pods.conflist', size: 311, sha256: CNI_DRIFTED_HASH, valid: true, error: null, cniVersion: '1.0.0', network: 'pods', plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: ['10.244.2.0/28'] },
+      { name: '99-old.conf', size: 13, sha256: null, valid: false, error: 'not JSON: Unexpected token } in JSON at position 12', cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] },
+    ],
+    config: { cniVersion: '1.0.0', name: 'pods', plugins: [{ type: 'bridge', mtu: 1400 }, { type: 'portmap' }] },
+    perNode: { 'plugins[0].ipam.ranges[0][0].subnet': '"10.244.2.0/28"' },
+    reference: { group: 0, hash: CNI_HASH, majority: true, nodes: ['node-a', 'node-c', 'node-d'], config: { cniVersion: '1.0.0', name: 'pods', plugins: [{ type: 'bridge', mtu: 1450 }, { type: 'portmap' }] } },
+    diff: ['plugins[0].mtu: 1450 → 1400'],
+    moreChanges: 0,
+  };
 }

@@ -200,8 +200,8 @@ t.test('status --json: nodes, a summary per kind, the firing findings', async (t
 t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) => {
   const cases: [string[], string][] = [
     [['matrix', '--kind', 'udp'], 'netmatrix: unknown --kind "udp": expected one of icmp, tcp, http, mtu, node'],
-    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix, findings or dns (see netmatrix --help)'],
-    [[], 'netmatrix: which command? status, matrix, findings or dns (see netmatrix --help)'],
+    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix, findings, dns or cni (see netmatrix --help)'],
+    [[], 'netmatrix: which command? status, matrix, findings, dns or cni (see netmatrix --help)'],
     [['findings', '--kind', 'NodeDown'], `netmatrix: unknown --kind "NodeDown": expected one of ${FINDING_KINDS.join(', ')}`],
     [['findings', '--pending', '--all'], 'netmatrix: --pending and --all exclude each other: --all lists pending findings too'],
     [['status', '--pending'], 'netmatrix: --pending is an option of netmatrix findings, not of status (see netmatrix status --help)'],
@@ -222,7 +222,7 @@ t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) 
 });
 
 t.test('help and version exit 0 on stdout', async (t) => {
-  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h'], ['findings', '--help'], ['dns', '--help']]) {
+  for (const args of [['--help'], ['matrix', '--help'], ['status', '-h'], ['findings', '--help'], ['dns', '--help'], ['cni', '--help']]) {
     const r = await cli(args);
     t.equal(r.code, 0);
     t.match(r.out, /^Usage: netmatrix/);
@@ -259,7 +259,7 @@ t.test('something that is not an aggregator exits 3', async (t) => {
 
 t.test('a server that is down exits 3 naming ECONNREFUSED', async (t) => {
   const port = await closedPort();
-  for (const command of ['matrix', 'status', 'findings', 'dns']) {
+  for (const command of ['matrix', 'status', 'findings', 'dns', 'cni']) {
     const r = await cli([command, '--server', `http://127.0.0.1:${port}`]);
     t.equal(r.code, 3, command);
     t.match(r.err, new RegExp(`^netmatrix: cannot reach http://127\\.0\\.0\\.1:${port}/api/v1/\\S+: ECONNREFUSED$`));
