@@ -2,7 +2,7 @@
 // each watching CNI dirs of its own: what the API really serves passes the
 // CLI's shape checks, node-b's drifted mtu fails the command, and --node shows
 // the diff the aggregator computed.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -11,6 +11,7 @@ import { isCniNodeView, isCniView, type ApiCniView } from '../../cli/api-types.j
 import { main, type Io } from '../../cli/run.js';
 import { testAgent } from '../helpers/agent.js';
 import { testAggregator } from '../helpers/aggregator.js';
+import { cniFlags, writeCniNode } from '../helpers/cni-dirs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netmatrix-cli-cni-'));
@@ -21,29 +22,6 @@ t.teardown(async () => {
   await agg.stop();
   rmSync(root, { recursive: true, force: true });
 });
-
-const NETWORK = 'loopback-pods';
-
-function conflist(subnet: string, mtu: number): string {
-  return `${JSON.stringify({
-    cniVersion: '1.0.0',
-    name: NETWORK,
-    plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, mtu, ipam: { type: 'host-local', ranges: [[{ subnet }]] } },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  })}\n`;
-}
-
-/** A node's conf dir (one conflist), bin dir (small 0755 stand-ins, never run) and host-local IPAM dir (3 addresses used). */
-function nodeDirs(name: string, i: number, mtu: number) {
-  const d = { confDir: join(root, name, 'net.d'), binDir: join(root, name, 'bin'), ipamDir: join(root, name, 'networks') };
-  for (const dir of [d.confDir, d.binDir, join(d.ipamDir, NETWORK)]) mkdirSync(dir, { recursive: true });
-  writeFileSync(join(d.confDir, '10-pods.conflist'), conflist(`10.244.${i}.0/28`, mtu));
-  for (const p of ['bridge', 'host-local', 'portmap']) writeFileSync(join(d.binDir, p), `#!/bin/false\n${p} v1.5.1\n`, { mode: 0o755 });
-  for (let k = 2; k < 5; k++) writeFileSync(join(d.ipamDir, NETWORK, `10.244.${i}.${k}`), 'c\neth0\n');
-  return d;
-}
 
 async function cli(args: string[]) {
   const out: string[] = [];
@@ -62,8 +40,8 @@ t.test('before any agent: no nodes, exit 0', async (t) => {
 
 t.test('three agents, node-b with another mtu: drifted, exit 1; --node shows the diff', async (t) => {
   for (const [i, name] of ['node-a', 'node-b', 'node-c'].entries()) {
-    const d = nodeDirs(name, i + 1, name === 'node-b' ? 1400 : 1450);
-    agents.push(await testAgent({ name, podIP: `127.0.9.${i + 1}`, aggregator: agg.grpcAddress, flags: { cni: 'on', 'cni-conf-dir': d.confDir, 'cni-bin-dir': d.binDir, 'ipam-dir': d.ipamDir } }));
+    const d = writeCniNode(root, name, i + 1, name === 'node-b' ? 1400 : 1450);
+    agents.push(await testAgent({ name, podIP: `127.0.9.${i + 1}`, aggregator: agg.grpcAddress, flags: cniFlags(d) }));
   }
   const body = await waitFor(
     'three nodes compared',

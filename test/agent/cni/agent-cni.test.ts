@@ -2,7 +2,7 @@
 // snapshots to a real aggregator, which compares them. Proves the transport:
 // a snapshot taken before any aggregator is up arrives when one starts, an
 // edit arrives within 2 s, and a restarted aggregator gets the latest again.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -11,34 +11,15 @@ import type { RunningAggregator } from '../../../aggregator/server.js';
 import { freePort } from '../../helpers/alertmanager.js';
 import { testAgent } from '../../helpers/agent.js';
 import { testAggregator } from '../../helpers/aggregator.js';
+import { bridgeConflist, CNI_NETWORK, cniFlags, writeCniNode } from '../../helpers/cni-dirs.js';
 import { waitFor } from '../../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'netmatrix-cni-'));
 t.teardown(() => rmSync(root, { recursive: true, force: true }));
-const NETWORK = 'loopback-pods';
-
-function conflist(subnet: string, mtu: number): string {
-  return `${JSON.stringify({
-    cniVersion: '1.0.0',
-    name: NETWORK,
-    plugins: [
-      { type: 'bridge', bridge: 'cni0', isGateway: true, mtu, ipam: { type: 'host-local', ranges: [[{ subnet }]] } },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  })}\n`;
-}
-
-function nodeDirs(name: string, i: number) {
-  const d = { confDir: join(root, name, 'net.d'), binDir: join(root, name, 'bin'), ipamDir: join(root, name, 'networks') };
-  for (const dir of [d.confDir, d.binDir, join(d.ipamDir, NETWORK)]) mkdirSync(dir, { recursive: true });
-  writeFileSync(join(d.confDir, '10-pods.conflist'), conflist(`10.244.${i}.0/28`, 1450));
-  for (const p of ['bridge', 'host-local', 'portmap']) writeFileSync(join(d.binDir, p), `#!/bin/false\n${p} v1.5.1\n`, { mode: 0o755 });
-  for (let k = 2; k < 5; k++) writeFileSync(join(d.ipamDir, NETWORK, `10.244.${i}.${k}`), 'c\neth0\n');
-  return d;
-}
+const NETWORK = CNI_NETWORK;
 
 const NAMES = ['node-a', 'node-b', 'node-c'];
-const dirs = NAMES.map((n, i) => nodeDirs(n, i + 1));
+const dirs = NAMES.map((n, i) => writeCniNode(root, n, i + 1));
 const grpcPort = await freePort();
 const address = `127.0.0.1:${grpcPort}`;
 
@@ -47,7 +28,7 @@ const agents: RunningAgent[] = [];
 t.teardown(() => Promise.all(agents.map((a) => a.stop())));
 for (const [i, name] of NAMES.entries()) {
   const d = dirs[i]!;
-  agents.push(await testAgent({ name, podIP: `127.0.8.${i + 1}`, aggregator: address, flags: { cni: 'on', 'cni-conf-dir': d.confDir, 'cni-bin-dir': d.binDir, 'ipam-dir': d.ipamDir } }));
+  agents.push(await testAgent({ name, podIP: `127.0.8.${i + 1}`, aggregator: address, flags: cniFlags(d) }));
 }
 
 let agg: RunningAggregator = await testAggregator({ 'probe-interval': '500ms', 'probe-timeout': '200ms', 'finding-for': '0s', 'finding-clear-for': '0s' }, undefined, grpcPort);
@@ -80,7 +61,7 @@ t.test('an edit reaches the aggregator within 2 s and is named drift', async (t)
   const d = dirs[1]!;
   const started = Date.now();
   // As editors and config managers write: a new file renamed over the old one.
-  writeFileSync(join(d.confDir, '.10-pods.conflist.tmp'), conflist('10.244.2.0/28', 1400));
+  writeFileSync(join(d.confDir, '.10-pods.conflist.tmp'), bridgeConflist('10.244.2.0/28', 1400));
   renameSync(join(d.confDir, '.10-pods.conflist.tmp'), join(d.confDir, '10-pods.conflist'));
   await waitFor('node-b drifted', async () => (await cni()).nodes[1]!.state === 'drifted', 2_000, 20);
   const ms = Date.now() - started;
