@@ -11,7 +11,7 @@ if (!canDropPrivileges) {
 } else {
   const agg = await testAggregator({ 'probe-interval': '300ms', 'probe-timeout': '150ms' });
   t.teardown(() => agg.stop());
-  const env = { PATH: process.env.PATH ?? '', NODE_NAME: 'node-unpriv', POD_IP: '127.0.0.71', NETMATRIX_AGGREGATOR: `127.0.0.1:${agg.grpcPort}`, NETMATRIX_ALLOWED_CIDRS: '127.0.0.0/8', NETMATRIX_AGENT_LISTEN: '127.0.0.71:0' };
+  const env = { PATH: process.env.PATH ?? '', NODE_NAME: 'node-unpriv', POD_IP: '127.0.0.71', NETMATRIX_AGGREGATOR: `127.0.0.1:${agg.grpcPort}`, NETMATRIX_ALLOWED_CIDRS: '127.0.0.0/8', NETMATRIX_AGENT_LISTEN: '127.0.0.71:0', NETMATRIX_CNI: 'off' };
   const spawnAgent = (name: string, ip: string, unprivileged: boolean) => {
     const argv = ['dist/agent/main.js'];
     const cmd = unprivileged ? 'setpriv' : process.execPath;

@@ -92,7 +92,8 @@ t.test('the slow DNS replica: /api/v1/dns and one DnsReplicaUnhealthy naming dns
   for (const [i, row] of body.cells.entries()) {
     t.match(row[1], { status: 'ok' }, `${body.nodes[i]} → dns-a ok`);
     t.match(row[2], { status: 'degraded' }, `${body.nodes[i]} → dns-b degraded`);
-    t.ok(row[2]!.latencyP50Ms! >= 100, `${body.nodes[i]} → dns-b p50 ${row[2]!.latencyP50Ms} ms ≥ the 100 ms delay`);
+    // setTimeout may fire up to a millisecond early: the delay less that slack.
+    t.ok(row[2]!.latencyP50Ms! >= 99, `${body.nodes[i]} → dns-b p50 ${row[2]!.latencyP50Ms} ms ≥ the 100 ms delay (1 ms timer slack)`);
     t.ok(row[1]!.nxCheck?.ok, 'the random name is NXDOMAIN');
   }
   const r = body.resolvers.find((x) => x.node === 'node-a')!;
