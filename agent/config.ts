@@ -15,15 +15,13 @@ import {
   list,
   listenAddress,
   oneOf,
+  optionalPath,
   parseSettings,
+  path,
 } from '../common/settings.js';
 
 /** Where NodeLocal DNSCache listens by default (kubernetes/dns nodelocaldns). */
 export const NODELOCAL_DNS_ADDRESS = '169.254.20.10';
-
-function path(raw: string): string | Expected {
-  return raw.length > 0 && !raw.includes('\0') ? raw : new Expected('a file or directory path');
-}
 
 function nodeName(raw: string): string | Expected {
   return isDns1123Subdomain(raw) ? raw : new Expected('a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")');
@@ -74,6 +72,11 @@ export const agentSettings = defineSettings({
   cni: { flag: 'cni', env: 'NETMATRIX_CNI', default: 'on', parse: oneOf(['on', 'off'] as const), help: 'watch the CNI dirs and report them (off: no CNI snapshot is sent)' },
   cniFullEvery: { flag: 'cni-full-every', env: 'NETMATRIX_CNI_FULL_EVERY', default: '5m', parse: duration({ min: 1000, max: 24 * 3_600_000 }), help: 'a full CNI snapshot is sent this often even when nothing changed' },
   icmp: { flag: 'icmp', env: 'NETMATRIX_ICMP', default: 'auto', parse: oneOf(['auto', 'off'] as const), help: 'ICMP probes: auto (when CAP_NET_RAW allows) or off' },
+  tlsCa: { flag: 'tls-ca', env: 'NETMATRIX_TLS_CA', default: '', parse: optionalPath, help: 'PEM CA bundle that signs the aggregator\'s certificate: set it to stream over TLS (default: plaintext)' },
+  tlsCert: { flag: 'tls-cert', env: 'NETMATRIX_TLS_CERT', default: '', parse: optionalPath, help: 'PEM client certificate for mutual TLS (with --tls-key)' },
+  tlsKey: { flag: 'tls-key', env: 'NETMATRIX_TLS_KEY', default: '', parse: optionalPath, help: 'PEM private key of --tls-cert' },
+  tlsServerName: { flag: 'tls-server-name', env: 'NETMATRIX_TLS_SERVER_NAME', default: '', parse: (raw: string) => raw, help: 'name to verify the aggregator\'s certificate against (default: the host of --aggregator)' },
+  tokenFile: { flag: 'token-file', env: 'NETMATRIX_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the shared token sent to the aggregator (a mounted Secret); NETMATRIX_TOKEN gives it directly' },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });
 

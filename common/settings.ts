@@ -117,6 +117,16 @@ export function helpText(command: string, settings: Record<string, Setting<unkno
 
 export const text = (raw: string): string => raw;
 
+/** A file or directory path (not checked for existence here: the component that reads it says what is wrong). */
+export function path(raw: string): string | Expected {
+  return raw.length > 0 && !raw.includes('\0') ? raw : new Expected('a file or directory path');
+}
+
+/** A path, or empty for "not set". */
+export function optionalPath(raw: string): string | Expected {
+  return raw === '' ? '' : path(raw);
+}
+
 export function duration(opts: { min?: number; max?: number } = {}) {
   const { min = 1, max = 24 * 3_600_000 } = opts;
   return (raw: string): number | Expected => {
