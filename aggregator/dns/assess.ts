@@ -121,8 +121,9 @@ const UNKNOWN_CELL: DnsCell = Object.freeze({
 });
 
 export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: number, o: DnsAssessOptions): DnsAssessment {
-  const servers = store.servers;
-  const cells = nodes.map((n) => servers.map((_, s) => dnsCell(store, n.index, s, now, o)));
+  const columns = store.columns();
+  const servers = columns.map((c) => c.spec);
+  const cells = nodes.map((n) => columns.map((c) => dnsCell(store, n.index, c.slot, now, o)));
   const answers = compareAnswers(nodes, store, now, o);
   const tallies = servers.map((s, j) => {
     const t = { server: s.name, role: s.role, ok: 0, degraded: 0, failing: 0, unknown: 0 };

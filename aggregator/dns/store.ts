@@ -49,7 +49,10 @@ const KIND = 0; // the matrix store's kind dimension is not used here
 
 export class DnsStore {
   private readonly cells: MatrixStore;
-  private readonly byName: Map<string, number>;
+  /** Column (slot) of each server; a removed server's slot is freed and reused. */
+  private readonly slots: (DnsServerSpec | undefined)[] = [];
+  private readonly byName = new Map<string, number>();
+  private version = 0;
   /** Per node index: `${server}\n${name}\n${type}` → last ok answer. */
   private readonly answers: (Map<string, DnsAnswer> | undefined)[] = [];
   /** Per node index: server index → last nx check. */
@@ -60,16 +63,65 @@ export class DnsStore {
   readonly stats = { results: 0, rejectedUnknownServer: 0 };
 
   constructor(
-    readonly servers: readonly DnsServerSpec[],
+    servers: readonly DnsServerSpec[],
     readonly options: DnsStoreOptions,
     now: number,
   ) {
-    this.byName = new Map(servers.map((s, i) => [s.name, i]));
     // Several samples per round: size the ring so the window still fits.
     this.cells = new MatrixStore(
       { windowMs: options.windowMs, intervalMs: options.intervalMs / Math.max(1, options.questionsPerRound), thresholds: options.thresholds },
       now,
     );
+    this.setServers(servers);
+  }
+
+  /** The servers, in column order: service first, then NodeLocal, then replicas, each by name. */
+  get servers(): readonly DnsServerSpec[] {
+    return this.columns().map((c) => c.spec);
+  }
+
+  /** Servers with their storage slot (the `dst` of view/samples/nxCheck/address). */
+  columns(): { readonly spec: DnsServerSpec; readonly slot: number }[] {
+    const order = { service: 0, nodelocal: 1, replica: 2 } as const;
+    return this.slots
+      .flatMap((spec, slot) => (spec ? [{ spec, slot }] : []))
+      .sort((a, b) => order[a.spec.role] - order[b.spec.role] || (a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0));
+  }
+
+  /** Bumped whenever the server set changes (plans carry it). */
+  get serverVersion(): number {
+    return this.version;
+  }
+
+  /**
+   * Replaces the server set (the Kubernetes API found CoreDNS endpoints come
+   * and go). A server that stays with the same address keeps its history; one
+   * that leaves or moves loses its column. Returns whether anything changed.
+   */
+  setServers(next: readonly DnsServerSpec[]): boolean {
+    const wanted = new Map(next.map((s) => [s.name, s]));
+    let changed = false;
+    this.slots.forEach((spec, slot) => {
+      if (!spec) return;
+      const w = wanted.get(spec.name);
+      if (w && w.address === spec.address && w.port === spec.port && w.role === spec.role) return;
+      this.cells.removeColumn(slot);
+      for (const m of [...this.nx, ...this.addresses]) m?.delete(slot);
+      for (const m of this.answers) if (m) for (const k of [...m.keys()]) if (k.startsWith(`${spec.name}\n`)) m.delete(k);
+      this.slots[slot] = undefined;
+      this.byName.delete(spec.name);
+      changed = true;
+    });
+    for (const s of next) {
+      if (this.byName.has(s.name)) continue;
+      let slot = this.slots.indexOf(undefined);
+      if (slot < 0) slot = this.slots.length;
+      this.slots[slot] = s;
+      this.byName.set(s.name, slot);
+      changed = true;
+    }
+    if (changed) this.version++;
+    return changed;
   }
 
   serverIndex(name: string): number | undefined {
@@ -89,7 +141,7 @@ export class DnsStore {
       return false;
     }
     this.stats.results++;
-    const server = this.servers[dst]!;
+    const server = this.slots[dst]!;
     (this.addresses[src] ??= new Map()).set(dst, { ip: r.ip, family: r.family });
     if (r.nxCheck) {
       const map = (this.nx[src] ??= new Map());
@@ -144,8 +196,8 @@ export class DnsStore {
     this.addresses[n] = undefined;
   }
 
-  roleOf(dst: number): DnsRole {
-    return this.servers[dst]!.role;
+  roleOf(dst: number): DnsRole | undefined {
+    return this.slots[dst]?.role;
   }
 }
 

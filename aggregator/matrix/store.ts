@@ -216,12 +216,17 @@ export class MatrixStore {
       for (const id of row.values()) this.release(id);
       this.rows[n] = undefined;
     }
-    for (let src = 0; src < Math.min(nodeSlots, this.rows.length); src++) {
+    this.removeColumn(n, nodeSlots);
+  }
+
+  /** Forgets every cell towards `dst` from the first `rows` sources (a target that is gone). */
+  removeColumn(dst: number, rows = this.rows.length): void {
+    for (let src = 0; src < Math.min(rows, this.rows.length); src++) {
       const r = this.rows[src];
       if (!r) continue;
       for (let k = 0; k < KINDS; k++) {
         for (let f = 0; f < FAMILIES; f++) {
-          const key = cellKey(n, k, f);
+          const key = cellKey(dst, k, f);
           const id = r.get(key);
           if (id !== undefined) {
             r.delete(key);

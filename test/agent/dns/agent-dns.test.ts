@@ -67,9 +67,9 @@ t.test('every node asks every server; replicas agree; the resolver view arrives'
     const d = await dns();
     return d.nodes.length === 3 && ['service', 'dns-a', 'dns-b'].every((s) => column(d, s).every((c) => c.status === 'ok' && c.nxCheck?.ok)) && d;
   }, 15_000, 100);
-  t.same(body.servers.map((s) => [s.name, s.role]), [['service', 'service'], ['dns-a', 'replica'], ['dns-b', 'replica'], ['nodelocal', 'nodelocal']]);
+  t.same(body.servers.map((s) => [s.name, s.role]), [['service', 'service'], ['nodelocal', 'nodelocal'], ['dns-a', 'replica'], ['dns-b', 'replica']], 'columns: service, NodeLocal, then replicas');
   t.same(column(body, 'service').map((c) => c.address), ['127.0.5.10', '127.0.5.10', '127.0.5.10']);
-  t.same(body.answers, [{ name: 'kubernetes.default.svc.cluster.local', type: 'A', servers: { service: ['10.96.0.1'], 'dns-a': ['10.96.0.1'], 'dns-b': ['10.96.0.1'], nodelocal: null }, consensus: ['10.96.0.1'], divergent: [] }]);
+  t.same(body.answers, [{ name: 'kubernetes.default.svc.cluster.local', type: 'A', servers: { service: ['10.96.0.1'], nodelocal: null, 'dns-a': ['10.96.0.1'], 'dns-b': ['10.96.0.1'] }, consensus: ['10.96.0.1'], divergent: [] }]);
   for (const r of body.resolvers) t.match(r, { nameservers: ['127.0.5.10'], ndots: 5, nameserverKnown: true });
   t.same((await agg.app.inject('/api/v1/findings?state=all')).json().findings.map((f: { kind: string; summary: string }) => `${f.kind}: ${f.summary}`), [], 'nothing pending or firing');
 });

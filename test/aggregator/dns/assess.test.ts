@@ -252,3 +252,20 @@ t.test('the service address answering a name that must not exist is named too (n
   t.same(f.brief(), ['DnsReplicaUnhealthy server=service']);
   t.match(f.assess().conditions[0]!.summary, /^DNS service address service \(each node's resolv.conf nameserver\) answers NOERROR for a name that must not exist/);
 });
+
+t.test('the server set changes (CoreDNS endpoints come and go): kept servers keep their history', async (t) => {
+  const f = new Fixture(3).run(4, fine);
+  const version = f.store.serverVersion;
+  t.equal(f.store.setServers(SERVERS), false, 'the same set: no change');
+  t.equal(f.store.serverVersion, version);
+  // dns-b goes, dns-c comes, dns-a moves to a new address (a new pod).
+  t.equal(f.store.setServers([SERVERS[0]!, { ...SERVERS[1]!, address: '10.244.1.99' }, { name: 'dns-c', role: 'replica', address: '10.244.3.9', port: 53 }]), true);
+  t.equal(f.store.serverVersion, version + 1);
+  const a = f.assess();
+  t.same(a.servers.map((s) => s.name), ['service', 'dns-a', 'dns-c']);
+  t.same(col(a, 'service').map((c) => c.samples), [4, 4, 4], 'the service kept its window');
+  t.same(col(a, 'dns-a').map((c) => c.status), ['unknown', 'unknown', 'unknown'], 'a moved replica starts afresh');
+  t.same(col(a, 'dns-c').map((c) => c.status), ['unknown', 'unknown', 'unknown']);
+  t.same(a.answers[0]!.servers, { service: ['10.96.0.1'], 'dns-a': null, 'dns-c': null });
+  t.equal(f.store.record(0, { server: 'dns-b', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.244.2.7', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.now() }), false, 'results for a server that left are rejected');
+});
