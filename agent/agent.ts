@@ -2,7 +2,6 @@
 // reporter, wired so that a Plan from the aggregator becomes a probe set, each
 // round becomes a Report, and everything stops cleanly.
 import { randomBytes } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { capabilities as capabilityWords, isPairKind, PAIR_KINDS, probeKinds, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
@@ -15,6 +14,7 @@ import { diffPeers, probeSet, type PeerInfo } from './peers.js';
 import { IcmpSocket } from './probers/icmp-socket.js';
 import { createProbers } from './probers/registry.js';
 import type { ProberRegistry } from './probers/types.js';
+import type { AgentCredentials } from './report/credentials.js';
 import { Reporter } from './report/reporter.js';
 import { startResponder, type Responder } from './responder.js';
 import { Scheduler } from './scheduler.js';
@@ -23,7 +23,8 @@ export interface AgentDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly version: string;
-  readonly credentials?: grpc.ChannelCredentials;
+  /** TLS and token for the aggregator streams (loadAgentCredentials); default plaintext without a token. */
+  readonly credentials?: AgentCredentials;
 }
 
 export interface RunningAgent {
@@ -161,6 +162,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     scheduler.setSpec({ probes: [...set.probes, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs });
   };
 
+  const creds = deps.credentials;
+  log.info({ tls: creds?.tls ?? false, mutualTls: creds?.mutualTls ?? false, token: creds?.token !== undefined }, 'aggregator stream security');
+  if (creds?.token !== undefined && !creds.tls) log.warn('the shared token goes to the aggregator over plaintext gRPC: set --tls-ca so it cannot be read on the wire');
   reporter = new Reporter({
     addresses: config.aggregators,
     hello,

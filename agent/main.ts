@@ -5,11 +5,14 @@ import { parseOrExit, stopOnSignals } from '../common/main.js';
 import { VERSION } from '../common/version.js';
 import { startAgent } from './agent.js';
 import { parseAgentConfig } from './config.js';
+import { loadAgentCredentials } from './report/credentials.js';
 
 const config = parseOrExit(() => parseAgentConfig(process.argv.slice(2), process.env));
+// Certificates and the token are read before anything starts: a bad file is one line and exit 2, like a bad flag.
+const credentials = parseOrExit(() => loadAgentCredentials(config, process.env));
 const log = createLogger('netmatrix-agent', config.logLevel).child({ node: config.nodeName });
 try {
-  const running = await startAgent(config, { clock: systemClock, log, version: VERSION });
+  const running = await startAgent(config, { clock: systemClock, log, version: VERSION, credentials });
   stopOnSignals(() => running.stop(), log);
 } catch (e) {
   log.fatal({ err: e }, 'agent failed to start');

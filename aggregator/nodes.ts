@@ -5,6 +5,7 @@
 // matrix store; indices of removed nodes are reused.
 import type { AddressFamily, Capability } from '../common/vocabulary.js';
 import type { ResolverInfo } from './dns/assess.js';
+import type { KubeNodeInfo } from './kubernetes/apply.js';
 import { StreamClock } from './stream-clock.js';
 
 export interface AgentState {
@@ -37,6 +38,8 @@ export interface NodeRecord {
   /** When the aggregator first heard of the node (ms). */
   readonly knownSince: number;
   agent: AgentState;
+  /** What the Kubernetes API says of the node; null without the API (or when it does not list the node). */
+  kube: KubeNodeInfo | null;
 }
 
 export interface NodeIdentity {
@@ -102,6 +105,7 @@ export class NodeRegistry {
         nodeIPs: id.nodeIPs,
         responderPort: id.responderPort,
         knownSince: now,
+        kube: null,
         agent: {
           connected: false,
           instanceId: '',

@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { formatHostPort } from '../common/settings.js';
+import { TokenCheck } from '../common/tls.js';
 import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
@@ -12,6 +13,8 @@ import type { AggregatorConfig } from './config.js';
 import { assessCni, nodeCniDetail, type CniAssessOptions, type CniNodeInput } from './cni/assess.js';
 import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
+import type { DnsServerSpec } from './dns/servers.js';
+import { startKubernetes } from './kubernetes/integrate.js';
 import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
 import { Evaluator } from './findings/evaluator.js';
@@ -29,7 +32,13 @@ export interface AggregatorDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly version: string;
+  /** TLS of the gRPC listener (loadAggregatorCredentials); absent: plaintext. */
   readonly grpcCredentials?: grpc.ServerCredentials;
+  readonly mutualTls?: boolean;
+  /** The shared token agents must send; absent: none needed. */
+  readonly agentToken?: string;
+  /** The HTTP API's bearer token; absent: the API is open. */
+  readonly apiToken?: string;
 }
 
 export interface RunningAggregator {
@@ -48,6 +57,11 @@ export interface RunningAggregator {
   /** Runs one evaluation now (tests; the timer runs them every half interval). */
   evaluate(): void;
   stop(): Promise<void>;
+}
+
+/** --dns-servers left at its default (service=auto): the EndpointSlices may then name the servers. */
+function isDefaultDnsServers(s: readonly DnsServerSpec[]): boolean {
+  return s.length === 1 && s[0]!.role === 'service' && s[0]!.address === '' && s[0]!.name === 'service';
 }
 
 export async function startAggregator(config: AggregatorConfig, deps: AggregatorDeps): Promise<RunningAggregator> {
@@ -89,6 +103,10 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     questions: config.dnsNames,
   };
   const cni = new CniStore();
+  const agentPods = () => ({
+    namespace: config.agentNamespace,
+    labels: Object.fromEntries(config.agentLabels.map((l) => l.split('=', 2) as [string, string])),
+  });
   const cniOptions: CniAssessOptions = {
     poolThreshold: config.ipPoolThreshold,
     serviceCidrs: config.serviceCidrs,
@@ -98,7 +116,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const cniInputs = (): CniNodeInput[] =>
     nodes.list().map((n) => {
       const s = cni.get(n.name);
-      return { node: n.name, snapshot: s?.snapshot ?? null, receivedAt: s?.receivedAt ?? null };
+      return { node: n.name, snapshot: s?.snapshot ?? null, receivedAt: s?.receivedAt ?? null, ...(n.kube ? { kubePodCidrs: n.kube.podCidrs } : {}) };
     });
   const sessions = new AgentSessions(
     nodes,
@@ -110,8 +128,10 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     },
     dns,
   );
-  const dnsPlan = Object.freeze({ servers: config.dnsServers, questions: config.dnsServers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain });
-  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: dnsPlan }, () => clock.now());
+  // The DNS section of the plan: --dns-servers, or what the EndpointSlices say (a new object when it changes).
+  const makeDnsPlan = (servers: readonly DnsServerSpec[]) => Object.freeze({ servers, questions: servers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain });
+  let dnsPlan = makeDnsPlan(config.dnsServers);
+  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now());
   const query = new MatrixQuery(nodes, store);
   const findings = new FindingsEngine({
     forMs: config.findingFor,
@@ -127,7 +147,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     clock,
     log: log.child({ component: 'findings' }),
     assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
-    localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold },
+    localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold, agentGraceMs: config.agentGrace },
     dns: { store: dns, options: dnsOptions },
     cni: { inputs: cniInputs, options: cniOptions },
   });
@@ -150,6 +170,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     ...(sender ? { alerts: () => sender.stats() } : {}),
     now: () => clock.now(),
   });
+  log.info({ tls: deps.grpcCredentials !== undefined, mutualTls: deps.mutualTls ?? false, agentToken: deps.agentToken !== undefined, apiToken: deps.apiToken !== undefined, httpRateLimit: config.httpRateLimit }, 'security settings');
+  if (deps.agentToken !== undefined && !deps.grpcCredentials) log.warn('agents send the shared token over plaintext gRPC: set --tls-cert and --tls-key so it cannot be read on the wire');
   const collector = new Collector({
     sessions,
     plans,
@@ -158,10 +180,13 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     now: () => clock.now(),
     log: log.child({ component: 'collector' }),
     onRefused: (r) => metrics.streamRefused(r),
+    ...(deps.agentToken !== undefined ? { token: new TokenCheck(deps.agentToken) } : {}),
     // A tenth of the interval: agents learn of a new peer well within one round.
     planDebounceMs: Math.min(1_000, config.probeInterval / 10),
   });
 
+  // Declared before the API so the routes can read it; started once everything listens.
+  let kube: Awaited<ReturnType<typeof startKubernetes>> = { active: false, policies: () => ({ kubernetes: false, agentPods: agentPods(), policies: [] }), stats: () => undefined, stop: async () => {} };
   let grpcServer: RunningGrpcServer | undefined;
   const app = await buildApp({
     nodes,
@@ -173,6 +198,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
       const assessment = assessCni(inputs, clock.now(), cniOptions);
       return { assessment, detail: (node: string) => nodeCniDetail(inputs, assessment, node) };
     },
+    networkPolicies: () => kube.policies(),
     evaluatedAt: () => evaluator.last?.at ?? null,
     clock,
     windowMs: config.window,
@@ -180,6 +206,9 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     log,
     notReady: () => (grpcServer ? undefined : 'gRPC server not listening yet'),
     version: deps.version,
+    ...(deps.apiToken !== undefined ? { apiToken: deps.apiToken } : {}),
+    rateLimitPerMinute: config.httpRateLimit,
+    onRefused: (r) => metrics.httpRefused(r),
   });
   grpcServer = await startGrpcServer({
     listen: config.grpcListen,
@@ -200,19 +229,54 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   }
   const port = (app.server.address() as { port: number }).port;
 
-  // Nodes whose agent has been gone longer than the expiry leave the matrix.
+  const removeNode = (name: string) => {
+    const index = nodes.remove(name);
+    if (index !== undefined) {
+      store.removeNode(index, nodes.slots);
+      dns.removeNode(index);
+      cni.remove(name);
+    }
+  };
+  // Nodes whose agent has been gone longer than the expiry leave the matrix (the API's Nodes stay while listed).
   const sweep = setInterval(() => {
     for (const name of nodes.expired(clock.now() - config.nodeExpiry)) {
-      const index = nodes.remove(name);
-      if (index !== undefined) {
-        store.removeNode(index, nodes.slots);
-        dns.removeNode(index);
-        cni.remove(name);
-      }
+      if (nodes.get(name)?.kube) continue;
+      removeNode(name);
       log.info({ node: name }, 'node expired: its agent has been gone longer than the node expiry');
     }
   }, Math.min(config.nodeExpiry, 30_000));
   sweep.unref();
+
+  try {
+    kube = await startKubernetes(
+      {
+        mode: config.kubernetes,
+        kubeconfig: config.kubeconfig,
+        dnsService: config.dnsService,
+        zoneLabel: config.zoneLabel,
+        dnsServers: config.dnsServers,
+        dnsServersDefault: isDefaultDnsServers(config.dnsServers),
+        agentPods: agentPods(),
+      },
+      {
+        nodes,
+        now: () => clock.now(),
+        log,
+        removeNode,
+        setDnsServers: (servers) => {
+          if (!dns.setServers(servers)) return;
+          dnsPlan = makeDnsPlan(dns.servers);
+          collector.refresh();
+        },
+      },
+    );
+  } catch (e) {
+    clearInterval(sweep);
+    collector.close();
+    await sender?.close();
+    await Promise.all([grpcServer.close(100), app.close()]);
+    throw e;
+  }
 
   // Half an interval: a cell that turned failing is seen within one interval
   // plus a timeout, and alerted at most half an interval (plus --finding-for) later.
@@ -235,6 +299,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     async stop() {
       clearInterval(sweep);
       evaluator.stop();
+      await kube.stop();
       await sender?.close();
       collector.close();
       await Promise.all([grpcServer!.close(), app.close()]);

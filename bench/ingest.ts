@@ -80,7 +80,7 @@ export async function ingestBenchmark(): Promise<void> {
   const url = `http://127.0.0.1:${httpPort}`;
   const main = fileURLToPath(new URL('../aggregator/main.js', import.meta.url));
   const proc = spawn(process.execPath, [main], {
-    env: { ...process.env, NETMATRIX_GRPC_LISTEN: `127.0.0.1:${grpcPort}`, NETMATRIX_HTTP_LISTEN: `127.0.0.1:${httpPort}`, NETMATRIX_LOG_LEVEL: 'warn', NETMATRIX_DNS_SERVERS: 'none', NETMATRIX_GRPC_MAX_MESSAGE_BYTES: String(16 * 1024 * 1024) },
+    env: { ...process.env, NETMATRIX_GRPC_LISTEN: `127.0.0.1:${grpcPort}`, NETMATRIX_HTTP_LISTEN: `127.0.0.1:${httpPort}`, NETMATRIX_LOG_LEVEL: 'warn', NETMATRIX_DNS_SERVERS: 'none', NETMATRIX_KUBERNETES: 'off', NETMATRIX_HTTP_RATE_LIMIT: '1000000', NETMATRIX_GRPC_MAX_MESSAGE_BYTES: String(16 * 1024 * 1024) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const all = names(AGENTS);

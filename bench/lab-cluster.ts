@@ -92,7 +92,7 @@ export class LabCluster {
   /** Starts the aggregator with its defaults plus `flags` and waits until /readyz answers. */
   async startAggregator(flags: Record<string, string> = {}): Promise<void> {
     // No DNS probes unless asked: these benchmarks measure the pair matrix.
-    const all = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', 'dns-servers': 'none', ...flags };
+    const all = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', 'dns-servers': 'none', 'http-rate-limit': '1000000', kubernetes: 'off', ...flags };
     this.aggregatorProc = spawnLogged(this.lab, this.lab.aggregatorNs, AGGREGATOR_MAIN, all, {}, 'aggregator', this.logs);
     // One forwarder serves every aggregator started here: it connects per request.
     this.api ??= await this.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);

@@ -221,6 +221,8 @@ start('aggregator', 'aggregator/main.js', {
   // The timeout must be shorter than the interval.
   NETMATRIX_PROBE_TIMEOUT: `${Math.min(1000, Math.floor(intervalMs / 2))}ms`,
   NETMATRIX_CLUSTER: 'demo',
+  // The demo's nodes are its own, whatever cluster this machine's kubeconfig names.
+  NETMATRIX_KUBERNETES: 'off',
   NETMATRIX_ALERTMANAGER_URLS: values['alertmanager-url'],
   // Alert links (generatorURL) that work from this machine.
   NETMATRIX_EXTERNAL_URL: api,

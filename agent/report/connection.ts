@@ -34,6 +34,10 @@ export interface ConnectionOptions {
   readonly backoffMaxMs: number;
   readonly maxMessageBytes: number;
   readonly credentials?: grpc.ChannelCredentials;
+  /** Channel options the credentials need (grpc.ssl_target_name_override). */
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** Sent as `authorization: Bearer <token>` on every stream. */
+  readonly token?: string;
   readonly random?: () => number;
   /** The latest CNI snapshot and its version (bumped on every new one); sent once per stream per version. */
   readonly cni?: () => { readonly version: number; readonly snapshot: WireCniSnapshot } | undefined;
@@ -105,6 +109,7 @@ export class AggregatorConnection {
     this.o.onAttempt?.(this);
     const Collector = loadProto().netmatrix.v1.Collector;
     const client = new Collector(this.o.address, this.o.credentials ?? grpc.credentials.createInsecure(), {
+      ...this.o.channelOptions,
       'grpc.max_receive_message_length': this.o.maxMessageBytes,
       'grpc.max_send_message_length': this.o.maxMessageBytes,
       'grpc.keepalive_time_ms': 10_000,
@@ -123,7 +128,10 @@ export class AggregatorConnection {
   }
 
   private open(client: CollectorClient): void {
-    const call = client.Connect();
+    // Metadata, not call credentials: grpc-js sends those over TLS only, and a token works on plaintext too.
+    const metadata = new grpc.Metadata();
+    if (this.o.token !== undefined) metadata.set('authorization', `Bearer ${this.o.token}`);
+    const call = client.Connect(metadata);
     this.call = call;
     call.on('data', (msg: AggregatorMessage__Output) => {
       if (this.call !== call) return;
@@ -164,7 +172,8 @@ export class AggregatorConnection {
     if (this.closed) return;
     this.failures++;
     const delay = backoffDelay(this.failures, this.o.backoffInitialMs, this.o.backoffMaxMs, this.random);
-    const level = code === grpc.status.INVALID_ARGUMENT || code === grpc.status.ALREADY_EXISTS ? 'warn' : wasReady ? 'warn' : 'info';
+    const refused = code === grpc.status.INVALID_ARGUMENT || code === grpc.status.ALREADY_EXISTS || code === grpc.status.UNAUTHENTICATED;
+    const level = refused || wasReady ? 'warn' : 'info';
     this.o.log[level]({ aggregator: this.o.address, why, retryInMs: Math.round(delay), attempt: this.failures }, 'aggregator stream down; will reconnect');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

@@ -2,7 +2,6 @@
 // replica. Sequence numbers are per agent process; each replica has its own
 // outbox, so a replica that is down does not hold back the others. Of the plans
 // the replicas send, the agent follows the one with the highest epoch.
-import type * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import { addressFamilies, dnsTypes, outcomes, probeKinds } from '../../common/vocabulary.js';
@@ -11,6 +10,7 @@ import type { Hello, Plan__Output, WireCniSnapshot, WireProbeResult } from '../.
 import type { AgentMetrics } from '../metrics.js';
 import type { RoundResult } from '../scheduler.js';
 import { AggregatorConnection, type WireReport } from './connection.js';
+import type { AgentCredentials } from './credentials.js';
 import { Outbox } from './outbox.js';
 
 export interface ReporterOptions {
@@ -23,7 +23,7 @@ export interface ReporterOptions {
   readonly connectTimeoutMs: number;
   readonly backoffMaxMs: number;
   readonly maxMessageBytes?: number;
-  readonly credentials?: grpc.ChannelCredentials;
+  readonly credentials?: AgentCredentials;
   readonly onPlan: (plan: Plan__Output) => void;
 }
 
@@ -49,7 +49,8 @@ export class Reporter {
         backoffInitialMs: 250,
         backoffMaxMs: o.backoffMaxMs,
         maxMessageBytes: o.maxMessageBytes ?? 4 * 1024 * 1024,
-        ...(o.credentials ? { credentials: o.credentials } : {}),
+        ...(o.credentials ? { credentials: o.credentials.channel, channelOptions: o.credentials.channelOptions } : {}),
+        ...(o.credentials?.token !== undefined ? { token: o.credentials.token } : {}),
         onPlan: () => this.choosePlan(),
         cni: () => this.cni,
         onStateChange: (conn) => {

@@ -39,6 +39,8 @@ export interface CniNodeInput {
   readonly snapshot: CniSnapshot | null;
   /** Aggregator clock when the snapshot arrived. */
   readonly receivedAt: number | null;
+  /** The Node's spec.podCIDRs from the Kubernetes API: used when the snapshot has none (IPAM other than host-local), and current without a fresh snapshot. */
+  readonly kubePodCidrs?: readonly string[];
 }
 
 /**
@@ -196,7 +198,7 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
   const errors = nodes.map((n) => nodeErrors(n.snapshot));
   const cidrs = nodes.map((n, i) => {
     const out: Cidr[] = [];
-    for (const text of n.snapshot?.effective?.podCidrs ?? []) {
+    for (const text of podCidrsOf(n)) {
       const c = parseCidr(text);
       if (c) out.push(c);
       else errors[i]!.push(`pod CIDR ${JSON.stringify(text)} is not a CIDR`);
@@ -225,7 +227,7 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
         const ratio = p.size > 0 ? p.used / p.size : null;
         return { ...p, ratio, nearExhaustion: ratio !== null && ratio >= o.poolThreshold };
       }),
-      podCidrs: e?.podCidrs ?? [],
+      podCidrs: podCidrsOf(n),
       files: (s?.files ?? []).map((f) => ({ name: f.name, valid: f.valid, error: f.error })),
       errors: errors[i]!,
       group: g,
@@ -455,6 +457,12 @@ function poolConditions(reports: readonly CniNodeReport[], fresh: readonly boole
   return out;
 }
 
+/** host-local's ranges when the snapshot has them, else the Node's spec.podCIDRs. */
+function podCidrsOf(n: CniNodeInput): readonly string[] {
+  const fromIpam = n.snapshot?.effective?.podCidrs ?? [];
+  return fromIpam.length > 0 ? fromIpam : (n.kubePodCidrs ?? []);
+}
+
 function findOverlaps(nodes: readonly CniNodeInput[], fresh: readonly boolean[], cidrs: readonly (readonly Cidr[])[], o: CniAssessOptions) {
   const overlaps: CidrOverlap[] = [];
   const byNode = new Map<number, CidrOverlap[]>();
@@ -465,7 +473,8 @@ function findOverlaps(nodes: readonly CniNodeInput[], fresh: readonly boolean[],
     for (const i of owners) byNode.set(i, [...(byNode.get(i) ?? []), x]);
   };
   const nodeSide = (i: number, c: Cidr): CidrOwner => ({ kind: 'node', node: nodes[i]!.node, cidr: formatCidr(c) });
-  const judged = nodes.map((_, i) => i).filter((i) => fresh[i]);
+  // The API's pod CIDRs are current whatever the snapshot's age.
+  const judged = nodes.map((_, i) => i).filter((i) => fresh[i] || (nodes[i]!.kubePodCidrs?.length ?? 0) > 0);
   for (const [x, i] of judged.entries()) {
     for (const a of cidrs[i]!) {
       for (const j of judged.slice(x + 1)) {

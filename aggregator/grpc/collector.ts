@@ -3,6 +3,7 @@
 // statuses, and pushes each agent its Plan whenever that plan changes.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
+import { bearerToken, type TokenCheck } from '../../common/tls.js';
 import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
@@ -13,7 +14,7 @@ import { samePlan, type PlanBook, type PlanContent } from '../plan/plans.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, AggregatorMessage>;
 
-export type RefuseReason = Refusal['reason'] | 'hello_twice' | 'report_before_hello' | 'too_many_results' | 'empty_message' | 'oversized';
+export type RefuseReason = Refusal['reason'] | 'unauthenticated' | 'hello_twice' | 'report_before_hello' | 'too_many_results' | 'empty_message' | 'oversized';
 
 export interface CollectorDeps {
   readonly sessions: AgentSessions;
@@ -23,6 +24,8 @@ export interface CollectorDeps {
   readonly cni?: CniStore;
   readonly now?: () => number;
   readonly log: Logger;
+  /** When set, a stream must carry `authorization: Bearer <token>` metadata with this token. */
+  readonly token?: TokenCheck;
   /** Called for every stream the collector refuses (for metrics). */
   readonly onRefused?: (reason: RefuseReason) => void;
   /**
@@ -34,6 +37,7 @@ export interface CollectorDeps {
 }
 
 const REFUSAL_CODES: Record<RefuseReason, grpc.status> = {
+  unauthenticated: grpc.status.UNAUTHENTICATED,
   invalid_hello: grpc.status.INVALID_ARGUMENT,
   hello_twice: grpc.status.INVALID_ARGUMENT,
   empty_message: grpc.status.INVALID_ARGUMENT,
@@ -70,6 +74,11 @@ export class Collector {
     for (const s of this.live) this.sendPlan(s);
   }
 
+  /** Something in the plans besides the node set changed (DNS servers): push them now. */
+  refresh(): void {
+    this.pushPlans();
+  }
+
   get streams(): number {
     return this.live.size;
   }
@@ -89,6 +98,13 @@ export class Collector {
     const s = new Session(call);
     const peer = call.getPeer();
     const log = this.deps.log.child({ peer });
+    if (this.deps.token) {
+      const [value] = call.metadata.get('authorization');
+      const presented = bearerToken(typeof value === 'string' ? value : undefined);
+      // The log says which, never what was presented.
+      if (presented === undefined) return this.refuse(s, log, 'unauthenticated', 'stream without a bearer token: set the agent\'s --token-file or NETMATRIX_TOKEN');
+      if (!this.deps.token.matches(presented)) return this.refuse(s, log, 'unauthenticated', 'stream with a wrong bearer token');
+    }
     call.on('data', (msg: AgentMessage__Output & Partial<Oversized>) => {
       if (s.ended) return;
       if (msg.oversized) {

@@ -11,9 +11,12 @@ import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { NodeRegistry } from '../nodes.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
+import { addGuard, type HttpRefuseReason } from './guard.js';
 import type { CniAssessment, CniNodeDetail } from '../cni/assess.js';
 import type { DnsAssessment } from '../dns/assess.js';
+import type { PolicyView } from '../kubernetes/apply.js';
 import { cniRoutes } from './routes/cni.js';
+import { policyRoutes } from './routes/policies.js';
 import { dnsRoutes } from './routes/dns.js';
 import { findingRoutes } from './routes/findings.js';
 import { healthRoutes } from './routes/health.js';
@@ -30,6 +33,8 @@ export interface ApiDeps {
   readonly dns: () => DnsAssessment;
   /** CNI now (GET /api/v1/cni, /api/v1/cni/{node}). */
   readonly cni: () => { readonly assessment: CniAssessment; detail(node: string): CniNodeDetail | undefined };
+  /** NetworkPolicies from the Kubernetes API, matched against the agent pods. */
+  readonly networkPolicies: () => { readonly kubernetes: boolean; readonly agentPods: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> }; readonly policies: readonly PolicyView[] };
   /** When the last evaluation ran (ms), null before the first. */
   readonly evaluatedAt: () => number | null;
   readonly clock: Clock;
@@ -39,7 +44,16 @@ export interface ApiDeps {
   /** undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
   readonly version: string;
+  /** Bearer token every route but /healthz, /readyz and /metrics requires; undefined: the API is open. */
+  readonly apiToken?: string;
+  /** Requests per minute per client address; undefined: no limit. */
+  readonly rateLimitPerMinute?: number;
+  /** Called for every request the guard refuses (for metrics). */
+  readonly onRefused?: (reason: HttpRefuseReason) => void;
 }
+
+/** Longest request URL, path and query: a few node names and parameters fit many times over. */
+export const MAX_URL_LENGTH = 2048;
 
 export type App = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
 
@@ -49,6 +63,10 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
     // Scrapes and UI polling would flood the log; errors are logged by the handler below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // A path parameter is a node name (a DNS-1123 subdomain, at most 253 characters) or a finding id.
+    routerOptions: { maxParamLength: 253 },
+    // Node's default, stated: request line and headers together; the guard bounds the URL tighter.
+    http: { maxHeaderSize: 16 * 1024 },
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
     // Close keep-alive sockets on shutdown so Ctrl-C is prompt.
@@ -56,6 +74,15 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
+  // Before swagger and the routes: its onRoute hook documents the guard's errors on each route.
+  addGuard(app, {
+    ...(deps.apiToken !== undefined ? { apiToken: deps.apiToken } : {}),
+    ...(deps.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: deps.rateLimitPerMinute } : {}),
+    ...(deps.onRefused ? { onRefused: deps.onRefused } : {}),
+    maxUrlLength: MAX_URL_LENGTH,
+    now: () => deps.clock.now(),
+    log: deps.log.child({ component: 'http' }),
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -87,6 +114,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(findingRoutes, deps);
   await app.register(dnsRoutes, deps);
   await app.register(cniRoutes, deps);
+  await app.register(policyRoutes, deps);
   await app.register(metricsRoutes, deps);
   app.get('/docs/json', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -11,6 +11,9 @@ export const ERRORS = {
   FINDING_NOT_FOUND: { status: 404, message: (id: string) => `no current or recently resolved finding with id ${JSON.stringify(id)}` },
   INVALID_REQUEST: { status: 400, message: (detail: string) => `invalid request: ${detail}` },
   ROUTE_NOT_FOUND: { status: 404, message: (method: string, url: string) => `no route ${method} ${url}` },
+  UNAUTHORIZED: { status: 401, message: () => 'this API needs "Authorization: Bearer <token>" with the aggregator\'s API token' },
+  URL_TOO_LONG: { status: 414, message: (length: number, limit: number) => `request URL of ${length} characters exceeds the limit of ${limit}` },
+  RATE_LIMITED: { status: 429, message: (perMinute: number) => `more than ${perMinute} requests per minute from this address: retry after the Retry-After seconds` },
   NOT_READY: { status: 503, message: (why: string) => `not ready: ${why}` },
   INTERNAL: { status: 500, message: () => 'internal error (logged on the aggregator)' },
 } as const;
@@ -18,7 +21,15 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
 
-const PHRASES: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const PHRASES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  414: 'URI Too Long',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
 export const ErrorBody = Type.Object(
   {

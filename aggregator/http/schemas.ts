@@ -28,6 +28,12 @@ export const NodeSchema = Type.Object({
     reports: Type.Integer(),
     results: Type.Integer(),
   }),
+  kubernetes: nullable(
+    Type.Object(
+      { ready: Type.Boolean(), unschedulable: Type.Boolean(), podCidrs: Type.Array(Type.String()), internalIPs: Type.Array(Type.String()), zone: Type.String() },
+      { description: 'the Node object as the Kubernetes API reports it; null without the API' },
+    ),
+  ),
 });
 
 export const NodesResponse = Type.Object({ nodes: Type.Array(NodeSchema) });
@@ -264,4 +270,18 @@ export const CniNodeResponse = Type.Object({
   diff: Type.Array(Type.String(), { description: 'reference → this node, one line per difference' }),
   changes: Type.Array(Type.Object({ path: Type.String(), op: literals(['changed', 'added', 'removed']), before: Type.Optional(Type.Unknown()), after: Type.Optional(Type.Unknown()) })),
   moreChanges: Type.Integer(),
+});
+
+export const NetworkPoliciesResponse = Type.Object({
+  kubernetes: Type.Boolean({ description: 'whether the Kubernetes API is watched (without it the list is empty)' }),
+  agentPods: Type.Object({ namespace: Type.String(), labels: Type.Record(Type.String(), Type.String()) }),
+  policies: Type.Array(
+    Type.Object({
+      namespace: Type.String(),
+      name: Type.String(),
+      policyTypes: Type.Array(Type.String()),
+      selectsAgents: Type.Boolean({ description: 'the policy selects the agent pods, so it restricts their probes' }),
+      spec: Type.Unknown(),
+    }),
+  ),
 });

@@ -30,6 +30,8 @@ export interface LocalizeOptions {
   readonly staleAfterMs: number;
   readonly maxPairFindings: number;
   readonly latencyThresholdMs: number;
+  /** A node the Kubernetes API lists gets this long for its agent to connect before AgentMissing (default 0). */
+  readonly agentGraceMs?: number;
 }
 
 export interface Localized {
@@ -138,11 +140,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       : stale(agent.lastReportAt, a.at, o.staleAfterMs)
         ? ` ${name(d)}'s agent is connected but has not reported for ${ago(agent.lastReportAt, a.at)}.`
         : ` ${name(d)}'s agent reports normally.`;
+    const notReady = a.nodes[d]!.kube?.ready === false;
     conditions.push({
       kind: 'NodeUnreachable',
       subject: { node: name(d) },
-      summary: `${name(d)} is unreachable from ${t.failing} of ${t.known} nodes`,
-      description: `${kindsLine(a, inPairs(n, d, (s) => !isolated.has(s)))}${agentLine}${sinceLine(a, inPairs(n, d, (s) => !isolated.has(s)))}`,
+      summary: notReady ? `${name(d)} is NotReady and unreachable from ${t.failing} of ${t.known} nodes` : `${name(d)} is unreachable from ${t.failing} of ${t.known} nodes`,
+      description: `${kindsLine(a, inPairs(n, d, (s) => !isolated.has(s)))}${agentLine}${notReady ? ` Kubernetes reports ${name(d)} NotReady: its kubelet stopped posting status (node down, kubelet dead, or cut off from the API server).` : ''}${sinceLine(a, inPairs(n, d, (s) => !isolated.has(s)))}`,
     });
   }
   for (const x of isolated) for (let y = 0; y < n; y++) (explained[x * n + y] = 1), (explained[y * n + x] = 1);
@@ -175,14 +178,19 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   a.nodes.forEach((node, i) => {
     if (down.has(i)) return;
     const ag = node.agent;
-    if (!ag.connected) {
+    // A Node the API lists gets --agent-grace for its agent pod to start and connect.
+    const waiting = !ag.connected && ag.disconnectedAt === null && node.kube !== null && a.at - node.knownSince < (o.agentGraceMs ?? 0);
+    if (!ag.connected && !waiting) {
+      const notReady = node.kube?.ready === false ? ` Kubernetes reports ${node.name} NotReady.` : '';
       conditions.push({
         kind: 'AgentMissing',
         subject: { node: node.name },
         summary: `no netmatrix agent is connected on ${node.name}`,
         description: ag.disconnectedAt !== null
-          ? `${node.name}'s agent disconnected at ${iso(ag.disconnectedAt)} (${ago(ag.disconnectedAt, a.at)} ago) and has not come back; probes from it are missing, probes towards it still run.`
-          : `${node.name} is known but its agent never connected to this aggregator.`,
+          ? `${node.name}'s agent disconnected at ${iso(ag.disconnectedAt)} (${ago(ag.disconnectedAt, a.at)} ago) and has not come back; probes from it are missing, probes towards it still run.${notReady}`
+          : node.kube
+            ? `Kubernetes lists ${node.name} (since ${ago(node.knownSince, a.at)} ago) but no netmatrix agent on it has connected: is the DaemonSet pod scheduled there (taints, node selector), pulling its image, or crash-looping?${notReady}`
+            : `${node.name} is known but its agent never connected to this aggregator.`,
       });
     } else if (stale(ag.lastReportAt ?? ag.connectedSince, a.at, o.staleAfterMs)) {
       conditions.push({

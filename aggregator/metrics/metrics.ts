@@ -7,6 +7,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { STATUSES } from '../../common/vocabulary.js';
 import type { AgentSessions } from '../agents.js';
 import type { RefuseReason } from '../grpc/collector.js';
+import { HTTP_REFUSE_REASONS, type HttpRefuseReason } from '../http/guard.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { Evaluator } from '../findings/evaluator.js';
 import type { CniStore } from '../cni/store.js';
@@ -41,6 +42,7 @@ export interface AggregatorMetrics {
   readonly registry: Registry;
   streamRefused(reason: RefuseReason): void;
   streamStatus(code: grpc.status): void;
+  httpRefused(reason: HttpRefuseReason): void;
 }
 
 export function createAggregatorMetrics(src: MetricsSources, registry = new Registry()): AggregatorMetrics {
@@ -87,6 +89,13 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
     labelNames: ['code'],
     registers: [registry],
   });
+  const httpRefused = new Counter({
+    name: 'netmatrix_http_requests_refused_total',
+    help: 'HTTP requests refused before their route ran, by reason (unauthorized, rate_limited, url_too_long).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  for (const reason of HTTP_REFUSE_REASONS) httpRefused.inc({ reason }, 0);
   new Gauge({
     name: 'netmatrix_nodes',
     help: 'Nodes the aggregator knows.',
@@ -151,5 +160,6 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
     registry,
     streamRefused: (reason) => refused.inc({ reason }),
     streamStatus: (code) => statuses.inc({ code: grpc.status[code] ?? String(code) }),
+    httpRefused: (reason) => httpRefused.inc({ reason }),
   };
 }

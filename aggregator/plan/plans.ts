@@ -35,7 +35,8 @@ export interface ProbeSettings {
   readonly kinds: readonly PairKind[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
-  readonly dns?: DnsPlan;
+  /** The DNS section, or a function giving the current one (it changes with the DNS EndpointSlices); a new object is a new plan. */
+  readonly dns?: DnsPlan | (() => DnsPlan);
 }
 
 /** True when two plans would make an agent do anything differently (the epoch alone does not). */
@@ -71,6 +72,7 @@ function samePeer(a: PlanPeer, b: PlanPeer): boolean {
 export class PlanBook {
   private epoch = 0;
   private epochForVersion = -1;
+  private epochForDns: DnsPlan | undefined;
 
   constructor(
     private readonly nodes: NodeRegistry,
@@ -85,11 +87,18 @@ export class PlanBook {
    * out epochs lower than the ones its agents already saw.
    */
   currentEpoch(): number {
-    if (this.epochForVersion !== this.nodes.setVersion) {
+    const dns = this.dns();
+    if (this.epochForVersion !== this.nodes.setVersion || this.epochForDns !== dns) {
       this.epoch = Math.max(this.epoch + 1, Math.floor(this.now()));
       this.epochForVersion = this.nodes.setVersion;
+      this.epochForDns = dns;
     }
     return this.epoch;
+  }
+
+  private dns(): DnsPlan {
+    const d = this.settings.dns;
+    return typeof d === 'function' ? d() : (d ?? NO_DNS);
   }
 
   planFor(self: NodeRecord): PlanContent {
@@ -100,7 +109,7 @@ export class PlanBook {
       kinds: this.settings.kinds,
       intervalMs: this.settings.intervalMs,
       timeoutMs: this.settings.timeoutMs,
-      dns: this.settings.dns ?? NO_DNS,
+      dns: this.dns(),
     };
   }
 }

@@ -163,7 +163,7 @@ export class Netmatrix {
 
   async startAggregator(): Promise<void> {
     // No DNS probes unless the test names servers: the lab's DNS answers only what a DNS test configured.
-    const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', 'dns-servers': 'none', ...this.o.aggregator };
+    const flags = { 'grpc-listen': this.aggregatorAddress, 'http-listen': `${this.lab.aggregatorIP}:${HTTP_PORT}`, 'log-level': 'warn', 'dns-servers': 'none', 'http-rate-limit': '1000000', kubernetes: 'off', ...this.o.aggregator };
     this.aggregatorProc = spawnLogged(this.lab, this.lab.aggregatorNs, 'dist/aggregator/main.js', flags, {}, 'aggregator', this.logs);
     this.api ??= await this.lab.forward(this.lab.aggregatorNs, this.lab.aggregatorIP, HTTP_PORT);
     const until = Date.now() + 10_000;

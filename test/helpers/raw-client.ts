@@ -11,10 +11,19 @@ export interface RawStream {
   close(): void;
 }
 
-export function rawStream(address: string): RawStream {
+export interface RawStreamOptions {
+  readonly credentials?: grpc.ChannelCredentials;
+  readonly channelOptions?: grpc.ChannelOptions;
+  /** Sent as `authorization` metadata, as is. */
+  readonly authorization?: string;
+}
+
+export function rawStream(address: string, o: RawStreamOptions = {}): RawStream {
   const Collector = loadProto().netmatrix.v1.Collector;
-  const client = new Collector(address, grpc.credentials.createInsecure());
-  const call = client.Connect({ deadline: Date.now() + 30_000 });
+  const client = new Collector(address, o.credentials ?? grpc.credentials.createInsecure(), o.channelOptions ?? {});
+  const metadata = new grpc.Metadata();
+  if (o.authorization !== undefined) metadata.set('authorization', o.authorization);
+  const call = client.Connect(metadata, { deadline: Date.now() + 30_000 });
   const messages: AggregatorMessage__Output[] = [];
   const waiters = new Set<() => void>();
   call.on('data', (m: AggregatorMessage__Output) => {

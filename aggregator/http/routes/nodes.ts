@@ -22,6 +22,7 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           reports: n.agent.reports,
           results: n.agent.results,
         },
+        kubernetes: n.kube ? { ...n.kube, podCidrs: [...n.kube.podCidrs], internalIPs: [...n.kube.internalIPs] } : null,
       })),
     }),
   );

@@ -43,7 +43,7 @@ const evaluator = new Evaluator({
 });
 const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));
 const CNI_OPTIONS = { poolThreshold: 0.9, serviceCidrs: [], externalCidrs: [], staleAfterMs: 900_000 };
-const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), cni: () => { const a = assessCni(cniInputs(), clock.now(), CNI_OPTIONS); return { assessment: a, detail: (n: string) => nodeCniDetail(cniInputs(), a, n) }; }, evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
+const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), cni: () => { const a = assessCni(cniInputs(), clock.now(), CNI_OPTIONS); return { assessment: a, detail: (n: string) => nodeCniDetail(cniInputs(), a, n) }; }, networkPolicies: () => ({ kubernetes: false, agentPods: { namespace: 'netmatrix', labels: {} }, policies: [] }), evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
 t.teardown(() => app.close());
 
 const NAMES = ['node-a', 'node-b', 'node-c'];

@@ -1,0 +1,85 @@
+// The aggregator's Kubernetes side, wired: decides whether to watch
+// (--kubernetes auto|on|off), starts the watcher and applies what it says to
+// the node registry, the DNS servers of the plan and the NetworkPolicy list.
+// Without the API everything works as before from the agents' Hellos and
+// --dns-servers.
+import type { Logger } from '../../common/logger.js';
+import type { DnsServerSpec } from '../dns/servers.js';
+import type { NodeRegistry } from '../nodes.js';
+import { applyKubeNodes, dnsServersFromKube, policyViews, type AgentPods, type PolicyView } from './apply.js';
+import type { KubeNetworkPolicy } from './objects.js';
+import { kubernetesAvailable, KubeWatcher, type KubeWatchStats } from './watcher.js';
+
+export interface KubernetesOptions {
+  readonly mode: 'auto' | 'on' | 'off';
+  readonly kubeconfig: string;
+  readonly dnsService: string;
+  readonly zoneLabel: string;
+  /** --dns-servers as configured, and whether it was left at its default (then the EndpointSlices decide). */
+  readonly dnsServers: readonly DnsServerSpec[];
+  readonly dnsServersDefault: boolean;
+  readonly agentPods: AgentPods;
+}
+
+export interface KubernetesDeps {
+  readonly nodes: NodeRegistry;
+  readonly now: () => number;
+  readonly log: Logger;
+  /** A node the API no longer lists (and whose agent is gone): drop it and its cells. */
+  readonly removeNode: (name: string) => void;
+  /** New DNS servers for the plan (from the EndpointSlices). */
+  readonly setDnsServers: (servers: readonly DnsServerSpec[]) => void;
+}
+
+export interface RunningKubernetes {
+  readonly active: boolean;
+  policies(): { kubernetes: boolean; agentPods: AgentPods; policies: readonly PolicyView[] };
+  readonly stats: () => KubeWatchStats | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts watching when the mode says so; with `on`, a cluster that cannot be reached fails the start. */
+export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): Promise<RunningKubernetes> {
+  const wanted = o.mode === 'on' || (o.mode === 'auto' && kubernetesAvailable(o.kubeconfig));
+  let policies: readonly KubeNetworkPolicy[] = [];
+  const view = () => ({ kubernetes: wanted, agentPods: o.agentPods, policies: policyViews(policies, o.agentPods) });
+  if (!wanted) {
+    d.log.info({ mode: o.mode }, 'Kubernetes API not used: nodes come from agents, DNS servers from --dns-servers');
+    return { active: false, policies: view, stats: () => undefined, stop: async () => {} };
+  }
+  const log = d.log.child({ component: 'kubernetes' });
+  const watcher = new KubeWatcher({
+    kubeconfig: o.kubeconfig,
+    dnsService: o.dnsService,
+    log,
+    onNodes: (kube) => {
+      for (const name of applyKubeNodes(d.nodes, kube, d.now())) {
+        log.info({ node: name }, 'node deleted in Kubernetes: it leaves the matrix');
+        d.removeNode(name);
+      }
+    },
+    onDns: (dns) => {
+      if (!o.dnsServersDefault) return; // --dns-servers set by hand wins
+      const servers = dnsServersFromKube(dns, o.dnsServers);
+      log.info({ servers: servers.map((s) => `${s.name}=${s.address}`) }, 'DNS servers from the EndpointSlices');
+      d.setDnsServers(servers);
+    },
+    onNetworkPolicies: (p) => {
+      policies = p;
+    },
+    onState: (s) => {
+      if ('error' in s && s.error) log.warn(s, 'Kubernetes watch trouble (retrying with backoff)');
+    },
+  });
+  try {
+    await watcher.start();
+    log.info({ dnsService: o.dnsService }, 'watching Nodes, the DNS EndpointSlices and NetworkPolicies');
+  } catch (e) {
+    if (o.mode === 'on') {
+      await watcher.stop();
+      throw new Error(`--kubernetes on: ${(e as Error).message}`);
+    }
+    log.warn({ err: (e as Error).message }, 'Kubernetes API not ready at start; continuing and retrying in the background');
+  }
+  return { active: true, policies: view, stats: () => watcher.stats as KubeWatchStats, stop: () => watcher.stop() };
+}
