@@ -51,6 +51,7 @@ export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): 
   const watcher = new KubeWatcher({
     kubeconfig: o.kubeconfig,
     dnsService: o.dnsService,
+    zoneLabel: o.zoneLabel,
     log,
     onNodes: (kube) => {
       for (const name of applyKubeNodes(d.nodes, kube, d.now())) {

@@ -60,7 +60,7 @@ function strings(v: unknown): string[] {
   return array(v).filter((s): s is string => typeof s === 'string' && s !== '');
 }
 
-export function nodeFromObject(o: WireObject): KubeNode {
+export function nodeFromObject(o: WireObject, zoneLabel = ZONE_LABEL): KubeNode {
   const spec = record(o['spec']);
   const status = record(o['status']);
   const labels = o.metadata?.labels ?? {};
@@ -76,15 +76,15 @@ export function nodeFromObject(o: WireObject): KubeNode {
   return {
     name: o.metadata?.name ?? '',
     internalIPs,
-    zone: labels[ZONE_LABEL] ?? labels[LEGACY_ZONE_LABEL] ?? '',
+    zone: labels[zoneLabel] ?? labels[LEGACY_ZONE_LABEL] ?? '',
     podCidrs,
     ready: readyCondition?.['status'] === 'True',
     unschedulable: spec['unschedulable'] === true,
   };
 }
 
-export function nodesFromObjects(objects: Iterable<WireObject>): KubeNode[] {
-  return [...objects].map(nodeFromObject).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+export function nodesFromObjects(objects: Iterable<WireObject>, zoneLabel = ZONE_LABEL): KubeNode[] {
+  return [...objects].map((o) => nodeFromObject(o, zoneLabel)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**

@@ -20,6 +20,8 @@ export interface KubeWatchOptions {
   readonly kubeconfig: string;
   /** namespace/name of the cluster DNS Service, e.g. 'kube-system/kube-dns'. */
   readonly dnsService: string;
+  /** Node label holding the zone (default topology.kubernetes.io/zone; the legacy failure-domain label is read too). */
+  readonly zoneLabel?: string;
   readonly log: Logger;
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
@@ -231,7 +233,7 @@ export class KubeWatcher {
     if (rs.some((r) => !r?.synced)) return; // a partial view would look like deletions
     const objects = (name: string): WireObject[] => [...(this.reflectors.get(name)?.objects.values() ?? [])];
     let value: readonly KubeNode[] | KubeDns | readonly KubeNetworkPolicy[];
-    if (view === 'nodes') value = nodesFromObjects(objects('nodes'));
+    if (view === 'nodes') value = nodesFromObjects(objects('nodes'), this.o.zoneLabel);
     else if (view === 'dns') value = dnsFromObjects(objects('services')[0], objects('endpointslices'));
     else value = networkPoliciesFromObjects(objects('networkpolicies'));
     const json = JSON.stringify(value);

@@ -208,7 +208,7 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   for (const r of roles) {
     for (const rule of r.rules as Obj[]) check(same([...rule.verbs].sort(), ['get', 'list', 'watch']), `ClusterRole verbs exactly get/list/watch (${rule.resources})`);
     const res = (r.rules as Obj[]).flatMap((x) => (x.resources as string[]).map((n) => `${x.apiGroups[0]}/${n}`)).sort();
-    check(same(res, ['/nodes', 'discovery.k8s.io/endpointslices', 'networking.k8s.io/networkpolicies']), `ClusterRole resources (${res.join(', ')})`);
+    check(same(res, ['/nodes', '/services', 'discovery.k8s.io/endpointslices', 'networking.k8s.io/networkpolicies']), `ClusterRole resources (${res.join(', ')})`);
   }
   check(find(objects, 'Role').length === 0 && find(objects, 'RoleBinding').length === 0, 'no namespaced RBAC');
   const bindings = find(objects, 'ClusterRoleBinding');
