@@ -57,3 +57,12 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((r) => server.close(() => r()));
   return port;
 }
+
+/** Runs the CLI in this process with captured output; `extraArgs` go after the command's own (e.g. --server URL). */
+export async function runCli(args: readonly string[], extraArgs: readonly string[] = [], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) {
+  const { main } = await import('../../cli/run.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main([...args, ...extraArgs], { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, ...tty });
+  return { code, out: out.join('\n'), err: err.join('\n'), outLines: out.length, errLines: err.length };
+}

@@ -5,9 +5,8 @@ import t from 'tap';
 import { isCniNodeView, isCniView } from '../../cli/api-types.js';
 import { EXIT } from '../../cli/client.js';
 import { renderCni, renderCniNode, poolText, shortHash, overlapLine } from '../../cli/render.js';
-import { main, type Io } from '../../cli/run.js';
 import { cniExitCode, cniNodeExitCode, cniVerdict } from '../../cli/verdict.js';
-import { json, startApiServer } from './api-server.js';
+import { json, startApiServer, runCli } from './api-server.js';
 import { CNI_DRIFTED_HASH, CNI_HASH, GENERATED_AT, cniFixture, cniNode, cniNodeFixture, okCni, visible } from './fixtures.js';
 
 const plain = { color: false };
@@ -230,13 +229,7 @@ t.beforeEach(() => {
   api.handle(fixtures);
 });
 
-async function cli(args: string[], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, ...tty };
-  const code = await main([...args, '--server', api.url], io);
-  return { code, out: out.join('\n'), err: err.join('\n'), outLines: out.length, errLines: err.length };
-}
+const cli = (args: string[], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) => runCli(args, ['--server', api.url], env, tty);
 
 t.test('cni: one GET with the token, the table, exit 1', async (t) => {
   const r = await cli(['cni', '--token', 's3cret']);

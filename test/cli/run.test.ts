@@ -1,9 +1,8 @@
 // The CLI in-process, against a real HTTP server on 127.0.0.1 port 0 serving fixtures.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
-import { main, type Io } from '../../cli/run.js';
 import { FINDING_KINDS } from '../../common/vocabulary.js';
-import { closedPort, json, startApiServer } from './api-server.js';
+import { closedPort, json, startApiServer, runCli } from './api-server.js';
 import type { ApiFinding, ApiFindings } from '../../cli/api-types.js';
 import { GENERATED_AT, dnsFixture, dnsOff, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okDns, okMatrix, pendingFinding, visible } from './fixtures.js';
 
@@ -52,13 +51,7 @@ t.beforeEach(() => {
   api.handle(fixtures);
 });
 
-async function cli(args: string[], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env, ...tty };
-  const code = await main(args, io);
-  return { code, out: out.join('\n'), err: err.join('\n'), outLines: out.length, errLines: err.length };
-}
+const cli = (args: string[], env: Record<string, string> = {}, tty: { isTTY: boolean; columns?: number } = { isTTY: false }) => runCli(args, [], env, tty);
 
 t.test('matrix: asks for the kind and family with the token, exits 1 on failing cells', async (t) => {
   const r = await cli(['matrix', '--kind', 'tcp', '--family', 'ipv4', '--server', api.url, '--token', 's3cret']);
