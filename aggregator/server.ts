@@ -165,6 +165,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     store,
     dns,
     cni,
+    // Read at scrape time; `kube` is set once the API watch has started.
+    kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),
     evaluator,
     findings,
     ...(sender ? { alerts: () => sender.stats() } : {}),
@@ -186,7 +188,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   });
 
   // Declared before the API so the routes can read it; started once everything listens.
-  let kube: Awaited<ReturnType<typeof startKubernetes>> = { active: false, policies: () => ({ kubernetes: false, agentPods: agentPods(), policies: [] }), stats: () => undefined, stop: async () => {} };
+  let kube: Awaited<ReturnType<typeof startKubernetes>> = { active: false, policies: () => ({ kubernetes: false, agentPods: agentPods(), policies: [] }), stats: () => undefined, dnsServersDropped: () => 0, stop: async () => {} };
   let grpcServer: RunningGrpcServer | undefined;
   const app = await buildApp({
     nodes,

@@ -20,6 +20,9 @@ export interface DnsQuestion {
   readonly type: 'A' | 'AAAA';
 }
 
+/** Servers one plan carries: every agent asks each one every round. */
+export const MAX_DNS_SERVERS = 64;
+
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const ENTRY = 'role[:name]=address[:port], role one of service, replica, nodelocal';
 
@@ -71,7 +74,7 @@ export function dnsServers(raw: string): readonly DnsServerSpec[] | Expected {
     const s = serverEntry(part);
     if (s instanceof Expected) return s;
     if (names.has(s.name)) return new Expected(`unique server names; ${JSON.stringify(s.name)} appears twice (name one with role:name=...)`);
-    if (out.length >= 64) return new Expected('at most 64 DNS servers');
+    if (out.length >= MAX_DNS_SERVERS) return new Expected(`at most ${MAX_DNS_SERVERS} DNS servers`);
     names.add(s.name);
     out.push(s);
   }

@@ -4,7 +4,7 @@
 // a deleted Node leaves it, Ready and the pod CIDRs are kept for the findings;
 // the DNS Service and its EndpointSlices become the DNS servers of the plan;
 // NetworkPolicies are kept and matched against the agent pods' labels.
-import type { DnsServerSpec } from '../dns/servers.js';
+import { MAX_DNS_SERVERS, type DnsServerSpec } from '../dns/servers.js';
 import type { NodeRegistry } from '../nodes.js';
 import type { KubeDns, KubeNetworkPolicy, KubeNode } from './objects.js';
 
@@ -62,7 +62,7 @@ export function applyKubeNodes(registry: NodeRegistry, kube: readonly KubeNode[]
  * left at its default: the Service's cluster IP(s) and every ready endpoint
  * (named by its pod), NodeLocal DNSCache entries of the configuration kept.
  */
-export function dnsServersFromKube(dns: KubeDns, configured: readonly DnsServerSpec[]): DnsServerSpec[] {
+export function dnsServersFromKube(dns: KubeDns, configured: readonly DnsServerSpec[]): { servers: DnsServerSpec[]; dropped: number } {
   const out: DnsServerSpec[] = configured.filter((s) => s.role === 'nodelocal');
   dns.clusterIPs.forEach((ip, i) => out.push({ name: i === 0 ? 'service' : `service-${i}`, role: 'service', address: ip, port: dns.port }));
   const names = new Set(out.map((s) => s.name));
@@ -73,7 +73,8 @@ export function dnsServersFromKube(dns: KubeDns, configured: readonly DnsServerS
     names.add(name);
     out.push({ name, role: 'replica', address: e.address, port: dns.port });
   }
-  return out;
+  // Every agent asks every server every round: a Service with hundreds of endpoints is capped, and said.
+  return { servers: out.slice(0, MAX_DNS_SERVERS), dropped: Math.max(0, out.length - MAX_DNS_SERVERS) };
 }
 
 /** The agent pods, for deciding which NetworkPolicies apply to them. */

@@ -35,6 +35,8 @@ export interface RunningKubernetes {
   readonly active: boolean;
   policies(): { kubernetes: boolean; agentPods: AgentPods; policies: readonly PolicyView[] };
   readonly stats: () => KubeWatchStats | undefined;
+  /** DNS endpoints over the plan's cap, not probed. */
+  readonly dnsServersDropped: () => number;
   stop(): Promise<void>;
 }
 
@@ -42,10 +44,11 @@ export interface RunningKubernetes {
 export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): Promise<RunningKubernetes> {
   const wanted = o.mode === 'on' || (o.mode === 'auto' && kubernetesAvailable(o.kubeconfig));
   let policies: readonly KubeNetworkPolicy[] = [];
+  let dnsDropped = 0;
   const view = () => ({ kubernetes: wanted, agentPods: o.agentPods, policies: policyViews(policies, o.agentPods) });
   if (!wanted) {
     d.log.info({ mode: o.mode }, 'Kubernetes API not used: nodes come from agents, DNS servers from --dns-servers');
-    return { active: false, policies: view, stats: () => undefined, stop: async () => {} };
+    return { active: false, policies: view, stats: () => undefined, dnsServersDropped: () => 0, stop: async () => {} };
   }
   const log = d.log.child({ component: 'kubernetes' });
   const watcher = new KubeWatcher({
@@ -61,7 +64,9 @@ export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): 
     },
     onDns: (dns) => {
       if (!o.dnsServersDefault) return; // --dns-servers set by hand wins
-      const servers = dnsServersFromKube(dns, o.dnsServers);
+      const { servers, dropped } = dnsServersFromKube(dns, o.dnsServers);
+      dnsDropped = dropped;
+      if (dropped > 0) log.warn({ dropped, max: servers.length }, 'the DNS Service has more endpoints than one plan carries: the rest are not probed (netmatrix_dns_servers_dropped)');
       log.info({ servers: servers.map((s) => `${s.name}=${s.address}`) }, 'DNS servers from the EndpointSlices');
       d.setDnsServers(servers);
     },
@@ -82,5 +87,5 @@ export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): 
     }
     log.warn({ err: (e as Error).message }, 'Kubernetes API not ready at start; continuing and retrying in the background');
   }
-  return { active: true, policies: view, stats: () => watcher.stats as KubeWatchStats, stop: () => watcher.stop() };
+  return { active: true, policies: view, stats: () => watcher.stats as KubeWatchStats, dnsServersDropped: () => dnsDropped, stop: () => watcher.stop() };
 }

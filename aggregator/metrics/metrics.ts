@@ -11,6 +11,7 @@ import { HTTP_REFUSE_REASONS, type HttpRefuseReason } from '../http/guard.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { Evaluator } from '../findings/evaluator.js';
 import type { CniStore } from '../cni/store.js';
+import type { KubeWatchStats } from '../kubernetes/watcher.js';
 import type { DnsStore } from '../dns/store.js';
 import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes.js';
@@ -24,6 +25,8 @@ export interface MetricsSources {
   readonly store: MatrixStore;
   readonly dns?: DnsStore;
   readonly cni?: CniStore;
+  /** The Kubernetes watcher's counters (absent without the API) and the DNS endpoints over the plan's cap. */
+  readonly kubernetes?: () => { readonly stats: KubeWatchStats | undefined; readonly dnsServersDropped: number };
   readonly evaluator: Evaluator;
   readonly findings: FindingsEngine;
   /** Per Alertmanager URL; absent without Alertmanagers. */
@@ -62,6 +65,33 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   mirror('netmatrix_reports_received_total', 'Reports stored from agents (duplicates excluded).', () => s.reports);
   mirror('netmatrix_reports_duplicate_total', 'Reports dropped because their sequence number was already stored (replays).', () => s.duplicates);
   mirror('netmatrix_results_ingested_total', 'Probe results stored in the matrix.', () => s.results);
+  if (src.kubernetes) {
+    const k = src.kubernetes;
+    new Counter({
+      name: 'netmatrix_kubernetes_watch_total',
+      help: 'Kubernetes API activity by resource and what: list, watch, reconnect, gone (410, then a relist), error, event, bookmark, silent (a watch ended for silence).',
+      labelNames: ['resource', 'what'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const s = k().stats;
+        if (!s) return;
+        for (const [resource, r] of Object.entries(s.byResource)) {
+          for (const [what, v] of [['list', r.lists], ['watch', r.watches], ['reconnect', r.reconnects], ['gone', r.gone], ['error', r.errors], ['event', r.events], ['bookmark', r.bookmarks], ['silent', r.silentWatches]] as const) {
+            this.inc({ resource, what }, v);
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'netmatrix_dns_servers_dropped',
+      help: 'Endpoints of the cluster DNS Service over the 64 servers one plan carries (not probed).',
+      registers: [registry],
+      collect() {
+        this.set(k().dnsServersDropped);
+      },
+    });
+  }
   if (src.cni) {
     const c = src.cni.stats;
     mirror('netmatrix_cni_snapshots_total', 'CNI snapshots stored from agents.', () => c.snapshots);

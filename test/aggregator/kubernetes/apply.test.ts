@@ -27,7 +27,7 @@ t.test('nodes: the API adds nodes before their agents, fills what agents lack, r
 });
 
 t.test('DNS servers from the Service and its ready endpoints; NodeLocal entries kept', async (t) => {
-  const servers = dnsServersFromKube(
+  const { servers, dropped } = dnsServersFromKube(
     {
       clusterIPs: ['10.96.0.10', 'fd00::a'],
       port: 53,
@@ -46,6 +46,10 @@ t.test('DNS servers from the Service and its ready endpoints; NodeLocal entries 
     { name: 'coredns-abc', role: 'replica', address: '10.244.1.5', port: 53 },
     { name: 'coredns-abc-10.244.3.9', role: 'replica', address: '10.244.3.9', port: 53 },
   ]);
+  t.equal(dropped, 0);
+  const many = dnsServersFromKube({ clusterIPs: ['10.96.0.10'], port: 53, endpoints: Array.from({ length: 70 }, (_, i) => ({ name: `coredns-${i}`, address: `10.244.9.${i + 1}`, ready: true, node: null })) }, []);
+  t.equal(many.servers.length, 64, 'a plan carries at most 64 servers');
+  t.equal(many.dropped, 7, 'the rest are counted');
 });
 
 t.test('label selectors as Kubernetes reads them, and policies that select the agents first', async (t) => {

@@ -53,6 +53,12 @@ t.test('the DNS servers of the plan come from the Service and its EndpointSlices
   t.ok(Number(next.epoch) > Number(plan.epoch), 'with a newer epoch');
 });
 
+t.test('the watch is visible in the metrics', async (t) => {
+  const m = (await agg.app.inject('/metrics')).body;
+  t.match(m, /netmatrix_kubernetes_watch_total\{resource="nodes",what="list"\} [1-9]/);
+  t.match(m, /netmatrix_dns_servers_dropped 0/);
+});
+
 t.test('NetworkPolicies, those selecting the agents first', async (t) => {
   const p = (await agg.app.inject('/api/v1/networkpolicies')).json() as { kubernetes: boolean; policies: { namespace: string; name: string; selectsAgents: boolean }[] };
   t.equal(p.kubernetes, true);
