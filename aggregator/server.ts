@@ -15,6 +15,7 @@ import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
 import type { DnsServerSpec } from './dns/servers.js';
 import { startKubernetes } from './kubernetes/integrate.js';
+import { kubeNamesDnsServers } from './kubernetes/apply.js';
 import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
 import { Evaluator } from './findings/evaluator.js';
@@ -57,11 +58,6 @@ export interface RunningAggregator {
   /** Runs one evaluation now (tests; the timer runs them every half interval). */
   evaluate(): void;
   stop(): Promise<void>;
-}
-
-/** --dns-servers left at its default (service=auto): the EndpointSlices may then name the servers. */
-function isDefaultDnsServers(s: readonly DnsServerSpec[]): boolean {
-  return s.length === 1 && s[0]!.role === 'service' && s[0]!.address === '' && s[0]!.name === 'service';
 }
 
 export async function startAggregator(config: AggregatorConfig, deps: AggregatorDeps): Promise<RunningAggregator> {
@@ -257,7 +253,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
         dnsService: config.dnsService,
         zoneLabel: config.zoneLabel,
         dnsServers: config.dnsServers,
-        dnsServersDefault: isDefaultDnsServers(config.dnsServers),
+        dnsServersFromApi: kubeNamesDnsServers(config.dnsServers),
         agentPods: agentPods(),
       },
       {

@@ -58,12 +58,26 @@ export function applyKubeNodes(registry: NodeRegistry, kube: readonly KubeNode[]
 }
 
 /**
+ * --dns-servers names no service address and no replica (the default
+ * service=auto, with or without NodeLocal entries): the EndpointSlices may then
+ * name the service and the replicas, and the NodeLocal entries stay.
+ */
+export function kubeNamesDnsServers(s: readonly DnsServerSpec[]): boolean {
+  const service = s.filter((x) => x.role === 'service');
+  return service.length === 1 && service[0]!.address === '' && service[0]!.name === 'service' && !s.some((x) => x.role === 'replica');
+}
+
+/**
  * The DNS servers the plan carries when the API is on and --dns-servers was
  * left at its default: the Service's cluster IP(s) and every ready endpoint
  * (named by its pod), NodeLocal DNSCache entries of the configuration kept.
+ * A Service that is missing (or has no cluster IP) leaves the configured
+ * service=auto in place: agents then ask their resolv.conf's nameserver,
+ * rather than the plan losing its service column.
  */
 export function dnsServersFromKube(dns: KubeDns, configured: readonly DnsServerSpec[]): { servers: DnsServerSpec[]; dropped: number } {
   const out: DnsServerSpec[] = configured.filter((s) => s.role === 'nodelocal');
+  if (dns.clusterIPs.length === 0) out.push(...configured.filter((s) => s.role === 'service'));
   dns.clusterIPs.forEach((ip, i) => out.push({ name: i === 0 ? 'service' : `service-${i}`, role: 'service', address: ip, port: dns.port }));
   const names = new Set(out.map((s) => s.name));
   for (const e of dns.endpoints) {

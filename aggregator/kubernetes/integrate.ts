@@ -15,9 +15,9 @@ export interface KubernetesOptions {
   readonly kubeconfig: string;
   readonly dnsService: string;
   readonly zoneLabel: string;
-  /** --dns-servers as configured, and whether it was left at its default (then the EndpointSlices decide). */
+  /** --dns-servers as configured, and whether the EndpointSlices name the service and replicas (it names neither). */
   readonly dnsServers: readonly DnsServerSpec[];
-  readonly dnsServersDefault: boolean;
+  readonly dnsServersFromApi: boolean;
   readonly agentPods: AgentPods;
 }
 
@@ -63,9 +63,12 @@ export async function startKubernetes(o: KubernetesOptions, d: KubernetesDeps): 
       }
     },
     onDns: (dns) => {
-      if (!o.dnsServersDefault) return; // --dns-servers set by hand wins
+      if (!o.dnsServersFromApi) return; // --dns-servers set by hand wins
       const { servers, dropped } = dnsServersFromKube(dns, o.dnsServers);
       dnsDropped = dropped;
+      if (dns.clusterIPs.length === 0) {
+        log.warn({ dnsService: o.dnsService }, 'the DNS Service has no cluster IP or does not exist (check --dns-service): agents ask the first nameserver of their resolv.conf as "service"');
+      }
       if (dropped > 0) log.warn({ dropped, max: servers.length }, 'the DNS Service has more endpoints than one plan carries: the rest are not probed (netmatrix_dns_servers_dropped)');
       log.info({ servers: servers.map((s) => `${s.name}=${s.address}`) }, 'DNS servers from the EndpointSlices');
       d.setDnsServers(servers);

@@ -2,7 +2,7 @@
 // servers from EndpointSlices, NetworkPolicies matched against the agent pods,
 // and what the findings then say (AgentMissing after the grace, NotReady).
 import t from 'tap';
-import { applyKubeNodes, dnsServersFromKube, policyViews, selectorMatches } from '../../../aggregator/kubernetes/apply.js';
+import { applyKubeNodes, dnsServersFromKube, kubeNamesDnsServers, policyViews, selectorMatches } from '../../../aggregator/kubernetes/apply.js';
 import type { KubeNode } from '../../../aggregator/kubernetes/objects.js';
 import { NodeRegistry } from '../../../aggregator/nodes.js';
 import { localize } from '../../../aggregator/localize/localize.js';
@@ -50,6 +50,17 @@ t.test('DNS servers from the Service and its ready endpoints; NodeLocal entries 
   const many = dnsServersFromKube({ clusterIPs: ['10.96.0.10'], port: 53, endpoints: Array.from({ length: 70 }, (_, i) => ({ name: `coredns-${i}`, address: `10.244.9.${i + 1}`, ready: true, node: null })) }, []);
   t.equal(many.servers.length, 64, 'a plan carries at most 64 servers');
   t.equal(many.dropped, 7, 'the rest are counted');
+});
+
+t.test('a missing DNS Service keeps the configured service=auto; which --dns-servers the API may fill', async (t) => {
+  const auto = { name: 'service', role: 'service' as const, address: '', port: 53 };
+  const { servers } = dnsServersFromKube({ clusterIPs: [], port: 53, endpoints: [] }, [auto]);
+  t.same(servers, [auto], 'no cluster IP: the service column stays, each agent asks its resolv.conf nameserver');
+  t.ok(kubeNamesDnsServers([auto]), 'the default');
+  t.ok(kubeNamesDnsServers([auto, { name: 'nodelocal', role: 'nodelocal', address: '169.254.20.10', port: 53 }]), 'service=auto with NodeLocal');
+  t.notOk(kubeNamesDnsServers([auto, { name: 'coredns-a', role: 'replica', address: '10.244.1.5', port: 53 }]), 'replicas given by hand');
+  t.notOk(kubeNamesDnsServers([{ ...auto, address: '10.96.0.10' }]), 'a service address given by hand');
+  t.notOk(kubeNamesDnsServers([]), 'none: no DNS probes');
 });
 
 t.test('label selectors as Kubernetes reads them, and policies that select the agents first', async (t) => {

@@ -53,6 +53,27 @@ t.test('the DNS servers of the plan come from the Service and its EndpointSlices
   t.ok(Number(next.epoch) > Number(plan.epoch), 'with a newer epoch');
 });
 
+t.test('NodeLocal DNSCache in --dns-servers stays beside the servers of the EndpointSlices', async (t) => {
+  const withNodeLocal = await testAggregator({ kubernetes: 'on', kubeconfig: fake.kubeconfigPath, 'dns-servers': 'service=auto,nodelocal=169.254.20.10', 'probe-interval': '1s', 'probe-timeout': '500ms' });
+  t.teardown(() => withNodeLocal.stop());
+  const dns = await waitFor('service, NodeLocal and the replica', async () => {
+    const d = (await withNodeLocal.app.inject('/api/v1/dns')).json() as { servers: { name: string; role: string; address: string }[] };
+    return d.servers.length === 3 && d;
+  }, 10_000, 50);
+  t.same(dns.servers.map((s) => [s.name, s.role, s.address]), [['service', 'service', '10.96.0.10'], ['nodelocal', 'nodelocal', '169.254.20.10'], ['coredns-1', 'replica', '10.244.0.5']]);
+});
+
+t.test('a DNS Service that does not exist leaves service=auto in the plan, and says so', async (t) => {
+  const lines: string[] = [];
+  const { default: pino } = await import('pino');
+  const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+  const wrong = await testAggregator({ kubernetes: 'on', kubeconfig: fake.kubeconfigPath, 'dns-servers': 'service=auto', 'dns-service': 'kube-system/no-such-dns' }, log);
+  t.teardown(() => wrong.stop());
+  await waitFor('the warning', async () => lines.some((l) => l.includes('check --dns-service')), 10_000, 50);
+  const d = (await wrong.app.inject('/api/v1/dns')).json() as { servers: { name: string; role: string; address: string }[] };
+  t.same(d.servers.map((s) => [s.name, s.role, s.address]), [['service', 'service', 'auto']], 'agents still ask their resolv.conf nameserver');
+});
+
 t.test('the watch is visible in the metrics', async (t) => {
   const m = (await agg.app.inject('/metrics')).body;
   t.match(m, /netmatrix_kubernetes_watch_total\{resource="nodes",what="list"\} [1-9]/);
