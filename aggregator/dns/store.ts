@@ -36,6 +36,8 @@ export interface NxCheck {
 }
 
 export type DnsRecordListener = (server: DnsServerSpec, r: DnsResultInput) => void;
+/** Servers that left (or moved) and servers that came, after a setServers that changed something. */
+export type DnsServersListener = (removed: readonly DnsServerSpec[], added: readonly DnsServerSpec[]) => void;
 
 export interface DnsStoreOptions {
   readonly windowMs: number;
@@ -60,6 +62,7 @@ export class DnsStore {
   /** Per node index: server index → address last probed (an "auto" service differs per node). */
   private readonly addresses: (Map<number, { ip: string; family: AddressFamily }> | undefined)[] = [];
   private readonly listeners = new Set<DnsRecordListener>();
+  private readonly serverListeners = new Set<DnsServersListener>();
   readonly stats = { results: 0, rejectedUnknownServer: 0 };
 
   constructor(
@@ -100,7 +103,8 @@ export class DnsStore {
    */
   setServers(next: readonly DnsServerSpec[]): boolean {
     const wanted = new Map(next.map((s) => [s.name, s]));
-    let changed = false;
+    const removed: DnsServerSpec[] = [];
+    const added: DnsServerSpec[] = [];
     this.slots.forEach((spec, slot) => {
       if (!spec) return;
       const w = wanted.get(spec.name);
@@ -110,7 +114,7 @@ export class DnsStore {
       for (const m of this.answers) if (m) for (const k of [...m.keys()]) if (k.startsWith(`${spec.name}\n`)) m.delete(k);
       this.slots[slot] = undefined;
       this.byName.delete(spec.name);
-      changed = true;
+      removed.push(spec);
     });
     for (const s of next) {
       if (this.byName.has(s.name)) continue;
@@ -118,10 +122,18 @@ export class DnsStore {
       if (slot < 0) slot = this.slots.length;
       this.slots[slot] = s;
       this.byName.set(s.name, slot);
-      changed = true;
+      added.push(s);
     }
-    if (changed) this.version++;
-    return changed;
+    if (removed.length + added.length === 0) return false;
+    this.version++;
+    for (const l of this.serverListeners) l(removed, added);
+    return true;
+  }
+
+  /** Called after every change of the server set (the metrics drop the series of servers that left). */
+  onServersChanged(listener: DnsServersListener): () => void {
+    this.serverListeners.add(listener);
+    return () => this.serverListeners.delete(listener);
   }
 
   serverIndex(name: string): number | undefined {

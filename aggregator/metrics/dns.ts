@@ -4,7 +4,8 @@
 // evaluation. Per node only while that node has errors or an unknown
 // nameserver: O(servers), not O(nodes × servers), on a healthy cluster.
 import { Counter, Histogram, type Gauge, type Registry } from 'prom-client';
-import { STATUSES } from '../../common/vocabulary.js';
+import { outcomes, STATUSES } from '../../common/vocabulary.js';
+import type { DnsServerSpec } from '../dns/servers.js';
 import { rebuiltGauge } from './evaluation.js';
 import type { MetricsSources } from './metrics.js';
 
@@ -27,11 +28,21 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
     labelNames: ['server', 'role', 'check', 'outcome'],
     registers: [registry],
   });
-  for (const s of dns.servers) {
+  // Both good-answer series exist from the start, so ratios read 0 rather than absent.
+  const start = (s: DnsServerSpec) => {
     duration.zero({ server: s.name, role: s.role });
     probes.inc({ server: s.name, role: s.role, check: 'name', outcome: 'ok' }, 0);
     probes.inc({ server: s.name, role: s.role, check: 'nx', outcome: 'nxdomain' }, 0);
-  }
+  };
+  dns.servers.forEach(start);
+  // Replicas are named after their pods: without this every CoreDNS rollout would leave its series behind.
+  dns.onServersChanged((removed, added) => {
+    for (const s of removed) {
+      duration.remove({ server: s.name, role: s.role });
+      for (const check of ['name', 'nx']) for (const outcome of outcomes.words) probes.remove({ server: s.name, role: s.role, check, outcome });
+    }
+    added.forEach(start);
+  });
   dns.onRecord((s, r) => {
     probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : 'name', outcome: r.outcome });
     if (!r.nxCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
