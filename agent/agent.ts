@@ -85,6 +85,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const loggedNotAllowed = new Set<string>();
   const loggedUnknownKinds = new Set<string>();
   const loggedDnsSkips = new Set<string>();
+  const loggedDnsIgnored = new Set<string>();
   // NodeLocal DNSCache runs on some clusters only: its address is asked from
   // the start, but reported only once it has answered on this node.
   const nodelocalAnswered = new Set<string>();
@@ -107,8 +108,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       if (silent > 0) metrics.skipped.inc({ reason: 'nodelocal_silent' }, silent);
       reporter.submit(silent > 0 ? { round: r.round, results } : r);
     },
-    onProbe: (kind, res) => {
+    onProbe: (kind, res, spec) => {
       metrics.probes.inc({ kind, outcome: res.outcome });
+      if (res.dns && res.dns.ignored > 0 && spec.dns) {
+        metrics.dnsIgnored.inc({ server: spec.dns.server }, res.dns.ignored);
+        if (!loggedDnsIgnored.has(spec.dns.server)) {
+          loggedDnsIgnored.add(spec.dns.server);
+          log.warn({ server: spec.dns.server, address: `${spec.ip}:${spec.port}`, ignored: res.dns.ignored }, 'DNS replies that were not the answer to our query arrived (spoofing, or a broken server); counted in netmatrix_agent_dns_replies_ignored_total, logged once per server');
+        }
+      }
       if (res.outcome === 'ok') metrics.rtt.observe({ kind }, res.rttUs / 1e6);
     },
     onSkipped: (reason, n) => metrics.skipped.inc({ reason }, n),

@@ -24,6 +24,7 @@ export function createAgentMetrics(registry = new Registry()) {
     rounds: new Counter({ name: 'netmatrix_agent_rounds_total', help: 'Probe rounds completed.', registers: r }),
     peers: new Gauge({ name: 'netmatrix_agent_peers', help: 'Peers in the current plan that this agent probes.', registers: r }),
     peersOverLimit: new Gauge({ name: 'netmatrix_agent_peers_over_limit', help: 'Peers in the current plan ignored because of --max-peers.', registers: r }),
+    dnsIgnored: new Counter({ name: 'netmatrix_agent_dns_replies_ignored_total', help: 'Datagrams and TCP frames the DNS prober dropped as not the reply to its query (wrong source, ID or question, undecodable): spoofing or a broken server when it grows.', labelNames: ['server'], registers: r }),
     dnsServers: new Gauge({ name: 'netmatrix_agent_dns_servers', help: 'DNS servers in the current plan that this agent asks.', registers: r }),
     cniSnapshots: new Counter({ name: 'netmatrix_agent_cni_snapshots_total', help: 'CNI snapshots sent: full="false" when something changed, full="true" for the periodic full one.', labelNames: ['full'], registers: r }),
     cniErrors: new Gauge({ name: 'netmatrix_agent_cni_errors', help: 'Problems in the last CNI snapshot: invalid config files, directory errors, unreadable plugin binaries.', registers: r }),

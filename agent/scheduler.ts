@@ -34,7 +34,7 @@ export interface SchedulerOptions {
   readonly log: Logger;
   readonly maxConcurrent: number;
   readonly onRound: (r: RoundResult) => void;
-  readonly onProbe?: (kind: ProbeKind, result: ProbeOutcome) => void;
+  readonly onProbe?: (kind: ProbeKind, result: ProbeOutcome, spec: ProbeSpec) => void;
   readonly onSkipped?: (reason: 'no_slot' | 'no_prober', count: number) => void;
   /** Fraction of the interval used for round-start jitter and for spreading probes (default 0.05 each). */
   readonly spreadFraction?: number;
@@ -191,7 +191,7 @@ export class Scheduler {
       controller.signal.removeEventListener('abort', onAbort!);
       this.inFlight.delete(controller);
     }
-    this.o.onProbe?.(spec.kind, result);
+    this.o.onProbe?.(spec.kind, result, spec);
     return { spec, result, startedAt };
   }
 }

@@ -41,6 +41,7 @@ export interface DnsResultWire {
   readonly name: string;
   readonly type: string | number;
   readonly nxCheck: boolean;
+  readonly tcpCheck: boolean;
   readonly answers: readonly string[];
   readonly rcode: string;
 }
@@ -258,6 +259,7 @@ export class AgentSessions {
       name: d.name,
       type: dnsRecordType(type),
       nxCheck: d.nxCheck,
+      tcpCheck: d.tcpCheck,
       answers: d.answers.filter((x) => familyOf(x) !== undefined),
       rcode: d.rcode.slice(0, 16),
       ip: res.targetIp,

@@ -55,6 +55,13 @@ export const aggregatorSettings = defineSettings({
     parse: dnsQuestions,
     help: 'names every DNS server is asked each round (name or name/AAAA), comma-separated',
   },
+  dnsTcpCheck: {
+    flag: 'dns-tcp-check',
+    env: 'NETMATRIX_DNS_TCP_CHECK',
+    default: 'on',
+    parse: oneOf(['on', 'off'] as const),
+    help: 'also ask every DNS server the first name over TCP each round (on): a path that drops TCP 53 breaks every answer too large for UDP',
+  },
   clusterDomain: {
     flag: 'cluster-domain',
     env: 'NETMATRIX_CLUSTER_DOMAIN',

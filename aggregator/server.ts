@@ -125,7 +125,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     dns,
   );
   // The DNS section of the plan: --dns-servers, or what the EndpointSlices say (a new object when it changes).
-  const makeDnsPlan = (servers: readonly DnsServerSpec[]) => Object.freeze({ servers, questions: servers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain });
+  const makeDnsPlan = (servers: readonly DnsServerSpec[]) => Object.freeze({ servers, questions: servers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain, tcpCheck: config.dnsTcpCheck === 'on' });
   let dnsPlan = makeDnsPlan(config.dnsServers);
   const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now());
   const query = new MatrixQuery(nodes, store);

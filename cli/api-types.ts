@@ -188,6 +188,8 @@ export interface ApiDnsCell {
   readonly samples: number;
   /** The last query for a random name that must not exist; `ok` when the server said NXDOMAIN. */
   readonly nxCheck: { readonly lastOutcome: string; readonly ok: boolean; readonly since: string } | null;
+  /** Absent from aggregators older than the TCP check. */
+  readonly tcpCheck?: { readonly lastOutcome: string; readonly ok: boolean; readonly since: string } | null;
 }
 
 export interface ApiDnsServer {
@@ -259,7 +261,8 @@ function isDnsCell(x: unknown): x is ApiDnsCell {
     isStringOrNull(x.lastOutcome) &&
     isStringOrNull(x.since) &&
     isNumber(x.samples) &&
-    (x.nxCheck === null || (isObject(x.nxCheck) && isString(x.nxCheck.lastOutcome) && typeof x.nxCheck.ok === 'boolean' && isString(x.nxCheck.since)))
+    (x.nxCheck === null || (isObject(x.nxCheck) && isString(x.nxCheck.lastOutcome) && typeof x.nxCheck.ok === 'boolean' && isString(x.nxCheck.since))) &&
+    (x.tcpCheck === undefined || x.tcpCheck === null || (isObject(x.tcpCheck) && isString(x.tcpCheck.lastOutcome) && typeof x.tcpCheck.ok === 'boolean' && isString(x.tcpCheck.since)))
   );
 }
 

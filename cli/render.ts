@@ -395,6 +395,25 @@ function nxFailures(v: ApiDnsView, o: RenderOptions): string[] {
   return [paint('NXDOMAIN check failing (a random name that must not exist):', 'bold', o.color), ...lines];
 }
 
+/** Servers that answer over UDP but not over TCP (the TCP check), and from which nodes. */
+function tcpFailures(v: ApiDnsView, o: RenderOptions): string[] {
+  const groups = new Map<string, { server: string; outcome: string; nodes: string[] }>();
+  v.cells.forEach((row, i) =>
+    row.forEach((c, j) => {
+      // A failing cell fails over UDP already: that is the news.
+      if (!c.tcpCheck || c.tcpCheck.ok || c.status === 'failing') return;
+      const server = v.servers[j]!.name;
+      const key = JSON.stringify([server, c.tcpCheck.lastOutcome]);
+      const g = groups.get(key) ?? { server, outcome: c.tcpCheck.lastOutcome, nodes: [] };
+      g.nodes.push(v.nodes[i]!);
+      groups.set(key, g);
+    }),
+  );
+  if (groups.size === 0) return [];
+  const lines = [...groups.values()].map((g) => `  ${printable(g.server)}: ${printable(g.outcome)} over TCP from ${someOf(g.nodes.map(printable))} (UDP answers)`);
+  return [paint('TCP check failing (answers too large for UDP will fail):', 'bold', o.color), ...lines];
+}
+
 /** Nodes whose pods ask a resolver the aggregator does not check, or whose resolv.conf could not be read. */
 function resolverProblems(v: ApiDnsView, o: RenderOptions): string[] {
   const lines: string[] = [];
@@ -455,7 +474,7 @@ export function renderDns(v: ApiDnsView, o: RenderOptions, node?: string): strin
     '',
     summaryLine(dnsSummary(v), o),
   ];
-  const sections = [divergentAnswers(v, o), nxFailures(v, o)];
+  const sections = [divergentAnswers(v, o), nxFailures(v, o), tcpFailures(v, o)];
   if (node !== undefined) {
     sections.push(resolverDetails(node, v.resolvers.find((r) => r.node === node), o));
   } else {

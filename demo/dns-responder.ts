@@ -15,10 +15,12 @@ export interface DnsResponderOptions {
   readonly records?: Readonly<Record<string, readonly string[]>>;
   /** Added before every answer, in ms. */
   readonly delayMs?: number;
-  /** Forward every UDP query to one of these (random), instead of answering. */
+  /** Forward every query (UDP or TCP, relayed over UDP) to one of these (random), instead of answering. */
   readonly upstreams?: readonly { readonly host: string; readonly port: number }[];
   /** Deadline for an upstream's answer (ms, default 2000). */
   readonly upstreamTimeoutMs?: number;
+  /** Listen on TCP too (default true); false leaves the TCP port closed, as a policy allowing only UDP 53 would. */
+  readonly tcp?: boolean;
 }
 
 export interface DnsResponder {
@@ -70,28 +72,30 @@ export async function startDnsResponder(o: DnsResponderOptions): Promise<DnsResp
   const udp: Socket = createSocket(o.host.includes(':') ? 'udp6' : 'udp4');
   udp.on('error', () => {}); // a send to a vanished client: nothing to do
   const pending = new Map<Socket, NodeJS.Timeout>();
-  udp.on('message', (msg, from) => {
+  /** Answers `msg` itself, or (service mode) has a random upstream answer it over UDP; `send` gets the reply. */
+  const handle = (msg: Buffer, send: (reply: Buffer) => void) => {
     queries++;
-    if (o.upstreams && o.upstreams.length > 0) {
-      const up = o.upstreams[Math.floor(Math.random() * o.upstreams.length)]!;
-      const relay = createSocket(up.host.includes(':') ? 'udp6' : 'udp4');
-      const done = () => {
-        clearTimeout(pending.get(relay));
-        pending.delete(relay);
-        relay.close();
-      };
-      pending.set(relay, setTimeout(done, o.upstreamTimeoutMs ?? 2_000));
-      relay.on('error', done);
-      relay.on('message', (reply) => {
-        later(() => udp.send(reply, from.port, from.address));
-        done();
-      });
-      relay.send(msg, up.port, up.host);
+    if (!o.upstreams || o.upstreams.length === 0) {
+      const reply = answer(msg);
+      if (reply) later(() => send(reply));
       return;
     }
-    const reply = answer(msg);
-    if (reply) later(() => udp.send(reply, from.port, from.address));
-  });
+    const up = o.upstreams[Math.floor(Math.random() * o.upstreams.length)]!;
+    const relay = createSocket(up.host.includes(':') ? 'udp6' : 'udp4');
+    const done = () => {
+      clearTimeout(pending.get(relay));
+      pending.delete(relay);
+      relay.close();
+    };
+    pending.set(relay, setTimeout(done, o.upstreamTimeoutMs ?? 2_000));
+    relay.on('error', done);
+    relay.on('message', (reply) => {
+      later(() => send(reply));
+      done();
+    });
+    relay.send(msg, up.port, up.host);
+  };
+  udp.on('message', (msg, from) => handle(msg, (reply) => udp.send(reply, from.port, from.address)));
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
     udp.bind(o.port, o.host, () => {
@@ -113,23 +117,24 @@ export async function startDnsResponder(o: DnsResponderOptions): Promise<DnsResp
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
-        queries++;
-        const reply = answer(msg);
-        if (!reply) continue;
-        const frame = Buffer.alloc(2 + reply.length);
-        frame.writeUInt16BE(reply.length, 0);
-        reply.copy(frame, 2);
-        later(() => s.writable && s.write(frame));
+        handle(msg, (reply) => {
+          const frame = Buffer.alloc(2 + reply.length);
+          frame.writeUInt16BE(reply.length, 0);
+          reply.copy(frame, 2);
+          if (s.writable) s.write(frame);
+        });
       }
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
-    tcp.listen(port, o.host, () => {
-      tcp.off('error', reject);
-      resolve();
+  if (o.tcp !== false) {
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, o.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
     });
-  });
+  }
 
   return {
     host: o.host,
@@ -149,7 +154,7 @@ export async function startDnsResponder(o: DnsResponderOptions): Promise<DnsResp
       pending.clear();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => udp.close(() => resolve()));
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      if (tcp.listening) await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
 }

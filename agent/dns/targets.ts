@@ -51,8 +51,8 @@ export interface DnsProbeSet {
   readonly skipped: readonly { readonly server: string; readonly reason: string }[];
 }
 
-/** Every plan server × (every plan question + one nx check), in plan order. */
-export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestions' | 'dnsNxZone'>, resolver: ResolvConf | undefined, allowed: CidrSet): DnsProbeSet {
+/** Every plan server × (every plan question + one nx check + the TCP check when the plan asks for it), in plan order. */
+export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestions' | 'dnsNxZone' | 'dnsTcpCheck'>, resolver: ResolvConf | undefined, allowed: CidrSet): DnsProbeSet {
   const probes: ProbeSpec[] = [];
   const notAllowed: string[] = [];
   const skipped: { server: string; reason: string }[] = [];
@@ -89,6 +89,8 @@ export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestion
       probes.push({ ...base, id: `dns/${s.name}/${q.name}/${q.type}`, dns: { server: s.name, role, name: q.name, type: q.type } });
     }
     probes.push({ ...base, id: `dns/${s.name}/nx`, dns: { server: s.name, role, name: '', type: 'A', nxZone: plan.dnsNxZone } });
+    const first = questions[0];
+    if (plan.dnsTcpCheck && first) probes.push({ ...base, id: `dns/${s.name}/tcp`, dns: { server: s.name, role, name: first.name, type: first.type, tcpCheck: true } });
   }
   return { probes, notAllowed, skipped };
 }

@@ -127,7 +127,7 @@ export const dnsProber: Prober = async (target, signal, log) => {
   const q = target.dns;
   if (!q) return { outcome: 'error', rttUs: 0, detail: 'dns probe without a question' };
   const name = q.nxZone !== undefined ? nxdomainProbeName(q.nxZone) : q.name;
-  const o = await dnsQuery({ ip: target.ip, port: target.port }, { name, type: q.type }, signal, { log });
+  const o = await dnsQuery({ ip: target.ip, port: target.port }, { name, type: q.type }, signal, { log, transport: q.tcpCheck ? 'tcp' : 'udp' });
   return {
     outcome: o.outcome,
     rttUs: o.rttUs,

@@ -23,6 +23,8 @@ export interface DnsQuestionSpec {
   readonly type: 'A' | 'AAAA';
   /** Set for the "must not exist" check: the prober asks a fresh random name under this zone instead of `name`. */
   readonly nxZone?: string;
+  /** The TCP check: asked over TCP from the start, not only after a truncated UDP reply. */
+  readonly tcpCheck?: boolean;
 }
 
 /** What a dns probe adds to its outcome. */

@@ -114,6 +114,7 @@ export class Reporter {
               name: p.result.dns?.name ?? (p.spec.dns.nxZone !== undefined ? '' : p.spec.dns.name),
               type: dnsTypes.toProto(p.spec.dns.type === 'A' ? 'a' : 'aaaa'),
               nxCheck: p.spec.dns.nxZone !== undefined,
+              tcpCheck: p.spec.dns.tcpCheck === true,
               answers: [...(p.result.dns?.answers ?? [])],
               rcode: p.result.dns?.rcode ?? '',
               tcp: p.result.dns?.tcp ?? false,

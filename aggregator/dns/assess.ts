@@ -9,7 +9,10 @@
 //      such a replica when that node still reaches a healthy replica directly
 //      (kube-proxy sends part of its queries to the bad one); what is left is
 //      DnsFailing for the node, or for the server when most nodes fail;
-//   3. the same for latency: DnsLatencyHigh per node, or per server.
+//   3. the same for latency: DnsLatencyHigh per node, or per server;
+//   4. the TCP check (the first name over TCP each round) failing where UDP
+//      answers: a replica when the others answer over TCP, else DnsFailing
+//      for the front address, server-wide or per node.
 import { lookupCost, type LookupCost, type ResolvConf } from '../../common/resolv-conf.js';
 import type { Outcome, Status } from '../../common/vocabulary.js';
 import type { Condition } from '../localize/localize.js';
@@ -18,7 +21,7 @@ import { pct } from '../matrix/status.js';
 import { OUTAGE_RUN } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes.js';
 import type { DnsQuestion, DnsServerSpec } from './servers.js';
-import type { DnsStore } from './store.js';
+import type { DnsStore, NxCheck } from './store.js';
 
 export interface DnsAssessOptions {
   readonly latencyThresholdMs: number;
@@ -44,7 +47,15 @@ export interface DnsCell {
   readonly since: number | null;
   readonly samples: number;
   /** The last "must not exist" check: ok when the server said NXDOMAIN. */
-  readonly nxCheck: { readonly lastOutcome: Outcome; readonly ok: boolean; readonly since: number } | null;
+  readonly nxCheck: CheckView | null;
+  /** The last TCP check (the first name over TCP): ok when it resolved. Not part of the cell's status, which is UDP's. */
+  readonly tcpCheck: CheckView | null;
+}
+
+export interface CheckView {
+  readonly lastOutcome: Outcome;
+  readonly ok: boolean;
+  readonly since: number;
 }
 
 export interface DnsServerInfo {
@@ -118,6 +129,7 @@ const UNKNOWN_CELL: DnsCell = Object.freeze({
   since: null,
   samples: 0,
   nxCheck: null,
+  tcpCheck: null,
 });
 
 export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: number, o: DnsAssessOptions): DnsAssessment {
@@ -145,9 +157,10 @@ export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: nu
 /** A cell's status: failing during an outage (OUTAGE_RUN failed queries in a row), degraded on recurring errors or latency. */
 export function dnsCell(store: DnsStore, src: number, dst: number, now: number, o: Pick<DnsAssessOptions, 'latencyThresholdMs' | 'degradedLoss'>): DnsCell {
   const view = store.view(src, dst, now);
-  const nx = store.nxCheck(src, dst);
-  const nxCheck = nx && now - nx.at <= store.options.windowMs ? { lastOutcome: nx.outcome, ok: nx.outcome === 'nxdomain', since: nx.since } : null;
-  if (!view) return nxCheck ? { ...UNKNOWN_CELL, nxCheck } : UNKNOWN_CELL;
+  const check = (c: NxCheck | undefined, good: Outcome): CheckView | null => (c && now - c.at <= store.options.windowMs ? { lastOutcome: c.outcome, ok: c.outcome === good, since: c.since } : null);
+  const nxCheck = check(store.nxCheck(src, dst), 'nxdomain');
+  const tcpCheck = check(store.tcpCheck(src, dst), 'ok');
+  if (!view) return nxCheck || tcpCheck ? { ...UNKNOWN_CELL, nxCheck, tcpCheck } : UNKNOWN_CELL;
   const samples = store.samples(src, dst, now);
   const errors: Partial<Record<Outcome, number>> = {};
   const failed = new Uint8Array(samples.length);
@@ -169,6 +182,7 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
     since: view.since,
     samples: view.samples,
     nxCheck,
+    tcpCheck,
   };
   if (view.status === 'unknown') return { ...base, status: 'unknown', reason: view.reason };
   const summary = errorSummary(errors, samples.length);
@@ -310,6 +324,15 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
       add(j, `answers NOERROR for a name that must not exist (from ${nxBad} nodes): a wildcard or a hijacking upstream`);
     }
   }
+  // UDP answers but TCP does not (a policy or firewall allowing only UDP 53): every answer too large for UDP fails.
+  const tcpOnlyBad = (c: DnsCell) => c.tcpCheck !== null && !c.tcpCheck.ok && (c.status === 'ok' || c.status === 'degraded');
+  const tcpWhy = (j: number, n: number) => `answers over UDP but not over TCP from ${n} of ${known(j)} nodes (${tcpOutcomes(column(j))}): answers too large for UDP (truncated) fail`;
+  const tcpFine = (j: number) => most(count(j, (c) => c.tcpCheck?.ok === true), known(j));
+  for (const { j } of replicas) {
+    const n = count(j, tcpOnlyBad);
+    // With every replica's TCP gone it is the path, not a replica: the service's DnsFailing says it once.
+    if (most(n, known(j)) && replicas.some((r) => r.j !== j && tcpFine(r.j))) add(j, tcpWhy(j, n));
+  }
   for (const a of answers) {
     for (const name of a.divergent) {
       const j = servers.findIndex((s) => s.name === name);
@@ -335,6 +358,7 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
   const replicaLine = (i: number) => replicas.map(({ s, j }) => `${s.name} ${cells[i]![j]!.lastOutcome ?? 'no result'}`).join(', ');
 
   // 2 and 3. Front addresses: the service IP, NodeLocal DNSCache.
+  const tcpConditions: Condition[] = [];
   for (const [j, s] of servers.entries()) {
     if (s.role === 'replica') continue;
     const k = known(j);
@@ -378,8 +402,36 @@ function localizeDns(nodes: readonly NodeRecord[], servers: readonly DnsServerSp
         });
       }
     }
+    // TCP only, on nodes whose UDP works (UDP failing is said above): one server-wide finding, or one per node.
+    const tcpBad = nodes.flatMap((n, i) => (tcpOnlyBad(cells[i]![j]!) && !explained(i) ? [i] : []));
+    const tcpAdvice = 'Pods get an error for every answer too large for UDP (many A/AAAA records, DNSSEC, long SRV lists): check NetworkPolicies and host firewalls for TCP 53.';
+    if (most(tcpBad.length, k)) {
+      tcpConditions.push({
+        kind: 'DnsFailing',
+        subject: { server: s.name },
+        summary: `DNS over TCP through ${s.name} (${address}) fails from ${tcpBad.length} of ${k} nodes; UDP answers`,
+        description: `The TCP check (${o.questions[0]?.name ?? 'the first name'} over TCP) to ${s.name} fails from ${tcpBad.length} of ${k} nodes (${tcpOutcomes(tcpBad.map((i) => cells[i]![j]!))}) while UDP queries are answered. ${tcpAdvice}`,
+      });
+    } else {
+      for (const i of tcpBad) {
+        const c = cells[i]![j]!;
+        tcpConditions.push({
+          kind: 'DnsFailing',
+          subject: { node: nodes[i]!.name },
+          summary: `${nodes[i]!.name} cannot resolve over TCP through ${s.name} (${c.address ?? address}): ${c.tcpCheck!.lastOutcome}; UDP answers`,
+          description: `The TCP check from ${nodes[i]!.name} to ${s.name} fails (${c.tcpCheck!.lastOutcome} since ${new Date(c.tcpCheck!.since).toISOString()}) while UDP queries are answered. ${tcpAdvice} Other nodes resolve over TCP normally.`,
+        });
+      }
+    }
   }
-  return conditions;
+  // After every UDP condition: a node that fails over UDP somewhere keeps that DnsFailing (the engine keeps the first of one subject).
+  return [...conditions, ...tcpConditions];
+}
+
+function tcpOutcomes(cells: readonly DnsCell[]): string {
+  const counts = new Map<string, number>();
+  for (const c of cells) if (c.tcpCheck && !c.tcpCheck.ok) counts.set(c.tcpCheck.lastOutcome, (counts.get(c.tcpCheck.lastOutcome) ?? 0) + 1);
+  return [...counts.entries()].map(([o, n]) => `${o} from ${n}`).join(', ');
 }
 
 const ROLE_WORDS: Record<DnsServerSpec['role'], string> = { replica: 'replica', service: 'service address', nodelocal: 'NodeLocal cache' };

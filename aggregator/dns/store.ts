@@ -13,6 +13,8 @@ export interface DnsResultInput {
   readonly name: string;
   readonly type: 'A' | 'AAAA';
   readonly nxCheck: boolean;
+  /** The round's TCP check (the first question over TCP): kept apart from the cell, which is UDP. */
+  readonly tcpCheck?: boolean;
   readonly answers: readonly string[];
   readonly rcode: string;
   readonly ip: string;
@@ -27,6 +29,7 @@ export interface DnsAnswer {
   readonly at: number;
 }
 
+/** The last nx or TCP check of one node towards one server. */
 export interface NxCheck {
   readonly outcome: Outcome;
   readonly rcode: string;
@@ -59,6 +62,8 @@ export class DnsStore {
   private readonly answers: (Map<string, DnsAnswer> | undefined)[] = [];
   /** Per node index: server index → last nx check. */
   private readonly nx: (Map<number, NxCheck> | undefined)[] = [];
+  /** Per node index: server index → last TCP check. */
+  private readonly tcp: (Map<number, NxCheck> | undefined)[] = [];
   /** Per node index: server index → address last probed (an "auto" service differs per node). */
   private readonly addresses: (Map<number, { ip: string; family: AddressFamily }> | undefined)[] = [];
   private readonly listeners = new Set<DnsRecordListener>();
@@ -110,7 +115,7 @@ export class DnsStore {
       const w = wanted.get(spec.name);
       if (w && w.address === spec.address && w.port === spec.port && w.role === spec.role) return;
       this.cells.removeColumn(slot);
-      for (const m of [...this.nx, ...this.addresses]) m?.delete(slot);
+      for (const m of [...this.nx, ...this.tcp, ...this.addresses]) m?.delete(slot);
       for (const m of this.answers) if (m) for (const k of [...m.keys()]) if (k.startsWith(`${spec.name}\n`)) m.delete(k);
       this.slots[slot] = undefined;
       this.byName.delete(spec.name);
@@ -155,8 +160,8 @@ export class DnsStore {
     this.stats.results++;
     const server = this.slots[dst]!;
     (this.addresses[src] ??= new Map()).set(dst, { ip: r.ip, family: r.family });
-    if (r.nxCheck) {
-      const map = (this.nx[src] ??= new Map());
+    if (r.nxCheck || r.tcpCheck) {
+      const map = ((r.nxCheck ? this.nx : this.tcp)[src] ??= new Map());
       const prev = map.get(dst);
       if (!prev || r.at >= prev.at) {
         map.set(dst, { outcome: r.outcome, rcode: r.rcode, at: r.at, since: prev && prev.outcome === r.outcome ? prev.since : r.at });
@@ -199,12 +204,17 @@ export class DnsStore {
     return this.nx[src]?.get(dst);
   }
 
+  tcpCheck(src: number, dst: number): NxCheck | undefined {
+    return this.tcp[src]?.get(dst);
+  }
+
   /** Forgets node `n` (it left the cluster; its index may be reused). */
   removeNode(n: number): void {
     // Only the node's row: the columns are servers, not nodes.
     this.cells.removeNode(n, 0);
     this.answers[n] = undefined;
     this.nx[n] = undefined;
+    this.tcp[n] = undefined;
     this.addresses[n] = undefined;
   }
 

@@ -186,6 +186,7 @@ export class Collector {
         dnsServers: plan.dns.servers.map((s) => ({ name: s.name, address: s.address, port: s.port, role: dnsRoles.toProto(s.role) })),
         dnsQuestions: plan.dns.questions.map((q) => ({ name: q.name, type: dnsTypes.toProto(q.type === 'A' ? 'a' : 'aaaa') })),
         dnsNxZone: plan.dns.nxZone,
+        dnsTcpCheck: plan.dns.tcpCheck,
       },
     });
   }

@@ -141,6 +141,7 @@ export const DnsCellSchema = Type.Object({
   since: nullable(IsoTime),
   samples: Type.Integer(),
   nxCheck: nullable(Type.Object({ lastOutcome: OutcomeSchema, ok: Type.Boolean(), since: IsoTime }, { description: 'last query for a random name that must not exist; ok when NXDOMAIN' })),
+  tcpCheck: nullable(Type.Object({ lastOutcome: OutcomeSchema, ok: Type.Boolean(), since: IsoTime }, { description: 'last TCP check (the first name asked over TCP); ok when it resolved; null with --dns-tcp-check off. Not part of status, which is UDP\'s' })),
 });
 
 export const DnsResponse = Type.Object({

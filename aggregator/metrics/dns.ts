@@ -24,7 +24,7 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
   });
   const probes = new Counter({
     name: 'netmatrix_dns_probes_total',
-    help: 'DNS probes by server and outcome; check="name" for the configured names, check="nx" for the random name that must be NXDOMAIN.',
+    help: 'DNS probes by server and outcome; check="name" for the configured names over UDP, check="nx" for the random name that must be NXDOMAIN, check="tcp" for the first name over TCP.',
     labelNames: ['server', 'role', 'check', 'outcome'],
     registers: [registry],
   });
@@ -33,19 +33,20 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
     duration.zero({ server: s.name, role: s.role });
     probes.inc({ server: s.name, role: s.role, check: 'name', outcome: 'ok' }, 0);
     probes.inc({ server: s.name, role: s.role, check: 'nx', outcome: 'nxdomain' }, 0);
+    probes.inc({ server: s.name, role: s.role, check: 'tcp', outcome: 'ok' }, 0);
   };
   dns.servers.forEach(start);
   // Replicas are named after their pods: without this every CoreDNS rollout would leave its series behind.
   dns.onServersChanged((removed, added) => {
     for (const s of removed) {
       duration.remove({ server: s.name, role: s.role });
-      for (const check of ['name', 'nx']) for (const outcome of outcomes.words) probes.remove({ server: s.name, role: s.role, check, outcome });
+      for (const check of ['name', 'nx', 'tcp']) for (const outcome of outcomes.words) probes.remove({ server: s.name, role: s.role, check, outcome });
     }
     added.forEach(start);
   });
   dns.onRecord((s, r) => {
-    probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : 'name', outcome: r.outcome });
-    if (!r.nxCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
+    probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : r.tcpCheck ? 'tcp' : 'name', outcome: r.outcome });
+    if (!r.nxCheck && !r.tcpCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
   });
 
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) => rebuiltGauge(registry, name, help, labelNames, fill);

@@ -27,9 +27,11 @@ export interface DnsPlan {
   readonly servers: readonly DnsServerSpec[];
   readonly questions: readonly DnsQuestion[];
   readonly nxZone: string;
+  /** Ask each server the first question over TCP too, every round. */
+  readonly tcpCheck: boolean;
 }
 
-export const NO_DNS: DnsPlan = Object.freeze({ servers: [], questions: [], nxZone: '' });
+export const NO_DNS: DnsPlan = Object.freeze({ servers: [], questions: [], nxZone: '', tcpCheck: false });
 
 export interface ProbeSettings {
   readonly kinds: readonly PairKind[];

@@ -22,6 +22,7 @@ export function dnsBody(a: DnsAssessment) {
         since: iso(c.since),
         samples: c.samples,
         nxCheck: c.nxCheck ? { lastOutcome: c.nxCheck.lastOutcome, ok: c.nxCheck.ok, since: iso(c.nxCheck.since)! } : null,
+        tcpCheck: c.tcpCheck ? { lastOutcome: c.tcpCheck.lastOutcome, ok: c.tcpCheck.ok, since: iso(c.tcpCheck.since)! } : null,
       })),
     ),
     answers: a.answers.map((x) => ({ ...x, servers: { ...x.servers }, divergent: [...x.divergent] })),

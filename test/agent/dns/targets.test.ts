@@ -22,6 +22,7 @@ const plan = {
     { name: 'api.example.internal', type: 'DNS_TYPE_AAAA' as const },
   ],
   dnsNxZone: 'cluster.local',
+  dnsTcpCheck: false,
 };
 
 t.test('every server × every question plus one NX check; "auto" is resolv.conf\'s first nameserver', async (t) => {
@@ -43,6 +44,18 @@ t.test('every server × every question plus one NX check; "auto" is resolv.conf\
     ],
   );
   t.ok(set.probes.every((p) => p.kind === 'dns' && p.node === '' && p.family === 'ipv4'));
+});
+
+t.test('the TCP check: the first question over TCP, once per server, when the plan asks for it', async (t) => {
+  const set = dnsProbeSet({ ...plan, dnsTcpCheck: true }, conf, allowed);
+  const tcp = set.probes.filter((p) => p.dns!.tcpCheck);
+  t.same(tcp.map((p) => [p.id, p.ip, p.port, p.dns!.name, p.dns!.type]), [
+    ['dns/service/tcp', '10.96.0.10', 53, 'kubernetes.default.svc.cluster.local', 'A'],
+    ['dns/dns-a/tcp', '10.244.1.5', 5353, 'kubernetes.default.svc.cluster.local', 'A'],
+    ['dns/nodelocal/tcp', '169.254.20.10', 53, 'kubernetes.default.svc.cluster.local', 'A'],
+  ]);
+  t.equal(set.probes.length, 12, 'three servers × (two names + nx + tcp)');
+  t.same(dnsProbeSet({ ...plan, dnsTcpCheck: true, dnsQuestions: [] }, conf, allowed).probes.filter((p) => p.dns!.tcpCheck), [], 'no question: no TCP check');
 });
 
 t.test('what is not probed, and why', async (t) => {

@@ -12,6 +12,7 @@ const DNS = {
   ],
   questions: [{ name: 'kubernetes.default.svc.cluster.local', type: 'A' as const }],
   nxZone: 'cluster.local',
+  tcpCheck: true,
 };
 const SETTINGS: ProbeSettings = { kinds: ['icmp', 'tcp', 'node'], intervalMs: 5_000, timeoutMs: 1_000, dns: DNS };
 

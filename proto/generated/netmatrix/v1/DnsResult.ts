@@ -11,6 +11,7 @@ export interface DnsResult {
   'rcode'?: (string);
   'tcp'?: (boolean);
   'ignored'?: (number);
+  'tcpCheck'?: (boolean);
 }
 
 export interface DnsResult__Output {
@@ -22,4 +23,5 @@ export interface DnsResult__Output {
   'rcode': (string);
   'tcp': (boolean);
   'ignored': (number);
+  'tcpCheck': (boolean);
 }

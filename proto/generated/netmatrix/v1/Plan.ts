@@ -15,6 +15,7 @@ export interface Plan {
   'dnsServers'?: (_netmatrix_v1_DnsServer)[];
   'dnsQuestions'?: (_netmatrix_v1_DnsQuestion)[];
   'dnsNxZone'?: (string);
+  'dnsTcpCheck'?: (boolean);
 }
 
 export interface Plan__Output {
@@ -26,4 +27,5 @@ export interface Plan__Output {
   'dnsServers': (_netmatrix_v1_DnsServer__Output)[];
   'dnsQuestions': (_netmatrix_v1_DnsQuestion__Output)[];
   'dnsNxZone': (string);
+  'dnsTcpCheck': (boolean);
 }
