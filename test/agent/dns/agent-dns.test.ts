@@ -18,7 +18,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const responders: DnsResponder[] = [];
 t.teardown(() => Promise.all(responders.map((r) => r.close())));
 const a = await startDnsResponder({ host: '127.0.5.1', port: 0, records: RECORDS });
-const b = await startDnsResponder({ host: '127.0.5.2', port: 0, records: RECORDS });
+let b = await startDnsResponder({ host: '127.0.5.2', port: 0, records: RECORDS });
 const service = await startDnsResponder({ host: '127.0.5.10', port: 0, upstreams: [a, b] });
 responders.push(a, b, service);
 // NodeLocal DNSCache: an address with nothing listening yet (a port we held and let go).
@@ -51,6 +51,7 @@ interface Cell {
   latencyP50Ms: number | null;
   address: string | null;
   nxCheck: { ok: boolean } | null;
+  tcpCheck: { ok: boolean; lastOutcome: string } | null;
 }
 interface DnsBody {
   nodes: string[];
@@ -65,7 +66,7 @@ const column = (body: DnsBody, server: string) => body.cells.map((row) => row[bo
 t.test('every node asks every server; replicas agree; the resolver view arrives', async (t) => {
   const body = await waitFor('every node to have answers from service, dns-a and dns-b', async () => {
     const d = await dns();
-    return d.nodes.length === 3 && ['service', 'dns-a', 'dns-b'].every((s) => column(d, s).every((c) => c.status === 'ok' && c.nxCheck?.ok)) && d;
+    return d.nodes.length === 3 && ['service', 'dns-a', 'dns-b'].every((s) => column(d, s).every((c) => c.status === 'ok' && c.nxCheck?.ok && c.tcpCheck?.ok)) && d;
   }, 15_000, 100);
   t.same(body.servers.map((s) => [s.name, s.role]), [['service', 'service'], ['nodelocal', 'nodelocal'], ['dns-a', 'replica'], ['dns-b', 'replica']], 'columns: service, NodeLocal, then replicas');
   t.same(column(body, 'service').map((c) => c.address), ['127.0.5.10', '127.0.5.10', '127.0.5.10']);
@@ -108,6 +109,30 @@ t.test('a slow replica: DnsReplicaUnhealthy names it, metrics show it', async (t
   t.notMatch(metrics, /netmatrix_dns_node_error_ratio\{[^}]*server="dns-b"/, 'slow but no errors: no per-node series for dns-b');
   b.setDelay(0);
   await waitFor('dns-b ok again', async () => column(await dns(), 'dns-b').every((c) => c.status === 'ok'), 15_000, 100);
+  agg.evaluate();
+  t.same((await agg.app.inject('/api/v1/findings')).json().findings, [], 'resolved');
+});
+
+t.test('a replica whose TCP port is closed: UDP ok, the TCP check refused, DnsReplicaUnhealthy says TCP', async (t) => {
+  const port = b.port;
+  await b.close();
+  b = await startDnsResponder({ host: '127.0.5.2', port, records: RECORDS, tcp: false });
+  responders[1] = b;
+  const col = await waitFor('dns-b TCP check failing from every node', async () => {
+    const c = column(await dns(), 'dns-b');
+    return c.every((x) => x.status === 'ok' && x.tcpCheck?.ok === false) && c;
+  }, 15_000, 100);
+  t.same(col.map((c) => c.tcpCheck!.lastOutcome), ['refused', 'refused', 'refused'], 'a closed port is refused, not a timeout');
+  t.ok(column(await dns(), 'service').every((c) => c.tcpCheck?.ok), 'the service (forwarding over UDP) still answers over TCP');
+  agg.evaluate();
+  const f = (await agg.app.inject('/api/v1/findings')).json().findings as { kind: string; summary: string; labels: Record<string, string> }[];
+  t.same(f.map((x) => [x.kind, x.labels.server]), [['DnsReplicaUnhealthy', 'dns-b']]);
+  t.match(f[0]!.summary, /answers over UDP but not over TCP from 3 of 3 nodes \(refused from 3\)/);
+  t.match((await agg.app.inject('/metrics')).body, /netmatrix_dns_probes_total\{server="dns-b",role="replica",check="tcp",outcome="refused"\} [1-9]/);
+  await b.close();
+  b = await startDnsResponder({ host: '127.0.5.2', port, records: RECORDS });
+  responders[1] = b;
+  await waitFor('dns-b TCP ok again', async () => column(await dns(), 'dns-b').every((c) => c.tcpCheck?.ok), 15_000, 100);
   agg.evaluate();
   t.same((await agg.app.inject('/api/v1/findings')).json().findings, [], 'resolved');
 });

@@ -42,7 +42,7 @@ class Fixture {
   }
 
   /** `rounds` probe rounds: every node asks every server the name and the NX check. */
-  run(rounds: number, world: World, nx: (node: string, server: string) => Outcome = () => 'nxdomain'): this {
+  run(rounds: number, world: World, nx: (node: string, server: string) => Outcome = () => 'nxdomain', tcp?: (node: string, server: string) => Outcome): this {
     for (let r = 0; r < rounds; r++) {
       this.clock.advance(INTERVAL);
       this.round++;
@@ -52,6 +52,10 @@ class Fixture {
           const base = { server: s.name, type: 'A' as const, ip: s.address, family: 'ipv4' as const, at: this.clock.now(), rcode: '' };
           this.store.record(node.index, { ...base, name: NAME, nxCheck: false, answers: reply.outcome === 'ok' ? (reply.answers ?? ['10.96.0.1']) : [], outcome: reply.outcome, rttUs: reply.outcome === 'ok' ? Math.round((reply.ms ?? 0.5) * 1000) : 0 });
           this.store.record(node.index, { ...base, name: 'netmatrix-nx-0.cluster.local', nxCheck: true, answers: [], outcome: nx(node.name, s.name), rttUs: 400 });
+          if (tcp) {
+            const outcome = tcp(node.name, s.name);
+            this.store.record(node.index, { ...base, name: NAME, nxCheck: false, tcpCheck: true, answers: outcome === 'ok' ? ['10.96.0.1'] : [], outcome, rttUs: outcome === 'ok' ? 600 : 0 });
+          }
         }
       }
     }
@@ -268,4 +272,43 @@ t.test('the server set changes (CoreDNS endpoints come and go): kept servers kee
   t.same(col(a, 'dns-c').map((c) => c.status), ['unknown', 'unknown', 'unknown']);
   t.same(a.answers[0]!.servers, { service: ['10.96.0.1'], 'dns-a': null, 'dns-c': null });
   t.equal(f.store.record(0, { server: 'dns-b', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.244.2.7', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.now() }), false, 'results for a server that left are rejected');
+});
+
+t.test('TCP check: UDP answers, TCP does not', async (t) => {
+  await t.test('healthy TCP: tcpCheck ok on every cell, nothing raised, UDP status untouched', async (t) => {
+    const f = new Fixture(4).run(6, fine, undefined, () => 'ok');
+    for (const row of f.assess().cells) for (const c of row) t.match(c, { status: 'ok', samples: 6, tcpCheck: { ok: true, lastOutcome: 'ok' } });
+    t.same(f.brief(), []);
+  });
+  await t.test('one replica refuses TCP from every node: DnsReplicaUnhealthy names it, the service is explained', async (t) => {
+    const f = new Fixture(5).run(6, fine, undefined, (_n, s) => (s === 'dns-b' ? 'timeout' : 'ok'));
+    const a = f.assess();
+    for (const c of col(a, 'dns-b')) t.match(c, { status: 'ok', tcpCheck: { ok: false, lastOutcome: 'timeout' } });
+    t.same(f.brief(), ['DnsReplicaUnhealthy server=dns-b']);
+    t.match(a.conditions[0]!.summary, /answers over UDP but not over TCP from 5 of 5 nodes \(timeout from 5\)/);
+  });
+  await t.test('TCP 53 dropped on every path: one DnsFailing for the service, no replica blamed', async (t) => {
+    const f = new Fixture(5).run(6, fine, undefined, () => 'timeout');
+    const a = f.assess();
+    t.same(f.brief(), ['DnsFailing server=service']);
+    t.match(a.conditions[0]!.summary, /DNS over TCP through service \(10\.96\.0\.10\) fails from 5 of 5 nodes; UDP answers/);
+    t.match(a.conditions[0]!.description, /TCP 53/);
+  });
+  await t.test('one node drops TCP 53: DnsFailing for that node only', async (t) => {
+    const f = new Fixture(5).run(6, fine, undefined, (n) => (n === 'node-3' ? 'timeout' : 'ok'));
+    const a = f.assess();
+    t.same(f.brief(), ['DnsFailing node=node-3']);
+    t.match(a.conditions[0]!.summary, /node-3 cannot resolve over TCP through service \(10\.96\.0\.10\): timeout; UDP answers/);
+  });
+  await t.test('a node whose UDP fails too keeps the UDP finding first', async (t) => {
+    const f = new Fixture(5).run(6, fine, undefined, () => 'ok').run(3, (n) => (n === 'node-2' ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }), undefined, (n) => (n === 'node-2' ? 'timeout' : 'ok'));
+    const c = f.assess().conditions.filter((c) => c.subject.node === 'node-2');
+    t.ok(c.length >= 1);
+    t.notMatch(c[0]!.summary, /over TCP/, 'the UDP failure is named first');
+  });
+  await t.test('a stale TCP check is dropped', async (t) => {
+    const f = new Fixture(3).run(2, fine, undefined, () => 'timeout').run(14, fine);
+    for (const row of f.assess().cells) for (const c of row) t.equal(c.tcpCheck, null);
+    t.same(f.brief(), []);
+  });
 });
