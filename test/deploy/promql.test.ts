@@ -354,6 +354,8 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       servers: DNS_SERVERS,
       names: ['kubernetes.default.svc.cluster.local'],
       outcome: dns1,
+      // NodeLocal's TCP 53 is dropped (UDP answers): DnsFailing check=tcp until phase 3 makes its UDP fail too.
+      tcpOutcome: (_src, server) => (server === SLOW_FRONT ? { outcome: 'timeout', rttUs: 0 } : { outcome: 'ok', rttUs: 900 }),
       nameservers: (node) => [node === ODD_RESOLVER_NODE ? '10.0.0.53' : '10.96.0.10'],
     },
     cni: { snapshot: cni1 },
@@ -506,7 +508,8 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
           isAlert(as, 'DnsReplicaUnhealthy', { server: SLOW_REPLICA, severity: 'warning', source: 'prometheus', cluster: 'test' }) &&
           isAlert(as, 'DnsReplicaUnhealthy', { server: HIJACKED_REPLICA }) &&
           isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE, server: 'service', severity: 'critical' }) &&
-          isAlert(as, 'DnsLatencyHigh', { server: SLOW_FRONT, node: undefined })
+          isAlert(as, 'DnsLatencyHigh', { server: SLOW_FRONT, node: undefined }) &&
+          isAlert(as, 'DnsFailing', { server: SLOW_FRONT, check: 'tcp', node: undefined })
         );
       },
       20_000,
@@ -516,11 +519,12 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     const dnsAlerts = describe(as.filter((a) => a.labels.alertname!.startsWith('Dns')));
     t.same(
       dnsAlerts,
-      [`DnsFailing{node=${DNS_FAILING_NODE},server=service}`, `DnsLatencyHigh{server=${SLOW_FRONT}}`, `DnsReplicaUnhealthy{server=${SLOW_REPLICA}}`, `DnsReplicaUnhealthy{server=${HIJACKED_REPLICA}}`].sort(),
+      [`DnsFailing{node=${DNS_FAILING_NODE},server=service}`, `DnsFailing{check=tcp,server=${SLOW_FRONT}}`, `DnsLatencyHigh{server=${SLOW_FRONT}}`, `DnsReplicaUnhealthy{server=${SLOW_REPLICA}}`, `DnsReplicaUnhealthy{server=${HIJACKED_REPLICA}}`].sort(),
       'one alert per DNS fault, where it is: no DnsLatencyHigh for the service, no other replica',
     );
     const reasons = async (server: string) => (await vector(`netmatrix:dns_replica_unhealthy{server="${server}"}`)).map((s) => s.metric.reason).sort();
-    t.same(await reasons(SLOW_REPLICA), ['latency'], `${SLOW_REPLICA} is slow`);
+    t.same(await reasons(SLOW_REPLICA), ['latency', 'slow'], `${SLOW_REPLICA} is slow (p99 and p50)`);
+    t.same((await vector('netmatrix:dns_server_tcp_failing')).map((s) => s.metric.server), [SLOW_FRONT], 'only NodeLocal fails over TCP');
     t.same(await reasons(HIJACKED_REPLICA), ['divergent', 'nx_answered'], `${HIJACKED_REPLICA} answers differently and says NOERROR to names that must not exist`);
     const p50 = await vector('netmatrix:dns_latency_p50:rate5m{server="service"}');
     t.ok(Number(p50[0]?.value?.[1]) < 0.02, `the service's p50 is fast (${p50[0]?.value?.[1]})`);
@@ -620,7 +624,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
           isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE_3, server: 'service' }) &&
           isAlert(as, 'DnsFailing', { node: DNS_FAILING_NODE, server: 'service' }) &&
           isAlert(as, 'DnsFailing', { server: SLOW_FRONT, node: undefined }) &&
-          !as.some((a) => a.labels.alertname === 'DnsFailing' && a.labels.server === SLOW_FRONT && a.labels.node !== undefined)
+          !as.some((a) => a.labels.alertname === 'DnsFailing' && a.labels.server === SLOW_FRONT && (a.labels.node !== undefined || a.labels.check === 'tcp'))
         );
       },
       25_000,
@@ -630,7 +634,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     t.same(
       describe(as.filter((a) => a.labels.alertname === 'DnsFailing')),
       [`DnsFailing{node=${DNS_FAILING_NODE_3},server=service}`, `DnsFailing{node=${DNS_FAILING_NODE},server=service}`, `DnsFailing{server=${SLOW_FRONT}}`].sort(),
-      'DnsFailing for the two nodes the service fails from, once for nodelocal, never for a replica',
+      'DnsFailing for the two nodes the service fails from, once for nodelocal (its UDP failing replaces the TCP one), never for a replica',
     );
     t.same(
       describe(as.filter((a) => a.labels.alertname === 'DnsReplicaUnhealthy')),

@@ -60,6 +60,8 @@ export interface SimDnsOptions {
   /** The questions (A records) of --dns-names; default ['kubernetes.default.svc.cluster.local']. */
   readonly names?: readonly string[];
   outcome: SimDnsOutcomeFn;
+  /** The TCP check's outcome (the first name over TCP, as an agent with a plan's dnsTcpCheck asks it); none: no TCP check sent. */
+  readonly tcpOutcome?: (src: string, server: string) => SimDnsResult;
   /** The resolv.conf nameservers a node reports in its Hello; default none (no resolver view). */
   readonly nameservers?: (node: string) => readonly string[];
 }
@@ -277,9 +279,10 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
     }
     if (opts.dns && dnsFn) {
       for (const server of opts.dns.servers) {
-        for (const name of [...dnsNames, '']) {
-          const nx = name === '';
-          const r = dnsFn(agent.node.name, server.name, name, nx);
+        const questions = [...dnsNames.map((name) => ({ name, nx: false, tcp: false })), { name: '', nx: true, tcp: false }];
+        if (opts.dns.tcpOutcome) questions.push({ name: dnsNames[0]!, nx: false, tcp: true });
+        for (const { name, nx, tcp } of questions) {
+          const r = tcp ? opts.dns.tcpOutcome!(agent.node.name, server.name) : dnsFn(agent.node.name, server.name, name, nx);
           const answered = r.outcome === 'ok';
           results.push({
             kind: probeKinds.toProto('dns'),
@@ -296,9 +299,10 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
               name,
               type: dnsTypes.toProto('a'),
               nxCheck: nx,
+              tcpCheck: tcp,
               answers: answered ? [...(r.answers ?? ['10.96.0.1'])] : [],
               rcode: r.outcome === 'ok' ? 'NOERROR' : r.outcome === 'nxdomain' ? 'NXDOMAIN' : r.outcome === 'servfail' ? 'SERVFAIL' : r.outcome === 'dns_refused' ? 'REFUSED' : '',
-              tcp: false,
+              tcp,
               ignored: 0,
             },
           });
