@@ -84,6 +84,7 @@ export const aggregatorSettings = defineSettings({
   findingFor: { flag: 'finding-for', env: 'NETMATRIX_FINDING_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a condition must hold this long before its finding fires (default 2 × probe interval)' },
   findingClearFor: { flag: 'finding-clear-for', env: 'NETMATRIX_FINDING_CLEAR_FOR', parse: duration({ min: 0, max: 3_600_000 }), help: 'a firing finding resolves after its condition has been gone this long (default 2 × probe interval)' },
   maxPairFindings: { flag: 'max-pair-findings', env: 'NETMATRIX_MAX_PAIR_FINDINGS', default: '100', parse: integer(0, 100_000), help: 'most PairUnreachable, PacketLoss or HighLatency findings about single pairs (the rest are counted)' },
+  maxDnsNodeSeries: { flag: 'max-dns-node-series', env: 'NETMATRIX_MAX_DNS_NODE_SERIES', default: '10000', parse: integer(0, 1_000_000), help: 'most node × DNS server series of netmatrix_dns_node_error_ratio, front addresses (service, nodelocal) first, then the highest ratios (the rest are counted in netmatrix_dns_node_series_dropped); the default holds two front addresses failing from 5,000 nodes' },
   maxPairSeries: { flag: 'max-pair-series', env: 'NETMATRIX_MAX_PAIR_SERIES', default: '100', parse: integer(0, 100_000), help: 'most unhealthy pairs exported as per-pair metrics (the rest are counted)' },
   alertmanagerUrls: {
     flag: 'alertmanager-urls',

@@ -160,6 +160,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     sessions,
     store,
     dns,
+    maxDnsNodeSeries: config.maxDnsNodeSeries,
     cni,
     // Read at scrape time; `kube` is set once the API watch has started.
     kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),

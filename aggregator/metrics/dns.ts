@@ -57,16 +57,27 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
   gauge('netmatrix_dns_server_nodes', 'Nodes by the status of their cell towards each DNS server, at the last evaluation.', ['server', 'role', 'status'], (g) => {
     for (const t of last()?.tallies ?? []) for (const status of STATUSES) g.set({ server: t.server, role: t.role, status }, t[status]);
   });
-  gauge('netmatrix_dns_node_error_ratio', 'Failed DNS queries over queries in the window from a node to a server; present only while above 0.', ['node', 'server'], (g) => {
+  // Bounded: a cluster-wide outage of every server would be nodes × servers series. Front addresses
+  // first (the rules' DnsFailing reads them), then the worst ratios; what is left out is counted.
+  const limit = src.maxDnsNodeSeries ?? 10_000;
+  const nodeSeries = () => {
+    const series: { node: string; server: string; front: boolean; ratio: number }[] = [];
     const a = last();
-    if (!a) return;
-    a.nodes.forEach((node, i) => {
+    a?.nodes.forEach((node, i) => {
       if (!src.nodes.get(node)) return;
       a.cells[i]!.forEach((c, j) => {
-        if (c.errorRatio !== null && c.errorRatio > 0) g.set({ node, server: a.servers[j]!.name }, c.errorRatio);
+        const s = a.servers[j]!;
+        if (c.errorRatio !== null && c.errorRatio > 0) series.push({ node, server: s.name, front: s.role !== 'replica', ratio: c.errorRatio });
       });
     });
+    if (series.length <= limit) return { series, dropped: 0 };
+    series.sort((x, y) => Number(y.front) - Number(x.front) || y.ratio - x.ratio);
+    return { series: series.slice(0, limit), dropped: series.length - limit };
+  };
+  gauge('netmatrix_dns_node_error_ratio', 'Failed DNS queries over queries in the window from a node to a server; present only while above 0 (capped by --max-dns-node-series).', ['node', 'server'], (g) => {
+    for (const s of nodeSeries().series) g.set({ node: s.node, server: s.server }, s.ratio);
   });
+  gauge('netmatrix_dns_node_series_dropped', 'Node × DNS server error ratios left out of netmatrix_dns_node_error_ratio at the last evaluation (--max-dns-node-series hit).', [], (g) => g.set(nodeSeries().dropped));
   gauge('netmatrix_dns_answer_divergent', 'A replica whose answer for a name differs from the other replicas\' (1); absent when they agree.', ['server', 'name', 'type'], (g) => {
     for (const x of last()?.answers ?? []) for (const server of x.divergent) g.set({ server, name: x.name, type: x.type }, 1);
   });

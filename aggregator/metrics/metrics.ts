@@ -24,6 +24,8 @@ export interface MetricsSources {
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
   readonly dns?: DnsStore;
+  /** Cap on netmatrix_dns_node_error_ratio series (default 10,000). */
+  readonly maxDnsNodeSeries?: number;
   readonly cni?: CniStore;
   /** The Kubernetes watcher's counters (absent without the API) and the DNS endpoints over the plan's cap. */
   readonly kubernetes?: () => { readonly stats: KubeWatchStats | undefined; readonly dnsServersDropped: number };

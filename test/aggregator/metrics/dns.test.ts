@@ -38,3 +38,31 @@ t.test('a replica that leaves takes its series; a new one starts at 0', async (t
   t.ok(store.setServers([SERVICE, { ...NEW, address: '10.244.1.7' }]));
   t.notMatch(await registry.metrics(), /coredns-new",role="replica",check="name",outcome="servfail"/);
 });
+
+t.test('per-node error series are capped, front addresses first, then the worst; the rest counted', async (t) => {
+  const store = new DnsStore([SERVICE, OLD], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 15_000 } }, 0);
+  const nodes = new NodeRegistry();
+  const names = ['n1', 'n2', 'n3'];
+  for (const name of names) nodes.upsert({ name, zone: 'z', podIPs: ['192.0.2.1'], nodeIPs: [], responderPort: 9402 }, 0);
+  const cell = (errorRatio: number | null) => ({ errorRatio });
+  const dns = {
+    nodes: names,
+    servers: [SERVICE, OLD],
+    // service fails a little from n1 and n2; the replica badly from all three.
+    cells: [[cell(0.2), cell(1)], [cell(0.1), cell(0.9)], [cell(0), cell(0.95)]],
+    tallies: [],
+    answers: [],
+    resolvers: [],
+  };
+  const series = async (limit: number) => {
+    const registry = new Registry();
+    registerDnsMetrics(registry, { dns: store, nodes, maxDnsNodeSeries: limit, evaluator: { last: { dns } } } as unknown as MetricsSources);
+    const text = await registry.metrics();
+    const kept = [...text.matchAll(/netmatrix_dns_node_error_ratio\{node="(\w+)",server="([\w-]+)"\} ([\d.]+)/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    return { kept, dropped: Number(/netmatrix_dns_node_series_dropped (\d+)/.exec(text)?.[1]) };
+  };
+  t.same(await series(10), { kept: ['n1 service 0.2', 'n1 coredns-old 1', 'n2 service 0.1', 'n2 coredns-old 0.9', 'n3 coredns-old 0.95'], dropped: 0 }, 'under the cap: every ratio above 0, none for 0');
+  const capped = await series(3);
+  t.same(capped.kept.sort(), ['n1 coredns-old 1', 'n1 service 0.2', 'n2 service 0.1'], 'the service ratios first, however small, then the worst replica ratio');
+  t.equal(capped.dropped, 2, 'two left out, counted');
+});
