@@ -300,6 +300,20 @@ t.test('dns: nodes as rows, servers as columns with their role, then the rest of
   );
 });
 
+t.test('dns: a TCP check failing where UDP answers is its own section; a cell failing over UDP is not repeated there', async (t) => {
+  const base = okDns();
+  const refused = { lastOutcome: 'refused' as const, ok: false, since: '2026-11-25T05:58:00.000Z' };
+  const cells = base.cells.map((row) => [...row]);
+  cells[0]![1] = { ...cells[0]![1]!, tcpCheck: refused };
+  cells[2]![1] = { ...cells[2]![1]!, tcpCheck: refused };
+  cells[1]![2] = { ...cells[1]![2]!, status: 'failing', lastOutcome: 'timeout', errorRatio: 1, latencyP50Ms: null, tcpCheck: { ...refused, lastOutcome: 'timeout' } };
+  const v = { ...base, cells };
+  const out = renderDns(v, plain);
+  t.match(out, 'TCP check failing (answers too large for UDP will fail):\n  dns-a: refused over TCP from node-a, node-c (UDP answers)');
+  t.notMatch(out, /dns-b: timeout over TCP/, 'node-b fails dns-b over UDP already');
+  t.notMatch(renderDns(okDns(), plain), /TCP check/, 'nothing when every TCP check is fine or absent');
+});
+
 t.test('dns: a cell says latency when answered, else the failing outcome and error ratio', async (t) => {
   t.equal(dnsCellText(dnsOkCell), '✓ 1.11ms');
   t.equal(dnsCellText({ ...dnsOkCell, latencyP50Ms: 23.456 }), '✓ 23.5ms');
