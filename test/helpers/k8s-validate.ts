@@ -242,6 +242,112 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   } else {
     check(!genv.NETMATRIX_TLS_CERT && !aenv.NETMATRIX_TLS_CA, 'no TLS settings');
   }
+  p.push(...unreadableMountedFiles(objects));
+  return p;
+}
+
+// ---- who can read a mounted Secret (kubelet's ownership rule) ----
+
+const POD_KINDS = new Set(['DaemonSet', 'StatefulSet', 'Deployment', 'ReplicaSet', 'Job']);
+
+/** A file kubelet writes into a Secret, ConfigMap or projected volume: its mode as declared. */
+interface VolumeFile {
+  readonly path: string;
+  readonly mode: number;
+}
+
+/** The files of a volume, per item where it names items, else one '*' for every key. */
+function volumeFiles(v: Obj): VolumeFile[] | undefined {
+  const fromSource = (src: Obj, defaultMode: number): VolumeFile[] =>
+    Array.isArray(src.items) && src.items.length > 0 ? (src.items as Obj[]).map((i) => ({ path: String(i.path), mode: typeof i.mode === 'number' ? i.mode : defaultMode })) : [{ path: '*', mode: defaultMode }];
+  const DEFAULT = 0o644; // the API server's default for defaultMode
+  if (v.secret) return fromSource(v.secret, v.secret.defaultMode ?? DEFAULT);
+  if (v.configMap) return fromSource(v.configMap, v.configMap.defaultMode ?? DEFAULT);
+  if (v.projected) {
+    const mode = (v.projected.defaultMode as number | undefined) ?? DEFAULT;
+    return ((v.projected.sources ?? []) as Obj[]).flatMap((src) => {
+      const s = src.secret ?? src.configMap ?? src.downwardAPI;
+      if (s) return fromSource(s, mode);
+      if (src.serviceAccountToken) return [{ path: String(src.serviceAccountToken.path), mode }];
+      return [];
+    });
+  }
+  return undefined;
+}
+
+export interface FileAccess {
+  /** The process: runAsUser, its primary group, supplementary groups (fsGroup included). */
+  readonly uid: number;
+  readonly gid: number;
+  readonly groups: readonly number[];
+  /** Whether the process keeps CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (root that did not drop them). */
+  readonly dacOverride: boolean;
+}
+
+/**
+ * Whether a process can read a file kubelet wrote into a Secret/ConfigMap/projected
+ * volume. Kubelet makes those files root:root with the declared mode; with a pod
+ * fsGroup they are root:<fsGroup>, and (the volume being read-only) it adds g+r to
+ * the mode (pkg/volume/volume_linux.go, roMask 0440). Then plain DAC: owner bits
+ * for uid 0, group bits for a member of the file's group, other bits for the rest.
+ */
+export function canRead(mode: number, fsGroup: number | undefined, p: FileAccess): boolean {
+  if (p.dacOverride) return true;
+  const owner = 0;
+  const group = fsGroup ?? 0;
+  const effective = fsGroup === undefined ? mode : mode | 0o440;
+  if (p.uid === owner) return (effective & 0o400) !== 0;
+  if (p.gid === group || p.groups.includes(group)) return (effective & 0o040) !== 0;
+  return (effective & 0o004) !== 0;
+}
+
+/** The credentials a container's process runs with, from the pod's and container's securityContext. */
+export function processOf(pod: Obj, container: Obj): FileAccess | undefined {
+  const psc = (pod.securityContext ?? {}) as Obj;
+  const csc = (container.securityContext ?? {}) as Obj;
+  const uid = (csc.runAsUser ?? psc.runAsUser) as number | undefined;
+  if (typeof uid !== 'number') return undefined; // the image's USER: not known from the manifest
+  const gid = ((csc.runAsGroup ?? psc.runAsGroup) as number | undefined) ?? 0;
+  const groups = [...(typeof psc.fsGroup === 'number' ? [psc.fsGroup as number] : []), ...((psc.supplementalGroups ?? []) as number[])];
+  const drop = ((csc.capabilities?.drop ?? []) as string[]).map((c) => c.toUpperCase());
+  const add = ((csc.capabilities?.add ?? []) as string[]).map((c) => c.toUpperCase());
+  const has = (cap: string) => add.includes(cap) || (!drop.includes('ALL') && !drop.includes(cap));
+  // Capabilities are effective for uid 0 only: Kubernetes sets no ambient capabilities.
+  const dacOverride = uid === 0 && (has('DAC_OVERRIDE') || has('DAC_READ_SEARCH') || csc.privileged === true);
+  return { uid, gid, groups, dacOverride };
+}
+
+/**
+ * For every container of every pod template that mounts a Secret, ConfigMap or
+ * projected volume: a problem for each file its process could not read.
+ */
+export function unreadableMountedFiles(objects: readonly K8sObject[]): string[] {
+  const p: string[] = [];
+  for (const o of objects) {
+    if (!POD_KINDS.has(o.kind)) continue;
+    const pod = (o as Obj).spec?.template?.spec as Obj | undefined;
+    if (!pod) continue;
+    const volumes = new Map(((pod.volumes ?? []) as Obj[]).map((v) => [v.name as string, v]));
+    const fsGroup = pod.securityContext?.fsGroup as number | undefined;
+    for (const c of [...((pod.initContainers ?? []) as Obj[]), ...((pod.containers ?? []) as Obj[])]) {
+      for (const m of (c.volumeMounts ?? []) as Obj[]) {
+        const v = volumes.get(m.name as string);
+        const files = v && volumeFiles(v);
+        if (!files) continue;
+        const where = `${o.kind}/${o.metadata.name} container ${c.name}: ${m.mountPath}`;
+        const proc = processOf(pod, c);
+        if (!proc) {
+          p.push(`${where}: runAsUser not set, so who reads the mounted files is unknown`);
+          continue;
+        }
+        for (const f of files) {
+          if (!canRead(f.mode, fsGroup, proc)) {
+            p.push(`${where}/${f.path} (mode 0${f.mode.toString(8)}, root:${fsGroup ?? 0}) unreadable by uid ${proc.uid} gid ${proc.gid} groups [${proc.groups.join(',')}]`);
+          }
+        }
+      }
+    }
+  }
   return p;
 }
 
