@@ -112,9 +112,9 @@ export const aggregatorSettings = defineSettings({
   agentLabels: {
     flag: 'agent-labels',
     env: 'NETMATRIX_AGENT_LABELS',
-    default: 'app.kubernetes.io/name=netmatrix-agent',
+    default: 'app.kubernetes.io/name=netmatrix,app.kubernetes.io/component=agent',
     parse: list((raw: string) => (/^[A-Za-z0-9./_-]+=[A-Za-z0-9._-]*$/.test(raw) ? raw : new Expected('')), 'key=value labels'),
-    help: 'labels of the agent pods (key=value, comma-separated), for matching NetworkPolicy pod selectors',
+    help: 'labels of the agent pods (key=value, comma-separated; the default is what deploy/ gives them), for matching NetworkPolicy pod selectors',
   },
   agentGrace: { flag: 'agent-grace', env: 'NETMATRIX_AGENT_GRACE', default: '2m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'a Node without a connected agent for this long is AgentMissing (with the Kubernetes API)' },
   tlsCert: { flag: 'tls-cert', env: 'NETMATRIX_TLS_CERT', default: '', parse: optionalPath, help: 'PEM server certificate for the gRPC listener (with --tls-key): agents must then use TLS' },

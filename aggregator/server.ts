@@ -15,7 +15,7 @@ import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
 import type { DnsServerSpec } from './dns/servers.js';
 import { startKubernetes } from './kubernetes/integrate.js';
-import { kubeNamesDnsServers } from './kubernetes/apply.js';
+import { agentPodsOf, kubeNamesDnsServers } from './kubernetes/apply.js';
 import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
 import { Evaluator } from './findings/evaluator.js';
@@ -99,10 +99,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     questions: config.dnsNames,
   };
   const cni = new CniStore();
-  const agentPods = () => ({
-    namespace: config.agentNamespace,
-    labels: Object.fromEntries(config.agentLabels.map((l) => l.split('=', 2) as [string, string])),
-  });
+  const agentPods = () => agentPodsOf(config);
   const cniOptions: CniAssessOptions = {
     poolThreshold: config.ipPoolThreshold,
     serviceCidrs: config.serviceCidrs,

@@ -97,6 +97,11 @@ export interface AgentPods {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** The agent pods as --agent-namespace and --agent-labels (key=value each) describe them. */
+export function agentPodsOf(o: { readonly agentNamespace: string; readonly agentLabels: readonly string[] }): AgentPods {
+  return { namespace: o.agentNamespace, labels: Object.fromEntries(o.agentLabels.map((l) => l.split('=', 2) as [string, string])) };
+}
+
 export interface PolicyView {
   readonly namespace: string;
   readonly name: string;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { repoRoot } from '../helpers/child.js';
-import { comparable, deployProblems, envOf, k8sTools, kustomize, one, packageVersion, run, helmTemplate, validateAll } from '../helpers/k8s-validate.js';
+import { agentSelectorProblems, comparable, deployProblems, envOf, k8sTools, kustomize, one, packageVersion, run, helmTemplate, validateAll } from '../helpers/k8s-validate.js';
 
 const CHART = 'deploy/helm/netmatrix';
 const PRODUCTION = ['--set', 'aggregator.replicas=2', '--set', 'tls.enabled=true', '--set', 'token.secretName=netmatrix-token', '--set', 'prometheusOperator.enabled=true'];
@@ -53,6 +53,15 @@ t.test('HA + TLS + token + Operator render what deploy/overlays/production does'
   const prod = comparable(await kustomize('deploy/overlays/production'));
   t.same([...helm.keys()].sort(), [...prod.keys()].sort(), 'same kinds, names and namespaces');
   for (const [k, v] of prod) t.same(helm.get(k), v, k);
+});
+
+t.test('another release name and namespace: the aggregator still knows its agents', async (t) => {
+  const objects = await helmTemplate(CHART, [], { name: 'nm', namespace: 'observability' });
+  t.same(agentSelectorProblems(objects), [], 'agent namespace and labels match the DaemonSet\'s pods; the agent policies are flagged');
+  const agg = envOf(one(objects, 'StatefulSet').spec.template.spec.containers[0]);
+  t.equal(agg.NETMATRIX_AGENT_LABELS?.value, 'app.kubernetes.io/component=agent,app.kubernetes.io/instance=nm,app.kubernetes.io/name=netmatrix');
+  t.equal(agg.NETMATRIX_AGENT_NAMESPACE?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace', 'the release namespace, through the Downward API');
+  t.equal(one(objects, 'StatefulSet').metadata.namespace, 'observability');
 });
 
 t.test('values reach the objects', async (t) => {

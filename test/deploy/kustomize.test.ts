@@ -2,12 +2,13 @@
 // kustomize, every object is valid against the Kubernetes (and Prometheus
 // Operator CRD) schemas, and the security and wiring requirements of
 // docs/deploy.md hold. kubectl is the pinned one of scripts/fetch-k8s-tools.mjs.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { repoRoot } from '../helpers/child.js';
-import { deployProblems, envOf, find, kustomize, one, packageVersion, run, validateAll, type K8sObject } from '../helpers/k8s-validate.js';
+import { agentSelectorProblems, deployProblems, envOf, find, kustomize, one, packageVersion, run, validateAll, type K8sObject } from '../helpers/k8s-validate.js';
 
 const OVERLAYS: Record<string, { replicas: number; tls: boolean; operator: boolean }> = {
   'deploy/base': { replicas: 1, tls: false, operator: false },
@@ -66,6 +67,15 @@ t.test('tls: the agent verifies one server name, the aggregator uses a token too
   t.equal(agent.NETMATRIX_TLS_SERVER_NAME?.value, 'netmatrix-aggregator.netmatrix.svc');
   t.equal(agent.NETMATRIX_TOKEN_FILE?.value, agg.NETMATRIX_TOKEN_FILE?.value);
   t.equal(find(objects, 'Secret').length, 0, 'no Secret is shipped: they are the operator\'s');
+});
+
+t.test('an overlay that moves everything to another namespace: the aggregator still knows its agents', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netmatrix-kustomize-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: observability\nresources: [${relative(dir, join(repoRoot, 'deploy/base'))}]\n`);
+  const objects = await kustomize(dir);
+  t.equal(one(objects, 'DaemonSet').metadata.namespace, 'observability');
+  t.same(agentSelectorProblems(objects), [], 'agent namespace (Downward API) and labels match the DaemonSet\'s pods');
 });
 
 const AMTOOL = process.env.NETMATRIX_TEST_AMTOOL ?? '/usr/bin/amtool';

@@ -11,6 +11,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parseAggregatorConfig } from '../../aggregator/config.js';
+import { agentPodsOf, policyViews, selectorMatches } from '../../aggregator/kubernetes/apply.js';
+import { networkPoliciesFromObjects } from '../../aggregator/kubernetes/objects.js';
 import { repoRoot } from './child.js';
 
 export interface K8sObject {
@@ -57,8 +60,8 @@ export async function kustomize(dir: string): Promise<K8sObject[]> {
   return parseManifests(r.stdout);
 }
 
-export async function helmTemplate(chart: string, args: readonly string[] = []): Promise<K8sObject[]> {
-  const r = await run(k8sTools().helm, ['template', 'netmatrix', chart, '--namespace', 'netmatrix', ...args]);
+export async function helmTemplate(chart: string, args: readonly string[] = [], release = { name: 'netmatrix', namespace: 'netmatrix' }): Promise<K8sObject[]> {
+  const r = await run(k8sTools().helm, ['template', release.name, chart, '--namespace', release.namespace, ...args]);
   if (r.code !== 0) throw new Error(`helm template ${args.join(' ')}: ${r.stderr}`);
   return parseManifests(r.stdout);
 }
@@ -243,6 +246,54 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
     check(!genv.NETMATRIX_TLS_CERT && !aenv.NETMATRIX_TLS_CA, 'no TLS settings');
   }
   p.push(...unreadableMountedFiles(objects));
+  p.push(...agentSelectorProblems(objects));
+  return p;
+}
+
+// ---- the aggregator's idea of the agent pods ----
+
+/**
+ * The aggregator's environment as the pod spec gives it: literal values, and
+ * the Downward API's metadata.namespace resolved to the object's namespace.
+ */
+export function envValues(o: K8sObject, container: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of (container.env ?? []) as Obj[]) {
+    if (typeof e.value === 'string') out[e.name as string] = e.value;
+    else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') out[e.name as string] = o.metadata.namespace ?? 'default';
+  }
+  return out;
+}
+
+/**
+ * The agent pods as the aggregator sees them (its settings parsed by
+ * parseAggregatorConfig, as main.ts does) must be the agent DaemonSet's pods:
+ * the same namespace and exactly the pod template's labels, so that a
+ * NetworkPolicy selecting them by any of their labels is flagged. The shipped
+ * agent policies must then be flagged, and the aggregator's must not.
+ */
+export function agentSelectorProblems(objects: readonly K8sObject[]): string[] {
+  const p: string[] = [];
+  const ds = find(objects, 'DaemonSet')[0] as K8sObject | undefined;
+  const sts = find(objects, 'StatefulSet')[0] as K8sObject | undefined;
+  if (!ds || !sts) return ['no agent DaemonSet or aggregator StatefulSet'];
+  const g = (sts as Obj).spec.template.spec.containers[0] as Obj;
+  let pods;
+  try {
+    pods = agentPodsOf(parseAggregatorConfig([], envValues(sts, g)));
+  } catch (e) {
+    return [`the aggregator's settings do not parse: ${(e as Error).message}`];
+  }
+  const podLabels = ((ds as Obj).spec.template.metadata.labels ?? {}) as Record<string, string>;
+  const sorted = (l: Record<string, string>) => JSON.stringify(Object.entries(l).sort(([a], [b]) => a.localeCompare(b)));
+  if (pods.namespace !== ds.metadata.namespace) p.push(`aggregator's agent namespace ${pods.namespace} is not the DaemonSet's ${String(ds.metadata.namespace)}`);
+  if (sorted(pods.labels) !== sorted(podLabels)) p.push(`aggregator's agent labels ${sorted(pods.labels)} are not the agent pods' ${sorted(podLabels)}`);
+  if (!selectorMatches((ds as Obj).spec.selector, pods.labels)) p.push('the DaemonSet\'s own selector does not select the labels the aggregator has');
+  const views = policyViews(networkPoliciesFromObjects(find(objects, 'NetworkPolicy') as never), pods);
+  for (const v of views) {
+    const forAgents = v.name.includes('-agent');
+    if (v.selectsAgents !== forAgents) p.push(`NetworkPolicy ${v.namespace}/${v.name}: selectsAgents ${v.selectsAgents}, expected ${forAgents}`);
+  }
   return p;
 }
 
@@ -357,6 +408,11 @@ const HELM_ONLY_LABELS = new Set(['app.kubernetes.io/instance', 'app.kubernetes.
 const BY_NAME = new Set(['env', 'volumes', 'volumeMounts']);
 
 function normalize(v: unknown, key = ''): unknown {
+  // The agents' labels as a setting: Helm's own labels are in it too.
+  if (v && typeof v === 'object' && (v as Obj).name === 'NETMATRIX_AGENT_LABELS' && typeof (v as Obj).value === 'string') {
+    const labels = ((v as Obj).value as string).split(',').filter((l) => !HELM_ONLY_LABELS.has(l.split('=')[0]!));
+    return { ...(v as Obj), value: labels.sort().join(',') };
+  }
   if (Array.isArray(v)) {
     const a = v.map((x) => normalize(x));
     return BY_NAME.has(key) ? [...a].sort((x, y) => String((x as Obj).name).localeCompare(String((y as Obj).name))) : a;

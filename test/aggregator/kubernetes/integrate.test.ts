@@ -20,6 +20,9 @@ fake.add('endpointslices', makeEndpointSlice('kube-system', 'kube-dns-x1', 'kube
 ]));
 fake.add('networkpolicies', makeNetworkPolicy('netmatrix', 'default-deny', { podSelector: {}, policyTypes: ['Ingress'] }));
 fake.add('networkpolicies', makeNetworkPolicy('shop', 'web', { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] }));
+// As deploy/ ships them: selected by the agent pods' labels (the aggregator's default --agent-labels).
+fake.add('networkpolicies', makeNetworkPolicy('netmatrix', 'netmatrix-agent', { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'netmatrix', 'app.kubernetes.io/component': 'agent' } }, policyTypes: ['Ingress', 'Egress'] }));
+fake.add('networkpolicies', makeNetworkPolicy('netmatrix', 'netmatrix-aggregator', { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'netmatrix', 'app.kubernetes.io/component': 'aggregator' } }, policyTypes: ['Ingress'] }));
 
 const agg = await testAggregator({ kubernetes: 'on', kubeconfig: fake.kubeconfigPath, 'dns-servers': 'service=auto', 'agent-grace': '1s', 'probe-interval': '1s', 'probe-timeout': '500ms' });
 t.teardown(() => agg.stop());
@@ -80,10 +83,15 @@ t.test('the watch is visible in the metrics', async (t) => {
   t.match(m, /netmatrix_dns_servers_dropped 0/);
 });
 
-t.test('NetworkPolicies, those selecting the agents first', async (t) => {
+t.test('NetworkPolicies, those selecting the agents first: by the empty selector or by the agent pods\' labels', async (t) => {
   const p = (await agg.app.inject('/api/v1/networkpolicies')).json() as { kubernetes: boolean; policies: { namespace: string; name: string; selectsAgents: boolean }[] };
   t.equal(p.kubernetes, true);
-  t.same(p.policies.map((x) => [x.namespace, x.name, x.selectsAgents]), [['netmatrix', 'default-deny', true], ['shop', 'web', false]]);
+  t.same(p.policies.map((x) => [x.namespace, x.name, x.selectsAgents]), [
+    ['netmatrix', 'default-deny', true],
+    ['netmatrix', 'netmatrix-agent', true],
+    ['netmatrix', 'netmatrix-aggregator', false],
+    ['shop', 'web', false],
+  ]);
 });
 
 t.test('a Node without an agent is AgentMissing after the grace; a deleted Node leaves', async (t) => {

@@ -15,6 +15,15 @@ app.kubernetes.io/instance: {{ $.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
 {{- end -}}
 
+{{/* The agents' pod labels as NETMATRIX_AGENT_LABELS wants them: key=value,... (keys sorted). */}}
+{{- define "netmatrix.agentLabelsSetting" -}}
+{{- $out := list -}}
+{{- range $k, $v := include "netmatrix.selectorLabels" (list . "agent") | fromYaml -}}
+{{- $out = append $out (printf "%s=%s" $k $v) -}}
+{{- end -}}
+{{- join "," $out -}}
+{{- end -}}
+
 {{- define "netmatrix.labels" -}}
 {{- $ := index . 0 -}}
 {{ include "netmatrix.selectorLabels" . }}
