@@ -28,8 +28,10 @@ t.test('Chart version and appVersion are package.json version', async (t) => {
   t.equal(chart.appVersion, packageVersion);
 });
 
-const CASES: [string, string[], { replicas: number; tls: boolean }][] = [
+const NODE_PROBES = ['--set', 'networkPolicy.nodeCidrs={198.51.100.0/24}'];
+const CASES: [string, string[], { replicas: number; tls: boolean; nodeCidrs?: string[] }][] = [
   ['defaults', [], { replicas: 1, tls: false }],
+  ['node probes', NODE_PROBES, { replicas: 1, tls: false, nodeCidrs: ['198.51.100.0/24'] }],
   ['ha', ['--set', 'aggregator.replicas=3'], { replicas: 3, tls: false }],
   ['production', PRODUCTION, { replicas: 2, tls: true }],
 ];
@@ -53,6 +55,21 @@ t.test('HA + TLS + token + Operator render what deploy/overlays/production does'
   const prod = comparable(await kustomize('deploy/overlays/production'));
   t.same([...helm.keys()].sort(), [...prod.keys()].sort(), 'same kinds, names and namespaces');
   for (const [k, v] of prod) t.same(helm.get(k), v, k);
+});
+
+t.test('networkPolicy.nodeCidrs renders what deploy/overlays/node-probes does', async (t) => {
+  const helm = comparable(await helmTemplate(CHART, NODE_PROBES));
+  const overlay = comparable(await kustomize('deploy/overlays/node-probes'));
+  t.same([...helm.keys()].sort(), [...overlay.keys()].sort(), 'same kinds, names and namespaces');
+  for (const [k, v] of overlay) t.same(helm.get(k), v, k);
+});
+
+t.test('networkPolicy.dnsPorts: DNS on other ports too, UDP and TCP', async (t) => {
+  const objects = await helmTemplate(CHART, ['--set', 'networkPolicy.dnsPorts={53,5353}']);
+  const dns = one(objects, 'NetworkPolicy', 'netmatrix-agent').spec.egress.find((r: { to: { ipBlock?: unknown }[] }) => r.to.some((x) => x.ipBlock));
+  t.same(dns.to.map((x: { ipBlock?: { cidr: string } }) => x.ipBlock?.cidr ?? 'kube-dns pods'), ['kube-dns pods', '169.254.20.10/32'], 'CoreDNS and NodeLocal DNSCache');
+  t.same(dns.ports, [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }, { protocol: 'UDP', port: 5353 }, { protocol: 'TCP', port: 5353 }]);
+  t.same(await validateAll(objects), []);
 });
 
 t.test('another release name and namespace: the aggregator still knows its agents', async (t) => {
@@ -79,12 +96,13 @@ t.test('values reach the objects', async (t) => {
   t.equal(agg.NETMATRIX_ZONE_LABEL?.value, 'example.com/zone');
   t.equal(one(objects, 'DaemonSet').spec.template.spec.containers[0].resources.limits.memory, '300Mi');
   t.equal(objects.filter((o) => o.kind === 'NetworkPolicy' || o.kind === 'ConfigMap').length, 0);
+  t.equal(agg.NETMATRIX_PROBE_KINDS?.value, 'icmp,tcp,http,node', 'no NetworkPolicies: nothing stops the node probes');
   for (const kind of ['ServiceMonitor', 'PodMonitor', 'PrometheusRule']) t.equal(one(objects, kind).metadata.labels?.release, 'kube-prometheus-stack', kind);
   t.same(await validateAll(objects), []);
 });
 
 t.test('values.schema.json rejects bad values', async (t) => {
-  for (const bad of [['aggregator.replicas=0'], ['agent.bogus=1'], ['aggregator.alertmanagerUrls={am:9093}'], ['tls.enabled=yes']]) {
+  for (const bad of [['aggregator.replicas=0'], ['agent.bogus=1'], ['aggregator.alertmanagerUrls={am:9093}'], ['tls.enabled=yes'], ['networkPolicy.dnsPorts={0}'], ['networkPolicy.nodeCidrs={10.0.0.0}'], ['aggregator.probeKinds=ping']]) {
     const r = await run(k8sTools().helm, ['template', 'netmatrix', CHART, '--set', ...bad]);
     t.not(r.code, 0, bad.join(' '));
     t.match(r.stderr, /values don't meet the specifications of the schema/, bad.join(' '));

@@ -119,7 +119,7 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'
  * problems. `replicas` is the number of aggregator replicas expected, `tls`
  * whether TLS must be wired.
  */
-export function deployProblems(objects: readonly K8sObject[], o: { replicas: number; tls: boolean; namespace?: string }): string[] {
+export function deployProblems(objects: readonly K8sObject[], o: { replicas: number; tls: boolean; namespace?: string; nodeCidrs?: readonly string[] }): string[] {
   const p: string[] = [];
   const ns = o.namespace ?? 'netmatrix';
   const check = (ok: unknown, what: string) => {
@@ -229,6 +229,7 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   check(same(ports(aggNp.spec.ingress), ['TCP/8080', 'TCP/9400']), 'aggregator ingress: 9400 and 8080 only');
   check(same(ports(agentNp.spec.ingress), ['TCP/9402']), 'agent ingress: 9402 (+ ICMP from agents)');
   check(same(ports(agentNp.spec.egress), ['TCP/53', 'TCP/9400', 'UDP/53']), 'agent egress: aggregator 9400, DNS 53 (+ agents)');
+  p.push(...agentEgressProblems(objects, o.nodeCidrs ?? []));
 
   // TLS.
   const gvol = Object.fromEntries(((gpod.volumes ?? []) as Obj[]).map((v) => [v.name as string, v]));
@@ -247,6 +248,71 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   }
   p.push(...unreadableMountedFiles(objects));
   p.push(...agentSelectorProblems(objects));
+  return p;
+}
+
+// ---- what the agents may send to ----
+
+/**
+ * Every egress rule of every NetworkPolicy that selects the agent pods must be
+ * one of those docs/deploy.md lists, and nothing wider: agent pods (every
+ * protocol: ICMP), aggregator pods on TCP 9400, DNS (the kube-dns pods and
+ * NodeLocal DNSCache) on UDP/TCP 53, and, only when node CIDRs are given,
+ * exactly those CIDRs for the "node" probes. The aggregator plans "node"
+ * probes exactly when that last rule exists.
+ */
+export function agentEgressProblems(objects: readonly K8sObject[], nodeCidrs: readonly string[]): string[] {
+  const p: string[] = [];
+  const ds = find(objects, 'DaemonSet')[0];
+  const sts = find(objects, 'StatefulSet')[0];
+  if (!ds || !sts) return ['no agent DaemonSet or aggregator StatefulSet'];
+  const agentLabels = ds.spec.template.metadata.labels as Record<string, string>;
+  const aggregatorLabels = sts.spec.template.metadata.labels as Record<string, string>;
+  const policies = find(objects, 'NetworkPolicy').filter((np) => selectorMatches(np.spec.podSelector, agentLabels));
+  const names = policies.map((np) => np.metadata.name as string).sort();
+  const want = [`${ds.metadata.name}`, ...(nodeCidrs.length > 0 ? [`${ds.metadata.name}-node-probes`] : [])].sort();
+  if (JSON.stringify(names) !== JSON.stringify(want)) p.push(`agent NetworkPolicies ${names.join(', ')}, expected ${want.join(', ')}`);
+  const portsOf = (r: Obj) => ((r.ports ?? []) as Obj[]).map((x) => `${x.protocol ?? 'TCP'}/${x.port}`).sort().join(',');
+  const peerIs = (peer: Obj, labels: Record<string, string>, other: Record<string, string>) =>
+    Object.keys(peer).length === 1 && peer.podSelector && selectorMatches(peer.podSelector, labels) && !selectorMatches(peer.podSelector, other);
+  const isDns = (peer: Obj) =>
+    (peer.ipBlock?.cidr === '169.254.20.10/32' && !peer.ipBlock.except && Object.keys(peer).length === 1) ||
+    (peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'kube-system' && JSON.stringify(peer.podSelector) === JSON.stringify({ matchLabels: { 'k8s-app': 'kube-dns' } }));
+  let nodeRule = false;
+  let dnsRule = false;
+  for (const np of policies) {
+    if (!(np.spec.policyTypes as string[]).includes('Egress')) continue;
+    for (const [i, r] of ((np.spec.egress ?? []) as Obj[]).entries()) {
+      const where = `NetworkPolicy ${np.metadata.name} egress[${i}]`;
+      const to = (r.to ?? []) as Obj[];
+      if (to.length === 0) {
+        p.push(`${where}: no "to": the agents may send to every destination`);
+        continue;
+      }
+      const ports = portsOf(r);
+      if (to.every((x) => peerIs(x, agentLabels, aggregatorLabels)) && ports === '') continue; // agent <-> agent, ICMP included
+      if (to.every((x) => peerIs(x, aggregatorLabels, agentLabels)) && ports === 'TCP/9400') continue;
+      if (to.every(isDns) && to.some((x) => x.ipBlock) && to.some((x) => x.podSelector) && ports === 'TCP/53,UDP/53') {
+        dnsRule = true;
+        continue;
+      }
+      const cidrs = to.map((x) => (Object.keys(x).length === 1 && x.ipBlock && !x.ipBlock.except ? (x.ipBlock.cidr as string) : '')).sort();
+      if (np.metadata.name.endsWith('-node-probes') && ports === '' && JSON.stringify(cidrs) === JSON.stringify([...nodeCidrs].sort())) {
+        nodeRule = true;
+        continue;
+      }
+      p.push(`${where} allows more than the agents need: ${JSON.stringify(r)}`);
+    }
+  }
+  if (!dnsRule) p.push('agent egress: no DNS rule (kube-dns pods and 169.254.20.10/32 on UDP/TCP 53)');
+  if (nodeCidrs.length > 0 && !nodeRule) p.push(`agent egress: no rule to the node CIDRs ${nodeCidrs.join(', ')}`);
+  let kinds: readonly string[] = [];
+  try {
+    kinds = parseAggregatorConfig([], envValues(sts as K8sObject, sts.spec.template.spec.containers[0])).probeKinds;
+  } catch (e) {
+    p.push(`the aggregator's settings do not parse: ${(e as Error).message}`);
+  }
+  if (kinds.includes('node') !== nodeRule) p.push(`aggregator plans ${kinds.join(',')}: "node" probes ${nodeRule ? 'allowed by' : 'without'} an egress rule to node IPs`);
   return p;
 }
 

@@ -45,3 +45,14 @@ helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version }}
 {{- define "netmatrix.tlsServerName" -}}
 {{- default (printf "%s-aggregator.%s.svc" (include "netmatrix.fullname" .) .Release.Namespace) .Values.tls.serverName -}}
 {{- end -}}
+
+{{/* NETMATRIX_PROBE_KINDS: "node" only where the agents' NetworkPolicy lets them reach node IPs. */}}
+{{- define "netmatrix.probeKinds" -}}
+{{- if .Values.aggregator.probeKinds -}}
+{{- .Values.aggregator.probeKinds -}}
+{{- else if and .Values.networkPolicy.enabled (empty .Values.networkPolicy.nodeCidrs) -}}
+icmp,tcp,http
+{{- else -}}
+icmp,tcp,http,node
+{{- end -}}
+{{- end -}}
