@@ -28,6 +28,44 @@ const KINDS: Record<FakeKind, KindInfo> = {
   networkpolicies: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespaced: true, base: '/apis/networking.k8s.io/v1' },
 };
 
+/**
+ * One RBAC rule as the API server's authorizer applies it: from a ClusterRole
+ * (namespace null: every namespace and the cluster scope) or a Role (its
+ * namespace only). '*' matches anything, as in RBAC.
+ */
+export interface FakeRbacRule {
+  readonly namespace: string | null;
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+  readonly resourceNames?: readonly string[];
+}
+
+/**
+ * The name a list or watch request is about, as kube-apiserver's RequestInfo
+ * finds it: only from a fieldSelector that requires metadata.name to equal a
+ * value. A rule with resourceNames allows list/watch only with that selector.
+ */
+export function requestName(query: Readonly<Record<string, string>>): string | undefined {
+  for (const term of (query['fieldSelector'] ?? '').split(',')) {
+    const m = /^metadata\.name==?(.+)$/.exec(term.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+export function rbacAllows(rules: readonly FakeRbacRule[], a: { verb: string; group: string; resource: string; namespace: string | null; name: string | undefined }): boolean {
+  const has = (list: readonly string[], v: string) => list.includes('*') || list.includes(v);
+  return rules.some(
+    (r) =>
+      (r.namespace === null || r.namespace === a.namespace) &&
+      has(r.apiGroups, a.group) &&
+      has(r.resources, a.resource) &&
+      has(r.verbs, a.verb) &&
+      (!r.resourceNames || r.resourceNames.length === 0 || (a.name !== undefined && r.resourceNames.includes(a.name))),
+  );
+}
+
 export type KubeObject = { metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown }; [k: string]: unknown };
 
 interface HistoryEvent {
@@ -79,6 +117,8 @@ export interface FakeKubeApi {
   freeze(kind: FakeKind, frozen: boolean): void;
   /** Answer list and/or watch of a kind with 403 Forbidden (null = allow again). */
   forbid(kind: FakeKind, verbs: readonly ('list' | 'watch')[] | null): void;
+  /** Authorize every request against these RBAC rules, as the API server would (null: allow all). */
+  rbac(rules: readonly FakeRbacRule[] | null): void;
   /** Accept the request but never answer it (until close()). */
   hang(kind: FakeKind | 'all', verbs: readonly ('list' | 'watch')[] | null): void;
   /** Delay list answers by this many ms. */
@@ -139,6 +179,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const watches = new Set<OpenWatch>();
   const frozen = new Set<FakeKind>();
   const forbidden = new Map<FakeKind, readonly string[]>();
+  let rbac: readonly FakeRbacRule[] | null = null;
   const hung = new Map<FakeKind | 'all', readonly string[]>();
   const sockets = new Set<Socket>();
   const requests: RequestRecord[] = [];
@@ -193,6 +234,14 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       const scope = route.namespace === null ? 'at the cluster scope' : `in the namespace "${route.namespace}"`;
       const group = KINDS[route.kind].apiVersion.includes('/') ? KINDS[route.kind].apiVersion.split('/')[0] : '';
       return answer(403, status(403, 'Forbidden', `${route.kind} is forbidden: User "system:serviceaccount:netmatrix:aggregator" cannot ${verb} resource "${route.kind}" in API group "${group}" ${scope}`));
+    }
+    if (rbac) {
+      const group = KINDS[route.kind].apiVersion.includes('/') ? (KINDS[route.kind].apiVersion.split('/')[0] as string) : '';
+      const name = requestName(query);
+      if (!rbacAllows(rbac, { verb, group, resource: route.kind, namespace: route.namespace, name })) {
+        const scope = route.namespace === null ? 'at the cluster scope' : `in the namespace "${route.namespace}"`;
+        return answer(403, status(403, 'Forbidden', `${route.kind}${name ? ` "${name}"` : ''} is forbidden: User "system:serviceaccount:netmatrix:aggregator" cannot ${verb} resource "${route.kind}" in API group "${group}" ${scope}`));
+      }
     }
     const info = KINDS[route.kind];
     const items = [...(store.get(route.kind)?.values() ?? [])].filter((o) => matches(o, route.namespace, query));
@@ -321,6 +370,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     },
     freeze: (kind, f) => void (f ? frozen.add(kind) : frozen.delete(kind)),
     forbid: (kind, verbs) => void (verbs === null ? forbidden.delete(kind) : forbidden.set(kind, verbs)),
+    rbac: (rules) => {
+      rbac = rules;
+    },
     hang: (kind, verbs) => void (verbs === null ? hung.delete(kind) : hung.set(kind, verbs)),
     delayLists: (ms) => {
       listDelayMs = ms;

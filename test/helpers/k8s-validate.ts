@@ -15,6 +15,7 @@ import { parseAggregatorConfig } from '../../aggregator/config.js';
 import { agentPodsOf, policyViews, selectorMatches } from '../../aggregator/kubernetes/apply.js';
 import { networkPoliciesFromObjects } from '../../aggregator/kubernetes/objects.js';
 import { repoRoot } from './child.js';
+import type { FakeRbacRule } from './fake-kube-api.js';
 
 export interface K8sObject {
   apiVersion: string;
@@ -132,7 +133,7 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
     check(!seen.has(key), `duplicate ${key}`);
     seen.add(key);
     if (CLUSTER_SCOPED.has(x.kind)) check(x.metadata.namespace === undefined, `${key} is cluster-scoped`);
-    else check(x.metadata.namespace === ns, `${key} not in namespace ${ns}`);
+    else if (x.kind !== 'Role' && x.kind !== 'RoleBinding') check(x.metadata.namespace === ns, `${key} not in namespace ${ns}`);
   }
 
   // The agent.
@@ -205,20 +206,38 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   check(aenv.NETMATRIX_AGGREGATOR?.value === expected, `agents stream to every replica: ${expected} (got ${String(aenv.NETMATRIX_AGGREGATOR?.value)})`);
   check('NETMATRIX_ALERTMANAGER_URLS' in envOf(g), 'aggregator has NETMATRIX_ALERTMANAGER_URLS');
 
-  // RBAC: only the aggregator, read-only.
+  // RBAC: only the aggregator, read-only, namespaced where it can be.
+  const sa = { kind: 'ServiceAccount', name: gpod.serviceAccountName, namespace: ns };
+  const verbs = (r: Obj) => (r.rules as Obj[]).forEach((rule) => check(same([...rule.verbs].sort(), ['get', 'list', 'watch']), `${r.kind} ${r.metadata.name} verbs exactly get/list/watch (${rule.resources})`));
+  const resources = (r: Obj) => (r.rules as Obj[]).flatMap((x) => (x.resources as string[]).map((n) => `${x.apiGroups[0]}/${n}${x.resourceNames ? `[${(x.resourceNames as string[]).join(',')}]` : ''}`)).sort();
   const roles = find(objects, 'ClusterRole');
   check(roles.length === 1, 'one ClusterRole');
   for (const r of roles) {
-    for (const rule of r.rules as Obj[]) check(same([...rule.verbs].sort(), ['get', 'list', 'watch']), `ClusterRole verbs exactly get/list/watch (${rule.resources})`);
-    const res = (r.rules as Obj[]).flatMap((x) => (x.resources as string[]).map((n) => `${x.apiGroups[0]}/${n}`)).sort();
-    check(same(res, ['/nodes', '/services', 'discovery.k8s.io/endpointslices', 'networking.k8s.io/networkpolicies']), `ClusterRole resources (${res.join(', ')})`);
+    verbs(r);
+    check(same(resources(r), ['/nodes', 'networking.k8s.io/networkpolicies']), `ClusterRole resources (${resources(r).join(', ')}): nodes and networkpolicies only`);
   }
-  check(find(objects, 'Role').length === 0 && find(objects, 'RoleBinding').length === 0, 'no namespaced RBAC');
   const bindings = find(objects, 'ClusterRoleBinding');
   check(bindings.length === 1, 'one ClusterRoleBinding');
   for (const b of bindings) {
-    check(same(b.subjects, [{ kind: 'ServiceAccount', name: gpod.serviceAccountName, namespace: ns }]), 'only the aggregator is bound');
-    check(b.roleRef.name === roles[0]?.metadata.name, 'binding to the ClusterRole');
+    check(same(b.subjects, [sa]), 'only the aggregator is bound');
+    check(b.roleRef.kind === 'ClusterRole' && b.roleRef.name === roles[0]?.metadata.name, 'binding to the ClusterRole');
+  }
+  // The DNS Service (by name) and its EndpointSlices, in the Service's namespace only.
+  const dnsService = envOf(g).NETMATRIX_DNS_SERVICE?.value as string | undefined;
+  check(dnsService !== undefined, 'aggregator sets NETMATRIX_DNS_SERVICE (its Role is for that Service)');
+  const [dnsNs, dnsName] = (dnsService ?? 'kube-system/kube-dns').split('/');
+  const nsRoles = find(objects, 'Role');
+  check(nsRoles.length === 1 && nsRoles[0]!.metadata.namespace === dnsNs, `one Role, in the DNS Service's namespace ${dnsNs}`);
+  for (const r of nsRoles) {
+    verbs(r);
+    check(same(resources(r), [`/services[${dnsName}]`, 'discovery.k8s.io/endpointslices']), `Role resources (${resources(r).join(', ')}): the DNS Service by name and EndpointSlices`);
+  }
+  const nsBindings = find(objects, 'RoleBinding');
+  check(nsBindings.length === 1, 'one RoleBinding');
+  for (const b of nsBindings) {
+    check(b.metadata.namespace === dnsNs, `RoleBinding in ${dnsNs}`);
+    check(same(b.subjects, [sa]), 'RoleBinding: only the aggregator is bound');
+    check(b.roleRef.kind === 'Role' && b.roleRef.name === nsRoles[0]?.metadata.name, 'RoleBinding to the Role');
   }
 
   // NetworkPolicies.
@@ -249,6 +268,27 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   p.push(...unreadableMountedFiles(objects));
   p.push(...agentSelectorProblems(objects));
   return p;
+}
+
+// ---- RBAC as the API server applies it ----
+
+/**
+ * The RBAC rules that apply to the aggregator's ServiceAccount: those of every
+ * ClusterRole bound by a ClusterRoleBinding (every namespace), and of every
+ * Role (or ClusterRole) bound by a RoleBinding (the binding's namespace only).
+ */
+export function aggregatorRbacRules(objects: readonly K8sObject[]): FakeRbacRule[] {
+  const sts = find(objects, 'StatefulSet')[0]!;
+  const sa = { name: sts.spec.template.spec.serviceAccountName as string, namespace: sts.metadata.namespace as string };
+  const bindsSa = (b: Obj) => ((b.subjects ?? []) as Obj[]).some((x) => x.kind === 'ServiceAccount' && x.name === sa.name && x.namespace === sa.namespace);
+  const rulesOf = (kind: string, name: string, namespace: string | undefined) => (find(objects, kind, name).find((r) => kind === 'ClusterRole' || r.metadata.namespace === namespace)?.rules ?? []) as Obj[];
+  const out: FakeRbacRule[] = [];
+  const add = (rules: Obj[], namespace: string | null) => {
+    for (const r of rules) out.push({ namespace, apiGroups: r.apiGroups ?? [], resources: r.resources ?? [], verbs: r.verbs ?? [], ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) });
+  };
+  for (const b of find(objects, 'ClusterRoleBinding').filter(bindsSa)) add(rulesOf('ClusterRole', b.roleRef.name, undefined), null);
+  for (const b of find(objects, 'RoleBinding').filter(bindsSa)) add(rulesOf(b.roleRef.kind, b.roleRef.name, b.metadata.namespace), b.metadata.namespace);
+  return out;
 }
 
 // ---- what the agents may send to ----

@@ -104,6 +104,9 @@ t.test('the first list of every resource gives nodes, DNS and network policies',
     t.equal(w?.query['timeoutSeconds'], '300', `${kind} watch has a server-side timeout`);
     t.ok(Number(w?.query['resourceVersion']) > 1000, `${kind} watch starts from the list's resourceVersion`);
   }
+  // The Role in deploy/ names the Service (resourceNames): list and watch must both carry the name selector.
+  t.equal(h.fake.requests.find((r) => r.kind === 'services' && r.verb === 'watch')?.query['fieldSelector'], 'metadata.name=kube-dns', 'the Service watch is by name too');
+  t.equal(h.fake.requests.find((r) => r.kind === 'endpointslices' && r.verb === 'watch')?.namespace, NS, 'EndpointSlices are watched in the DNS namespace only');
   t.same(h.states.filter((s) => s.synced).map((s) => s.resource).sort(), ['endpointslices', 'networkpolicies', 'nodes', 'services']);
   t.match(h.watcher.stats, { lists: 4, errors: 0, gone: 0 });
 });

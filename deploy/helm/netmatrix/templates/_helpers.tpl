@@ -56,3 +56,11 @@ icmp,tcp,http
 icmp,tcp,http,node
 {{- end -}}
 {{- end -}}
+
+{{/* aggregator.dnsService (namespace/name) split: the Role's namespace and resourceNames. */}}
+{{- define "netmatrix.dnsNamespace" -}}
+{{- index (splitList "/" .Values.aggregator.dnsService) 0 -}}
+{{- end -}}
+{{- define "netmatrix.dnsName" -}}
+{{- index (splitList "/" .Values.aggregator.dnsService) 1 -}}
+{{- end -}}
