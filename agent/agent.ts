@@ -82,6 +82,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   });
 
   let peers: PeerInfo[] = [];
+  // Probes of the current plan not sent each round because their target is outside --allowed-cidrs.
+  let refusedPerRound = 0;
   const loggedNotAllowed = new Set<string>();
   const loggedUnknownKinds = new Set<string>();
   const loggedDnsSkips = new Set<string>();
@@ -97,6 +99,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     maxConcurrent: config.maxConcurrentProbes,
     onRound: (r) => {
       metrics.rounds.inc();
+      if (refusedPerRound > 0) metrics.skipped.inc({ reason: 'not_allowed' }, refusedPerRound);
       let silent = 0;
       const results = r.results.filter((p) => {
         if (p.spec.dns?.role !== 'nodelocal') return true;
@@ -161,8 +164,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         log.warn({ server: s.server, reason: s.reason }, 'DNS server of the plan not probed');
       }
     }
-    const notProbed = set.notAllowed.length + dns.notAllowed.length;
-    if (notProbed > 0) metrics.skipped.inc({ reason: 'not_allowed' }, notProbed);
+    // Counted per round (onRound) like every other skip; the gauge says how many addresses now.
+    refusedPerRound = set.refused + dns.refused;
+    metrics.targetsRefused.set(new Set([...set.notAllowed, ...dns.notAllowed]).size);
     if (dns.skipped.length > 0) metrics.skipped.inc({ reason: 'no_address' }, dns.skipped.length);
     metrics.peers.set(peers.length);
     metrics.dnsServers.set(new Set(dns.probes.map((p) => p.dns!.server)).size);

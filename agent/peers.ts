@@ -61,8 +61,10 @@ export interface ProbeSetOptions {
 
 export interface ProbeSet {
   readonly probes: readonly ProbeSpec[];
-  /** Targets skipped because they are outside the allowed CIDRs. */
+  /** Targets skipped because they are outside the allowed CIDRs (each address once). */
   readonly notAllowed: readonly string[];
+  /** Probes of one round not sent for that reason (a refused address counts once per kind). */
+  readonly refused: number;
   /** Probes skipped because this agent lacks the kind. */
   readonly unavailable: number;
 }
@@ -71,6 +73,7 @@ export interface ProbeSet {
 export function probeSet(peers: readonly PeerInfo[], o: ProbeSetOptions): ProbeSet {
   const probes: ProbeSpec[] = [];
   const notAllowed = new Set<string>();
+  let refused = 0;
   let unavailable = 0;
   for (const peer of peers) {
     for (const kind of o.kinds) {
@@ -84,11 +87,12 @@ export function probeSet(peers: readonly PeerInfo[], o: ProbeSetOptions): ProbeS
         }
         if (!o.allowed.contains(ip)) {
           notAllowed.add(ip);
+          refused++;
           continue;
         }
         probes.push({ id: `${kind}/${peer.nodeName}/${ip}`, kind, node: peer.nodeName, ip, family, port: peer.responderPort });
       }
     }
   }
-  return { probes, notAllowed: [...notAllowed], unavailable };
+  return { probes, notAllowed: [...notAllowed], refused, unavailable };
 }

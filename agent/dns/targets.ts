@@ -47,6 +47,8 @@ export interface DnsProbeSet {
   readonly probes: readonly ProbeSpec[];
   /** Server addresses outside the allowed CIDRs (not probed). */
   readonly notAllowed: readonly string[];
+  /** Probes of one round not sent for that reason (every question, the nx and the TCP check of each such server). */
+  readonly refused: number;
   /** Servers of the plan this agent cannot probe, each with the reason. */
   readonly skipped: readonly { readonly server: string; readonly reason: string }[];
 }
@@ -55,6 +57,7 @@ export interface DnsProbeSet {
 export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestions' | 'dnsNxZone' | 'dnsTcpCheck'>, resolver: ResolvConf | undefined, allowed: CidrSet): DnsProbeSet {
   const probes: ProbeSpec[] = [];
   const notAllowed: string[] = [];
+  let refused = 0;
   const skipped: { server: string; reason: string }[] = [];
   const questions = plan.dnsQuestions.flatMap((q) => {
     const type = dnsTypes.lookupProto(q.type);
@@ -81,6 +84,7 @@ export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestion
     }
     if (!allowed.contains(ip)) {
       notAllowed.push(ip);
+      refused += questions.length + 1 + (plan.dnsTcpCheck && questions.length > 0 ? 1 : 0);
       continue;
     }
     const port = s.port || 53;
@@ -92,5 +96,5 @@ export function dnsProbeSet(plan: Pick<Plan__Output, 'dnsServers' | 'dnsQuestion
     const first = questions[0];
     if (plan.dnsTcpCheck && first) probes.push({ ...base, id: `dns/${s.name}/tcp`, dns: { server: s.name, role, name: first.name, type: first.type, tcpCheck: true } });
   }
-  return { probes, notAllowed, skipped };
+  return { probes, notAllowed, refused, skipped };
 }

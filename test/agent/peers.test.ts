@@ -95,6 +95,7 @@ t.test('probeSet: addresses outside the allowed CIDRs are listed once, never pro
   const s = probeSet(peers, options());
   t.same(s.probes.map((p) => p.id), ['icmp/b/192.0.2.2', 'tcp/b/192.0.2.2', 'node/c/198.51.100.3']);
   t.same([...s.notAllowed].sort(), ['10.0.0.2', '8.8.8.8'], 'each address once, although several probes would go to it');
+  t.equal(s.refused, 5, 'probes not sent per round: icmp and tcp to 10.0.0.2 from each peer, node to 8.8.8.8');
   for (const p of s.probes) t.ok(DOCS.contains(p.ip), `${p.ip} allowed`);
 });
 
@@ -102,6 +103,7 @@ t.test('probeSet: an empty allow-list probes nothing', async (t) => {
   const s = probeSet([peer('b')], options({ allowed: new CidrSet([]) }));
   t.same(s.probes, []);
   t.same(s.notAllowed, ['192.0.2.1', '198.51.100.1']);
+  t.equal(s.refused, 3, 'icmp, tcp and node');
 });
 
 t.test('probeSet: unparseable addresses are skipped', async (t) => {
@@ -112,6 +114,6 @@ t.test('probeSet: unparseable addresses are skipped', async (t) => {
 });
 
 t.test('probeSet: no peers, no kinds', async (t) => {
-  t.same(probeSet([], options()), { probes: [], notAllowed: [], unavailable: 0 });
-  t.same(probeSet([peer('b')], options({ kinds: [] })), { probes: [], notAllowed: [], unavailable: 0 });
+  t.same(probeSet([], options()), { probes: [], notAllowed: [], refused: 0, unavailable: 0 });
+  t.same(probeSet([peer('b')], options({ kinds: [] })), { probes: [], notAllowed: [], refused: 0, unavailable: 0 });
 });

@@ -63,6 +63,8 @@ t.test('what is not probed, and why', async (t) => {
   t.same(noResolver.skipped, [{ server: 'service', reason: 'address "auto" but resolv.conf names no nameserver' }]);
   const narrow = dnsProbeSet(plan, conf, new CidrSet([parseCidr('10.96.0.0/12')!]));
   t.same(narrow.notAllowed, ['10.244.1.5', '169.254.20.10'], 'outside --allowed-cidrs: never asked');
+  t.equal(narrow.refused, 2 * 3, 'probes not sent per round: two servers × (two names + nx)');
+  t.equal(dnsProbeSet({ ...plan, dnsTcpCheck: true }, conf, new CidrSet([parseCidr('10.96.0.0/12')!])).refused, 2 * 4, 'and the TCP check when the plan has it');
   t.same(narrow.probes.map((p) => p.dns!.server), ['service', 'service', 'service']);
   const odd = dnsProbeSet({ ...plan, dnsServers: [{ name: 'x', address: 'not-an-ip', port: 53, role: 'DNS_ROLE_REPLICA' }, { name: 'y', address: '10.0.0.1', port: 53, role: 99 as never }] }, conf, allowed);
   t.same(odd.skipped.map((s) => s.server), ['x', 'y']);
