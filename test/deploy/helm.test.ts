@@ -29,7 +29,9 @@ t.test('Chart version and appVersion are package.json version', async (t) => {
 });
 
 const NODE_PROBES = ['--set', 'networkPolicy.nodeCidrs={198.51.100.0/24}'];
-const CASES: [string, string[], { replicas: number; tls: boolean; nodeCidrs?: string[] }][] = [
+const API_TOKEN = ['--set', 'api.tokenSecret=netmatrix-api-token'];
+const CASES: [string, string[], { replicas: number; tls: boolean; nodeCidrs?: string[]; apiToken?: boolean }][] = [
+  ['api token', API_TOKEN, { replicas: 1, tls: false, apiToken: true }],
   ['defaults', [], { replicas: 1, tls: false }],
   ['node probes', NODE_PROBES, { replicas: 1, tls: false, nodeCidrs: ['198.51.100.0/24'] }],
   ['ha', ['--set', 'aggregator.replicas=3'], { replicas: 3, tls: false }],
@@ -60,6 +62,13 @@ t.test('HA + TLS + token + Operator render what deploy/overlays/production does'
 t.test('networkPolicy.nodeCidrs renders what deploy/overlays/node-probes does', async (t) => {
   const helm = comparable(await helmTemplate(CHART, NODE_PROBES));
   const overlay = comparable(await kustomize('deploy/overlays/node-probes'));
+  t.same([...helm.keys()].sort(), [...overlay.keys()].sort(), 'same kinds, names and namespaces');
+  for (const [k, v] of overlay) t.same(helm.get(k), v, k);
+});
+
+t.test('api.tokenSecret renders what deploy/overlays/api-token does', async (t) => {
+  const helm = comparable(await helmTemplate(CHART, API_TOKEN));
+  const overlay = comparable(await kustomize('deploy/overlays/api-token'));
   t.same([...helm.keys()].sort(), [...overlay.keys()].sort(), 'same kinds, names and namespaces');
   for (const [k, v] of overlay) t.same(helm.get(k), v, k);
 });
@@ -102,7 +111,7 @@ t.test('values reach the objects', async (t) => {
 });
 
 t.test('values.schema.json rejects bad values', async (t) => {
-  for (const bad of [['aggregator.replicas=0'], ['agent.bogus=1'], ['aggregator.alertmanagerUrls={am:9093}'], ['tls.enabled=yes'], ['networkPolicy.dnsPorts={0}'], ['networkPolicy.nodeCidrs={10.0.0.0}'], ['aggregator.probeKinds=ping']]) {
+  for (const bad of [['aggregator.replicas=0'], ['agent.bogus=1'], ['aggregator.alertmanagerUrls={am:9093}'], ['tls.enabled=yes'], ['networkPolicy.dnsPorts={0}'], ['networkPolicy.nodeCidrs={10.0.0.0}'], ['aggregator.probeKinds=ping'], ['api.tokenSecret=Not_A_Name'], ['api.token=x']]) {
     const r = await run(k8sTools().helm, ['template', 'netmatrix', CHART, '--set', ...bad]);
     t.not(r.code, 0, bad.join(' '));
     t.match(r.stderr, /values don't meet the specifications of the schema/, bad.join(' '));

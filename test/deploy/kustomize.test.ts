@@ -10,9 +10,10 @@ import { parse } from 'yaml';
 import { repoRoot } from '../helpers/child.js';
 import { agentSelectorProblems, deployProblems, envOf, find, kustomize, one, packageVersion, run, validateAll, type K8sObject } from '../helpers/k8s-validate.js';
 
-const OVERLAYS: Record<string, { replicas: number; tls: boolean; operator: boolean; nodeCidrs?: string[] }> = {
+const OVERLAYS: Record<string, { replicas: number; tls: boolean; operator: boolean; nodeCidrs?: string[]; apiToken?: boolean }> = {
   'deploy/base': { replicas: 1, tls: false, operator: false },
   'deploy/overlays/node-probes': { replicas: 1, tls: false, operator: false, nodeCidrs: ['198.51.100.0/24'] },
+  'deploy/overlays/api-token': { replicas: 1, tls: false, operator: false, apiToken: true },
   'deploy/overlays/ha': { replicas: 2, tls: false, operator: false },
   'deploy/overlays/tls': { replicas: 1, tls: true, operator: false },
   'deploy/overlays/prometheus-operator': { replicas: 1, tls: false, operator: true },

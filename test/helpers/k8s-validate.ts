@@ -120,7 +120,7 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding'
  * problems. `replicas` is the number of aggregator replicas expected, `tls`
  * whether TLS must be wired.
  */
-export function deployProblems(objects: readonly K8sObject[], o: { replicas: number; tls: boolean; namespace?: string; nodeCidrs?: readonly string[] }): string[] {
+export function deployProblems(objects: readonly K8sObject[], o: { replicas: number; tls: boolean; namespace?: string; nodeCidrs?: readonly string[]; apiToken?: boolean }): string[] {
   const p: string[] = [];
   const ns = o.namespace ?? 'netmatrix';
   const check = (ok: unknown, what: string) => {
@@ -264,6 +264,15 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
     check(aenv.NETMATRIX_TLS_CA && mountedSecret(agent, volumes, aenv.NETMATRIX_TLS_CA.value) !== mountedSecret(g, gvol, genv.NETMATRIX_TLS_KEY?.value ?? ''), 'agent does not mount the aggregator\'s key Secret');
   } else {
     check(!genv.NETMATRIX_TLS_CERT && !aenv.NETMATRIX_TLS_CA, 'no TLS settings');
+  }
+  // The HTTP API's bearer token: from a mounted Secret the agents do not mount, or none.
+  if (o.apiToken) {
+    const secret = genv.NETMATRIX_API_TOKEN_FILE && mountedSecret(g, gvol, genv.NETMATRIX_API_TOKEN_FILE.value);
+    check(secret, 'aggregator API token from a mounted Secret');
+    check(!genv.NETMATRIX_API_TOKEN, 'API token not given by value');
+    check(secret && !Object.values(volumes).some((v) => v.secret?.secretName === secret), 'the agents do not mount the API token');
+  } else {
+    check(!genv.NETMATRIX_API_TOKEN_FILE && !genv.NETMATRIX_API_TOKEN, 'no API token');
   }
   p.push(...unreadableMountedFiles(objects));
   p.push(...agentSelectorProblems(objects));
