@@ -10,7 +10,8 @@ import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
 import type { AggregatorConfig } from './config.js';
-import { assessCni, nodeCniDetail, type CniAssessOptions, type CniNodeInput } from './cni/assess.js';
+import { nodeCniDetail, type CniNodeInput } from './cni/assess.js';
+import { CniAssessor } from './cni/assessor.js';
 import { CniStore } from './cni/store.js';
 import { assessDns, type DnsAssessOptions } from './dns/assess.js';
 import type { DnsServerSpec } from './dns/servers.js';
@@ -100,12 +101,13 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   };
   const cni = new CniStore();
   const agentPods = () => agentPodsOf(config);
-  const cniOptions: CniAssessOptions = {
+  // One assessor for the evaluator and the API: a request between two snapshots gets the evaluation's assessment.
+  const cniAssessor = new CniAssessor({
     poolThreshold: config.ipPoolThreshold,
     serviceCidrs: config.serviceCidrs,
     externalCidrs: config.externalCidrs,
     staleAfterMs: config.cniStaleAfter,
-  };
+  });
   const cniInputs = (): CniNodeInput[] =>
     nodes.list().map((n) => {
       const s = cni.get(n.name);
@@ -142,7 +144,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
     localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold, agentGraceMs: config.agentGrace },
     dns: { store: dns, options: dnsOptions },
-    cni: { inputs: cniInputs, options: cniOptions },
+    cni: { inputs: cniInputs, assessor: cniAssessor },
   });
   const sender =
     config.alertmanagerUrls.length > 0
@@ -159,6 +161,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     dns,
     maxDnsNodeSeries: config.maxDnsNodeSeries,
     cni,
+    ipPoolThreshold: config.ipPoolThreshold,
     // Read at scrape time; `kube` is set once the API watch has started.
     kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),
     evaluator,
@@ -190,8 +193,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     findings,
     dns: () => assessDns(nodes.list(), dns, clock.now(), dnsOptions),
     cni: () => {
-      const inputs = cniInputs();
-      const assessment = assessCni(inputs, clock.now(), cniOptions);
+      const { inputs, assessment } = cniAssessor.assess(cniInputs(), clock.now());
       return { assessment, detail: (node: string) => nodeCniDetail(inputs, assessment, node) };
     },
     networkPolicies: () => kube.policies(),

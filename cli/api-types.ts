@@ -356,7 +356,11 @@ export interface ApiCniNode {
   readonly binaries: readonly ApiCniBinary[];
   readonly pools: readonly ApiCniPool[];
   readonly podCidrs: readonly string[];
+  /** Overlaps of its pod CIDRs, listed or not (absent from aggregators before it). */
+  readonly overlapCount?: number;
   readonly files: readonly { readonly name: string; readonly valid: boolean; readonly error: string | null }[];
+  /** Invalid files sorting before the effective one: containerd stops at them (absent from aggregators before it). */
+  readonly invalidBeforeEffective?: readonly string[];
   readonly errors: readonly string[];
   /** Index in the view's `groups`; null when in none. */
   readonly group: number | null;
@@ -476,7 +480,9 @@ function isCniNode(x: unknown): x is ApiCniNode {
     Array.isArray(x.files) &&
     x.files.every((f: unknown) => isObject(f) && isString(f.name) && typeof f.valid === 'boolean' && isStringOrNull(f.error)) &&
     isStringArray(x.errors) &&
-    isIntegerOrNull(x.group)
+    isIntegerOrNull(x.group) &&
+    (x.overlapCount === undefined || isNumber(x.overlapCount)) &&
+    (x.invalidBeforeEffective === undefined || isStringArray(x.invalidBeforeEffective))
   );
 }
 

@@ -619,6 +619,7 @@ export function cniVerdictLine(v: ApiCniView, o: RenderOptions): string {
   const x = cniVerdict(v);
   const problems = [
     x.nodes > 0 ? `${x.nodes} of ${v.nodes.length} nodes drifted, split or invalid` : '',
+    x.blockedNodes > 0 ? `${x.blockedNodes} node${x.blockedNodes === 1 ? '' : 's'} with an invalid config file before the effective one (containerd stops there)` : '',
     x.skewedPlugins > 0 ? `${x.skewedPlugins} plugin${x.skewedPlugins === 1 ? '' : 's'} skewed` : '',
     x.fullPools > 0 ? `${x.fullPools} pool${x.fullPools === 1 ? '' : 's'} near exhaustion` : '',
     x.overlaps > 0 ? `${x.overlaps} pod CIDR overlap${x.overlaps === 1 ? '' : 's'}` : '',
@@ -667,6 +668,9 @@ export function renderCniNode(v: ApiCniNodeView, o: RenderOptions): string {
             v.files.map((f) => [printable(f.name), f.valid ? 'valid' : 'invalid', ...(f.error === null ? [] : [printable(f.error)])]),
             (r, col, padded) => (col === 1 ? paint(padded, v.files[r]!.valid ? 'green' : 'red', o.color) : padded),
           ).map((l) => `  ${l}`),
+          ...((n.invalidBeforeEffective?.length ?? 0) > 0
+            ? [paint(`  containerd stops at ${printable(n.invalidBeforeEffective![0]!)} (invalid, before the effective ${printable(n.file ?? '')}): no network on containerd; CRI-O skips it`, 'red', o.color)]
+            : []),
         ],
   );
   const perNode = Object.entries(v.perNode);

@@ -57,10 +57,17 @@ export function cniFullPools(n: ApiCniNode) {
   return n.stale || n.state === 'stale' ? [] : n.pools.filter((p) => p.nearExhaustion);
 }
 
+/** A fresh node with an invalid config file before its effective one: containerd stops there (the aggregator's CniConfigDrift). */
+export function cniBlocked(n: ApiCniNode): boolean {
+  return !n.stale && !CNI_FAILING_STATES.includes(n.state) && n.state !== 'stale' && (n.invalidBeforeEffective?.length ?? 0) > 0;
+}
+
 /** What fails `netmatrix cni`, counted; all zero: exit 0. */
 export interface CniVerdict {
   /** Nodes drifted, split or invalid. */
   readonly nodes: number;
+  /** Other nodes with an invalid config file before the effective one. */
+  readonly blockedNodes: number;
   readonly skewedPlugins: number;
   readonly fullPools: number;
   readonly overlaps: number;
@@ -69,19 +76,20 @@ export interface CniVerdict {
 
 export function cniVerdict(v: ApiCniView): CniVerdict {
   const nodes = v.nodes.filter((n) => CNI_FAILING_STATES.includes(n.state)).length;
+  const blockedNodes = v.nodes.filter(cniBlocked).length;
   const skewedPlugins = v.plugins.filter((p) => p.skewed).length;
   const fullPools = v.nodes.reduce((k, n) => k + cniFullPools(n).length, 0);
   const overlaps = v.overlaps.length + v.overlapsDropped;
-  const exitCode = nodes > 0 || skewedPlugins > 0 || fullPools > 0 || overlaps > 0 ? EXIT.problems : EXIT.ok;
-  return { nodes, skewedPlugins, fullPools, overlaps, exitCode };
+  const exitCode = nodes > 0 || blockedNodes > 0 || skewedPlugins > 0 || fullPools > 0 || overlaps > 0 ? EXIT.problems : EXIT.ok;
+  return { nodes, blockedNodes, skewedPlugins, fullPools, overlaps, exitCode };
 }
 
-/** `netmatrix cni`: 1 when a node is drifted, split or invalid, a plugin binary is skewed, a pool is near exhaustion or pod CIDRs overlap. */
+/** `netmatrix cni`: 1 when a node is drifted, split or invalid or has an invalid file before its effective one, a plugin binary is skewed, a pool is near exhaustion or pod CIDRs overlap. */
 export function cniExitCode(v: ApiCniView): ExitCode {
   return cniVerdict(v).exitCode;
 }
 
 /** `netmatrix cni --node`: only what that node's body says: its state and its pools. */
 export function cniNodeExitCode(v: ApiCniNodeView): ExitCode {
-  return CNI_FAILING_STATES.includes(v.node.state) || cniFullPools(v.node).length > 0 ? EXIT.problems : EXIT.ok;
+  return CNI_FAILING_STATES.includes(v.node.state) || cniBlocked(v.node) || cniFullPools(v.node).length > 0 ? EXIT.problems : EXIT.ok;
 }

@@ -72,6 +72,13 @@ export interface CniSnapshot {
   readonly errors: readonly string[];
 }
 
+/**
+ * A conf dir entry named like a config file that is a directory: libcni does
+ * not list directories, so the runtime skips it (the aggregator does not hold
+ * it against the node).
+ */
+export const CNI_DIR_SKIPPED = 'a directory, not a file (the runtime skips it)';
+
 /** Bounds of one snapshot, applied by the agent and checked again by the aggregator. */
 export const CNI_LIMITS = Object.freeze({
   files: 64,

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, opendir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CNI_LIMITS } from '../../common/cni.js';
+import { CNI_DIR_SKIPPED, CNI_LIMITS } from '../../common/cni.js';
 import { describeFsError, errnoCode } from './fs-errors.js';
 import { formatBytes } from './limits.js';
 import { CONF_EXTENSIONS, confExtension, parseConf, unreadableInfo, type ParsedConf } from './parse-conf.js';
@@ -86,7 +86,7 @@ export async function readConfFile(confDir: string, name: string, isSymlink = fa
     const st = await fh.stat();
     // libcni skips directories (by the entry's own type, so not a symlink to
     // one, which it then fails to read); listed here so a stray dir is visible.
-    if (st.isDirectory()) return fail(isSymlink ? 'a symlink to a directory (the runtime fails to read it)' : 'a directory, not a file (the runtime skips it)');
+    if (st.isDirectory()) return fail(isSymlink ? 'a symlink to a directory (the runtime fails to read it)' : CNI_DIR_SKIPPED);
     if (!st.isFile()) return fail('not a regular file');
     if (st.size > CNI_LIMITS.fileBytes) return fail(`file is ${formatBytes(st.size)} (limit ${formatBytes(CNI_LIMITS.fileBytes)})`, st.size);
     const buf = Buffer.alloc(CNI_LIMITS.fileBytes + 1);

@@ -16,11 +16,14 @@
 // config gets a CniConfigDrift that says so and diffs it against the largest
 // other group. A fresh node with no valid config at all gets CniConfigDrift too:
 // pods there cannot get a network.
-import type { CniBinary, CniFileInfo, CniPool, CniSnapshot } from '../../common/cni.js';
-import { cidrBounds, cidrsOverlap, formatCidr, parseCidr, type Cidr } from '../../common/cidr.js';
+import { CNI_DIR_SKIPPED, type CniBinary, type CniFileInfo, type CniPool, type CniSnapshot } from '../../common/cni.js';
+import { parseCidr, type Cidr } from '../../common/cidr.js';
 import type { Condition } from '../localize/localize.js';
 import { pct } from '../matrix/status.js';
 import { diffJson, diffLines, type DiffEntry, type JsonDiff } from './diff.js';
+import { findOverlaps, type CidrOverlap, type CidrOwner, type NodeOverlaps } from './overlaps.js';
+
+export type { CidrOverlap, CidrOwner } from './overlaps.js';
 
 export interface CniAssessOptions {
   /** IpPoolNearExhaustion at used/size ≥ this. */
@@ -39,8 +42,17 @@ export interface CniNodeInput {
   readonly snapshot: CniSnapshot | null;
   /** Aggregator clock when the snapshot arrived. */
   readonly receivedAt: number | null;
-  /** The Node's spec.podCIDRs from the Kubernetes API: used when the snapshot has none (IPAM other than host-local), and current without a fresh snapshot. */
+  /**
+   * The Node's spec.podCIDRs from the Kubernetes API. Authoritative without an
+   * agent: the overlap check uses them for a node whose snapshot has no
+   * host-local ranges (another IPAM), is stale, or never came.
+   */
   readonly kubePodCidrs?: readonly string[];
+}
+
+/** A snapshot received (aggregator clock) at most staleAfterMs ago: it votes and raises findings. */
+export function isFresh(n: CniNodeInput, now: number, staleAfterMs: number): boolean {
+  return n.snapshot !== null && n.receivedAt !== null && now - n.receivedAt <= staleAfterMs;
 }
 
 /**
@@ -78,8 +90,17 @@ export interface CniNodeReport {
   readonly ipamType: string | null;
   readonly binaries: readonly CniBinary[];
   readonly pools: readonly CniPoolReport[];
+  /** What the overlap check uses: a fresh snapshot's host-local ranges, else the Node's spec.podCIDRs; a stale node without those shows its last ranges. */
   readonly podCidrs: readonly string[];
+  /** Overlaps of this node's pod CIDRs (with other nodes', Service and external CIDRs), listed in `overlaps` or not. */
+  readonly overlapCount: number;
   readonly files: readonly CniFileSummary[];
+  /**
+   * Invalid files that sort before the effective one (a directory, which the
+   * runtime skips, left out). containerd stops at the first file it cannot
+   * load, so on containerd such a node has no network; CRI-O skips them.
+   */
+  readonly invalidBeforeEffective: readonly string[];
   /** Directory errors, file errors, "no valid CNI config", unparsable pod CIDRs. */
   readonly errors: readonly string[];
   /** Index in `groups`; null when the node is in none (unreported, stale, invalid). */
@@ -103,7 +124,7 @@ export interface CniDriftGroup {
 }
 
 export interface CniBinaryGroup {
-  /** null: missing or unreadable on these nodes. */
+  /** null: missing or unusable on these nodes (not found, not executable, unreadable…: the binary's `error`). */
   readonly sha256: string | null;
   readonly size: number | null;
   readonly nodes: readonly string[];
@@ -113,22 +134,10 @@ export interface CniPluginBinaries {
   readonly plugin: string;
   /** Hashed groups largest first, then the missing group. */
   readonly groups: readonly CniBinaryGroup[];
-  /** The strictly largest hashed group's sha256; null on a tie or when no node has the binary. */
+  /** The strictly largest hashed group's sha256; null on a tie or when no node has a usable binary. */
   readonly majoritySha256: string | null;
+  /** Raises CniPluginVersionSkew: more than one build, or a node where the binary is missing or unusable. */
   readonly skewed: boolean;
-}
-
-export interface CidrOwner {
-  readonly kind: 'node' | 'service' | 'external';
-  /** The node whose pod CIDR this is; null for service and external ranges. */
-  readonly node: string | null;
-  readonly cidr: string;
-}
-
-export interface CidrOverlap {
-  readonly a: CidrOwner;
-  readonly b: CidrOwner;
-  readonly relation: 'equal' | 'a-contains-b' | 'b-contains-a';
 }
 
 export interface CniSummary {
@@ -155,7 +164,7 @@ export interface CniAssessment {
   /** Per plugin type of any fresh node's chain, by name. */
   readonly plugins: readonly CniPluginBinaries[];
   readonly overlaps: readonly CidrOverlap[];
-  /** Overlaps past MAX_OVERLAPS, not listed (each node's finding still counts them). */
+  /** Overlaps past MAX_OVERLAPS, not listed (each node's `overlapCount` and finding still count them). */
   readonly overlapsDropped: number;
   readonly conditions: readonly Condition[];
 }
@@ -166,8 +175,10 @@ export const MAX_OVERLAPS = 256;
 const DESCRIPTION_DIFF_LINES = 10;
 /** Node names listed in one description. */
 const NAMES_LISTED = 10;
-/** Overlaps listed in one node's PodCidrOverlap description. */
+/** Overlaps listed in one node's PodCidrOverlap description (the rest counted there and in its `overlapCount`). */
 const OVERLAPS_LISTED = 5;
+/** Group sizes written out in a description ("2/2/1/…"). */
+const SIZES_LISTED = 10;
 
 interface Voter {
   readonly i: number;
@@ -182,7 +193,7 @@ interface Group {
 }
 
 export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAssessOptions): CniAssessment {
-  const fresh = nodes.map((n) => n.snapshot !== null && n.receivedAt !== null && now - n.receivedAt <= o.staleAfterMs);
+  const fresh = nodes.map((n) => isFresh(n, now, o.staleAfterMs));
   const voters: Voter[] = [];
   nodes.forEach((n, i) => {
     const e = n.snapshot?.effective;
@@ -191,20 +202,34 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
   const groups = groupConfigs(voters);
   const majority = groups.length > 0 && (groups.length === 1 || groups[0]!.members.length > groups[1]!.members.length) ? 0 : null;
   const comparedWith = groups.map((_, g) => (majority !== null ? (g === majority ? null : majority) : g === 0 ? 1 : 0));
-  const diffs = groups.map((g, k) => (comparedWith[k] === null ? null : diffConfigs(groups[comparedWith[k]!]!.normalized, g.normalized)));
+  // One diff per group, each against a reference parsed once (every drifted node can be a group of its own).
+  const parsed = new Map<number, unknown>();
+  const parsedGroup = (k: number) => {
+    if (!parsed.has(k)) parsed.set(k, parseOrText(groups[k]!.normalized));
+    return parsed.get(k);
+  };
+  const diffs = groups.map((g, k) => (comparedWith[k] === null ? null : diffJson(parsedGroup(comparedWith[k]!), parseOrText(g.normalized))));
   const groupOf = new Map<number, number>();
   groups.forEach((g, k) => g.members.forEach((i) => groupOf.set(i, k)));
 
   const errors = nodes.map((n) => nodeErrors(n.snapshot));
+  const podCidrs = nodes.map((n, i) => podCidrsOf(n, fresh[i]!));
   const cidrs = nodes.map((n, i) => {
     const out: Cidr[] = [];
-    for (const text of podCidrsOf(n)) {
+    for (const text of podCidrs[i]!) {
       const c = parseCidr(text);
       if (c) out.push(c);
       else errors[i]!.push(`pod CIDR ${JSON.stringify(text)} is not a CIDR`);
     }
     return out;
   });
+  // Judged: fresh nodes, and any node with pod CIDRs from the Kubernetes API (current whatever the snapshot's age).
+  const judged = nodes.map((n, i) => fresh[i]! || (n.kubePodCidrs?.length ?? 0) > 0);
+  const overlaps = findOverlaps(
+    { nodes: nodes.map((n) => n.node), podCidrs: cidrs.map((c, i) => (judged[i] ? c : [])), serviceCidrs: o.serviceCidrs, externalCidrs: o.externalCidrs },
+    MAX_OVERLAPS,
+    OVERLAPS_LISTED,
+  );
 
   const reports: CniNodeReport[] = nodes.map((n, i) => {
     const s = n.snapshot;
@@ -227,8 +252,10 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
         const ratio = p.size > 0 ? p.used / p.size : null;
         return { ...p, ratio, nearExhaustion: ratio !== null && ratio >= o.poolThreshold };
       }),
-      podCidrs: podCidrsOf(n),
+      podCidrs: podCidrs[i]!,
+      overlapCount: overlaps.byNode.get(i)?.total ?? 0,
       files: (s?.files ?? []).map((f) => ({ name: f.name, valid: f.valid, error: f.error })),
+      invalidBeforeEffective: invalidBefore(s),
       errors: errors[i]!,
       group: g,
     };
@@ -252,13 +279,20 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
   });
 
   const plugins = comparePlugins(nodes, fresh);
-  const { overlaps, total: overlapTotal, byNode } = findOverlaps(nodes, fresh, cidrs, o);
+  const binaryOf = (plugin: string) => {
+    const byNode = new Map<string, CniBinary>();
+    nodes.forEach((n, i) => {
+      const b = fresh[i] ? n.snapshot?.binaries.find((x) => x.plugin === plugin) : undefined;
+      if (b) byNode.set(n.node, b);
+    });
+    return byNode;
+  };
 
   const conditions: Condition[] = [
     ...driftConditions(nodes, reports, groups, driftGroups, diffs, majority, voters.length),
-    ...plugins.filter((p) => p.skewed).map((p) => skewCondition(p, nodes)),
+    ...plugins.filter((p) => p.skewed).map((p) => skewCondition(p, binaryOf(p.plugin))),
     ...poolConditions(reports, fresh, o.poolThreshold),
-    ...overlapConditions(nodes, byNode),
+    ...overlapConditions(nodes, overlaps.byNode),
   ];
 
   return {
@@ -274,13 +308,13 @@ export function assessCni(nodes: readonly CniNodeInput[], now: number, o: CniAss
       drifted: reports.filter((r) => r.state === 'drifted').length,
       skewedPlugins: plugins.filter((p) => p.skewed).length,
       poolsNearExhaustion: reports.reduce((k, r, i) => k + (fresh[i] ? r.pools.filter((p) => p.nearExhaustion).length : 0), 0),
-      overlaps: overlapTotal,
+      overlaps: overlaps.total,
     },
     nodes: reports,
     groups: driftGroups,
     plugins,
-    overlaps,
-    overlapsDropped: overlapTotal - overlaps.length,
+    overlaps: overlaps.listed,
+    overlapsDropped: overlaps.total - overlaps.listed.length,
     conditions,
   };
 }
@@ -319,6 +353,22 @@ function nodeErrors(s: CniSnapshot | null): string[] {
   return out;
 }
 
+/**
+ * Invalid files before the effective one, as `name: error`: go-cni (containerd)
+ * returns the error of the first file it cannot load instead of trying the
+ * next, so the node's network is not ready; ocicni (CRI-O) skips them. A
+ * directory is skipped by both (libcni does not list it).
+ */
+function invalidBefore(s: CniSnapshot | null): string[] {
+  if (!s?.effective) return [];
+  const out: string[] = [];
+  for (const f of s.files) {
+    if (f.name === s.effective.file) break;
+    if (!f.valid && f.error !== CNI_DIR_SKIPPED) out.push(f.name);
+  }
+  return out;
+}
+
 /** Why a node has no valid config, for its finding: the files' own errors first (the cause), then the dir's. */
 function invalidReasons(s: CniSnapshot): string[] {
   const reasons = [...s.files.map((f) => `${f.name}: ${f.error ?? 'not a usable network config'}`), ...s.errors.filter((e) => !AGENT_NO_VALID.test(e))];
@@ -336,7 +386,7 @@ function driftConditions(
   compared: number,
 ): Condition[] {
   const out: Condition[] = [];
-  const sizes = groups.map((g) => g.members.length).join('/');
+  const sizes = groups.slice(0, SIZES_LISTED).map((g) => g.members.length).join('/') + (groups.length > SIZES_LISTED ? '/…' : '');
   reports.forEach((r, i) => {
     if (r.state === 'invalid') {
       const reasons = invalidReasons(nodes[i]!.snapshot!);
@@ -348,7 +398,20 @@ function driftConditions(
       });
       return;
     }
-    if (r.state !== 'drifted' && r.state !== 'split') return;
+    if (r.state !== 'majority' && r.state !== 'drifted' && r.state !== 'split') return;
+    const blocking = blockingText(r, nodes[i]!.snapshot!);
+    if (r.state === 'majority') {
+      if (blocking === undefined) return;
+      const first = r.invalidBeforeEffective[0]!;
+      const more = r.invalidBeforeEffective.length > 1 ? ` (+${r.invalidBeforeEffective.length - 1} more)` : '';
+      out.push({
+        kind: 'CniConfigDrift',
+        subject: { node: r.node },
+        summary: `${r.node}'s CNI conf dir has an invalid file before the effective ${r.file}: ${first}${more}; containerd refuses it, CRI-O skips it`,
+        description: `${blocking} ${r.node}'s effective config (${r.file}) is the majority's.`,
+      });
+      return;
+    }
     const k = r.group!;
     const g = driftGroups[k]!;
     const ref = driftGroups[g.comparedWith!]!;
@@ -357,7 +420,7 @@ function driftConditions(
     const theirs = `the config of ${ref.nodes.length} of ${compared} nodes (${names(ref.nodes)}; ${ref.files.join(', ')}, hash ${short(ref.hash)})`;
     const from = majority !== null ? 'majority' : ref.nodes.length === 1 ? ref.nodes[0] : 'theirs';
     const diffText = `Differences (${from} → ${r.node}): ${lines.join('; ') || 'none in the normalized config'}.`;
-    const more = `Full diff: GET /api/v1/cni/${r.node}.`;
+    const more = `Full diff: GET /api/v1/cni/${r.node}.${blocking !== undefined ? ` Also: ${blocking}` : ''}`;
     if (majority !== null) {
       out.push({
         kind: 'CniConfigDrift',
@@ -377,8 +440,22 @@ function driftConditions(
   return out;
 }
 
+/** What invalid files before the effective one do, for the node's CniConfigDrift; undefined without any. */
+function blockingText(r: CniNodeReport, s: CniSnapshot): string | undefined {
+  const bad = r.invalidBeforeEffective;
+  if (bad.length === 0) return undefined;
+  const why = bad.map((name) => `${name}: ${s.files.find((f) => f.name === name)?.error ?? 'invalid'}`);
+  const one = bad.length === 1;
+  return (
+    `${why.join('; ')}. ${one ? 'It sorts' : 'They sort'} before ${r.file}, the first valid file: containerd (go-cni) stops at the first config file it cannot load, ` +
+    `so on containerd the node's network is not ready and pods scheduled on ${r.node} cannot get a network; CRI-O skips ${one ? 'it' : 'them'} and uses ${r.file}. ` +
+    `Move ${one ? 'it' : 'them'} out of the CNI conf dir.`
+  );
+}
+
 function comparePlugins(nodes: readonly CniNodeInput[], fresh: readonly boolean[]): CniPluginBinaries[] {
-  const byPlugin = new Map<string, Map<string, { sha256: string | null; size: number | null; nodes: string[]; first: number }>>();
+  type Build = { sha256: string | null; size: number | null; nodes: string[]; first: number };
+  const byPlugin = new Map<string, Map<string, Build>>();
   let order = 0;
   nodes.forEach((n, i) => {
     if (!fresh[i] || !n.snapshot) return;
@@ -386,12 +463,14 @@ function comparePlugins(nodes: readonly CniNodeInput[], fresh: readonly boolean[
     for (const b of n.snapshot.binaries) {
       if (seen.has(b.plugin)) continue;
       seen.add(b.plugin);
-      const groups = byPlugin.get(b.plugin) ?? new Map<string, { sha256: string | null; size: number | null; nodes: string[]; first: number }>();
+      const groups = byPlugin.get(b.plugin) ?? new Map<string, Build>();
       byPlugin.set(b.plugin, groups);
-      const key = b.sha256 ?? '';
+      // A binary with an error (not found, not executable, unreadable) cannot run, whatever its hash: the unusable group.
+      const sha256 = b.error === null ? b.sha256 : null;
+      const key = sha256 ?? '';
       const g = groups.get(key);
       if (g) g.nodes.push(n.node);
-      else groups.set(key, { sha256: b.sha256, size: b.sha256 === null ? null : b.size, nodes: [n.node], first: order++ });
+      else groups.set(key, { sha256, size: sha256 === null ? null : b.size, nodes: [n.node], first: order++ });
     }
   });
   return [...byPlugin.entries()]
@@ -404,37 +483,66 @@ function comparePlugins(nodes: readonly CniNodeInput[], fresh: readonly boolean[
         plugin,
         groups: all.map((g) => ({ sha256: g.sha256, size: g.size, nodes: g.nodes })),
         majoritySha256: strict ? hashed[0]!.sha256 : null,
-        skewed: all.length > 1,
+        // Also with one group: a binary missing on every node (or on the only node) breaks every sandbox there.
+        skewed: all.length > 1 || hashed.length < all.length,
       };
     });
 }
 
-function skewCondition(p: CniPluginBinaries, nodes: readonly CniNodeInput[]): Condition {
+const NOT_FOUND = /^not found in /;
+
+/** `binaries`: the plugin's binary on each fresh node that needs it, by node. */
+function skewCondition(p: CniPluginBinaries, binaries: ReadonlyMap<string, CniBinary>): Condition {
   const total = p.groups.reduce((k, g) => k + g.nodes.length, 0);
-  const binaryOn = (node: string) => nodes.find((n) => n.node === node)?.snapshot?.binaries.find((b) => b.plugin === p.plugin);
   const what = (g: CniBinaryGroup, node?: string) => {
     if (g.sha256 !== null) return `${short(g.sha256)} (${bytes(g.size!)})`;
-    const error = node !== undefined ? binaryOn(node)?.error : undefined;
-    return `missing${error ? ` (${error})` : ''}`;
+    const error = node !== undefined ? binaries.get(node)?.error : undefined;
+    return `${error === undefined || error === null || NOT_FOUND.test(error) ? 'missing' : 'unusable'}${error ? ` (${error})` : ''}`;
   };
+  const listOf = (gs: readonly CniBinaryGroup[]) => {
+    const listed: string[] = [];
+    let count = 0;
+    for (const g of gs) {
+      for (const n of g.nodes) {
+        if (listed.length < NAMES_LISTED) listed.push(`${n} → ${what(g, n)}`);
+        count++;
+      }
+    }
+    return listed.join(', ') + (count > NAMES_LISTED ? `, and ${count - NAMES_LISTED} more` : '');
+  };
+  const unusable = p.groups.find((g) => g.sha256 === null);
   const majority = p.majoritySha256 === null ? undefined : p.groups.find((g) => g.sha256 === p.majoritySha256);
-  const outliers = p.groups.filter((g) => g !== majority);
-  const outlierNodes = outliers.flatMap((g) => g.nodes);
-  const listed = outliers.flatMap((g) => g.nodes.map((n) => `${n} → ${what(g, n)}`));
-  const outlierText = listed.slice(0, NAMES_LISTED).join(', ') + (listed.length > NAMES_LISTED ? `, and ${listed.length - NAMES_LISTED} more` : '');
+  const otherBuilds = p.groups.filter((g) => g !== majority && g !== unusable).reduce((k, g) => k + g.nodes.length, 0);
   const why = 'Nodes run different builds of the plugin (a partial upgrade, a node image out of step), so pod networking can behave differently by node; a missing binary fails every pod sandbox on its node.';
+
+  // Missing or unusable somewhere: said first, since every sandbox on those nodes fails.
+  let summary: string | undefined;
+  if (unusable) {
+    const errors = unusable.nodes.map((n) => binaries.get(n)?.error ?? '');
+    const word = errors.every((e) => NOT_FOUND.test(e)) ? 'missing' : errors.some((e) => NOT_FOUND.test(e)) ? 'missing or unusable' : 'unusable';
+    const where = unusable.nodes.length === 1 ? `${unusable.nodes[0]} (${errors[0] || 'no binary'})` : `${unusable.nodes.length} of ${total} nodes`;
+    summary = `CNI plugin ${p.plugin} is ${word} on ${where}${otherBuilds > 0 ? `; ${otherBuilds} more ${otherBuilds === 1 ? 'node has' : 'nodes have'} another build than the majority's` : ''}`;
+    if (unusable.nodes.length === total) {
+      return {
+        kind: 'CniPluginVersionSkew',
+        subject: { plugin: p.plugin },
+        summary: total === 1 ? `CNI plugin ${p.plugin} is ${word} on ${where}` : `CNI plugin ${p.plugin} is ${word} on every node that uses it (${total})`,
+        description: `No node whose CNI chain uses ${p.plugin} can run it: ${listOf([unusable])}. Every new pod sandbox on ${total === 1 ? 'that node' : 'those nodes'} fails (failed to find plugin "${p.plugin}" in path) until the binary is installed.`,
+      };
+    }
+  }
   if (majority) {
     return {
       kind: 'CniPluginVersionSkew',
       subject: { plugin: p.plugin },
-      summary: `CNI plugin ${p.plugin} differs on ${outlierNodes.length} of ${total} nodes from the majority's binary`,
-      description: `${majority.nodes.length} of ${total} nodes have ${p.plugin} ${what(majority)}; outliers: ${outlierText}. ${why}`,
+      summary: summary ?? `CNI plugin ${p.plugin} differs on ${total - majority.nodes.length} of ${total} nodes from the majority's binary`,
+      description: `${majority.nodes.length} of ${total} nodes have ${p.plugin} ${what(majority)}; outliers: ${listOf(p.groups.filter((g) => g !== majority))}. ${why}`,
     };
   }
   return {
     kind: 'CniPluginVersionSkew',
     subject: { plugin: p.plugin },
-    summary: `CNI plugin ${p.plugin} differs across ${total} nodes with no majority binary (${p.groups.length} versions)`,
+    summary: summary ?? `CNI plugin ${p.plugin} differs across ${total} nodes with no majority binary (${p.groups.length} versions)`,
     description: `No majority binary for ${p.plugin}: ${p.groups.map((g) => `${what(g, g.nodes[0])} on ${names(g.nodes)}`).join('; ')}. ${why}`,
   };
 }
@@ -457,72 +565,40 @@ function poolConditions(reports: readonly CniNodeReport[], fresh: readonly boole
   return out;
 }
 
-/** host-local's ranges when the snapshot has them, else the Node's spec.podCIDRs. */
-function podCidrsOf(n: CniNodeInput): readonly string[] {
+/**
+ * The pod CIDRs the overlap check uses: a fresh snapshot's host-local ranges,
+ * else the Node's spec.podCIDRs (another IPAM, a stale snapshot, no agent); a
+ * stale node without those shows its last ranges, which are not judged.
+ */
+function podCidrsOf(n: CniNodeInput, fresh: boolean): readonly string[] {
   const fromIpam = n.snapshot?.effective?.podCidrs ?? [];
-  return fromIpam.length > 0 ? fromIpam : (n.kubePodCidrs ?? []);
+  const fromKube = n.kubePodCidrs ?? [];
+  if (fresh && fromIpam.length > 0) return fromIpam;
+  return fromKube.length > 0 ? fromKube : fromIpam;
 }
 
-function findOverlaps(nodes: readonly CniNodeInput[], fresh: readonly boolean[], cidrs: readonly (readonly Cidr[])[], o: CniAssessOptions) {
-  const overlaps: CidrOverlap[] = [];
-  const byNode = new Map<number, CidrOverlap[]>();
-  let total = 0;
-  const add = (x: CidrOverlap, ...owners: number[]) => {
-    total++;
-    if (overlaps.length < MAX_OVERLAPS) overlaps.push(x);
-    for (const i of owners) byNode.set(i, [...(byNode.get(i) ?? []), x]);
-  };
-  const nodeSide = (i: number, c: Cidr): CidrOwner => ({ kind: 'node', node: nodes[i]!.node, cidr: formatCidr(c) });
-  // The API's pod CIDRs are current whatever the snapshot's age.
-  const judged = nodes.map((_, i) => i).filter((i) => fresh[i] || (nodes[i]!.kubePodCidrs?.length ?? 0) > 0);
-  for (const [x, i] of judged.entries()) {
-    for (const a of cidrs[i]!) {
-      for (const j of judged.slice(x + 1)) {
-        for (const b of cidrs[j]!) if (cidrsOverlap(a, b)) add({ a: nodeSide(i, a), b: nodeSide(j, b), relation: relation(a, b) }, i, j);
-      }
-      for (const b of o.serviceCidrs) if (cidrsOverlap(a, b)) add({ a: nodeSide(i, a), b: { kind: 'service', node: null, cidr: formatCidr(b) }, relation: relation(a, b) }, i);
-      for (const b of o.externalCidrs) if (cidrsOverlap(a, b)) add({ a: nodeSide(i, a), b: { kind: 'external', node: null, cidr: formatCidr(b) }, relation: relation(a, b) }, i);
-    }
-  }
-  return { overlaps, total, byNode };
-}
-
-function relation(a: Cidr, b: Cidr): CidrOverlap['relation'] {
-  const x = cidrBounds(a);
-  const y = cidrBounds(b);
-  if (x.first === y.first && x.last === y.last) return 'equal';
-  return x.first <= y.first && y.last <= x.last ? 'a-contains-b' : 'b-contains-a';
-}
-
-function overlapConditions(nodes: readonly CniNodeInput[], byNode: ReadonlyMap<number, readonly CidrOverlap[]>): Condition[] {
+function overlapConditions(nodes: readonly CniNodeInput[], byNode: ReadonlyMap<number, NodeOverlaps>): Condition[] {
   const out: Condition[] = [];
-  for (const [i, list] of [...byNode.entries()].sort((a, b) => a[0] - b[0])) {
+  for (const [i, o] of byNode) {
     const me = nodes[i]!.node;
-    // Put this node's side first.
-    const oriented = list.map((x) => (x.a.kind === 'node' && x.a.node === me ? x : { a: x.b, b: x.a, relation: flip(x.relation) }));
     const other = (w: CidrOwner) => (w.kind === 'node' ? `${w.node}'s pod CIDR ${w.cidr}` : `the ${w.kind} CIDR ${w.cidr}`);
     const how = (x: CidrOverlap) => (x.relation === 'equal' ? 'the same range' : x.relation === 'a-contains-b' ? `inside ${me}'s` : `contains ${me}'s`);
-    const lines = oriented.slice(0, OVERLAPS_LISTED).map((x) => `${x.a.cidr} overlaps ${other(x.b)} (${how(x)})`);
-    if (oriented.length > OVERLAPS_LISTED) lines.push(`and ${oriented.length - OVERLAPS_LISTED} more`);
-    const kinds = new Set(oriented.map((x) => x.b.kind));
+    const lines = o.listed.map((x) => `${x.a.cidr} overlaps ${other(x.b)} (${how(x)})`);
+    if (o.total > o.listed.length) lines.push(`and ${o.total - o.listed.length} more`);
     const effects = [
-      kinds.has('node') ? 'two nodes hand out the same pod IPs, so pods get duplicate addresses and cross-node traffic reaches the wrong pod' : '',
-      kinds.has('service') ? 'pod IPs inside the service range are captured by kube-proxy rules' : '',
-      kinds.has('external') ? 'pods with those IPs shadow the external network (NETMATRIX_EXTERNAL_CIDRS), so traffic from pods to it never leaves the cluster' : '',
+      o.counts.node > 0 ? 'two nodes hand out the same pod IPs, so pods get duplicate addresses and cross-node traffic reaches the wrong pod' : '',
+      o.counts.service > 0 ? 'pod IPs inside the service range are captured by kube-proxy rules' : '',
+      o.counts.external > 0 ? 'pods with those IPs shadow the external network (NETMATRIX_EXTERNAL_CIDRS), so traffic from pods to it never leaves the cluster' : '',
     ].filter((s) => s !== '');
-    const first = oriented[0]!;
+    const first = o.listed[0]!;
     out.push({
       kind: 'PodCidrOverlap',
       subject: { node: me },
-      summary: `${me}'s pod CIDR ${first.a.cidr} overlaps ${other(first.b)}${oriented.length > 1 ? ` (+${oriented.length - 1} more)` : ''}`,
+      summary: `${me}'s pod CIDR ${first.a.cidr} overlaps ${other(first.b)}${o.total > 1 ? ` (+${o.total - 1} more)` : ''}`,
       description: `Pod CIDRs of ${me}: ${lines.join('; ')}. Effect: ${effects.join('; ')}.`,
     });
   }
   return out;
-}
-
-function flip(r: CidrOverlap['relation']): CidrOverlap['relation'] {
-  return r === 'a-contains-b' ? 'b-contains-a' : r === 'b-contains-a' ? 'a-contains-b' : r;
 }
 
 // GET /api/v1/cni/{node}

@@ -5,7 +5,8 @@
 // cluster (it reads every cell: O(nodes² × kinds)).
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import { assessCni, type CniAssessment, type CniAssessOptions, type CniNodeInput } from '../cni/assess.js';
+import type { CniAssessment, CniNodeInput } from '../cni/assess.js';
+import type { CniAssessor } from '../cni/assessor.js';
 import { assessDns, type DnsAssessment, type DnsAssessOptions } from '../dns/assess.js';
 import type { DnsStore } from '../dns/store.js';
 import { assess, type Assessment, type AssessOptions } from '../localize/assess.js';
@@ -35,7 +36,8 @@ export interface EvaluatorDeps {
   readonly assess: AssessOptions;
   readonly localize: LocalizeOptions;
   readonly dns?: { readonly store: DnsStore; readonly options: DnsAssessOptions };
-  readonly cni?: { readonly inputs: () => CniNodeInput[]; readonly options: CniAssessOptions };
+  /** The assessor is shared with the API, which reuses the evaluation's assessment while nothing changed. */
+  readonly cni?: { readonly inputs: () => CniNodeInput[]; readonly assessor: CniAssessor };
 }
 
 export type EvaluationListener = (e: Evaluation) => void;
@@ -65,7 +67,7 @@ export class Evaluator {
     const assessment = assess(this.d.nodes.list(), this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
     const { conditions, dropped } = localize(assessment, this.d.localize);
     const dns = this.d.dns && this.d.dns.store.servers.length > 0 ? assessDns(this.d.nodes.list(), this.d.dns.store, now, this.d.dns.options) : undefined;
-    const cni = this.d.cni ? assessCni(this.d.cni.inputs(), now, this.d.cni.options) : undefined;
+    const cni = this.d.cni ? this.d.cni.assessor.assess(this.d.cni.inputs(), now).assessment : undefined;
     const update = this.d.engine.update([...conditions, ...(dns?.conditions ?? []), ...(cni?.conditions ?? [])], now);
     const e: Evaluation = { ...update, at: now, assessment, dns, cni, durationMs: performance.now() - started };
     this.stats.evaluations++;

@@ -198,8 +198,10 @@ export const CniNodeSchema = Type.Object({
   ipamType: nullable(Type.String()),
   binaries: Type.Array(CniBinarySchema),
   pools: Type.Array(CniPoolSchema),
-  podCidrs: Type.Array(Type.String()),
+  podCidrs: Type.Array(Type.String(), { description: 'what the overlap check uses: a fresh snapshot\'s host-local ranges, else the Node\'s spec.podCIDRs' }),
+  overlapCount: Type.Integer({ description: 'overlaps of this node\'s pod CIDRs, listed in `overlaps` or not' }),
   files: Type.Array(Type.Object({ name: Type.String(), valid: Type.Boolean(), error: nullable(Type.String()) })),
+  invalidBeforeEffective: Type.Array(Type.String(), { description: 'invalid files that sort before the effective one: containerd stops at them (CniConfigDrift), CRI-O skips them' }),
   errors: Type.Array(Type.String()),
   group: nullable(Type.Integer()),
 });

@@ -26,6 +26,9 @@ export function registerCniMetrics(registry: Registry, src: MetricsSources): voi
   gauge('netmatrix_cni_config_drift', 'A node whose effective CNI config differs from the majority\'s, or that has none valid (1); absent otherwise.', ['node', 'state'], (g) => {
     for (const n of last()?.nodes ?? []) if (known(n.node) && (n.state === 'drifted' || n.state === 'split' || n.state === 'invalid')) g.set({ node: n.node, state: n.state }, 1);
   });
+  gauge('netmatrix_cni_invalid_files_before_effective', 'Invalid CNI config files that sort before a node\'s effective one (containerd stops at them; CRI-O skips them), for nodes with a fresh snapshot; absent while there are none.', ['node'], (g) => {
+    for (const n of last()?.nodes ?? []) if (known(n.node) && !n.stale && n.invalidBeforeEffective.length > 0) g.set({ node: n.node }, n.invalidBeforeEffective.length);
+  });
   gauge('netmatrix_cni_plugin_versions', 'Distinct binaries (by sha256; a missing one counts) of each plugin type the nodes\' chains use.', ['plugin'], (g) => {
     for (const p of last()?.plugins ?? []) g.set({ plugin: p.plugin }, p.groups.length);
   });
@@ -34,6 +37,9 @@ export function registerCniMetrics(registry: Registry, src: MetricsSources): voi
       if (!p.skewed) continue;
       for (const grp of p.groups) if (grp.sha256 === null || grp.sha256 !== p.majoritySha256) for (const node of grp.nodes) if (known(node)) g.set({ plugin: p.plugin, node }, 1);
     }
+  });
+  gauge('netmatrix_ip_pool_threshold_ratio', 'The aggregator\'s --ip-pool-threshold: IpPoolNearExhaustion when a pool\'s used / size is at or over it.', [], (g) => {
+    if (src.ipPoolThreshold !== undefined) g.set(src.ipPoolThreshold);
   });
   gauge('netmatrix_ip_pool_size', 'Addresses a node\'s host-local IPAM range can hand out.', ['node', 'network', 'range'], (g) => {
     for (const n of last()?.nodes ?? []) if (known(n.node) && !n.stale) for (const p of n.pools) g.set({ node: n.node, network: p.network, range: p.range }, p.size);
@@ -48,7 +54,10 @@ export function registerCniMetrics(registry: Registry, src: MetricsSources): voi
       }
     }
   });
-  gauge('netmatrix_pod_cidr_overlaps_dropped', 'Overlaps past the listing cap (256) not exported as netmatrix_pod_cidr_overlap series.', [], (g) => {
+  gauge('netmatrix_pod_cidr_overlaps', 'Overlaps of a node\'s pod CIDRs with other nodes\', Service and external CIDRs, listed as netmatrix_pod_cidr_overlap series or not; absent while there are none.', ['node'], (g) => {
+    for (const n of last()?.nodes ?? []) if (known(n.node) && n.overlapCount > 0) g.set({ node: n.node }, n.overlapCount);
+  });
+  gauge('netmatrix_pod_cidr_overlaps_dropped', 'Overlaps past the listing cap (256) not exported as netmatrix_pod_cidr_overlap series (netmatrix_pod_cidr_overlaps still counts them per node).', [], (g) => {
     const a = last();
     if (a) g.set(a.overlapsDropped);
   });

@@ -27,6 +27,8 @@ export interface MetricsSources {
   /** Cap on netmatrix_dns_node_error_ratio series (default 10,000). */
   readonly maxDnsNodeSeries?: number;
   readonly cni?: CniStore;
+  /** --ip-pool-threshold, exported for the IpPoolNearExhaustion rule. */
+  readonly ipPoolThreshold?: number;
   /** The Kubernetes watcher's counters (absent without the API) and the DNS endpoints over the plan's cap. */
   readonly kubernetes?: () => { readonly stats: KubeWatchStats | undefined; readonly dnsServersDropped: number };
   readonly evaluator: Evaluator;

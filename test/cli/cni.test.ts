@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
 import { isCniNodeView, isCniView } from '../../cli/api-types.js';
 import { EXIT } from '../../cli/client.js';
-import { renderCni, renderCniNode, poolText, shortHash, overlapLine } from '../../cli/render.js';
+import { renderCni, renderCniNode, poolText, shortHash, overlapLine, cniVerdictLine } from '../../cli/render.js';
 import { cniExitCode, cniNodeExitCode, cniVerdict } from '../../cli/verdict.js';
 import { json, startApiServer, runCli } from './api-server.js';
 import { CNI_DRIFTED_HASH, CNI_HASH, GENERATED_AT, cniFixture, cniNode, cniNodeFixture, okCni, visible } from './fixtures.js';
@@ -56,7 +56,7 @@ t.test('anything a renderer would trip on fails', async (t) => {
 
 t.test('exit 1 on drift, split, invalid, a skewed plugin, a full pool or an overlap; not on stale or unreported', async (t) => {
   t.equal(cniExitCode(okCni()), EXIT.ok);
-  t.same(cniVerdict(cniFixture()), { nodes: 1, skewedPlugins: 2, fullPools: 1, overlaps: 1, exitCode: EXIT.problems });
+  t.same(cniVerdict(cniFixture()), { nodes: 1, blockedNodes: 0, skewedPlugins: 2, fullPools: 1, overlaps: 1, exitCode: EXIT.problems });
   const ok = okCni();
   const one = (i: number, over: Parameters<typeof cniNode>[2]) => ({ ...ok, nodes: ok.nodes.map((n, k) => (k === i ? cniNode(n.node, k + 1, over) : n)) });
   for (const state of ['drifted', 'split', 'invalid'] as const) t.equal(cniExitCode(one(1, { state })), EXIT.problems, state);
@@ -70,6 +70,15 @@ t.test('exit 1 on drift, split, invalid, a skewed plugin, a full pool or an over
   t.equal(cniNodeExitCode(cniNodeFixture()), EXIT.problems);
   t.equal(cniNodeExitCode({ ...cniNodeFixture(), node: cniNode('node-a', 1) }), EXIT.ok);
   t.equal(cniNodeExitCode({ ...cniNodeFixture(), node: cniNode('node-c', 3, { pools: [full] }) }), EXIT.problems, 'its pool');
+
+  // An invalid file before the effective one: containerd stops there, so the aggregator raises CniConfigDrift although the node is in the majority.
+  const blocked = one(1, { invalidBeforeEffective: ['00-broken.conflist'], files: [{ name: '00-broken.conflist', valid: false, error: 'empty file' }, { name: '10-pods.conflist', valid: true, error: null }] });
+  t.match(cniVerdict(blocked), { nodes: 0, blockedNodes: 1, exitCode: EXIT.problems });
+  t.equal(cniExitCode(one(1, { state: 'stale', stale: true, invalidBeforeEffective: ['00-broken.conflist'] })), EXIT.ok, 'not judged on a stale node');
+  t.equal(cniExitCode(one(1, { invalidBeforeEffective: [] })), EXIT.ok);
+  t.equal(cniNodeExitCode({ ...cniNodeFixture(), node: blocked.nodes[1]! }), EXIT.problems, 'netmatrix cni --node too');
+  t.match(renderCniNode({ ...cniNodeFixture(), node: blocked.nodes[1]! }, { color: false }), /containerd stops at 00-broken\.conflist \(invalid, before the effective 10-pods\.conflist\): no network on containerd; CRI-O skips it/);
+  t.match(cniVerdictLine(blocked, { color: false }), /1 node with an invalid config file before the effective one \(containerd stops there\)/);
 });
 
 // ---------------------------------------------------------------- rendering

@@ -55,6 +55,8 @@ export interface CniNodeView {
   readonly pools: { network: string; range: string; size: number; used: number; ratio: number | null; nearExhaustion: boolean }[];
   readonly podCidrs: string[];
   readonly files: { name: string; valid: boolean; error: string | null }[];
+  readonly invalidBeforeEffective: string[];
+  readonly overlapCount: number;
   readonly errors: string[];
   readonly group: number | null;
 }
@@ -92,6 +94,7 @@ export interface CniNodeDetailView {
 export interface ApiFinding {
   readonly id: string;
   readonly kind: string;
+  readonly severity: string;
   readonly state: string;
   readonly labels: Record<string, string>;
   readonly summary: string;

@@ -90,6 +90,8 @@ export interface SimCniSpec {
   readonly size?: number;
   /** Unusable files after the effective one (name → error), e.g. a broken leftover. */
   readonly brokenFiles?: Readonly<Record<string, string>>;
+  /** Unusable files that sort before the effective one (name → error): containerd stops at them. */
+  readonly brokenFilesBefore?: Readonly<Record<string, string>>;
   /** Directory-level errors. */
   readonly errors?: readonly string[];
   /** No valid config at all (only the broken files, if any). */
@@ -134,9 +136,12 @@ export function simCniSnapshot(spec: SimCniSpec): CniSnapshot {
   const text = JSON.stringify(conf(true), null, 2);
   const normalized = canonical(conf(false));
   const valid = !spec.invalid;
+  const broken = (list: Readonly<Record<string, string>> | undefined) =>
+    Object.entries(list ?? {}).map(([name, error]) => ({ name, size: 17, sha256: sha256(name), valid: false, error, cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] }));
   const files = [
+    ...broken(spec.brokenFilesBefore),
     ...(valid ? [{ name: '10-bridge.conflist', size: text.length, sha256: sha256(text), valid: true, error: null, cniVersion: '1.0.0', network, plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [spec.podCidr] }] : []),
-    ...Object.entries(spec.brokenFiles ?? {}).map(([name, error]) => ({ name, size: 17, sha256: sha256(name), valid: false, error, cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] })),
+    ...broken(spec.brokenFiles),
   ];
   const binaries = { ...SIM_CNI_BINARIES, ...spec.binaries };
   return {

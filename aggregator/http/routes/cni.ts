@@ -19,7 +19,7 @@ export const cniRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
     {
       schema: {
         summary: 'CNI on every node: effective config hash and drift groups, plugin binaries, IP pool use, pod CIDR overlaps',
-        description: 'Computed when asked from the latest snapshot of each node (docs/cni.md). A node\'s full diff against the majority: GET /api/v1/cni/{node}.',
+        description: 'The last evaluation\'s comparison of the latest snapshot of each node while it is current (no snapshot, node or pod CIDR changed, none went stale), else compared again (docs/findings.md). A node\'s full diff against the majority: GET /api/v1/cni/{node}.',
         response: { 200: CniResponse },
       },
     },

@@ -54,6 +54,11 @@ t.test('snapshots taken before the aggregator was up arrive when it is', async (
   t.same(body.nodes.map((n) => n.pools[0]), [{ network: NETWORK, range: '10.244.1.0/28', size: 13, used: 3, ratio: 3 / 13, nearExhaustion: false }, { network: NETWORK, range: '10.244.2.0/28', size: 13, used: 3, ratio: 3 / 13, nearExhaustion: false }, { network: NETWORK, range: '10.244.3.0/28', size: 13, used: 3, ratio: 3 / 13, nearExhaustion: false }]);
   agg.evaluate();
   t.same(await findings(), []);
+  // Nothing changed since: the API serves the evaluation's assessment instead of comparing the nodes again.
+  const evaluated = new Date(agg.evaluator.last!.cni!.at).toISOString();
+  const [x, y] = [(await agg.app.inject('/api/v1/cni')).json() as { generatedAt: string }, (await agg.app.inject('/api/v1/cni/node-a')).json() as { node: { state: string } }];
+  t.equal(x.generatedAt, evaluated, "GET /api/v1/cni is the last evaluation's assessment");
+  t.equal(y.node.state, 'majority');
   t.match(await agents[0]!.metrics.registry.getSingleMetricAsString('netmatrix_agent_cni_snapshots_total'), /netmatrix_agent_cni_snapshots_total\{full="(true|false)"\} [1-9]/, 'the agent counts what it sent');
 });
 

@@ -95,8 +95,15 @@ t.test('too many files: the first ones in order are read, the cut is an error', 
 // chmod 000 does not stop root (CAP_DAC_OVERRIDE): as root the check runs in a
 // child process that drops to nobody with setpriv.
 const asRoot = process.getuid?.() === 0;
-const permissionSkip =
-  asRoot && (childSkip !== false || !canRun('setpriv', ['--version'])) ? 'runs as root without setpriv or the child loader: chmod 000 cannot stop reads' : false;
+const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+/** Why a child process as nobody cannot run here (the environment, not the collector); false when it can. */
+async function nobodySkip(): Promise<string | false> {
+  if (!asRoot) return false;
+  if (childSkip !== false || !canRun('setpriv', ['--version'])) return 'runs as root without setpriv or the child loader: chmod 000 cannot stop reads';
+  const probe = await runChild(NOBODY, `const { readConfDir } = await import(${mod('agent/cni/read-conf.js')}); console.log(typeof readConfDir);`);
+  return probe.status === 0 && probe.stdout.trim() === 'function' ? false : `a child process as nobody cannot load the collector here (exit ${probe.status}): ${(probe.stderr || probe.stdout).trim().slice(0, 300)}`;
+}
+const permissionSkip = await nobodySkip();
 t.test('an unreadable file and an unreadable dir: permission denied', { skip: permissionSkip }, async (t) => {
   const dir = t.testdir({ 'net.d': { 'a.conflist': GOOD, 'b.conflist': GOOD }, closed: { 'c.conf': GOOD } });
   chmodSync(dir, 0o755);
@@ -122,12 +129,9 @@ t.test('an unreadable file and an unreadable dir: permission denied', { skip: pe
       const r = await readConfDir(${JSON.stringify(join(dir, 'net.d'))});
       const closed = await readConfDir(${JSON.stringify(join(dir, 'closed'))});
       console.log(JSON.stringify({ names: r.files.map((f) => f.info.name), fileErrors: r.files.map((f) => f.info.error), errors: closed.errors }));`;
-    const out = await runChild(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], code);
-    if (out.status !== 0) {
-      // The environment, not the collector: say so and pass.
-      t.pass(`skipped: a child process as nobody could not run here: ${out.stderr.slice(0, 300)}`);
-      return;
-    }
+    // The probe above ran the same child: a failure now is the collector's.
+    const out = await runChild(NOBODY, code);
+    t.equal(out.status, 0, out.status === 0 ? 'the child as nobody ran' : `the child as nobody failed: ${out.stderr.slice(0, 300)}`);
     result = JSON.parse(out.stdout) as typeof result;
   }
   t.same(result.names, ['a.conflist', 'b.conflist']);
