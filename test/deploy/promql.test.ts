@@ -208,8 +208,9 @@ const SKEWED = 'n-b1'; // another bridge binary: one CniPluginVersionSkew for br
 const FULL_POOL = 'n-c2'; // 240 of 253 addresses used: IpPoolNearExhaustion
 const IN_SERVICE_RANGE = 'n-c4'; // pod CIDR inside the Service CIDR: PodCidrOverlap (with_kind service)
 const BROKEN_FILE = 'n-b3'; // a leftover conf file that does not parse, after the effective one: netmatrix_cni_errors, no drift
+const BLOCKED = 'n-a4'; // a conf file that does not parse, before the effective one: containerd stops there, CniConfigDrift
 // The CNI phase (4) changes snapshots: n-a1 fixed, n-b1 fixed but n-a3 lacks portmap, n-c2's pool
-// drained, and n-b2 given n-a2's pod CIDR (PodCidrOverlap for both).
+// drained, n-a4's broken file removed, and n-b2 given n-a2's pod CIDR (PodCidrOverlap for both).
 const MISSING_PORTMAP = 'n-a3';
 const [CIDR_OWNER, CIDR_COPIER] = ['n-a2', 'n-b2'] as const;
 const podCidr = (node: string) => `10.244.${NODES.findIndex((n) => n.name === node) + 1}.0/24`;
@@ -220,6 +221,7 @@ function cniSpec(node: string): SimCniSpec {
     ...(node === SKEWED ? { binaries: { bridge: 'b'.repeat(64) } } : {}),
     ...(node === FULL_POOL ? { used: 240 } : {}),
     ...(node === BROKEN_FILE ? { brokenFiles: { '99-old.conf': 'not JSON: Unexpected token } at position 42' } } : {}),
+    ...(node === BLOCKED ? { brokenFilesBefore: { '00-test.conflist': 'empty file' } } : {}),
   };
 }
 const cni1 = (node: string): CniSnapshot => simCniSnapshot(cniSpec(node));
@@ -547,6 +549,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
 
   t.test('CNI alerts localize: one drifted node is one CniConfigDrift for it, one skewed binary one CniPluginVersionSkew', async (t) => {
     const expected = [
+      `CniConfigDrift{node=${BLOCKED}}`,
       `CniConfigDrift{node=${DRIFTED}}`,
       'CniPluginVersionSkew{plugin=bridge}',
       `IpPoolNearExhaustion{node=${FULL_POOL}}`,
@@ -560,6 +563,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
         last = cniAlerts(as);
         return (
           isAlert(as, 'CniConfigDrift', { node: DRIFTED, severity: 'warning', source: 'prometheus', cluster: 'test' }) &&
+          isAlert(as, 'CniConfigDrift', { node: BLOCKED, severity: 'warning' }) &&
           isAlert(as, 'CniPluginVersionSkew', { plugin: 'bridge', severity: 'warning', node: undefined }) &&
           isAlert(as, 'IpPoolNearExhaustion', { node: FULL_POOL, severity: 'warning' }) &&
           isAlert(as, 'PodCidrOverlap', { node: IN_SERVICE_RANGE, severity: 'critical' })
@@ -569,13 +573,16 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       250,
     ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
     t.same(cniAlerts(await firing()), expected, 'one alert per CNI fault, where it is: no drift for the majority, no skew per node, no overlap for the healthy nodes');
-    t.same(await settled(findingsActive, { CniConfigDrift: 1, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }), { CniConfigDrift: 1, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }, "the aggregator's own findings agree");
+    t.same(await settled(findingsActive, { CniConfigDrift: 2, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }), { CniConfigDrift: 2, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 1, PodCidrOverlap: 1 }, "the aggregator's own findings agree");
     t.same((await vector('netmatrix:cni_config_drift:max')).map((x) => `${x.metric.node} ${x.metric.state}`), [`${DRIFTED} drifted`], `only ${DRIFTED} is drifted`);
+    t.same((await vector('netmatrix:cni_invalid_files_before_effective:max')).map((x) => `${x.metric.node} ${x.value?.[1]}`), [`${BLOCKED} 1`], `${BLOCKED}'s broken file sorts before its config`);
+    const blocked = (await prom.api<{ alerts: (Alert & { annotations: Record<string, string> })[] }>('/api/v1/alerts')).alerts.find((a) => a.labels.alertname === 'CniConfigDrift' && a.labels.node === BLOCKED);
+    t.equal(blocked?.annotations.summary, `${BLOCKED} has an invalid CNI config file before its effective one; containerd refuses it, CRI-O skips it`);
     t.same((await vector('max by (plugin, node) (netmatrix_cni_plugin_skew)')).map((x) => `${x.metric.plugin} ${x.metric.node}`), [`bridge ${SKEWED}`], `only ${SKEWED}'s bridge is out of step`);
     t.same((await vector('netmatrix:ip_pool_usage:ratio >= 0.9')).map((x) => x.metric.node), [FULL_POOL], `only ${FULL_POOL}'s pool is nearly full`);
     const overlaps = (await vector('max by (node, cidr, with_kind, with) (netmatrix_pod_cidr_overlap)')).map((x) => `${x.metric.node} ${x.metric.cidr} ${x.metric.with_kind} ${x.metric.with}`);
     t.same(overlaps, [`${IN_SERVICE_RANGE} 10.96.64.0/24 service ${SERVICE_CIDR}`], 'the pod CIDR inside the Service CIDR');
-    t.same((await vector('max by (node) (netmatrix_cni_errors)')).map((x) => `${x.metric.node} ${x.value?.[1]}`), [`${BROKEN_FILE} 1`], 'the broken leftover file is an error, not drift');
+    t.same((await vector('max by (node) (netmatrix_cni_errors)')).map((x) => `${x.metric.node} ${x.value?.[1]}`).sort(), [`${BLOCKED} 1`, `${BROKEN_FILE} 1`].sort(), 'the broken files are errors; the one after the effective config is not drift');
     const groups = await vector('max(netmatrix_cni_config_groups)');
     t.equal(groups[0]?.value?.[1], '2', 'two config groups: the majority and the drifted node');
     const states = Object.fromEntries((await vector('max by (state) (netmatrix_cni_nodes) > 0')).map((x) => [x.metric.state!, Number(x.value?.[1])]));
@@ -661,6 +668,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     sim.setCni(SKEWED, simCniSnapshot({ ...cniSpec(SKEWED), binaries: { bridge: SIM_CNI_BINARIES.bridge! } }));
     sim.setCni(MISSING_PORTMAP, simCniSnapshot({ ...cniSpec(MISSING_PORTMAP), binaries: { portmap: null } }));
     sim.setCni(FULL_POOL, simCniSnapshot({ ...cniSpec(FULL_POOL), used: 100 }));
+    sim.setCni(BLOCKED, simCniSnapshot({ ...cniSpec(BLOCKED), brokenFilesBefore: {} }));
     sim.setCni(CIDR_COPIER, simCniSnapshot({ ...cniSpec(CIDR_COPIER), podCidr: podCidr(CIDR_OWNER) }));
     const expected = [
       'CniPluginVersionSkew{plugin=portmap}',
@@ -678,7 +686,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       20_000,
       250,
     ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
-    t.same(cniAlerts(await firing()), expected, 'the drift, the bridge skew and the full pool are gone; the portmap skew and the new overlap fire');
+    t.same(cniAlerts(await firing()), expected, 'the drift, the broken file, the bridge skew and the full pool are gone; the portmap skew and the new overlap fire');
     t.same(await settled(findingsActive, { CniConfigDrift: 0, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 0, PodCidrOverlap: 3 }), { CniConfigDrift: 0, CniPluginVersionSkew: 1, IpPoolNearExhaustion: 0, PodCidrOverlap: 3 }, "the aggregator's own findings agree");
     const overlaps = (await vector(dashboardExprs.find((e) => e.where === 'dashboard "Pod CIDR overlaps" A')!.expr)).map((x) => `${x.metric.node} ${x.metric.with_kind} ${x.metric.with}`).sort();
     t.same(overlaps, [`${CIDR_OWNER} node ${CIDR_COPIER}`, `${CIDR_COPIER} node ${CIDR_OWNER}`, `${IN_SERVICE_RANGE} service ${SERVICE_CIDR}`].sort(), 'the overlaps table shows both sides');
