@@ -1,11 +1,16 @@
 // A simulated cluster for the core: a node registry and a matrix store fed with
 // probe results round by round on a manual clock, no transport. Pod IPs are
 // from RFC 5737 ranges; no packet is sent.
+import { AgentSessions } from '../../../aggregator/agents.js';
+import { FindingsEngine } from '../../../aggregator/findings/engine.js';
+import { Evaluator, type EvaluatorDeps } from '../../../aggregator/findings/evaluator.js';
 import { assess, type Assessment } from '../../../aggregator/localize/assess.js';
 import { localize, type Localized } from '../../../aggregator/localize/localize.js';
+import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeRecord } from '../../../aggregator/nodes.js';
 import { ManualClock } from '../../../common/clock.js';
+import { silentLogger } from '../../../common/logger.js';
 import { addressFamilies, outcomes, type Outcome, type PairKind } from '../../../common/vocabulary.js';
 
 export const INTERVAL = 5_000;
@@ -90,6 +95,28 @@ export class Cluster {
 }
 
 /** "Kind{label=value,...}" per condition, sorted: easy to compare in tests. */
+/**
+ * The evaluator over a Cluster as the metrics tests use it: findings fire at
+ * once (for = clear-for = 0), sessions for the agent series; `cni` as in
+ * EvaluatorDeps.
+ */
+export function clusterEvaluator(c: Cluster, cni?: EvaluatorDeps['cni']) {
+  const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org' });
+  const evaluator = new Evaluator({
+    nodes: c.nodes,
+    store: c.store,
+    query: new MatrixQuery(c.nodes, c.store),
+    engine: findings,
+    clock: c.clock,
+    log: silentLogger(),
+    assess: { planKinds: KINDS, windowMs: WINDOW, maxUnhealthy: 100 },
+    localize: { staleAfterMs: STALE, maxPairFindings: 100, latencyThresholdMs: 50 },
+    ...(cni ? { cni } : {}),
+  });
+  const sessions = new AgentSessions(c.nodes, c.store, c.clock, { maxResultsPerReport: 100_000, maxResultAgeMs: WINDOW + STALE });
+  return { findings, evaluator, sessions };
+}
+
 export function brief(l: Localized): string[] {
   return l.conditions
     .map((c) => `${c.kind}{${Object.entries(c.subject).map(([k, v]) => `${k}=${v}`).join(',')}}`)

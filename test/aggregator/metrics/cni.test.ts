@@ -5,18 +5,13 @@
 // binary missing on every node. Pod CIDRs are private or documentation ranges.
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { AgentSessions } from '../../../aggregator/agents.js';
 import { CniAssessor } from '../../../aggregator/cni/assessor.js';
 import { MAX_OVERLAPS, type CniNodeInput } from '../../../aggregator/cni/assess.js';
 import { CniStore } from '../../../aggregator/cni/store.js';
-import { FindingsEngine } from '../../../aggregator/findings/engine.js';
-import { Evaluator } from '../../../aggregator/findings/evaluator.js';
-import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics/metrics.js';
 import { cniToWire, type CniBinary, type CniFileInfo, type CniSnapshot } from '../../../common/cni.js';
-import { silentLogger } from '../../../common/logger.js';
 import type { CniSnapshot__Output } from '../../../proto/load.js';
-import { Cluster, KINDS, STALE, WINDOW } from '../localize/cluster-fixture.js';
+import { Cluster, clusterEvaluator } from '../localize/cluster-fixture.js';
 
 const NORMALIZED = '{"cniVersion":"1.0.0","name":"pods","plugins":[{"ipam":{"type":"host-local"},"mtu":1450,"type":"bridge"},{"type":"portmap"}]}';
 
@@ -50,19 +45,7 @@ const refused = names.flatMap((name, i) => {
 });
 t.same(refused, [], 'every snapshot stored');
 const inputs = (): CniNodeInput[] => c.nodes.list().map((n) => ({ node: n.name, snapshot: cni.get(n.name)!.snapshot, receivedAt: cni.get(n.name)!.receivedAt }));
-const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org' });
-const evaluator = new Evaluator({
-  nodes: c.nodes,
-  store: c.store,
-  query: new MatrixQuery(c.nodes, c.store),
-  engine: findings,
-  clock: c.clock,
-  log: silentLogger(),
-  assess: { planKinds: KINDS, windowMs: WINDOW, maxUnhealthy: 100 },
-  localize: { staleAfterMs: STALE, maxPairFindings: 100, latencyThresholdMs: 50 },
-  cni: { inputs, assessor: new CniAssessor({ poolThreshold: 0.8, serviceCidrs: [], externalCidrs: [], staleAfterMs: 60_000 }) },
-});
-const sessions = new AgentSessions(c.nodes, c.store, c.clock, { maxResultsPerReport: 100_000, maxResultAgeMs: WINDOW + STALE });
+const { findings, evaluator, sessions } = clusterEvaluator(c, { inputs, assessor: new CniAssessor({ poolThreshold: 0.8, serviceCidrs: [], externalCidrs: [], staleAfterMs: 60_000 }) });
 const metrics = createAggregatorMetrics({ nodes: c.nodes, sessions, store: c.store, cni, ipPoolThreshold: 0.8, evaluator, findings, now: () => c.clock.now() });
 const lines = async (name: string) => (await metrics.registry.metrics()).split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
 

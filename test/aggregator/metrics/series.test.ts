@@ -2,27 +2,11 @@
 // from a real scrape of the aggregator's registry. Nodes that leave take their
 // series with them; a node shows no reachability until it has had a window.
 import t from 'tap';
-import { AgentSessions } from '../../../aggregator/agents.js';
-import { FindingsEngine } from '../../../aggregator/findings/engine.js';
-import { Evaluator } from '../../../aggregator/findings/evaluator.js';
-import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { createAggregatorMetrics } from '../../../aggregator/metrics/metrics.js';
-import { silentLogger } from '../../../common/logger.js';
-import { Cluster, KINDS, STALE, WINDOW, type World } from '../localize/cluster-fixture.js';
+import { Cluster, clusterEvaluator, KINDS, STALE, WINDOW, type World } from '../localize/cluster-fixture.js';
 
 function setup(c: Cluster) {
-  const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org' });
-  const evaluator = new Evaluator({
-    nodes: c.nodes,
-    store: c.store,
-    query: new MatrixQuery(c.nodes, c.store),
-    engine: findings,
-    clock: c.clock,
-    log: silentLogger(),
-    assess: { planKinds: KINDS, windowMs: WINDOW, maxUnhealthy: 100 },
-    localize: { staleAfterMs: STALE, maxPairFindings: 100, latencyThresholdMs: 50 },
-  });
-  const sessions = new AgentSessions(c.nodes, c.store, c.clock, { maxResultsPerReport: 100_000, maxResultAgeMs: WINDOW + STALE });
+  const { findings, evaluator, sessions } = clusterEvaluator(c);
   const metrics = createAggregatorMetrics({ nodes: c.nodes, sessions, store: c.store, evaluator, findings, now: () => c.clock.now() });
   /** Series per metric name, from the exposition text (process metrics left out). */
   const series = async () => {
