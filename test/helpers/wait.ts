@@ -1,11 +1,18 @@
 // Waiting for a condition with a deadline, never a fixed sleep.
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+
+/**
+ * Polls `probe` until it returns a value other than undefined, null or false,
+ * and returns that value; throws naming `what` (and the probe's last error)
+ * after `timeoutMs`. null is "not yet" so that `text.match(re)`,
+ * `child.exitCode` and `?? null` lookups wait; 0 and '' are values.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const v = await probe();
-      if (v !== undefined && v !== false) return v;
+      if (v !== undefined && v !== null && v !== false) return v;
     } catch (e) {
       lastError = e;
     }
