@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark, each printing ratios against a reference
 // measured in the same run plus absolute figures. `npm run bench -- NAME` runs
-// one (ingest, memory, evaluation, cni, dns, detection, alerting, icmp, footprint). detection,
+// one (ingest, memory, evaluation, cni, cni-detection, dns, detection, alerting, icmp, footprint). detection,
 // alerting, icmp and footprint build a network-namespace lab (root, the lab's tools; see
 // test/e2e/lab/README.md) and run the built agent and aggregator (npm run build).
 import { alertingBenchmark } from './alerting.js';
 import { cniBenchmark } from './cni.js';
+import { cniDetectionBenchmark } from './cni-detection.js';
 import { evaluationBenchmark } from './evaluation.js';
 import { detectionBenchmark } from './detection.js';
 import { dnsBenchmark } from './dns.js';
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   memory: memoryBenchmark,
   evaluation: evaluationBenchmark,
   cni: cniBenchmark,
+  'cni-detection': cniDetectionBenchmark,
   dns: dnsBenchmark,
   detection: detectionBenchmark,
   alerting: alertingBenchmark,
