@@ -84,6 +84,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   let peers: PeerInfo[] = [];
   // Probes of the current plan not sent each round because their target is outside --allowed-cidrs.
   let refusedPerRound = 0;
+  // Probes of the current plan not sent each round because this agent has no prober for the kind (no CAP_NET_RAW, --icmp off).
+  let unavailablePerRound = 0;
   const loggedNotAllowed = new Set<string>();
   const loggedUnknownKinds = new Set<string>();
   const loggedDnsSkips = new Set<string>();
@@ -100,6 +102,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     onRound: (r) => {
       metrics.rounds.inc();
       if (refusedPerRound > 0) metrics.skipped.inc({ reason: 'not_allowed' }, refusedPerRound);
+      if (unavailablePerRound > 0) metrics.skipped.inc({ reason: 'no_prober' }, unavailablePerRound);
       let silent = 0;
       const results = r.results.filter((p) => {
         if (p.spec.dns?.role !== 'nodelocal') return true;
@@ -166,6 +169,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     }
     // Counted per round (onRound) like every other skip; the gauge says how many addresses now.
     refusedPerRound = set.refused + dns.refused;
+    unavailablePerRound = set.unavailable;
     metrics.targetsRefused.set(new Set([...set.notAllowed, ...dns.notAllowed]).size);
     if (dns.skipped.length > 0) metrics.skipped.inc({ reason: 'no_address' }, dns.skipped.length);
     metrics.peers.set(peers.length);

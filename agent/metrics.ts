@@ -17,7 +17,7 @@ export function createAgentMetrics(registry = new Registry()) {
     }),
     skipped: new Counter({
       name: 'netmatrix_agent_probes_skipped_total',
-      help: 'Probes not run or not reported: no_slot (concurrency bound hit for a whole round), not_allowed (target outside the allowed CIDRs: every probe of every round not sent to it), no_prober (kind unavailable here), no_address (DNS server without a usable address), nodelocal_silent (NodeLocal DNSCache address that never answered here).',
+      help: 'Probes not run or not reported: no_slot (concurrency bound hit for a whole round), not_allowed (target outside the allowed CIDRs: every probe of every round not sent to it), no_prober (kind of the plan this agent cannot run, e.g. icmp and node without CAP_NET_RAW: every probe of every round not sent), no_address (DNS server without a usable address), nodelocal_silent (NodeLocal DNSCache address that never answered here).',
       labelNames: ['reason'],
       registers: r,
     }),
