@@ -17,7 +17,7 @@
 // BENCH_CNI_NODES (default 1000,5000) and BENCH_CNI_CASES (healthy,drifted,
 // overlap) choose what runs; each case repeats up to 5 times within ~20 s and
 // prints the median.
-import { createHash } from 'node:crypto';
+import { canonicalJson, sha256Hex } from '../agent/cni/normalize.js';
 import { assessCni, type CniAssessment, type CniAssessOptions, type CniNodeInput } from '../aggregator/cni/assess.js';
 import { cidrBounds, parseCidr } from '../common/cidr.js';
 import type { CniSnapshot } from '../common/cni.js';
@@ -33,19 +33,9 @@ const OPTIONS: CniAssessOptions = { poolThreshold: 0.9, serviceCidrs: [parseCidr
 
 type Case = 'healthy' | 'drifted' | 'overlap';
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const BRIDGE = sha256('bridge v1.4.0');
-const PORTMAP = sha256('portmap v1.4.0');
-const HOST_LOCAL = sha256('host-local v1.4.0');
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
+const BRIDGE = sha256Hex('bridge v1.4.0');
+const PORTMAP = sha256Hex('portmap v1.4.0');
+const HOST_LOCAL = sha256Hex('host-local v1.4.0');
 
 /** One node's snapshot as the agent takes it of a bridge + host-local conflist. */
 function snapshot(podCidr: string, mtu: number, bridgeSha: string): CniSnapshot {
@@ -57,11 +47,11 @@ function snapshot(podCidr: string, mtu: number, bridgeSha: string): CniSnapshot 
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   };
-  const normalized = canonical(config);
+  const normalized = canonicalJson(config);
   return {
     takenAtMs: NOW,
     full: true,
-    files: [{ name: '10-bridge.conflist', size: 400, sha256: sha256(podCidr), valid: true, error: null, cniVersion: '1.0.0', network: 'k8s-pod-network', plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [podCidr] }],
+    files: [{ name: '10-bridge.conflist', size: 400, sha256: sha256Hex(podCidr), valid: true, error: null, cniVersion: '1.0.0', network: 'k8s-pod-network', plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [podCidr] }],
     effective: {
       file: '10-bridge.conflist',
       network: 'k8s-pod-network',
@@ -69,8 +59,8 @@ function snapshot(podCidr: string, mtu: number, bridgeSha: string): CniSnapshot 
       plugins: ['bridge', 'portmap'],
       ipamType: 'host-local',
       normalized,
-      hash: sha256(normalized),
-      perNode: { 'plugins[0].ipam.ranges': canonical([[{ subnet: podCidr }]]) },
+      hash: sha256Hex(normalized),
+      perNode: { 'plugins[0].ipam.ranges': canonicalJson([[{ subnet: podCidr }]]) },
       podCidrs: [podCidr],
     },
     binaries: [
@@ -106,7 +96,7 @@ function cluster(n: number, c: Case): CniNodeInput[] {
   const order = shuffled(n);
   return Array.from({ length: n }, (_, i) => {
     const drifted = c === 'drifted' && i % 20 === 7;
-    const snap = snapshot(c === 'overlap' ? '10.244.0.0/16' : ownCidr(order[i]!), drifted ? 1000 + i : 1450, drifted ? sha256(`bridge ${i}`) : BRIDGE);
+    const snap = snapshot(c === 'overlap' ? '10.244.0.0/16' : ownCidr(order[i]!), drifted ? 1000 + i : 1450, drifted ? sha256Hex(`bridge ${i}`) : BRIDGE);
     return { node: `node-${String(i).padStart(4, '0')}`, snapshot: snap, receivedAt: NOW - 5_000 };
   });
 }

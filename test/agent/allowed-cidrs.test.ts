@@ -6,28 +6,16 @@
 // (netmatrix_agent_probes_skipped_total{reason="not_allowed"}), shows the
 // refused addresses of the plan (netmatrix_agent_targets_refused) and logs
 // each address once.
-import { createServer, type Server } from 'node:net';
 import t from 'tap';
 import { testAgent } from '../helpers/agent.js';
 import { testAggregator } from '../helpers/aggregator.js';
+import { countingListener } from '../helpers/listener.js';
 import { logSink } from '../helpers/log-sink.js';
 import { hello, rawStream } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** A listener counting the connections it accepts (TCP and HTTP probes both connect). */
-async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
-  let n = 0;
-  const server = createServer((s) => {
-    n++;
-    s.on('error', () => {});
-    s.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { server, port: (server.address() as { port: number }).port, connections: () => n };
-}
-
-const inside = await listener('127.0.0.81');
-const outside = await listener('127.0.7.10');
+const inside = await countingListener('127.0.0.81');
+const outside = await countingListener('127.0.7.10');
 t.teardown(() => {
   inside.server.close();
   outside.server.close();

@@ -3,27 +3,16 @@
 // the tcp probes run every round, and every icmp probe the agent cannot send
 // is counted, every round, as netmatrix_agent_probes_skipped_total{reason="no_prober"}
 // (the same count an agent without CAP_NET_RAW keeps).
-import { createServer, type Server } from 'node:net';
 import t from 'tap';
 import { testAgent } from '../helpers/agent.js';
 import { testAggregator } from '../helpers/aggregator.js';
+import { countingListener } from '../helpers/listener.js';
 import { logSink } from '../helpers/log-sink.js';
 import { hello, rawStream } from '../helpers/raw-client.js';
 import { waitFor } from '../helpers/wait.js';
 
-async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
-  let n = 0;
-  const server = createServer((s) => {
-    n++;
-    s.on('error', () => {});
-    s.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return { server, port: (server.address() as { port: number }).port, connections: () => n };
-}
-
-const peerA = await listener('127.0.0.91');
-const peerB = await listener('127.0.0.92');
+const peerA = await countingListener('127.0.0.91');
+const peerB = await countingListener('127.0.0.92');
 t.teardown(() => {
   peerA.server.close();
   peerB.server.close();

@@ -11,8 +11,8 @@
 // node sends a CniSnapshot once it has its plan, as agent/report/connection.ts
 // does, and again whenever the test changes it (setCni); simCniSnapshot builds
 // one the way agent/cni/ would for a bridge + host-local node.
-import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { canonicalJson, sha256Hex } from '../../agent/cni/normalize.js';
 import { cniToWire, type CniSnapshot } from '../../common/cni.js';
 import { capabilities, dnsTypes, outcomes, probeKinds, type Capability, type DnsRole, type Outcome, type PairKind } from '../../common/vocabulary.js';
 import { loadProto, type AggregatorMessage__Output, type WireProbeResult } from '../../proto/load.js';
@@ -99,25 +99,12 @@ export interface SimCniSpec {
   readonly takenAtMs?: number;
 }
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-/** Canonical JSON: sorted keys, no spaces (what agent/cni/ hashes). */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 /** The same default binary of each plugin on every node. */
 export const SIM_CNI_BINARIES: Readonly<Record<string, string>> = Object.freeze({
-  bridge: sha256('bridge v1.4.0'),
-  portmap: sha256('portmap v1.4.0'),
-  'host-local': sha256('host-local v1.4.0'),
+  bridge: sha256Hex('bridge v1.4.0'),
+  portmap: sha256Hex('portmap v1.4.0'),
+  'host-local': sha256Hex('host-local v1.4.0'),
 });
 
 /** A node's CniSnapshot as the agent would take it of a 10-bridge.conflist with host-local IPAM. */
@@ -134,13 +121,13 @@ export function simCniSnapshot(spec: SimCniSpec): CniSnapshot {
     ],
   });
   const text = JSON.stringify(conf(true), null, 2);
-  const normalized = canonical(conf(false));
+  const normalized = canonicalJson(conf(false));
   const valid = !spec.invalid;
   const broken = (list: Readonly<Record<string, string>> | undefined) =>
-    Object.entries(list ?? {}).map(([name, error]) => ({ name, size: 17, sha256: sha256(name), valid: false, error, cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] }));
+    Object.entries(list ?? {}).map(([name, error]) => ({ name, size: 17, sha256: sha256Hex(name), valid: false, error, cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] }));
   const files = [
     ...broken(spec.brokenFilesBefore),
-    ...(valid ? [{ name: '10-bridge.conflist', size: text.length, sha256: sha256(text), valid: true, error: null, cniVersion: '1.0.0', network, plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [spec.podCidr] }] : []),
+    ...(valid ? [{ name: '10-bridge.conflist', size: text.length, sha256: sha256Hex(text), valid: true, error: null, cniVersion: '1.0.0', network, plugins: ['bridge', 'portmap'], ipamType: 'host-local', ranges: [spec.podCidr] }] : []),
     ...broken(spec.brokenFiles),
   ];
   const binaries = { ...SIM_CNI_BINARIES, ...spec.binaries };
@@ -149,7 +136,7 @@ export function simCniSnapshot(spec: SimCniSpec): CniSnapshot {
     full: true,
     files,
     effective: valid
-      ? { file: '10-bridge.conflist', network, cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], ipamType: 'host-local', normalized, hash: sha256(normalized), perNode: { 'plugins[0].ipam.ranges': canonical(ranges) }, podCidrs: [spec.podCidr] }
+      ? { file: '10-bridge.conflist', network, cniVersion: '1.0.0', plugins: ['bridge', 'portmap'], ipamType: 'host-local', normalized, hash: sha256Hex(normalized), perNode: { 'plugins[0].ipam.ranges': canonicalJson(ranges) }, podCidrs: [spec.podCidr] }
       : null,
     binaries: valid
       ? ['bridge', 'portmap', 'host-local'].map((plugin) => {

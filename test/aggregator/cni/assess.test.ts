@@ -1,8 +1,8 @@
 // The CNI comparison on hand-built snapshots: drift groups and their diffs,
 // plugin binary skew, IP pools and CIDR overlaps, and the conditions each raises.
 // Addresses are documentation ranges where no cluster convention is the point.
-import { createHash } from 'node:crypto';
 import t from 'tap';
+import { canonicalJson, sha256Hex } from '../../../agent/cni/normalize.js';
 import { assessCni, DEFAULT_POOL_THRESHOLD, MAX_OVERLAPS, nodeCniDetail, type CniAssessOptions, type CniNodeInput } from '../../../aggregator/cni/assess.js';
 import { parseCidr } from '../../../common/cidr.js';
 import type { CniBinary, CniFileInfo, CniPool, CniSnapshot } from '../../../common/cni.js';
@@ -20,16 +20,6 @@ const baseConfig = (): Config => ({
     { type: 'portmap', capabilities: { portMappings: true } },
   ],
 });
-
-/** Canonical JSON with sorted keys, as the agent normalizes. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 interface SnapOpts {
   config?: Config | null;
@@ -50,7 +40,7 @@ function snapshot(o: SnapOpts = {}): CniSnapshot {
   const file: CniFileInfo = config
     ? { name: '10-bridge.conflist', size: 400, sha256: 'e'.repeat(64), valid: true, error: null, cniVersion: config.cniVersion, network: config.name, plugins: config.plugins.map((p) => String(p.type)), ipamType: 'host-local', ranges: o.podCidrs ?? [] }
     : { name: '10-bridge.conflist', size: 12, sha256: 'f'.repeat(64), valid: false, error: 'parse error: Unexpected end of JSON input', cniVersion: null, network: null, plugins: [], ipamType: null, ranges: [] };
-  const normalized = config ? canonical(config) : '';
+  const normalized = config ? canonicalJson(config) : '';
   return {
     takenAtMs: 1_000,
     full: true,
@@ -63,7 +53,7 @@ function snapshot(o: SnapOpts = {}): CniSnapshot {
           plugins: config.plugins.map((p) => String(p.type)),
           ipamType: 'host-local',
           normalized,
-          hash: createHash('sha256').update(normalized).digest('hex'),
+          hash: sha256Hex(normalized),
           perNode: { 'plugins[0].ipam.ranges': JSON.stringify([[{ subnet: o.podCidrs?.[0] ?? '' }]]) },
           podCidrs: o.podCidrs ?? [],
         }
