@@ -15,10 +15,10 @@ import {
   dnsTypes,
   type Capability,
 } from '../common/vocabulary.js';
-import type { ResolverInfo } from './dns/assess.js';
+import type { ResolverInfo } from './nodes/registry.js';
 import type { DnsStore } from './dns/store.js';
 import type { MatrixStore } from './matrix/store.js';
-import type { NodeRecord, NodeRegistry } from './nodes.js';
+import type { NodeRecord, NodeRegistry } from './nodes/registry.js';
 
 /** What the wire Hello carries (proto-loader objects satisfy this shape). */
 export interface HelloInput {

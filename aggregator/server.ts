@@ -26,7 +26,7 @@ import { buildApp, type App } from './http/app.js';
 import { MatrixQuery } from './matrix/query.js';
 import { MatrixStore } from './matrix/store.js';
 import { createAggregatorMetrics } from './metrics/metrics.js';
-import { NodeRegistry } from './nodes.js';
+import { NodeRegistry } from './nodes/registry.js';
 import { fullMeshPlanner } from './plan/planner.js';
 import { PlanBook } from './plan/plans.js';
 

@@ -19,7 +19,7 @@ import type { Condition } from '../localize/localize.js';
 import { most } from '../localize/localize.js';
 import { pct } from '../matrix/status.js';
 import { OUTAGE_RUN } from '../matrix/window.js';
-import type { NodeRecord } from '../nodes.js';
+import type { NodeRecord, ResolverInfo } from '../nodes/registry.js';
 import type { DnsQuestion, DnsServerSpec } from './servers.js';
 import type { DnsStore, NxCheck } from './store.js';
 
@@ -107,10 +107,6 @@ export interface DnsAssessment {
 }
 
 /** What the aggregator keeps of an agent's resolv.conf (from its Hello); `error` when the agent could not read it. */
-export interface ResolverInfo extends ResolvConf {
-  readonly error: string | null;
-}
-
 /** The median of fewer answers than this says little (a cold start, one slow reply): latency is not judged yet. */
 export const MIN_LATENCY_SAMPLES = 3;
 

@@ -13,7 +13,7 @@ import { assess, type Assessment, type AssessOptions } from '../localize/assess.
 import { localize, type LocalizeOptions } from '../localize/localize.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { MatrixStore } from '../matrix/store.js';
-import type { NodeRegistry } from '../nodes.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import type { EngineUpdate, FindingsEngine } from './engine.js';
 import type { RaisedKind } from './kinds.js';
 

@@ -8,7 +8,7 @@ import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
 import type { CniStore } from '../cni/store.js';
-import type { NodeRecord, NodeRegistry } from '../nodes.js';
+import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
 import type { Oversized } from './server.js';
 import { samePlan, type PlanBook, type PlanContent } from '../plan/plans.js';
 

@@ -9,7 +9,7 @@ import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
-import type { NodeRegistry } from '../nodes.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
 import { addGuard, type HttpRefuseReason } from './guard.js';
 import type { CniAssessment, CniNodeDetail } from '../cni/assess.js';

@@ -5,18 +5,10 @@
 // the DNS Service and its EndpointSlices become the DNS servers of the plan;
 // NetworkPolicies are kept and matched against the agent pods' labels.
 import { MAX_DNS_SERVERS, type DnsServerSpec } from '../dns/servers.js';
-import type { NodeRegistry } from '../nodes.js';
+import type { KubeNodeInfo, NodeRegistry } from '../nodes/registry.js';
 import type { KubeDns, KubeNetworkPolicy, KubeNode } from './objects.js';
 
 /** What a Node object adds to a node's record. */
-export interface KubeNodeInfo {
-  readonly ready: boolean;
-  readonly unschedulable: boolean;
-  readonly podCidrs: readonly string[];
-  readonly internalIPs: readonly string[];
-  readonly zone: string;
-}
-
 /** The agent's responder port when the agent has not said (the DaemonSet's default). */
 export const DEFAULT_RESPONDER_PORT = 9402;
 

@@ -5,7 +5,7 @@
 // --dns-servers.
 import type { Logger } from '../../common/logger.js';
 import type { DnsServerSpec } from '../dns/servers.js';
-import type { NodeRegistry } from '../nodes.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import { applyKubeNodes, dnsServersFromKube, policyViews, type AgentPods, type PolicyView } from './apply.js';
 import type { KubeNetworkPolicy } from './objects.js';
 import { kubernetesAvailable, KubeWatcher, type KubeWatchStats } from './watcher.js';

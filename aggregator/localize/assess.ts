@@ -5,7 +5,7 @@
 import { addressFamilies, STATUSES, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
 import { kindIndex, type CellView, type MatrixStore } from '../matrix/store.js';
 import { percentile } from '../matrix/window.js';
-import type { NodeRecord } from '../nodes.js';
+import type { NodeRecord } from '../nodes/registry.js';
 
 /** Pair bits (pairBits[s * n + d]) over the judged kinds. */
 export const PAIR_KNOWN = 1;

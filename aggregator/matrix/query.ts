@@ -2,7 +2,7 @@
 // API): whole matrices per kind and family, and one pair in detail. Times are
 // aggregator-clock milliseconds; outlets format them.
 import { PAIR_KINDS, addressFamilies, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
-import { primaryFamily, type NodeRecord, type NodeRegistry } from '../nodes.js';
+import { primaryFamily, type NodeRecord, type NodeRegistry } from '../nodes/registry.js';
 import { kindIndex, type CellView, type MatrixStore, type Sample } from './store.js';
 
 export interface MatrixSnapshot {

@@ -14,7 +14,7 @@ import type { CniStore } from '../cni/store.js';
 import type { KubeWatchStats } from '../kubernetes/watcher.js';
 import type { DnsStore } from '../dns/store.js';
 import type { MatrixStore } from '../matrix/store.js';
-import type { NodeRegistry } from '../nodes.js';
+import type { NodeRegistry } from '../nodes/registry.js';
 import { registerCniMetrics } from './cni.js';
 import { registerDnsMetrics } from './dns.js';
 import { registerEvaluationMetrics } from './evaluation.js';

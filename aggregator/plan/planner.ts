@@ -2,7 +2,7 @@
 // sampling planner (bounded, rotating, zone-aware peer sets) replaces it behind
 // this interface for larger clusters. A planner is a pure function of the node
 // set (and later the epoch), so every aggregator replica computes the same plan.
-import type { NodeRecord } from '../nodes.js';
+import type { NodeRecord } from '../nodes/registry.js';
 
 export interface Planner {
   readonly name: string;

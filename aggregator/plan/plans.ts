@@ -2,7 +2,7 @@
 // when a Plan has changed so that an agent is only sent a new one then.
 import type { PairKind } from '../../common/vocabulary.js';
 import type { DnsQuestion, DnsServerSpec } from '../dns/servers.js';
-import type { NodeRecord, NodeRegistry } from '../nodes.js';
+import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
 import type { Planner } from './planner.js';
 
 export interface PlanPeer {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { AgentSessions, helloProblem, type HelloInput, type ResultInput } from '../../aggregator/agents.js';
 import { DnsStore } from '../../aggregator/dns/store.js';
 import { kindIndex, MatrixStore } from '../../aggregator/matrix/store.js';
-import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes.js';
+import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes/registry.js';
 import { ManualClock } from '../../common/clock.js';
 import { addressFamilies } from '../../common/vocabulary.js';
 

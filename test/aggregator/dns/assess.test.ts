@@ -5,7 +5,7 @@ import t from 'tap';
 import { assessDns, recurringErrorRatio, type DnsAssessment, type DnsAssessOptions } from '../../../aggregator/dns/assess.js';
 import type { DnsServerSpec } from '../../../aggregator/dns/servers.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
-import { NodeRegistry } from '../../../aggregator/nodes.js';
+import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
 import { ManualClock } from '../../../common/clock.js';
 import type { Outcome } from '../../../common/vocabulary.js';
 

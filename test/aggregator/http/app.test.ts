@@ -11,7 +11,7 @@ import { FindingsEngine } from '../../../aggregator/findings/engine.js';
 import { Evaluator } from '../../../aggregator/findings/evaluator.js';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { MatrixStore } from '../../../aggregator/matrix/store.js';
-import { NodeRegistry } from '../../../aggregator/nodes.js';
+import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
 

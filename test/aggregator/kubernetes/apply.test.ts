@@ -4,7 +4,7 @@
 import t from 'tap';
 import { applyKubeNodes, dnsServersFromKube, kubeNamesDnsServers, policyViews, selectorMatches } from '../../../aggregator/kubernetes/apply.js';
 import type { KubeNode } from '../../../aggregator/kubernetes/objects.js';
-import { NodeRegistry } from '../../../aggregator/nodes.js';
+import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
 import { localize } from '../../../aggregator/localize/localize.js';
 import { Cluster, STALE } from '../localize/cluster-fixture.js';
 

@@ -8,7 +8,7 @@ import { assess, type Assessment } from '../../../aggregator/localize/assess.js'
 import { localize, type Localized } from '../../../aggregator/localize/localize.js';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
-import { NodeRegistry, type NodeRecord } from '../../../aggregator/nodes.js';
+import { NodeRegistry, type NodeRecord } from '../../../aggregator/nodes/registry.js';
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
 import { addressFamilies, outcomes, type Outcome, type PairKind } from '../../../common/vocabulary.js';

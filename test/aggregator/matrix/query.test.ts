@@ -3,7 +3,7 @@
 import t from 'tap';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
-import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes.js';
+import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
 import { ManualClock } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome, type PairKind } from '../../../common/vocabulary.js';
 

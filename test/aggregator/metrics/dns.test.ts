@@ -7,7 +7,7 @@ import type { DnsServerSpec } from '../../../aggregator/dns/servers.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
 import { registerDnsMetrics } from '../../../aggregator/metrics/dns.js';
 import type { MetricsSources } from '../../../aggregator/metrics/metrics.js';
-import { NodeRegistry } from '../../../aggregator/nodes.js';
+import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
 
 const SERVICE: DnsServerSpec = { name: 'service', role: 'service', address: '10.96.0.10', port: 53 };
 const OLD: DnsServerSpec = { name: 'coredns-old', role: 'replica', address: '10.244.1.5', port: 53 };

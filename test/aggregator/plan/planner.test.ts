@@ -1,7 +1,7 @@
 // The full-mesh planner: every other node, in the registry's order.
 import t from 'tap';
 import { fullMeshPlanner } from '../../../aggregator/plan/planner.js';
-import { NodeRegistry } from '../../../aggregator/nodes.js';
+import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
 
 function registry(names: string[]): NodeRegistry {
   const nodes = new NodeRegistry();

@@ -1,6 +1,6 @@
 // Plans: what each agent probes, when a plan counts as changed, and the epoch.
 import t from 'tap';
-import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes.js';
+import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
 import { PlanBook, samePlan, type PlanContent, type ProbeSettings } from '../../../aggregator/plan/plans.js';
 import { fullMeshPlanner } from '../../../aggregator/plan/planner.js';
 import { ManualClock } from '../../../common/clock.js';

@@ -1,7 +1,7 @@
 // The node registry: identities, change events only on real change, index
 // reuse, expiry of nodes whose agent is gone.
 import t from 'tap';
-import { NodeRegistry, primaryFamily, type NodeIdentity } from '../../aggregator/nodes.js';
+import { NodeRegistry, primaryFamily, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
 
 function id(name: string, over: Partial<NodeIdentity> = {}): NodeIdentity {
   return { name, zone: 'zone-1', podIPs: ['192.0.2.1'], nodeIPs: ['198.51.100.1'], responderPort: 9402, ...over };

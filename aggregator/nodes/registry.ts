@@ -3,10 +3,23 @@
 // (so that probes towards a dead node keep failing visibly) until its agent has
 // been gone for `expiryMs`. Each node has a small integer index used by the
 // matrix store; indices of removed nodes are reused.
-import type { AddressFamily, Capability } from '../common/vocabulary.js';
-import type { ResolverInfo } from './dns/assess.js';
-import type { KubeNodeInfo } from './kubernetes/apply.js';
+import type { ResolvConf } from '../../common/resolv-conf.js';
+import type { AddressFamily, Capability } from '../../common/vocabulary.js';
 import { StreamClock } from './stream-clock.js';
+
+/** What the Kubernetes API says of a node (kubernetes/ fills it in; the core only reads it). */
+export interface KubeNodeInfo {
+  readonly ready: boolean;
+  readonly unschedulable: boolean;
+  readonly podCidrs: readonly string[];
+  readonly internalIPs: readonly string[];
+  readonly zone: string;
+}
+
+/** The agent pod's resolv.conf as its Hello described it. */
+export interface ResolverInfo extends ResolvConf {
+  readonly error: string | null;
+}
 
 export interface AgentState {
   connected: boolean;
@@ -20,7 +33,7 @@ export interface AgentState {
   lastReportAt: number | null;
   /** Highest report sequence stored from this instance. */
   highestSequence: number;
-  /** Clock mapping of the current stream (see agents.ts, StreamClock). */
+  /** Clock mapping of the current stream (see ../agents.ts, StreamClock). */
   clock: StreamClock;
   reports: number;
   results: number;
