@@ -26,7 +26,9 @@ import { buildApp, type App } from './http/app.js';
 import { MatrixQuery } from './matrix/query.js';
 import { MatrixStore } from './matrix/store.js';
 import { createAggregatorMetrics } from './metrics/metrics.js';
+import { NodeExpiry } from './nodes/expiry.js';
 import { NodeRegistry } from './nodes/registry.js';
+import { nodeRemover } from './nodes/removal.js';
 import { fullMeshPlanner } from './plan/planner.js';
 import { PlanBook } from './plan/plans.js';
 
@@ -154,8 +156,12 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     const notifier = new Notifier({ sender, resendMs: config.alertResend, externalUrl: config.externalUrl });
     evaluator.onEvaluated((e) => notifier.update(e.firing, e.resolved, e.at));
   }
+  // One removal for the three ways a node leaves: expiry, a deleted Node, an operator's DELETE.
+  const removeNode = nodeRemover({ nodes, matrix: store, dns, cni });
+  const expiry = new NodeExpiry({ nodes, expiryMs: config.nodeExpiry, findings, remove: removeNode, now: () => clock.now(), log });
   const metrics = createAggregatorMetrics({
     nodes,
+    nodesExpiryHeld: () => expiry.held,
     sessions,
     store,
     dns,
@@ -189,6 +195,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   let grpcServer: RunningGrpcServer | undefined;
   const app = await buildApp({
     nodes,
+    removeNode,
     query,
     findings,
     dns: () => assessDns(nodes.list(), dns, clock.now(), dnsOptions),
@@ -227,22 +234,9 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   }
   const port = (app.server.address() as { port: number }).port;
 
-  const removeNode = (name: string) => {
-    const index = nodes.remove(name);
-    if (index !== undefined) {
-      store.removeNode(index, nodes.slots);
-      dns.removeNode(index);
-      cni.remove(name);
-    }
-  };
-  // Nodes whose agent has been gone longer than the expiry leave the matrix (the API's Nodes stay while listed).
-  const sweep = setInterval(() => {
-    for (const name of nodes.expired(clock.now() - config.nodeExpiry)) {
-      if (nodes.get(name)?.kube) continue;
-      removeNode(name);
-      log.info({ node: name }, 'node expired: its agent has been gone longer than the node expiry');
-    }
-  }, Math.min(config.nodeExpiry, 30_000));
+  // Nodes whose agent has been gone longer than the expiry leave the matrix, unless a finding says the
+  // node is down (nodes/expiry.ts); the API's Nodes stay while listed.
+  const sweep = setInterval(() => expiry.sweep(), Math.min(config.nodeExpiry, 30_000));
   sweep.unref();
 
   try {

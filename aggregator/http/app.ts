@@ -10,6 +10,7 @@ import type { Logger } from '../../common/logger.js';
 import type { FindingsEngine } from '../findings/engine.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import type { RemoveNode } from '../nodes/removal.js';
 import { ApiError, apiError, ErrorBody } from './errors.js';
 import { addGuard, type HttpRefuseReason } from './guard.js';
 import type { CniAssessment, CniNodeDetail } from '../cni/assess.js';
@@ -27,6 +28,8 @@ import { pairRoutes } from './routes/pairs.js';
 
 export interface ApiDeps {
   readonly nodes: NodeRegistry;
+  /** Removes a node from the registry and every store (DELETE /api/v1/nodes/{name}). */
+  readonly removeNode: RemoveNode;
   readonly query: MatrixQuery;
   readonly findings: FindingsEngine;
   /** DNS health now (GET /api/v1/dns). */
@@ -44,7 +47,7 @@ export interface ApiDeps {
   /** undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
   readonly version: string;
-  /** Bearer token every route but /healthz, /readyz and /metrics requires; undefined: the API is open. */
+  /** Bearer token every route but /healthz, /readyz and /metrics requires; undefined: the API is open and read-only. */
   readonly apiToken?: string;
   /** Requests per minute per client address; undefined: no limit. */
   readonly rateLimitPerMinute?: number;
@@ -86,7 +89,7 @@ export async function buildApp(deps: ApiDeps): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'netmatrix aggregator API', version: deps.version, description: 'Node-pair connectivity matrix and what is wrong with the cluster network. Read-only.' },
+      info: { title: 'netmatrix aggregator API', version: deps.version, description: 'Node-pair connectivity matrix and what is wrong with the cluster network. Read-only, except DELETE /api/v1/nodes/{name}, which needs the API token.' },
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });

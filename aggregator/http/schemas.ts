@@ -38,6 +38,18 @@ export const NodeSchema = Type.Object({
 
 export const NodesResponse = Type.Object({ nodes: Type.Array(NodeSchema) });
 
+export const NodeParams = Type.Object({ name: Type.String({ maxLength: 253 }) });
+
+export const ForgetNodeResponse = Type.Object({
+  node: Type.String(),
+  forgottenAt: IsoTime,
+  agent: Type.Object({ disconnectedAt: nullable(IsoTime), lastReportAt: nullable(IsoTime) }, { description: 'the node\'s agent when it was forgotten: gone since, last report' }),
+  findings: Type.Array(
+    Type.Object({ id: Type.String(), kind: literals(RAISED_KINDS), severity: literals(SEVERITIES), state: literals(['pending', 'firing']) }),
+    { description: 'the findings about the node (labels node, src or dst) when it was forgotten: they resolve at the next evaluation, without --finding-clear-for' },
+  ),
+});
+
 export const CellSchema = Type.Object({
   status: StatusSchema,
   lossRatio: nullable(Type.Number()),

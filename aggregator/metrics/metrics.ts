@@ -21,6 +21,8 @@ import { registerEvaluationMetrics } from './evaluation.js';
 
 export interface MetricsSources {
   readonly nodes: NodeRegistry;
+  /** Nodes past --node-expiry kept for a NodeUnreachable or NodeIsolated finding (nodes/expiry.ts); absent: not exported. */
+  readonly nodesExpiryHeld?: () => number;
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
   readonly dns?: DnsStore;
@@ -35,6 +37,8 @@ export interface MetricsSources {
   readonly findings: FindingsEngine;
   /** Per Alertmanager URL; absent without Alertmanagers. */
   readonly alerts?: () => ReadonlyMap<string, AlertStats>;
+  /** The start-up read-back of alerts a previous instance left firing; absent without Alertmanagers. */
+  readonly alertReadBack?: () => AlertReadBackStats;
   readonly now: () => number;
 }
 
@@ -43,6 +47,13 @@ export interface AlertStats {
   readonly failed: number;
   readonly dropped: number;
   readonly queued: number;
+}
+
+export interface AlertReadBackStats {
+  /** Failed reads per Alertmanager URL. */
+  readonly failed: ReadonlyMap<string, number>;
+  /** Alerts sent as resolved. */
+  readonly resolved: number;
 }
 
 export interface AggregatorMetrics {
@@ -138,6 +149,17 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
       this.set(src.nodes.size);
     },
   });
+  if (src.nodesExpiryHeld) {
+    const held = src.nodesExpiryHeld;
+    new Gauge({
+      name: 'netmatrix_nodes_expiry_held',
+      help: 'Nodes whose agent has been gone longer than --node-expiry, kept because a NodeUnreachable or NodeIsolated finding about them is firing or pending (forget one with DELETE /api/v1/nodes/{name}).',
+      registers: [registry],
+      collect() {
+        this.set(held());
+      },
+    });
+  }
   new Gauge({
     name: 'netmatrix_agents_connected',
     help: 'Agents with an open stream to this aggregator.',

@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import t from 'tap';
 import { AgentSessions } from '../../../aggregator/agents.js';
 import { assessCni, nodeCniDetail } from '../../../aggregator/cni/assess.js';
+import { CniStore } from '../../../aggregator/cni/store.js';
 import { assessDns } from '../../../aggregator/dns/assess.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
 import { buildApp } from '../../../aggregator/http/app.js';
@@ -12,6 +13,7 @@ import { Evaluator } from '../../../aggregator/findings/evaluator.js';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { MatrixStore } from '../../../aggregator/matrix/store.js';
 import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
+import { nodeRemover } from '../../../aggregator/nodes/removal.js';
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
 
@@ -43,7 +45,8 @@ const evaluator = new Evaluator({
 });
 const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));
 const CNI_OPTIONS = { poolThreshold: 0.9, serviceCidrs: [], externalCidrs: [], staleAfterMs: 900_000 };
-const app = await buildApp({ nodes, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), cni: () => { const a = assessCni(cniInputs(), clock.now(), CNI_OPTIONS); return { assessment: a, detail: (n: string) => nodeCniDetail(cniInputs(), a, n) }; }, networkPolicies: () => ({ kubernetes: false, agentPods: { namespace: 'netmatrix', labels: {} }, policies: [] }), evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
+const removeNode = nodeRemover({ nodes, matrix: store, dns: dnsStore, cni: new CniStore() });
+const app = await buildApp({ nodes, removeNode, query, findings, dns: () => assessDns(nodes.list(), dnsStore, clock.now(), DNS_OPTIONS), cni: () => { const a = assessCni(cniInputs(), clock.now(), CNI_OPTIONS); return { assessment: a, detail: (n: string) => nodeCniDetail(cniInputs(), a, n) }; }, networkPolicies: () => ({ kubernetes: false, agentPods: { namespace: 'netmatrix', labels: {} }, policies: [] }), evaluatedAt: () => evaluator.last?.at ?? null, clock, windowMs: 60_000, registry: new Registry(), log: silentLogger(), notReady: () => notReady, version: 'test' });
 t.teardown(() => app.close());
 
 const NAMES = ['node-a', 'node-b', 'node-c'];
