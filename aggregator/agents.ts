@@ -73,6 +73,8 @@ export interface IngestOutcome {
   readonly duplicate: boolean;
   readonly accepted: number;
   readonly rejected: Partial<Record<RejectReason, number>>;
+  /** The agent's clock stepped by this much (ms) since its last report (detected from the stream's offset); absent otherwise. */
+  readonly clockStepMs?: number;
 }
 
 export interface SessionLimits {
@@ -84,6 +86,8 @@ export interface SessionLimits {
 const MAX_FIELD = 253;
 const DNS_PROTO = probeKinds.toProto('dns');
 const DNS_NUMBER = probeKinds.words.indexOf('dns') + 1;
+const TIMEOUT_PROTO = outcomes.toProto('timeout');
+const TIMEOUT_NUMBER = outcomes.words.indexOf('timeout') + 1;
 /** More addresses than this in one reply is not a health-check answer; the result is rejected. */
 const MAX_DNS_ANSWERS = 64;
 const RESOLVER_LIST_MAX = 32;
@@ -114,6 +118,8 @@ export class SessionStats {
   results = 0;
   readonly rejected = new Map<RejectReason, number>();
   readonly refused = new Map<Refusal['reason'], number>();
+  /** Agent clock steps detected (a jump in a stream's offset). */
+  clockSteps = 0;
 }
 
 export class AgentSessions {
@@ -121,6 +127,8 @@ export class AgentSessions {
   private readonly kindIndex = new Map<string | number, number>();
   private readonly outcomeIndex = new Map<string | number, number>();
   private readonly familyIndex = new Map<string | number, number>();
+  /** Scratch: per target node index, the kinds (bits) that timed out in the report being ingested. */
+  private timedOut = new Uint8Array(64);
 
   constructor(
     private readonly nodes: NodeRegistry,
@@ -165,25 +173,30 @@ export class AgentSessions {
         message: `node ${JSON.stringify(h.nodeName)} already has a connected agent (instance ${existing.agent.instanceId})`,
       });
     }
+    const now = this.clock.monotonic();
     const record = this.nodes.upsert({
       name: h.nodeName,
       zone: h.zone,
       podIPs: [...h.podIps],
       nodeIPs: [...h.nodeIps],
       responderPort: h.responderPort,
-    }, this.clock.now());
+    }, now);
     const a = record.agent;
     if (a.instanceId !== h.instanceId) {
       // A restarted agent starts its sequence numbers again.
       a.instanceId = h.instanceId;
       a.highestSequence = 0;
-      a.instanceSince = this.clock.now();
+      a.instanceSince = now;
     }
+    // The agent was away (a new stream): what probes towards it saw meanwhile
+    // (its responder down during a restart, an old pod IP) is not the
+    // network's doing. Its column starts afresh.
+    this.matrix.resetColumn(record.index);
     a.connected = true;
     a.clock.reset();
     a.version = h.agentVersion;
     a.capabilities = caps;
-    a.connectedSince = this.clock.now();
+    a.connectedSince = now;
     a.disconnectedAt = null;
     a.resolver = h.resolver ? resolverInfo(h.resolver) : null;
     return { record };
@@ -191,7 +204,7 @@ export class AgentSessions {
 
   goodbye(record: NodeRecord): void {
     record.agent.connected = false;
-    record.agent.disconnectedAt = this.clock.now();
+    record.agent.disconnectedAt = this.clock.monotonic();
   }
 
   /** Stores a report's results in the matrix; duplicates (same instance, sequence already stored) are dropped. */
@@ -201,7 +214,7 @@ export class AgentSessions {
       this.stats.duplicates++;
       return { duplicate: true, accepted: 0, rejected: {} };
     }
-    const receivedAt = this.clock.now();
+    const receivedAt = this.clock.monotonic();
     a.highestSequence = r.sequence;
     a.lastReportAt = receivedAt;
     a.reports++;
@@ -210,7 +223,20 @@ export class AgentSessions {
     let accepted = 0;
     const src = record.index;
     const maxAge = this.limits.maxResultAgeMs;
-    const offset = a.clock.observe(receivedAt, r.sentAtMs);
+    const { offset, stepMs } = a.clock.observe(receivedAt, r.sentAtMs);
+    if (stepMs !== undefined) this.stats.clockSteps++;
+    this.matrix.touchRow(src, receivedAt);
+    // Timeouts towards one target from several kinds in one report corroborate each other.
+    if (this.timedOut.length < this.nodes.slots) this.timedOut = new Uint8Array(this.nodes.slots * 2);
+    const touched: number[] = [];
+    for (const res of r.results) {
+      if (res.outcome !== TIMEOUT_PROTO && res.outcome !== TIMEOUT_NUMBER) continue;
+      const kind = this.kindIndex.get(res.kind);
+      const dst = kind === undefined ? undefined : this.nodes.indexOf(res.targetNode);
+      if (dst === undefined || kind === undefined) continue;
+      if (this.timedOut[dst] === 0) touched.push(dst);
+      this.timedOut[dst]! |= 1 << kind;
+    }
     for (const res of r.results) {
       if (res.kind === DNS_PROTO || res.kind === DNS_NUMBER) {
         const why = this.recordDns(src, res, receivedAt, offset, maxAge);
@@ -238,12 +264,14 @@ export class AgentSessions {
       }
       // The probe's time on our clock, never in the future nor older than the window needs.
       const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, res.timestampMs + offset));
-      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, at);
+      const bits = this.timedOut[dst!]!;
+      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, at, (bits & (bits - 1)) !== 0);
       accepted++;
     }
+    for (const d of touched) this.timedOut[d] = 0;
     a.results += accepted;
     this.stats.results += accepted;
-    return { duplicate: false, accepted, rejected };
+    return { duplicate: false, accepted, rejected, ...(stepMs !== undefined ? { clockStepMs: stepMs } : {}) };
   }
 
   private recordDns(src: number, res: ResultInput, receivedAt: number, offset: number, maxAge: number): RejectReason | undefined {

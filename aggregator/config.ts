@@ -20,6 +20,7 @@ import {
 } from '../common/settings.js';
 import { PAIR_KINDS, type PairKind } from '../common/vocabulary.js';
 import { dnsDomain, dnsQuestions, dnsServers } from './dns/servers.js';
+import { MAX_STATUS_SAMPLES } from './matrix/rule.js';
 
 export const aggregatorSettings = defineSettings({
   grpcListen: { flag: 'grpc-listen', env: 'NETMATRIX_GRPC_LISTEN', default: '0.0.0.0:9400', parse: listenAddress, help: 'gRPC address agents stream to' },
@@ -34,6 +35,7 @@ export const aggregatorSettings = defineSettings({
     help: 'probe kinds in every plan',
   },
   window: { flag: 'window', env: 'NETMATRIX_WINDOW', default: '60s', parse: duration({ min: 1000, max: 3_600_000 }), help: 'rolling window of loss ratio and RTT percentiles' },
+  lossWindow: { flag: 'loss-window', env: 'NETMATRIX_LOSS_WINDOW', default: '5m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'window over which loss is judged with a 99 % confidence bound (docs/architecture.md "Cell status"); at least --window' },
   staleAfter: { flag: 'stale-after', env: 'NETMATRIX_STALE_AFTER', parse: duration({ min: 100, max: 3_600_000 }), help: 'a cell without results for this long is unknown (default 3 × probe interval)' },
   degradedLoss: { flag: 'degraded-loss', env: 'NETMATRIX_DEGRADED_LOSS', default: '0.05', parse: ratio, help: 'loss ratio at which a cell is degraded' },
   failingLoss: { flag: 'failing-loss', env: 'NETMATRIX_FAILING_LOSS', default: '0.5', parse: ratio, help: 'loss ratio at which a cell is failing even if its last probe passed' },
@@ -135,6 +137,13 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   }
   if (c.dnsServers.length > 0 && c.dnsNames.length === 0) throw new ConfigError('netmatrix-aggregator: --dns-names (NETMATRIX_DNS_NAMES) is empty while --dns-servers names servers');
   if (c.probeKinds.length === 0) throw new ConfigError('netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
+  const perWindow = Math.round(c.window / c.probeInterval);
+  if (perWindow > MAX_STATUS_SAMPLES) {
+    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${c.window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms is ${perWindow} results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window or lengthen the interval)`);
+  }
+  if (c.lossWindow < c.window) {
+    throw new ConfigError(`netmatrix-aggregator: --loss-window (NETMATRIX_LOSS_WINDOW) ${c.lossWindow}ms must not be shorter than --window (NETMATRIX_WINDOW) ${c.window}ms`);
+  }
   if (c.degradedLoss > c.failingLoss) {
     throw new ConfigError('netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');
   }

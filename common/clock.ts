@@ -11,11 +11,17 @@ export const systemClock: Clock = Object.freeze({
   monotonic: () => performance.now(),
 });
 
-/** A clock tests move by hand. */
+/** Monotonic → wall-clock ms, as the clock reads now (for showing monotonic times to people). */
+export function wallOf(clock: Clock): (mono: number) => number {
+  return (mono) => mono + (clock.now() - clock.monotonic());
+}
+
+/** A clock tests move by hand. Both readings start equal; `stepWall` moves only the wall clock, as NTP or an operator would. */
 export class ManualClock implements Clock {
+  private wallOffset = 0;
   constructor(private t = 1_700_000_000_000) {}
   now(): number {
-    return this.t;
+    return this.t + this.wallOffset;
   }
   monotonic(): number {
     return this.t;
@@ -24,6 +30,9 @@ export class ManualClock implements Clock {
     this.t += ms;
   }
   set(ms: number): void {
-    this.t = ms;
+    this.t = ms - this.wallOffset;
+  }
+  stepWall(ms: number): void {
+    this.wallOffset += ms;
   }
 }

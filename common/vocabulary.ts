@@ -118,6 +118,8 @@ export const FINDING_KINDS = [
   'NodeIsolated',
   'PairUnreachable',
   'ZonePartition',
+  'PodNetworkUnreachable',
+  'ProbeKindFailing',
   'PacketLoss',
   'HighLatency',
   'MtuBlackhole',

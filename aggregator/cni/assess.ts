@@ -19,7 +19,7 @@
 import { CNI_DIR_SKIPPED, type CniBinary, type CniFileInfo, type CniPool, type CniSnapshot } from '../../common/cni.js';
 import { parseCidr, type Cidr } from '../../common/cidr.js';
 import type { Condition } from '../localize/localize.js';
-import { pct } from '../matrix/status.js';
+import { pct } from '../matrix/rule.js';
 import { diffJson, diffLines, type DiffEntry, type JsonDiff } from './diff.js';
 import { findOverlaps, type CidrOverlap, type CidrOwner, type NodeOverlaps } from './overlaps.js';
 

@@ -17,8 +17,7 @@ import { lookupCost, type LookupCost, type ResolvConf } from '../../common/resol
 import type { Outcome, Status } from '../../common/vocabulary.js';
 import type { Condition } from '../localize/localize.js';
 import { most } from '../localize/localize.js';
-import { pct } from '../matrix/status.js';
-import { OUTAGE_RUN } from '../matrix/window.js';
+import { pct } from '../matrix/rule.js';
 import type { NodeRecord, ResolverInfo } from '../nodes/registry.js';
 import type { DnsQuestion, DnsServerSpec } from './servers.js';
 import type { DnsStore, NxCheck } from './store.js';
@@ -150,24 +149,16 @@ export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: nu
   };
 }
 
-/** A cell's status: failing during an outage (OUTAGE_RUN failed queries in a row), degraded on recurring errors or latency. */
-export function dnsCell(store: DnsStore, src: number, dst: number, now: number, o: Pick<DnsAssessOptions, 'latencyThresholdMs' | 'degradedLoss'>): DnsCell {
+/** A cell's status is the store's, by the cell rule shared with the matrix (matrix/rule.ts); this adds what DNS shows besides. */
+export function dnsCell(store: DnsStore, src: number, dst: number, now: number, _o?: Pick<DnsAssessOptions, 'latencyThresholdMs' | 'degradedLoss'>): DnsCell {
   const view = store.view(src, dst, now);
   const check = (c: NxCheck | undefined, good: Outcome): CheckView | null => (c && now - c.at <= store.options.windowMs ? { lastOutcome: c.outcome, ok: c.outcome === good, since: c.since } : null);
   const nxCheck = check(store.nxCheck(src, dst), 'nxdomain');
   const tcpCheck = check(store.tcpCheck(src, dst), 'ok');
   if (!view) return nxCheck || tcpCheck ? { ...UNKNOWN_CELL, nxCheck, tcpCheck } : UNKNOWN_CELL;
-  const samples = store.samples(src, dst, now);
+  const samples = store.samples(src, dst);
   const errors: Partial<Record<Outcome, number>> = {};
-  const failed = new Uint8Array(samples.length);
-  samples.forEach((s, i) => {
-    if (s.outcome === 'ok') return;
-    failed[i] = 1;
-    errors[s.outcome] = (errors[s.outcome] ?? 0) + 1;
-  });
-  let run = 0;
-  for (let i = samples.length - 1; i >= 0 && failed[i] === 1; i--) run++;
-  const recentRatio = recurringErrorRatio(failed, samples.length, run);
+  for (const s of samples) if (s.outcome !== 'ok') errors[s.outcome] = (errors[s.outcome] ?? 0) + 1;
   const base = {
     address: store.address(src, dst)?.ip ?? null,
     errorRatio: view.lossRatio,
@@ -180,35 +171,8 @@ export function dnsCell(store: DnsStore, src: number, dst: number, now: number, 
     nxCheck,
     tcpCheck,
   };
-  if (view.status === 'unknown') return { ...base, status: 'unknown', reason: view.reason };
-  const summary = errorSummary(errors, samples.length);
-  if (run >= OUTAGE_RUN) return { ...base, status: 'failing', reason: `last ${run} queries failed (${view.lastOutcome}); ${summary}` };
-  if (recentRatio >= o.degradedLoss && recentRatio > 0) return { ...base, status: 'degraded', degradedBy: 'loss', reason: `${pct(recentRatio)} of queries fail (${summary})` };
-  const answered = samples.length - failed.reduce((n, f) => n + f, 0);
-  if (view.rttP50Ms !== null && answered >= MIN_LATENCY_SAMPLES && view.rttP50Ms > o.latencyThresholdMs) {
-    return { ...base, status: 'degraded', degradedBy: 'latency', reason: `latency p50 ${view.rttP50Ms.toFixed(2)} ms > ${o.latencyThresholdMs} ms` };
-  }
-  return { ...base, status: 'ok', reason: 'answers in time, errors under the threshold' };
-}
-
-/**
- * Errors that keep coming back: the window's error ratio when at least two
- * separate runs of failures have ended in it (a replica behind the service
- * address that times out, a lossy path), else 0 (one outage that is over is
- * history, and the cell is ok at its first answer, as a matrix cell is). The
- * trailing run is left out: one lost query is judged when the next answer comes,
- * and a longer run is an outage, which is `failing` anyway.
- */
-export function recurringErrorRatio(failed: Uint8Array, n: number, trailingRun: number): number {
-  const end = n - trailingRun;
-  let runs = 0;
-  let errors = 0;
-  for (let i = 0; i < end; i++) {
-    if (failed[i] !== 1) continue;
-    errors++;
-    if (i === 0 || failed[i - 1] !== 1) runs++;
-  }
-  return runs >= 2 && end > 0 ? errors / end : 0;
+  if (view.status === 'unknown' || view.status === 'ok') return { ...base, status: view.status, reason: view.reason };
+  return { ...base, status: view.status, degradedBy: view.degradedBy, reason: `${view.reason}; ${errorSummary(errors, samples.length)}` };
 }
 
 function errorSummary(errors: Partial<Record<Outcome, number>>, total: number): string {

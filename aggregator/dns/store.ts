@@ -4,8 +4,7 @@
 // "must not exist" check. Only servers of the configuration are kept: a result
 // naming another server is rejected and counted, so an agent can't grow this.
 import { addressFamilies, outcomes, type AddressFamily, type DnsRole, type Outcome } from '../../common/vocabulary.js';
-import { MatrixStore, type CellView, type Sample } from '../matrix/store.js';
-import type { StatusThresholds } from '../matrix/status.js';
+import { MatrixStore, type CellView, type Sample, type StatusThresholds } from '../matrix/store.js';
 import type { DnsServerSpec } from './servers.js';
 
 export interface DnsResultInput {
@@ -48,6 +47,8 @@ export interface DnsStoreOptions {
   readonly thresholds: StatusThresholds;
   /** Questions asked per round (each is one sample of the cell). */
   readonly questionsPerRound: number;
+  readonly lossWindowMs?: number;
+  readonly toWall?: (mono: number) => number;
 }
 
 const KIND = 0; // the matrix store's kind dimension is not used here
@@ -77,7 +78,13 @@ export class DnsStore {
   ) {
     // Several samples per round: size the ring so the window still fits.
     this.cells = new MatrixStore(
-      { windowMs: options.windowMs, intervalMs: options.intervalMs / Math.max(1, options.questionsPerRound), thresholds: options.thresholds },
+      {
+        windowMs: options.windowMs,
+        intervalMs: options.intervalMs / Math.max(1, options.questionsPerRound),
+        thresholds: options.thresholds,
+        ...(options.lossWindowMs !== undefined ? { lossWindowMs: options.lossWindowMs } : {}),
+        ...(options.toWall ? { toWall: options.toWall } : {}),
+      },
       now,
     );
     this.setServers(servers);
@@ -190,10 +197,10 @@ export class DnsStore {
     return this.cells.view(src, dst, KIND, addressFamilies.index(a.family), now);
   }
 
-  samples(src: number, dst: number, now: number): Sample[] {
+  samples(src: number, dst: number, _now?: number): Sample[] {
     const a = this.addresses[src]?.get(dst);
     if (!a) return [];
-    return this.cells.samples(src, dst, KIND, addressFamilies.index(a.family), now);
+    return this.cells.samples(src, dst, KIND, addressFamilies.index(a.family));
   }
 
   answer(src: number, server: string, name: string, type: 'A' | 'AAAA'): DnsAnswer | undefined {

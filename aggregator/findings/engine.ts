@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Condition } from '../localize/localize.js';
 import type { Finding } from './finding.js';
-import { FINDING_SPECS } from './kinds.js';
+import { CAPPED_KINDS, FINDING_SPECS, type RaisedKind } from './kinds.js';
 
 export interface EngineOptions {
   readonly forMs: number;
@@ -19,6 +19,13 @@ export interface EngineOptions {
   readonly runbookBaseUrl: string;
   /** Resolved findings kept for GET /api/v1/findings/{id} (generatorURL links). */
   readonly keepResolved?: number;
+  /**
+   * Most findings about single pairs per kind (PairUnreachable, PacketLoss,
+   * HighLatency with src/dst). Applied after hysteresis: firing ones keep their
+   * place, pending ones are admitted by rank; the rest become one aggregate
+   * finding of the kind (no src/dst) and are counted.
+   */
+  readonly maxPairFindings?: number;
 }
 
 export interface EngineUpdate {
@@ -28,10 +35,14 @@ export interface EngineUpdate {
   readonly fired: readonly Finding[];
   /** Findings that resolved in this evaluation. */
   readonly resolved: readonly Finding[];
+  /** Pair conditions left out by the cap in this evaluation, by kind. */
+  readonly dropped: Partial<Record<RaisedKind, number>>;
 }
 
 interface Entry {
   finding: Finding;
+  /** When the condition was first seen, and when it stopped holding (monotonic ms). */
+  sinceMono: number;
   clearingSince: number | null;
 }
 
@@ -52,19 +63,24 @@ export class FindingsEngine {
     return [...this.entries.values()].map((e) => e.finding).filter((f) => about(f, this.forgotten));
   }
 
-  update(conditions: readonly Condition[], now: number): EngineUpdate {
+  /**
+   * `now` is monotonic (hysteresis: a wall-clock step re-fires nothing);
+   * `wall` is the wall-clock time the findings show (default: `now`).
+   */
+  update(conditions: readonly Condition[], now: number, wall = now): EngineUpdate {
     const seen = new Set<string>();
     const fired: Finding[] = [];
     const resolved: Finding[] = [];
-    for (const c of conditions) {
+    const { kept, dropped } = this.cap(conditions);
+    for (const c of kept) {
       const spec = FINDING_SPECS[c.kind];
-      const labels = { alertname: c.kind, severity: spec.severity, cluster: this.o.cluster, ...c.subject };
+      const labels = this.labels(c);
       const id = fingerprint(labels);
       if (seen.has(id)) continue;
       seen.add(id);
       const e = this.entries.get(id);
-      const since = e?.finding.since ?? now;
-      const firingSince = e?.finding.firingSince ?? (now - since >= this.o.forMs ? now : null);
+      const sinceMono = e?.sinceMono ?? now;
+      const firingSince = e?.finding.firingSince ?? (now - sinceMono >= this.o.forMs ? wall : null);
       const finding: Finding = {
         id,
         kind: c.kind,
@@ -72,14 +88,14 @@ export class FindingsEngine {
         state: firingSince === null ? 'pending' : 'firing',
         labels,
         summary: c.summary,
-        description: c.description,
+        description: typeof c.description === 'function' ? c.description() : c.description,
         runbookUrl: `${this.o.runbookBaseUrl.replace(/\/+$/, '')}/${c.kind}.md`,
-        since,
+        since: e?.finding.since ?? wall,
         firingSince,
         resolvedAt: null,
       };
       if (finding.state === 'firing' && e?.finding.state !== 'firing') fired.push(finding);
-      this.entries.set(id, { finding, clearingSince: null });
+      this.entries.set(id, { finding, sinceMono, clearingSince: null });
     }
     for (const [id, e] of this.entries) {
       if (seen.has(id)) continue;
@@ -89,7 +105,7 @@ export class FindingsEngine {
       }
       e.clearingSince ??= now;
       if (now - e.clearingSince >= this.o.clearForMs || about(e.finding, this.forgotten)) {
-        const done: Finding = { ...e.finding, state: 'resolved', resolvedAt: now };
+        const done: Finding = { ...e.finding, state: 'resolved', resolvedAt: wall };
         this.entries.delete(id);
         resolved.push(done);
         this.resolvedRing.push(done);
@@ -97,7 +113,47 @@ export class FindingsEngine {
       }
     }
     this.forgotten.clear();
-    return { firing: this.firing(), fired, resolved };
+    return { firing: this.firing(), fired, resolved, dropped };
+  }
+
+  private labels(c: Condition): Record<string, string> {
+    return { alertname: c.kind, severity: FINDING_SPECS[c.kind].severity, cluster: this.o.cluster, ...c.subject };
+  }
+
+  /** The pair cap, after hysteresis: firing findings keep their place, pending ones come by rank. */
+  private cap(conditions: readonly Condition[]): { kept: Condition[]; dropped: Partial<Record<RaisedKind, number>> } {
+    const max = this.o.maxPairFindings;
+    const dropped: Partial<Record<RaisedKind, number>> = {};
+    if (max === undefined) return { kept: [...conditions], dropped };
+    const kept: Condition[] = [];
+    const byKind = new Map<RaisedKind, Condition[]>();
+    for (const c of conditions) {
+      if (CAPPED_KINDS.includes(c.kind) && c.subject.src !== undefined) (byKind.get(c.kind) ?? byKind.set(c.kind, []).get(c.kind)!).push(c);
+      else kept.push(c);
+    }
+    for (const [kind, list] of byKind) {
+      if (list.length <= max) {
+        kept.push(...list);
+        continue;
+      }
+      const firing: Condition[] = [];
+      const rest: Condition[] = [];
+      for (const c of list) (this.entries.get(fingerprint(this.labels(c)))?.finding.state === 'firing' ? firing : rest).push(c);
+      rest.sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0) || (a.summary < b.summary ? -1 : 1));
+      const room = Math.max(0, max - firing.length);
+      const left = rest.slice(room);
+      kept.push(...firing.slice(0, Math.max(max, 0)), ...rest.slice(0, room));
+      const n = left.length + Math.max(0, firing.length - max);
+      if (n === 0) continue;
+      dropped[kind] = n;
+      kept.push({
+        kind,
+        subject: {},
+        summary: `${n} more ${kind} findings about single pairs, over --max-pair-findings (${max})`,
+        description: `Not raised one by one: ${left.slice(0, 10).map((c) => c.summary).join('; ')}${left.length > 10 ? '; …' : ''}. GET /api/v1/matrix shows every cell.`,
+      });
+    }
+    return { kept, dropped };
   }
 
   /** Firing findings (the set sent to Alertmanager), most severe first, then oldest. */

@@ -1,8 +1,9 @@
 // One evaluation: assess the matrix, localize, run the hysteresis, and hand
 // the result to whoever listens (metrics keep it for scrapes, the notifier
 // sends to Alertmanager). Runs on a timer of half a probe interval, stretched
-// so that evaluating never takes more than a quarter of a core on a big
-// cluster (it reads every cell: O(nodes² × kinds)).
+// so that evaluating never takes more than a quarter of a core. It reads the
+// store's tallies and non-ok cells (O(nodes × kinds + non-ok cells)), never
+// every cell. Time is monotonic; wall-clock times are for display only.
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { CniAssessment, CniNodeInput } from '../cni/assess.js';
@@ -18,7 +19,10 @@ import type { EngineUpdate, FindingsEngine } from './engine.js';
 import type { RaisedKind } from './kinds.js';
 
 export interface Evaluation extends EngineUpdate {
+  /** Wall-clock ms (for display and alerts). */
   readonly at: number;
+  /** Monotonic ms (the store's time). */
+  readonly monotonicAt: number;
   readonly assessment: Assessment;
   /** Undefined when no DNS servers are configured. */
   readonly dns: DnsAssessment | undefined;
@@ -63,13 +67,18 @@ export class Evaluator {
 
   evaluate(): Evaluation {
     const started = performance.now();
-    const now = this.d.clock.now();
-    const assessment = assess(this.d.nodes.list(), this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
-    const { conditions, dropped } = localize(assessment, this.d.localize);
-    const dns = this.d.dns && this.d.dns.store.servers.length > 0 ? assessDns(this.d.nodes.list(), this.d.dns.store, now, this.d.dns.options) : undefined;
-    const cni = this.d.cni ? this.d.cni.assessor.assess(this.d.cni.inputs(), now).assessment : undefined;
-    const update = this.d.engine.update([...conditions, ...(dns?.conditions ?? []), ...(cni?.conditions ?? [])], now);
-    const e: Evaluation = { ...update, at: now, assessment, dns, cni, durationMs: performance.now() - started };
+    const now = this.d.clock.monotonic();
+    const wall = this.d.clock.now();
+    const nodes = this.d.nodes.list();
+    const assessment = assess(nodes, this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
+    const { conditions, away } = localize(assessment, { ...this.d.localize, toWall: (m) => m + (wall - now) });
+    this.d.query.setAway(new Map([...away].map(([pos, why]) => [nodes[pos]!.index, why])));
+    for (const name of assessment.staleRows) this.d.log.info({ node: name }, 'no report from this node\'s agent for the stale time: its row is unknown');
+    const dns = this.d.dns && this.d.dns.store.servers.length > 0 ? assessDns(nodes, this.d.dns.store, now, this.d.dns.options) : undefined;
+    const cni = this.d.cni ? this.d.cni.assessor.assess(this.d.cni.inputs(), wall).assessment : undefined;
+    const update = this.d.engine.update([...conditions, ...(dns?.conditions ?? []), ...(cni?.conditions ?? [])], now, wall);
+    const dropped = update.dropped;
+    const e: Evaluation = { ...update, at: wall, monotonicAt: now, assessment, dns, cni, durationMs: performance.now() - started };
     this.stats.evaluations++;
     let anyDropped = false;
     for (const [kind, n] of Object.entries(dropped) as [RaisedKind, number][]) {
@@ -77,7 +86,7 @@ export class Evaluator {
       anyDropped = true;
     }
     if (anyDropped && !this.dropLogged) {
-      this.d.log.warn({ dropped, max: this.d.localize.maxPairFindings }, 'too many pair findings: the rest are counted, not raised');
+      this.d.log.warn({ dropped }, 'too many pair findings: the rest are one aggregate finding per kind, and counted');
     }
     this.dropLogged = anyDropped;
     for (const f of update.fired) this.d.log.info({ finding: f.id, kind: f.kind, labels: f.labels }, 'finding fired');

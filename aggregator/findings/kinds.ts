@@ -14,9 +14,12 @@ export const FINDING_SPECS = {
   NodeUnreachable: { severity: 'critical', labelSets: [['node']] },
   NodeIsolated: { severity: 'critical', labelSets: [['node']] },
   ZonePartition: { severity: 'critical', labelSets: [['src_zone', 'dst_zone']] },
-  PairUnreachable: { severity: 'warning', labelSets: [['src', 'dst']] },
-  PacketLoss: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
-  HighLatency: { severity: 'warning', labelSets: [['node'], ['src', 'dst']] },
+  PodNetworkUnreachable: { severity: 'critical', labelSets: [['node']] },
+  ProbeKindFailing: { severity: 'warning', labelSets: [['kind'], ['kind', 'node']] },
+  // [] is the one aggregate finding of what --max-pair-findings leaves out.
+  PairUnreachable: { severity: 'warning', labelSets: [['src', 'dst'], []] },
+  PacketLoss: { severity: 'warning', labelSets: [['node'], ['src', 'dst'], []] },
+  HighLatency: { severity: 'warning', labelSets: [['node'], ['src', 'dst'], []] },
   DnsFailing: { severity: 'critical', labelSets: [['node'], ['server']] },
   DnsReplicaUnhealthy: { severity: 'warning', labelSets: [['server']] },
   DnsLatencyHigh: { severity: 'warning', labelSets: [['node'], ['server']] },
@@ -29,4 +32,6 @@ export const FINDING_SPECS = {
 } as const satisfies Partial<Record<FindingKind, FindingSpec>>;
 
 export type RaisedKind = keyof typeof FINDING_SPECS;
+/** Kinds whose pair-scoped findings (src, dst) are capped by --max-pair-findings. */
+export const CAPPED_KINDS: readonly RaisedKind[] = ['PairUnreachable', 'PacketLoss', 'HighLatency'];
 export const RAISED_KINDS = Object.keys(FINDING_SPECS) as RaisedKind[];

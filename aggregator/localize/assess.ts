@@ -1,33 +1,24 @@
-// One pass over the matrix per evaluation: every cell of the primary address
-// family is read once, and what the findings and the metrics need is kept in
-// compact arrays (a byte per pair and kind) and per-node, per-zone sums. Both
-// outlets read this, so a scrape or an API call never walks the N² matrix.
+// One evaluation's view of the matrix, read from the store's tallies and its
+// set of non-ok cells, never from every cell: per node and kind the cells by
+// status and the loss over the loss window (in and out), per zone pair the
+// same, per kind a summary, and the non-ok cells themselves. The localizer,
+// the metrics and the API read this. Cost: O(nodes × kinds + zones² + non-ok
+// cells), plus a bounded sample of cells per node for RTT percentiles.
 import { addressFamilies, STATUSES, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
-import { kindIndex, type CellView, type MatrixStore } from '../matrix/store.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
+import { kindIndex, type CellView, type MatrixStore, type NodeTally } from '../matrix/store.js';
 import { percentile } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes/registry.js';
-
-/** Pair bits (pairBits[s * n + d]) over the judged kinds. */
-export const PAIR_KNOWN = 1;
-export const PAIR_FAILING = 2;
-export const PAIR_LOSSY = 4;
-export const PAIR_SLOW = 8;
-
-/** Per-kind cell codes (codes[k][s * n + d]). */
-export const CELL_UNKNOWN = 0;
-export const CELL_OK = 1;
-export const CELL_LOSSY = 2;
-export const CELL_SLOW = 3;
-export const CELL_FAILING = 4;
 
 export interface Tally {
   /** Cells with a fresh status (not unknown). */
   known: number;
   /** Of those, not failing. */
   reachable: number;
+  failing: number;
   lossy: number;
   slow: number;
-  /** Samples in the window over those cells, and how many of them failed. */
+  /** Samples over the loss window in those cells, and how many of them failed. */
   samples: number;
   failedSamples: number;
 }
@@ -35,9 +26,9 @@ export interface Tally {
 export interface NodeKindStats {
   readonly in: Tally;
   readonly out: Tally;
-  /** Median of the probers' RTT p50 towards the node (ms), null without data. */
+  /** Median of (up to RTT_PROBERS) probers' RTT p50 towards the node (ms), null without data. */
   rttP50Ms: number | null;
-  /** 0.99 quantile of the probers' RTT p99 towards the node (ms). */
+  /** 0.99 quantile of their p99. */
   rttP99Ms: number | null;
 }
 
@@ -49,14 +40,25 @@ export interface UnhealthyPair {
   readonly lossRatio: number | null;
 }
 
+/** A non-ok cell by node positions in `nodes`. */
+export interface BadCell {
+  readonly s: number;
+  readonly d: number;
+  /** Position in `kinds` (judged kinds), or -1 for mtu. */
+  readonly k: number;
+  readonly kind: PairKind;
+  readonly code: number;
+}
+
 export interface Assessment {
+  /** Monotonic ms. */
   readonly at: number;
   readonly family: AddressFamily;
   /** Kinds judged for reachability (the plan's kinds but mtu). */
   readonly kinds: readonly PairKind[];
   readonly nodes: readonly NodeRecord[];
-  readonly pairBits: Uint8Array;
-  readonly codes: readonly Uint8Array[];
+  /** Node index (registry) → position in `nodes`. */
+  readonly position: ReadonlyMap<number, number>;
   /** stats[k][node position] */
   readonly stats: readonly (readonly NodeKindStats[])[];
   /** Known for a full window (counted as a target in metrics), agent connected for a full window (as a prober). */
@@ -64,16 +66,23 @@ export interface Assessment {
   readonly matureOut: readonly boolean[];
   readonly zones: readonly string[];
   readonly zoneOf: readonly number[];
-  /** Tallies of cells between mature nodes: zoneTallies[k][a * zones + b]. */
+  /** Tallies of cells between zones: zoneTallies[k][a * zones + b]. */
   readonly zoneTallies: readonly (readonly Tally[])[];
-  /** Failing and degraded cells of every planned kind between mature nodes, at most maxUnhealthy of them. */
+  /** Non-ok cells of every planned kind. */
+  readonly bad: readonly BadCell[];
+  /** Failing and degraded cells between mature nodes, at most maxUnhealthy of them, failing first. */
   readonly unhealthy: readonly UnhealthyPair[];
-  /** Unhealthy cells left out of `unhealthy` by the cap. */
   readonly unhealthyDropped: number;
-  /** Cell counts by kind and status (every planned kind, mtu included). */
+  /** Cell counts by kind and status (every planned kind, mtu included; cells never probed are unknown). */
   readonly summary: Readonly<Record<string, Record<Status, number>>>;
-  /** The cell of one pair and kind, read from the store on demand (for a finding's evidence). */
-  view(src: number, dst: number, kind: PairKind): CellView | undefined;
+  /** Rows that went stale in this evaluation (sources whose reports stopped). */
+  readonly staleRows: readonly string[];
+  /** The cell of one pair and kind (by positions), read from the store on demand. */
+  view(s: number, d: number, kind: PairKind): CellView | undefined;
+  /** Loss samples and failures of one cell over the loss window (by positions). */
+  loss(s: number, d: number, kind: PairKind): { samples: number; failures: number };
+  /** The store's code of one cell (by positions). */
+  code(s: number, d: number, kind: PairKind): number;
 }
 
 export interface AssessOptions {
@@ -82,108 +91,119 @@ export interface AssessOptions {
   readonly maxUnhealthy: number;
 }
 
-const newTally = (): Tally => ({ known: 0, reachable: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0 });
+/** Probers per target whose RTT feeds the node's RTT percentiles (rotating each evaluation). */
+export const RTT_PROBERS = 8;
 
-function codeOf(v: CellView | undefined): number {
-  if (!v || v.status === 'unknown') return CELL_UNKNOWN;
-  if (v.status === 'failing') return CELL_FAILING;
-  if (v.status === 'degraded') return v.degradedBy === 'latency' ? CELL_SLOW : CELL_LOSSY;
-  return CELL_OK;
+export const newTally = (): Tally => ({ known: 0, reachable: 0, failing: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0 });
+
+export function tallyOf(t: NodeTally): Tally {
+  const c = t.codes;
+  const known = c[CODE_OK]! + c[CODE_LOSSY]! + c[CODE_SLOW]! + c[CODE_FAILING]!;
+  return { known, reachable: known - c[CODE_FAILING]!, failing: c[CODE_FAILING]!, lossy: c[CODE_LOSSY]!, slow: c[CODE_SLOW]!, samples: t.lossSamples, failedSamples: t.lossFailures };
 }
 
-function add(t: Tally, code: number, v: CellView): void {
-  t.known++;
-  if (code !== CELL_FAILING) t.reachable++;
-  if (code === CELL_LOSSY) t.lossy++;
-  if (code === CELL_SLOW) t.slow++;
-  t.samples += v.samples;
-  t.failedSamples += Math.round((v.lossRatio ?? 0) * v.samples);
-}
+let rotation = 0;
 
 export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family: AddressFamily, now: number, o: AssessOptions): Assessment {
   const n = nodes.length;
   const kinds: PairKind[] = o.planKinds.filter((k) => k !== 'mtu');
   const f = addressFamilies.index(family);
-  const pairBits = new Uint8Array(n * n);
-  const codes = kinds.map(() => new Uint8Array(n * n));
+  const position = new Map(nodes.map((x, i) => [x.index, i]));
+  const staleRows = store.sweep(now).flatMap((src) => {
+    const p = position.get(src);
+    return p === undefined ? [] : [nodes[p]!.name];
+  });
   const matureIn = nodes.map((x) => now - x.knownSince >= o.windowMs);
   const matureOut = nodes.map((x) => x.agent.connected && x.agent.instanceSince !== null && now - x.agent.instanceSince >= o.windowMs);
   const zones = [...new Set(nodes.map((x) => x.zone))].sort();
   const zoneIndex = new Map(zones.map((z, i) => [z, i]));
   const zoneOf = nodes.map((x) => zoneIndex.get(x.zone)!);
+  store.setZones((index) => zoneOf[position.get(index) ?? 0] ?? 0, nodes.map((x) => x.index), zones.length);
   const z = zones.length;
-  const stats = kinds.map(() => nodes.map((): NodeKindStats => ({ in: newTally(), out: newTally(), rttP50Ms: null, rttP99Ms: null })));
-  const zoneTallies = kinds.map(() => Array.from({ length: z * z }, newTally));
-  const summary: Record<string, Record<Status, number>> = {};
-  const unhealthy: UnhealthyPair[] = [];
-  let unhealthyDropped = 0;
-  // RTTs towards each target, gathered per kind while reading source-major
-  // (cells of one source sit together in the store: twice as fast as by target).
-  const p50s = kinds.map(() => new Float32Array(n * n));
-  const p99s = kinds.map(() => new Float32Array(n * n));
-  const rttCount = kinds.map(() => new Int32Array(n));
-  const planned = o.planKinds.map((kind) => ({ kind, k: kindIndex(kind), judged: kinds.indexOf(kind) }));
-  for (const kind of o.planKinds) summary[kind] = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<Status, number>;
 
-  for (let s = 0; s < n; s++) {
-    const src = nodes[s]!;
-    for (let d = 0; d < n; d++) {
-      if (s === d) continue;
-      const dst = nodes[d]!;
-      const at = s * n + d;
-      for (const { kind, k, judged } of planned) {
-        const v = store.view(src.index, dst.index, k, f, now);
-        summary[kind]![v?.status ?? 'unknown']++;
-        if (v && (v.status === 'failing' || v.status === 'degraded') && matureOut[s] && matureIn[d]) {
-          if (unhealthy.length < o.maxUnhealthy) unhealthy.push({ src: src.name, dst: dst.name, kind, status: v.status, lossRatio: v.lossRatio });
-          else unhealthyDropped++;
-        }
-        if (judged < 0 || !v) continue;
-        const code = codeOf(v);
-        if (code === CELL_UNKNOWN) continue;
-        codes[judged]![at] = code;
-        pairBits[at]! |= PAIR_KNOWN | (code === CELL_FAILING ? PAIR_FAILING : code === CELL_LOSSY ? PAIR_LOSSY : code === CELL_SLOW ? PAIR_SLOW : 0);
-        const ks = stats[judged]!;
-        add(ks[d]!.in, code, v);
-        add(ks[s]!.out, code, v);
-        if (matureOut[s] && matureIn[d]) add(zoneTallies[judged]![zoneOf[s]! * z + zoneOf[d]!]!, code, v);
-        if (v.rttP50Ms !== null && v.rttP99Ms !== null) {
-          const c = rttCount[judged]!;
-          const slot = d * n + c[d]!;
-          p50s[judged]![slot] = v.rttP50Ms;
-          p99s[judged]![slot] = v.rttP99Ms;
-          c[d]!++;
-        }
+  const start = rotation++;
+  const stats = kinds.map((kind) => {
+    const k = kindIndex(kind);
+    return nodes.map((node, d): NodeKindStats => {
+      const st: NodeKindStats = { in: tallyOf(store.nodeTally(node.index, 'in', k, f)), out: tallyOf(store.nodeTally(node.index, 'out', k, f)), rttP50Ms: null, rttP99Ms: null };
+      const p50: number[] = [];
+      const p99: number[] = [];
+      for (let j = 0; j < Math.min(n - 1, RTT_PROBERS * 2) && p50.length < RTT_PROBERS; j++) {
+        const s = (d + 1 + ((start + j) % Math.max(1, n - 1))) % n;
+        if (s === d) continue;
+        const v = store.view(nodes[s]!.index, node.index, k, f, now);
+        if (v && v.status !== 'unknown' && v.rttP50Ms !== null && v.rttP99Ms !== null) (p50.push(v.rttP50Ms), p99.push(v.rttP99Ms));
       }
-    }
-  }
-  kinds.forEach((_, k) => {
-    for (let d = 0; d < n; d++) {
-      const m = rttCount[k]![d]!;
-      if (m === 0) continue;
-      const st = stats[k]![d]!;
-      st.rttP50Ms = round3(percentile(p50s[k]!.subarray(d * n, d * n + m).sort(), m, 0.5));
-      st.rttP99Ms = round3(percentile(p99s[k]!.subarray(d * n, d * n + m).sort(), m, 0.99));
-    }
+      if (p50.length > 0) {
+        p50.sort((a, b) => a - b);
+        p99.sort((a, b) => a - b);
+        st.rttP50Ms = round3(percentile(p50, p50.length, 0.5));
+        st.rttP99Ms = round3(percentile(p99, p99.length, 0.99));
+      }
+      return st;
+    });
   });
+  const zoneTallies = kinds.map((kind) => {
+    const k = kindIndex(kind);
+    const out: Tally[] = [];
+    for (let a = 0; a < z; a++) {
+      for (let b = 0; b < z; b++) out.push(tallyOf({ codes: store.zoneTally(a, b, k, f), lossSamples: 0, lossFailures: 0 }));
+    }
+    return out;
+  });
+
+  const summary: Record<string, Record<Status, number>> = {};
+  for (const kind of o.planKinds) {
+    const c = store.kindTally(kindIndex(kind), f);
+    const s = Object.fromEntries(STATUSES.map((st) => [st, 0])) as Record<Status, number>;
+    s.ok = c[CODE_OK]!;
+    s.degraded = c[CODE_LOSSY]! + c[CODE_SLOW]!;
+    s.failing = c[CODE_FAILING]!;
+    s.unknown = Math.max(0, n * (n - 1) - s.ok - s.degraded - s.failing);
+    summary[kind] = s;
+  }
+
+  const judged = new Map(kinds.map((k, i) => [kindIndex(k), i]));
+  const planned = new Set(o.planKinds.map(kindIndex));
+  const bad: BadCell[] = [];
+  for (const c of store.nonOkCells()) {
+    if (c.family !== f || !planned.has(c.kind)) continue;
+    const s = position.get(c.src);
+    const d = position.get(c.dst);
+    if (s === undefined || d === undefined || c.code === CODE_UNKNOWN) continue;
+    bad.push({ s, d, k: judged.get(c.kind) ?? -1, kind: o.planKinds.find((x) => kindIndex(x) === c.kind)!, code: c.code });
+  }
+  const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
+  const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);
+  mature.sort((x, y) => (y.code === CODE_FAILING ? 1 : 0) - (x.code === CODE_FAILING ? 1 : 0) || x.s - y.s || x.d - y.d);
+  const unhealthy = mature.slice(0, o.maxUnhealthy).map((c): UnhealthyPair => ({
+    src: nodes[c.s]!.name,
+    dst: nodes[c.d]!.name,
+    kind: c.kind,
+    status: c.code === CODE_FAILING ? 'failing' : 'degraded',
+    lossRatio: view(c.s, c.d, c.kind)?.lossRatio ?? null,
+  }));
 
   return {
     at: now,
     family,
     kinds,
     nodes,
-    pairBits,
-    codes,
+    position,
     stats,
     matureIn,
     matureOut,
     zones,
     zoneOf,
     zoneTallies,
+    bad,
     unhealthy,
-    unhealthyDropped,
+    unhealthyDropped: mature.length - unhealthy.length,
     summary,
-    view: (s, d, kind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
+    staleRows,
+    view,
+    loss: (s, d, kind) => store.loss(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f),
+    code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
   };
 }
 

@@ -1,352 +1,535 @@
-// Localization: from the assessment's failing, lossy and slow pairs to the
-// fewest findings that explain them, widest first (docs/findings.md): a zone
-// partition, then isolated and unreachable nodes, then single pairs. Each step
-// takes the pairs it explains away from the next, so a dead node is one
-// NodeUnreachable and not N−1 PairUnreachable. Pure: no clock, no I/O.
+// Localization: from the assessment's tallies and non-ok cells to the fewest
+// findings that explain them, widest first (docs/findings.md):
+//   0. targets whose agent is away while the node is fine: their cells are
+//      unknown, not evidence (a DaemonSet rollout is not an outage);
+//   1. a probe kind failing across most of the cluster (a firewall rule, a
+//      NetworkPolicy): one ProbeKindFailing, and that kind leaves the rest of
+//      the reasoning;
+//   2. zone partitions;
+//   3. isolated and unreachable nodes: NodeUnreachable needs independent
+//      paths to agree (pod ICMP, the responder's TCP/HTTP, the node IP) or
+//      Kubernetes to say NotReady; one path failing towards a node is
+//      ProbeKindFailing for that node, pod paths failing while the node IP
+//      answers is PodNetworkUnreachable;
+//   4. loss pooled over all of a node's cells (PacketLoss for the node),
+//      latency towards or from most of a node's peers;
+//   5. what is left, pair by pair (the findings engine caps these after
+//      hysteresis, by the rank given here);
+//   6. agents missing or stale.
+// Each step takes the cells it explains away from the next. Pure: no clock, no I/O.
 import type { RaisedKind } from '../findings/kinds.js';
-import { pct } from '../matrix/status.js';
-import {
-  CELL_FAILING,
-  CELL_LOSSY,
-  CELL_OK,
-  CELL_SLOW,
-  CELL_UNKNOWN,
-  PAIR_FAILING,
-  PAIR_KNOWN,
-  PAIR_LOSSY,
-  PAIR_SLOW,
-  type Assessment,
-} from './assess.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, lossy, pct, wilsonLower } from '../matrix/rule.js';
+import type { PairKind } from '../../common/vocabulary.js';
+import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 
 export interface Condition {
   readonly kind: RaisedKind;
-  /** The labels that say where (node, src/dst, src_zone/dst_zone). */
+  /** The labels that say where (node, src/dst, src_zone/dst_zone, kind); {} for an aggregate. */
   readonly subject: Readonly<Record<string, string>>;
   readonly summary: string;
-  readonly description: string;
+  /** Built only for the conditions the findings engine keeps (pair conditions can be many). */
+  readonly description: string | (() => string);
+  /** Evidence strength: the engine keeps the strongest when a cap applies (failing before lossy, more probers first). */
+  readonly rank?: number;
 }
 
 export interface LocalizeOptions {
   readonly staleAfterMs: number;
-  readonly maxPairFindings: number;
   readonly latencyThresholdMs: number;
-  /** A node the Kubernetes API lists gets this long for its agent to connect before AgentMissing (default 0). */
+  /** Loss at which a node or pair is lossy (judged with the Wilson bound, matrix/rule.ts). */
+  readonly degradedLoss: number;
+  /** An agent away this long is AgentMissing; a target whose agent is away is unknown meanwhile when nothing says the node is down. */
   readonly agentGraceMs?: number;
+  /** Monotonic → wall ms, for the times a description shows. */
+  readonly toWall?: (mono: number) => number;
 }
 
 export interface Localized {
   readonly conditions: Condition[];
-  /** Findings left out by the pair cap, by kind. */
-  readonly dropped: Partial<Record<RaisedKind, number>>;
+  /** Targets whose cells are unknown this evaluation (agent away, node fine), by position, with why. */
+  readonly away: ReadonlyMap<number, string>;
 }
 
 /** More than half, and at least two (one witness could be the witness's own fault). */
 export const most = (hit: number, of: number): boolean => hit >= 2 && hit * 2 > of;
 
+/** Paths that fail independently: a dead node takes all; a port blocked or a responder down takes one. */
+const PATH_OF: Record<PairKind, 'pod' | 'responder' | 'node' | 'mtu'> = { icmp: 'pod', tcp: 'responder', http: 'responder', node: 'node', mtu: 'mtu' };
+/** Kinds that go wrong together for one cause: ProbeKindFailing names the first, its text the rest. */
+const PROTOCOL_OF: Record<PairKind, string> = { icmp: 'icmp', node: 'icmp', mtu: 'icmp', tcp: 'tcp', http: 'tcp' };
+
 export function localize(a: Assessment, o: LocalizeOptions): Localized {
   const n = a.nodes.length;
-  const bits = a.pairBits;
-  const explained = new Uint8Array(n * n);
   const conditions: Condition[] = [];
-  const dropped: Partial<Record<RaisedKind, number>> = {};
   const name = (i: number) => a.nodes[i]!.name;
-  const failing = (s: number, d: number) => (bits[s * n + d]! & PAIR_FAILING) !== 0 && explained[s * n + d] === 0;
-  const known = (s: number, d: number) => (bits[s * n + d]! & PAIR_KNOWN) !== 0 && explained[s * n + d] === 0;
+  const wall = (ms: number) => (o.toWall ? o.toWall(ms) : ms);
+  const K = a.kinds.length;
+  const inT = (d: number, k: number) => a.stats[k]![d]!.in;
+  const outT = (s: number, k: number) => a.stats[k]![s]!.out;
+  // Non-ok cells by target and by source (positions → cells).
+  const badIn = new Map<number, BadCell[]>();
+  const badOut = new Map<number, BadCell[]>();
+  for (const c of a.bad) {
+    if (c.k < 0) continue;
+    (badIn.get(c.d) ?? badIn.set(c.d, []).get(c.d)!).push(c);
+    (badOut.get(c.s) ?? badOut.set(c.s, []).get(c.s)!).push(c);
+  }
 
-  // 1. Zone partitions.
-  const zoneNodes = a.zones.map((_, zi) => a.nodes.map((_, i) => i).filter((i) => a.zoneOf[i] === zi));
-  const count = (from: readonly number[], to: readonly number[]) => {
-    let k = 0;
-    let f = 0;
-    for (const s of from) for (const d of to) if (s !== d && known(s, d)) (k++, failing(s, d) && f++);
-    return { known: k, failing: f };
+  // 0. Agents away on nodes that are fine.
+  const away = new Map<number, string>();
+  const answers = (d: number, kind: PairKind) => {
+    const k = a.kinds.indexOf(kind);
+    if (k < 0) return false;
+    const t = inT(d, k);
+    return t.known >= 2 && t.failing * 2 < t.known;
   };
-  const partitions: [number, number][] = [];
-  for (let za = 0; za < a.zones.length; za++) {
-    for (let zb = za + 1; zb < a.zones.length; zb++) {
-      const A = zoneNodes[za]!;
-      const B = zoneNodes[zb]!;
-      if (A.length < 2 || B.length < 2) continue;
-      const ab = count(A, B);
-      const ba = count(B, A);
-      const inA = count(A, A);
-      const inB = count(B, B);
+  const pathData = (d: number, kind: PairKind) => {
+    const k = a.kinds.indexOf(kind);
+    return k >= 0 && inT(d, k).known > 0;
+  };
+  a.nodes.forEach((node, d) => {
+    const ag = node.agent;
+    if (ag.connected) return;
+    const goneFor = a.at - (ag.disconnectedAt ?? node.knownSince);
+    const fine = node.kube?.ready === true ? 'Kubernetes says it is Ready' : answers(d, 'node') ? 'its node IP answers' : answers(d, 'icmp') ? 'its pod IP answers ICMP' : null;
+    const noWitness = node.kube === null && !pathData(d, 'node');
+    if (fine !== null) away.set(d, `${node.name}'s agent is away (${fine}): probes towards it say nothing about the network until it is back`);
+    else if (noWitness && goneFor < (o.agentGraceMs ?? 0)) away.set(d, `${node.name}'s agent is away for ${Math.round(goneFor / 1000)}s and nothing else says whether the node is up (no node probes, no Kubernetes API): unknown for --agent-grace`);
+  });
+  // Explained cells: key s*n+d per kind position.
+  const explained = new Set<number>();
+  const key = (s: number, d: number, k: number) => (s * n + d) * K + k;
+  const isExplained = (c: BadCell) => away.has(c.d) || explained.has(key(c.s, c.d, c.k));
+  // Kinds still in the reasoning.
+  const live = new Set(a.kinds.map((_, k) => k));
+
+  // A tally over live kinds minus what is explained, from the target's (or source's) side.
+  const awayIn = (s: number) => {
+    // Cells from s towards away targets, per kind, to take out of s's out-tally.
+    const out: Tally[] = a.kinds.map(() => newTally());
+    for (const d of away.keys()) {
+      for (let k = 0; k < K; k++) {
+        const code = a.code(s, d, a.kinds[k]!);
+        if (code !== 0) (out[k]!.known++, code === CODE_FAILING && out[k]!.failing++);
+      }
+    }
+    return out;
+  };
+
+  // 1. Kinds failing across the cluster.
+  const cluster = a.kinds.map((_, k) => {
+    let known = 0;
+    let failing = 0;
+    a.nodes.forEach((_, d) => {
+      if (away.has(d)) return;
+      known += inT(d, k).known;
+      failing += inT(d, k).failing;
+    });
+    return { known, failing };
+  });
+  const widelyFailing = (k: number) => {
+    const t = cluster[k]!;
+    let targets = 0;
+    a.nodes.forEach((_, d) => {
+      if (!away.has(d) && most(inT(d, k).failing, inT(d, k).known)) targets++;
+    });
+    return most(t.failing, t.known) && targets >= 2 && targets * 2 > n - away.size;
+  };
+  const failingKinds = a.kinds.map((_, k) => widelyFailing(k));
+  const someKindWorks = a.kinds.some((_, k) => !failingKinds[k] && cluster[k]!.known > 0 && cluster[k]!.failing * 2 < cluster[k]!.known);
+  if (someKindWorks) {
+    const byProtocol = new Map<string, number[]>();
+    failingKinds.forEach((bad, k) => {
+      if (!bad) return;
+      const p = PROTOCOL_OF[a.kinds[k]!];
+      byProtocol.set(p, [...(byProtocol.get(p) ?? []), k]);
+    });
+    for (const ks of byProtocol.values()) {
+      const first = a.kinds[ks[0]!]!;
+      const lines = ks.map((k) => `${a.kinds[k]}: ${cluster[k]!.failing} of ${cluster[k]!.known} cells failing`).join('; ');
+      const working = a.kinds.filter((_, k) => !failingKinds[k] && cluster[k]!.known > 0).join(', ');
+      conditions.push({
+        kind: 'ProbeKindFailing',
+        subject: { kind: first },
+        summary: `${ks.map((k) => a.kinds[k]).join(' and ')} probes fail across the cluster while ${working} probes work`,
+        description: () =>
+          `${lines}. ${outcomesLine(a, a.bad.filter((c) => ks.includes(c.k)))} One rule blocks one kind everywhere: a host firewall or security group rule, a NetworkPolicy selecting the agents` +
+          `${first === 'node' ? ', or node probes planned without their node CIDRs in the agents\' NetworkPolicy (--probe-kinds, networkPolicy.nodeCidrs)' : ''}; the nodes themselves are reachable. Those kinds are left out of node and pair findings meanwhile.`,
+      });
+      for (const k of ks) live.delete(k);
+    }
+  }
+  const liveKinds = [...live];
+
+  // 2. Zone partitions.
+  const z = a.zones.length;
+  const zoneT = (za: number, zb: number) => {
+    let known = 0;
+    let failing = 0;
+    for (const k of liveKinds) {
+      const t = a.zoneTallies[k]![za * z + zb]!;
+      known += t.known;
+      failing += t.failing;
+    }
+    return { known, failing };
+  };
+  const partitioned = new Set<number>();
+  for (let za = 0; za < z; za++) {
+    for (let zb = za + 1; zb < z; zb++) {
+      const ab = zoneT(za, zb);
+      const ba = zoneT(zb, za);
+      const inA = zoneT(za, za);
+      const inB = zoneT(zb, zb);
       const cross = { known: ab.known + ba.known, failing: ab.failing + ba.failing };
-      if (!most(cross.failing, cross.known) || inA.known === 0 || inB.known === 0) continue;
+      const sizeA = a.zoneOf.filter((x) => x === za).length;
+      const sizeB = a.zoneOf.filter((x) => x === zb).length;
+      if (sizeA < 2 || sizeB < 2 || !most(cross.failing, cross.known) || inA.known === 0 || inB.known === 0) continue;
       if (inA.failing * 2 > inA.known || inB.failing * 2 > inB.known) continue;
-      partitions.push([za, zb]);
+      partitioned.add(za * z + zb).add(zb * z + za);
       const [zs, zd] = [a.zones[za]!, a.zones[zb]!];
       conditions.push({
         kind: 'ZonePartition',
         subject: { src_zone: zs, dst_zone: zd },
-        summary: `zones ${zs} and ${zd} can't reach each other: ${cross.failing} of ${cross.known} pairs between them fail`,
-        description:
-          `${zs}→${zd}: ${ab.failing}/${ab.known} pairs failing; ${zd}→${zs}: ${ba.failing}/${ba.known}. ` +
-          `Inside ${zs}: ${inA.failing}/${inA.known} failing; inside ${zd}: ${inB.failing}/${inB.known}. ` +
-          `${kindsLine(a, [...pairsBetween(A, B), ...pairsBetween(B, A)])}${sinceLine(a, [...pairsBetween(A, B), ...pairsBetween(B, A)])}`,
+        summary: `zones ${zs} and ${zd} can't reach each other: ${cross.failing} of ${cross.known} cells between them fail`,
+        description: () =>
+          `${zs}→${zd}: ${ab.failing}/${ab.known} cells failing; ${zd}→${zs}: ${ba.failing}/${ba.known}. Inside ${zs}: ${inA.failing}/${inA.known} failing; inside ${zd}: ${inB.failing}/${inB.known}. ` +
+          `${outcomesLine(a, a.bad.filter((c) => partitioned.has(a.zoneOf[c.s]! * z + a.zoneOf[c.d]!)))}${sinceLine(a, a.bad.filter((c) => partitioned.has(a.zoneOf[c.s]! * z + a.zoneOf[c.d]!)), wall)}`,
       });
     }
   }
-  for (const [za, zb] of partitions) {
-    for (const s of zoneNodes[za]!) for (const d of zoneNodes[zb]!) (explained[s * n + d] = 1), (explained[d * n + s] = 1);
-  }
+  for (const c of a.bad) if (c.k >= 0 && partitioned.has(a.zoneOf[c.s]! * z + a.zoneOf[c.d]!)) explained.add(key(c.s, c.d, c.k));
 
-  // 2–3. Unreachable and isolated nodes.
-  const inTally = (d: number, skip: (s: number) => boolean) => {
-    let k = 0;
-    let f = 0;
-    for (let s = 0; s < n; s++) if (s !== d && !skip(s) && known(s, d)) (k++, failing(s, d) && f++);
-    return { known: k, failing: f };
+  // 3. Isolated and unreachable nodes, per independent path.
+  /** Failing/known towards d for kind k, leaving out sources in `skip` and partitioned zone pairs. */
+  const inOf = (d: number, k: number, skip: ReadonlySet<number>) => {
+    const t = inT(d, k);
+    let known = t.known;
+    let failing = t.failing;
+    for (const s of skip) {
+      const code = a.code(s, d, a.kinds[k]!);
+      if (code !== 0) (known--, code === CODE_FAILING && failing--);
+    }
+    for (const c of badIn.get(d) ?? []) if (c.k === k && c.code === CODE_FAILING && !skip.has(c.s) && explained.has(key(c.s, c.d, k))) (failing--, known--);
+    return { known, failing };
   };
-  const outTally = (s: number, skip: (d: number) => boolean) => {
-    let k = 0;
-    let f = 0;
-    for (let d = 0; d < n; d++) if (s !== d && !skip(d) && known(s, d)) (k++, failing(s, d) && f++);
-    return { known: k, failing: f };
+  const pathsFailing = (d: number, skip: ReadonlySet<number>) => {
+    const failing = new Map<string, number[]>();
+    const withData = new Set<string>();
+    for (const k of liveKinds) {
+      const p = PATH_OF[a.kinds[k]!];
+      const t = inOf(d, k, skip);
+      if (t.known > 0) withData.add(p);
+      if (most(t.failing, t.known)) failing.set(p, [...(failing.get(p) ?? []), k]);
+    }
+    return { failing, withData };
   };
+  const none = new Set<number>();
   const candidates = new Set<number>();
-  for (let d = 0; d < n; d++) {
-    const t = inTally(d, () => false);
-    if (most(t.failing, t.known)) candidates.add(d);
-  }
+  a.nodes.forEach((_, d) => {
+    if (!away.has(d) && pathsFailing(d, none).failing.size > 0) candidates.add(d);
+  });
   const isolated = new Set<number>();
-  for (let s = 0; s < n; s++) {
-    const t = outTally(s, (d) => d !== s && candidates.has(d));
-    if (most(t.failing, t.known)) isolated.add(s);
-  }
-  const unreachable = new Set<number>();
-  for (let d = 0; d < n; d++) {
-    if (isolated.has(d)) continue;
-    const t = inTally(d, (s) => isolated.has(s));
-    if (most(t.failing, t.known)) unreachable.add(d);
-  }
+  a.nodes.forEach((_, s) => {
+    const awayOut = awayIn(s);
+    let paths = 0;
+    let withData = 0;
+    const seen = new Set<string>();
+    for (const k of liveKinds) {
+      const t = outT(s, k);
+      let known = t.known - awayOut[k]!.known;
+      let failing = t.failing - awayOut[k]!.failing;
+      for (const d of candidates) {
+        if (d === s || away.has(d)) continue;
+        const code = a.code(s, d, a.kinds[k]!);
+        if (code !== 0) (known--, code === CODE_FAILING && failing--);
+      }
+      const p = PATH_OF[a.kinds[k]!];
+      if (known > 0 && !seen.has(`d${p}`)) (seen.add(`d${p}`), withData++);
+      if (most(failing, known) && !seen.has(p)) (seen.add(p), paths++);
+    }
+    if (paths >= 2 || (paths === 1 && withData === 1)) isolated.add(s);
+  });
+  const downTargets = new Set<number>();
   for (const x of isolated) {
-    const out = outTally(x, (d) => d !== x && unreachable.has(d));
-    const inn = inTally(x, (s) => isolated.has(s));
     conditions.push({
       kind: 'NodeIsolated',
       subject: { node: name(x) },
-      summary: `${name(x)} can't reach ${out.failing} of ${out.known} nodes`,
-      description:
-        `${name(x)} fails to reach ${out.failing} of ${out.known} nodes that others reach; ${inn.failing} of ${inn.known} nodes fail to reach it. ` +
-        `Its agent still reports, so the aggregator's path to it works. ${kindsLine(a, outPairs(n, x))}${sinceLine(a, outPairs(n, x))}`,
+      summary: `${name(x)} can't reach most other nodes`,
+      description: () =>
+        `${name(x)} fails to reach most nodes that others reach. Its agent still reports, so the aggregator's path to it works. ${outcomesLine(a, badOut.get(x) ?? [])}${sinceLine(a, badOut.get(x) ?? [], wall)}`,
     });
+    for (const c of [...(badOut.get(x) ?? []), ...(badIn.get(x) ?? [])]) explained.add(key(c.s, c.d, c.k));
+    downTargets.add(x);
   }
-  for (const d of unreachable) {
-    const t = inTally(d, (s) => isolated.has(s));
-    const agent = a.nodes[d]!.agent;
+  a.nodes.forEach((node, d) => {
+    if (isolated.has(d) || away.has(d)) return;
+    const { failing, withData } = pathsFailing(d, isolated);
+    if (failing.size === 0) return;
+    const notReady = node.kube?.ready === false;
+    const agent = node.agent;
+    const cells = (badIn.get(d) ?? []).filter((c) => !isolated.has(c.s));
+    const kindsFailing = [...failing.values()].flat();
+    const nodePath = withData.has('node');
+    const podPaths = ['pod', 'responder'].filter((p) => failing.has(p)).length;
     const agentLine = !agent.connected
-      ? ` ${name(d)}'s agent is not connected either${agent.disconnectedAt !== null ? ` (since ${iso(agent.disconnectedAt)})` : ''}: the node is probably down or cut off.`
-      : stale(agent.lastReportAt, a.at, o.staleAfterMs)
-        ? ` ${name(d)}'s agent is connected but has not reported for ${ago(agent.lastReportAt, a.at)}.`
-        : ` ${name(d)}'s agent reports normally.`;
-    const notReady = a.nodes[d]!.kube?.ready === false;
+      ? ` ${name(d)}'s agent is not connected either${agent.disconnectedAt !== null ? ` (since ${iso(wall(agent.disconnectedAt))})` : ''}.`
+      : ` ${name(d)}'s agent reports normally.`;
+    const count = () => {
+      const k = kindsFailing[0]!;
+      return inOf(d, k, isolated);
+    };
+    const explain = (kinds: readonly number[]) => {
+      for (const c of cells) if (kinds.includes(c.k)) explained.add(key(c.s, c.d, c.k));
+    };
+    if ((failing.size >= 2 && (!nodePath || failing.has('node'))) || (notReady && failing.size >= 1) || (failing.size === 1 && withData.size === 1 && !agent.connected)) {
+      const t = count();
+      downTargets.add(d);
+      conditions.push({
+        kind: 'NodeUnreachable',
+        subject: { node: name(d) },
+        summary: notReady ? `${name(d)} is NotReady and unreachable from ${t.failing} of ${t.known} nodes` : `${name(d)} is unreachable from ${t.failing} of ${t.known} nodes`,
+        description: () =>
+          `${outcomesLine(a, cells)}${agentLine}${notReady ? ` Kubernetes reports ${name(d)} NotReady: its kubelet stopped posting status (node down, kubelet dead, or cut off from the API server).` : ''}${sinceLine(a, cells, wall)}`,
+      });
+      explain(liveKinds);
+    } else if (podPaths === 2 && nodePath && !failing.has('node')) {
+      const t = count();
+      downTargets.add(d);
+      conditions.push({
+        kind: 'PodNetworkUnreachable',
+        subject: { node: name(d) },
+        summary: `pods on ${name(d)} are unreachable from ${t.failing} of ${t.known} nodes, while its node IP answers`,
+        description: () =>
+          `${outcomesLine(a, cells)} The node answers on its node IP, so it is up: the pod network on ${name(d)} is broken (CNI plugin or agent, veth, bridge or overlay, routes to its pod CIDR).${agentLine}${sinceLine(a, cells, wall)}`,
+      });
+      explain(liveKinds);
+    } else {
+      for (const ks of failing.values()) {
+        const kind = a.kinds[ks[0]!]!;
+        const t = inOf(d, ks[0]!, isolated);
+        const mine = cells.filter((c) => ks.includes(c.k));
+        conditions.push({
+          kind: 'ProbeKindFailing',
+          subject: { kind, node: name(d) },
+          summary: `${ks.map((k) => a.kinds[k]).join(' and ')} probes towards ${name(d)} fail from ${t.failing} of ${t.known} nodes; other probes reach it`,
+          description: () =>
+            `${outcomesLine(a, mine)}${agentLine} The node is up (other kinds reach it): ${PATH_OF[kind] === 'responder' ? `a firewall rule or NetworkPolicy on ${name(d)} blocks the agent's responder port, or its responder is not listening` : PATH_OF[kind] === 'node' ? `ICMP to ${name(d)}'s node IP is blocked (host firewall, security group), or its node IP is wrong` : `ICMP to its pod is blocked (NetworkPolicy, host firewall) while TCP passes`}.${sinceLine(a, mine, wall)}`,
+        });
+        explain(ks);
+      }
+    }
+  });
+
+  // 4. Loss pooled over each node's cells, and latency towards or from most peers.
+  const pooled = (x: number) => {
+    let samples = 0;
+    let failures = 0;
+    for (const k of liveKinds) {
+      samples += inT(x, k).samples + outT(x, k).samples;
+      failures += inT(x, k).failedSamples + outT(x, k).failedSamples;
+    }
+    return { samples, failures };
+  };
+  const lossyNodes: number[] = [];
+  const order = a.nodes.map((_, x) => x).filter((x) => !downTargets.has(x) && !away.has(x));
+  const lb = order.map((x) => {
+    const p = pooled(x);
+    return wilsonLower(p.failures, p.samples);
+  });
+  const ranked = order.map((x, i) => ({ x, lb: lb[i]! })).filter((r) => r.lb >= o.degradedLoss).sort((p, q) => q.lb - p.lb);
+  for (const { x } of ranked) {
+    // Leave out the cells shared with nodes already named: their loss is explained.
+    const p = pooled(x);
+    for (const y of lossyNodes) {
+      for (const k of liveKinds) {
+        for (const [s, d] of [[x, y], [y, x]] as const) {
+          const l = a.loss(s, d, a.kinds[k]!);
+          p.samples -= l.samples;
+          p.failures -= l.failures;
+        }
+      }
+    }
+    if (!lossy(p.failures, p.samples, o.degradedLoss)) continue;
+    lossyNodes.push(x);
+    const dirs = liveKinds
+      .map((k) => {
+        const i = inT(x, k);
+        const out = outT(x, k);
+        return `${a.kinds[k]}: ${i.samples ? pct(i.failedSamples / i.samples) : '-'} of ${i.samples} towards it, ${out.samples ? pct(out.failedSamples / out.samples) : '-'} of ${out.samples} from it`;
+      })
+      .join('; ');
     conditions.push({
-      kind: 'NodeUnreachable',
-      subject: { node: name(d) },
-      summary: notReady ? `${name(d)} is NotReady and unreachable from ${t.failing} of ${t.known} nodes` : `${name(d)} is unreachable from ${t.failing} of ${t.known} nodes`,
-      description: `${kindsLine(a, inPairs(n, d, (s) => !isolated.has(s)))}${agentLine}${notReady ? ` Kubernetes reports ${name(d)} NotReady: its kubelet stopped posting status (node down, kubelet dead, or cut off from the API server).` : ''}${sinceLine(a, inPairs(n, d, (s) => !isolated.has(s)))}`,
+      kind: 'PacketLoss',
+      subject: { node: name(x) },
+      summary: `packet loss to and from ${name(x)}: ${pct(p.failures / p.samples)} of ${p.samples} probes`,
+      description: `Lost over the loss window, pooled over every cell of ${name(x)} (at least ${pct(wilsonLower(p.failures, p.samples))} with 99 % confidence): ${dirs}. Loss on most of a node's paths points at the node: its NIC, its link, its CPU (softirq), or its CNI datapath.`,
     });
   }
-  for (const x of isolated) for (let y = 0; y < n; y++) (explained[x * n + y] = 1), (explained[y * n + x] = 1);
-  for (const d of unreachable) for (let s = 0; s < n; s++) explained[s * n + d] = 1;
+  const lossyNode = new Set(lossyNodes);
+  const slowNodes = new Set<number>();
+  a.nodes.forEach((node, x) => {
+    if (downTargets.has(x) || away.has(x)) return;
+    let inK = 0;
+    let inS = 0;
+    let outK = 0;
+    let outS = 0;
+    for (const k of liveKinds) {
+      inK += inT(x, k).known;
+      inS += inT(x, k).slow;
+      outK += outT(x, k).known;
+      outS += outT(x, k).slow;
+    }
+    const towards = most(inS, inK);
+    const from = most(outS, outK);
+    if (!towards && !from) return;
+    slowNodes.add(x);
+    const rtt = liveKinds
+      .map((k) => {
+        const st = a.stats[k]![x]!;
+        return st.rttP50Ms === null ? null : `${a.kinds[k]}: RTT p50 ${st.rttP50Ms.toFixed(1)} ms, p99 ${st.rttP99Ms?.toFixed(1)} ms`;
+      })
+      .filter(Boolean)
+      .join('; ');
+    conditions.push({
+      kind: 'HighLatency',
+      subject: { node: node.name },
+      summary: `high latency ${towards && from ? 'to and from' : towards ? 'towards' : 'from'} ${node.name}`,
+      description: `${[towards && `${inS} of ${inK} cells towards ${node.name} are slow`, from && `${outS} of ${outK} cells from ${node.name} are slow`].filter(Boolean).join('; ')} (threshold ${o.latencyThresholdMs} ms). ${rtt}`,
+    });
+  });
 
-  // 4. Single pairs.
-  let pairs = 0;
-  for (let s = 0; s < n; s++) {
-    for (let d = 0; d < n; d++) {
-      if (s === d || !failing(s, d)) continue;
-      if (pairs++ >= o.maxPairFindings) {
-        dropped.PairUnreachable = (dropped.PairUnreachable ?? 0) + 1;
-        continue;
-      }
+  // 5. Pairs.
+  const pairs = new Map<number, BadCell[]>();
+  for (const c of a.bad) {
+    if (c.k < 0 || !live.has(c.k) || isExplained(c)) continue;
+    const p = c.s * n + c.d;
+    (pairs.get(p) ?? pairs.set(p, []).get(p)!).push(c);
+  }
+  for (const cells of pairs.values()) {
+    const { s, d } = cells[0]!;
+    const failingCells = cells.filter((c) => c.code === CODE_FAILING);
+    if (failingCells.length > 0) {
       conditions.push({
         kind: 'PairUnreachable',
         subject: { src: name(s), dst: name(d) },
-        summary: `${name(s)} can't reach ${name(d)}`,
-        description: `${kindsLine(a, [[s, d]])}${sinceLine(a, [[s, d]])}`,
+        summary: `${name(s)} can't reach ${name(d)} (${failingCells.map((c) => c.kind).join(', ')})`,
+        description: () => `${pairLine(a, s, d, liveKinds)}${sinceLine(a, failingCells, wall)}`,
+        rank: 1000 + failingCells.length,
+      });
+      continue;
+    }
+    if (cells.some((c) => c.code === CODE_LOSSY) && !lossyNode.has(s) && !lossyNode.has(d)) {
+      let samples = 0;
+      let failures = 0;
+      for (const k of liveKinds) {
+        const l = a.loss(s, d, a.kinds[k]!);
+        samples += l.samples;
+        failures += l.failures;
+      }
+      // Pooled over the pair's kinds: a chance run of losses on one kind is not the path's loss.
+      if (lossy(failures, samples, o.degradedLoss)) {
+        conditions.push({
+          kind: 'PacketLoss',
+          subject: { src: name(s), dst: name(d) },
+          summary: `packet loss from ${name(s)} to ${name(d)}: ${pct(failures / samples)} of ${samples} probes`,
+          description: () => `${pairLine(a, s, d, liveKinds)} Pooled over the pair's kinds: at least ${pct(wilsonLower(failures, samples))} with 99 % confidence.`,
+          rank: 100 + wilsonLower(failures, samples) * 100,
+        });
+      }
+    }
+    if (cells.some((c) => c.code === CODE_SLOW) && !slowNodes.has(s) && !slowNodes.has(d)) {
+      conditions.push({
+        kind: 'HighLatency',
+        subject: { src: name(s), dst: name(d) },
+        summary: `high latency from ${name(s)} to ${name(d)}`,
+        description: () => pairLine(a, s, d, liveKinds),
+        rank: 10 + cells.filter((c) => c.code === CODE_SLOW).length,
       });
     }
   }
 
-  // 5. Loss and latency on pairs that are not failing.
-  degraded(a, explained, o, 'PacketLoss', PAIR_LOSSY, conditions, dropped);
-  degraded(a, explained, o, 'HighLatency', PAIR_SLOW, conditions, dropped);
-
   // 6. Agents.
-  const down = new Set([...unreachable, ...isolated]);
   a.nodes.forEach((node, i) => {
-    if (down.has(i)) return;
+    if (downTargets.has(i)) return;
     const ag = node.agent;
-    // A Node the API lists gets --agent-grace for its agent pod to start and connect.
-    const waiting = !ag.connected && ag.disconnectedAt === null && node.kube !== null && a.at - node.knownSince < (o.agentGraceMs ?? 0);
-    if (!ag.connected && !waiting) {
+    const goneFor = a.at - (ag.disconnectedAt ?? node.knownSince);
+    if (!ag.connected && goneFor >= (o.agentGraceMs ?? 0)) {
       const notReady = node.kube?.ready === false ? ` Kubernetes reports ${node.name} NotReady.` : '';
       conditions.push({
         kind: 'AgentMissing',
         subject: { node: node.name },
         summary: `no netmatrix agent is connected on ${node.name}`,
-        description: ag.disconnectedAt !== null
-          ? `${node.name}'s agent disconnected at ${iso(ag.disconnectedAt)} (${ago(ag.disconnectedAt, a.at)} ago) and has not come back; probes from it are missing, probes towards it still run.${notReady}`
-          : node.kube
-            ? `Kubernetes lists ${node.name} (since ${ago(node.knownSince, a.at)} ago) but no netmatrix agent on it has connected: is the DaemonSet pod scheduled there (taints, node selector), pulling its image, or crash-looping?${notReady}`
-            : `${node.name} is known but its agent never connected to this aggregator.`,
+        description:
+          ag.disconnectedAt !== null
+            ? `${node.name}'s agent disconnected at ${iso(wall(ag.disconnectedAt))} (${ago(goneFor)} ago) and has not come back; probes from it are missing${away.has(i) ? `, and probes towards it are unknown: ${away.get(i)}` : ''}.${notReady}`
+            : node.kube
+              ? `Kubernetes lists ${node.name} (since ${ago(goneFor)} ago) but no netmatrix agent on it has connected: is the DaemonSet pod scheduled there (taints, node selector), pulling its image, or crash-looping?${notReady}`
+              : `${node.name} is known but its agent never connected to this aggregator.`,
       });
-    } else if (stale(ag.lastReportAt ?? ag.connectedSince, a.at, o.staleAfterMs)) {
+    } else if (ag.connected && a.at - (ag.lastReportAt ?? ag.connectedSince ?? a.at) > o.staleAfterMs) {
       conditions.push({
         kind: 'AgentStale',
         subject: { node: node.name },
         summary: `${node.name}'s agent is connected but sends no reports`,
-        description: `No report from ${node.name} for ${ago(ag.lastReportAt ?? ag.connectedSince, a.at)} (stale after ${o.staleAfterMs / 1000}s); its stream is open since ${iso(ag.connectedSince)}. The agent may be stuck or starved of CPU.`,
+        description: `No report from ${node.name} for ${ago(a.at - (ag.lastReportAt ?? ag.connectedSince ?? a.at))} (stale after ${o.staleAfterMs / 1000}s); its stream is open since ${iso(wall(ag.connectedSince ?? a.at))}. The agent may be stuck or starved of CPU.`,
       });
     }
   });
-  return { conditions, dropped };
+  return { conditions, away };
 }
 
-function degraded(
-  a: Assessment,
-  explained: Uint8Array,
-  o: LocalizeOptions,
-  kind: 'PacketLoss' | 'HighLatency',
-  bit: number,
-  out: Condition[],
-  dropped: Partial<Record<RaisedKind, number>>,
-): void {
-  const n = a.nodes.length;
-  const hit = (s: number, d: number) => explained[s * n + d] === 0 && (a.pairBits[s * n + d]! & (bit | PAIR_FAILING)) === bit;
-  const known = (s: number, d: number) => explained[s * n + d] === 0 && (a.pairBits[s * n + d]! & PAIR_KNOWN) !== 0;
-  const local = new Uint8Array(n * n);
-  const what = kind === 'PacketLoss' ? 'packet loss' : 'high latency';
-  for (let x = 0; x < n; x++) {
-    let inK = 0;
-    let inH = 0;
-    let outK = 0;
-    let outH = 0;
-    for (let y = 0; y < n; y++) {
-      if (x === y) continue;
-      if (known(y, x)) (inK++, hit(y, x) && inH++);
-      if (known(x, y)) (outK++, hit(x, y) && outH++);
-    }
-    const towards = most(inH, inK);
-    const from = most(outH, outK);
-    if (!towards && !from) continue;
-    const node = a.nodes[x]!.name;
-    const dirs = [towards && `${inH} of ${inK} nodes see ${what} towards ${node}`, from && `${node} sees ${what} towards ${outH} of ${outK} nodes`].filter(Boolean).join('; ');
-    out.push({
-      kind,
-      subject: { node },
-      summary: `${what} ${towards && from ? 'to and from' : towards ? 'towards' : 'from'} ${node}`,
-      description: `${dirs}. ${degradedLine(a, x, kind, o)}`,
-    });
-    for (let y = 0; y < n; y++) {
-      if (towards) local[y * n + x] = 1;
-      if (from) local[x * n + y] = 1;
-    }
-  }
-  let pairs = 0;
-  for (let s = 0; s < n; s++) {
-    for (let d = 0; d < n; d++) {
-      if (s === d || local[s * n + d] || !hit(s, d)) continue;
-      if (pairs++ >= o.maxPairFindings) {
-        dropped[kind] = (dropped[kind] ?? 0) + 1;
-        continue;
-      }
-      out.push({
-        kind,
-        subject: { src: a.nodes[s]!.name, dst: a.nodes[d]!.name },
-        summary: `${what} from ${a.nodes[s]!.name} to ${a.nodes[d]!.name}`,
-        description: `${kindsLine(a, [[s, d]])}${sinceLine(a, [[s, d]])}`,
-      });
-    }
-  }
-}
-
-/** Loss or RTT towards node x, per judged kind, from the assessment's tallies. */
-function degradedLine(a: Assessment, x: number, kind: 'PacketLoss' | 'HighLatency', o: LocalizeOptions): string {
-  return a.kinds
-    .map((k, ki) => {
-      const st = a.stats[ki]![x]!;
-      if (kind === 'PacketLoss') {
-        const t = st.in;
-        return t.samples === 0 ? null : `${k}: ${pct(t.failedSamples / t.samples)} of ${t.samples} probes towards it lost`;
-      }
-      return st.rttP50Ms === null ? null : `${k}: RTT p50 ${st.rttP50Ms.toFixed(1)} ms, p99 ${st.rttP99Ms?.toFixed(1)} ms (threshold ${o.latencyThresholdMs} ms)`;
+/** "tcp: refused 3/3; icmp: ok" for the cells of a pair, kind by kind. */
+function pairLine(a: Assessment, s: number, d: number, kinds: readonly number[]): string {
+  return `${kinds
+    .map((k) => {
+      const v = a.view(s, d, a.kinds[k]!);
+      if (!v || v.status === 'unknown') return null;
+      const what = v.status === 'ok' ? 'ok' : v.status === 'failing' ? `failing (${v.lastOutcome})` : v.degradedBy === 'latency' ? `slow (p50 ${v.rttP50Ms} ms)` : `lossy (${pct(v.lossRatio ?? 0)} of ${v.lossSamples})`;
+      return `${a.kinds[k]}: ${what}`;
     })
     .filter(Boolean)
-    .join('; ');
-}
-
-type Pair = readonly [number, number];
-
-function pairsBetween(from: readonly number[], to: readonly number[]): Pair[] {
-  return from.flatMap((s) => to.map((d): Pair => [s, d]));
-}
-function outPairs(n: number, s: number): Pair[] {
-  return Array.from({ length: n }, (_, d): Pair => [s, d]).filter(([x, y]) => x !== y);
-}
-function inPairs(n: number, d: number, keep: (s: number) => boolean): Pair[] {
-  return Array.from({ length: n }, (_, s): Pair => [s, d]).filter(([x, y]) => x !== y && keep(x));
+    .join('; ')}.`;
 }
 
 /**
- * Per judged kind, how the known cells of `pairs` ended: "tcp: refused 3/3;
- * icmp: ok 3/3". Telling ICMP-ok-but-TCP-refused from all-timeout is most of
- * the diagnosis.
+ * Per kind, how the given non-ok cells ended: "tcp: refused 3, timeout 1;
+ * icmp: lossy 1". Telling ICMP-ok-but-TCP-refused from all-timeout is most of
+ * the diagnosis. Reads at most 64 cells per kind.
  */
-export function kindsLine(a: Assessment, pairs: readonly Pair[]): string {
-  const n = a.nodes.length;
+export function outcomesLine(a: Assessment, cells: readonly BadCell[]): string {
   const parts: string[] = [];
-  a.kinds.forEach((kind, ki) => {
-    const codes = a.codes[ki]!;
-    const outcomes = new Map<string, number>();
-    let known = 0;
-    let loss = 0;
-    let lossN = 0;
-    for (const [s, d] of pairs) {
-      const c = codes[s * n + d]!;
-      if (c === CELL_UNKNOWN) continue;
-      known++;
-      let word = c === CELL_OK ? 'ok' : c === CELL_SLOW ? 'slow' : c === CELL_LOSSY ? 'lossy' : 'failing';
-      if (c === CELL_FAILING || c === CELL_LOSSY) {
-        const v = a.view(s, d, kind);
-        if (c === CELL_FAILING) word = v?.lastOutcome && v.lastOutcome !== 'ok' ? v.lastOutcome : 'failing (loss)';
-        if (v?.lossRatio != null) (loss += v.lossRatio, lossN++);
-      }
-      outcomes.set(word, (outcomes.get(word) ?? 0) + 1);
+  a.kinds.forEach((kind, k) => {
+    const mine = cells.filter((c) => c.k === k);
+    if (mine.length === 0) return;
+    const words = new Map<string, number>();
+    for (const c of mine.slice(0, 64)) {
+      const v = c.code === CODE_FAILING ? a.view(c.s, c.d, kind) : undefined;
+      const w = c.code === CODE_FAILING ? (v?.lastOutcome && v.lastOutcome !== 'ok' ? v.lastOutcome : 'failing (loss)') : c.code === CODE_LOSSY ? 'lossy' : 'slow';
+      words.set(w, (words.get(w) ?? 0) + 1);
     }
-    if (known === 0) return;
-    const words = [...outcomes].sort((x, y) => y[1] - x[1]).map(([w, c]) => `${w} ${c}/${known}`);
-    parts.push(`${kind}: ${words.join(', ')}${lossN > 0 ? ` (mean loss ${pct(loss / lossN)})` : ''}`);
+    const more = mine.length > 64 ? ` (of ${mine.length}, 64 read)` : '';
+    parts.push(`${kind}: ${[...words].sort((x, y) => y[1] - x[1]).map(([w, c]) => `${w} ${c}`).join(', ')}${more}`);
   });
-  return parts.length ? `${parts.join('; ')}.` : 'No fresh probe results.';
+  return parts.length ? `${parts.join('; ')}.` : 'No fresh failing probe results.';
 }
 
-/** " Failing since <time>." from the earliest start of the current outcome among failing cells. */
-function sinceLine(a: Assessment, pairs: readonly Pair[]): string {
-  const n = a.nodes.length;
+/** " Since <time>." from the earliest start of the current outcome among (at most 64) failing cells. */
+function sinceLine(a: Assessment, cells: readonly BadCell[], wall: (ms: number) => number): string {
   let since = Infinity;
-  a.kinds.forEach((kind, ki) => {
-    for (const [s, d] of pairs) {
-      const c = a.codes[ki]![s * n + d]!;
-      if (c === CELL_UNKNOWN || c === CELL_OK) continue;
-      const v = a.view(s, d, kind);
-      if (v?.since != null && v.since < since) since = v.since;
-    }
-  });
+  for (const c of cells.slice(0, 64)) {
+    const v = a.view(c.s, c.d, c.kind);
+    if (v?.since != null && v.since < since) since = v.since;
+  }
+  void wall;
   return Number.isFinite(since) ? ` Since ${iso(since)}.` : '';
 }
 
-function stale(at: number | null, now: number, staleAfterMs: number): boolean {
-  return at === null || now - at > staleAfterMs;
-}
-
-function ago(at: number | null, now: number): string {
-  if (at === null) return 'ever';
-  const s = Math.max(0, Math.round((now - at) / 1000));
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
 function iso(ms: number | null): string {
   return ms === null ? 'unknown' : new Date(ms).toISOString();
 }
+

@@ -25,19 +25,39 @@ const NO_DATA: CellView = Object.freeze({
   status: 'unknown',
   reason: 'no probe results yet',
   lossRatio: null,
+  lossSamples: 0,
+  lossSpanMs: 0,
   rttP50Ms: null,
   rttP99Ms: null,
   lastOutcome: null,
   since: null,
   lastAt: null,
   samples: 0,
+  windowSpanMs: 0,
 });
 
 export class MatrixQuery {
+  /** Targets whose agent is away while the node is fine (set by each evaluation): their cells read unknown. */
+  private away: ReadonlyMap<number, string> = new Map();
+
   constructor(
     private readonly nodes: NodeRegistry,
     private readonly store: MatrixStore,
+    /** Monotonic ms: the store's time. */
+    private readonly monotonic: () => number = () => performance.now(),
   ) {}
+
+  /** Called by the evaluator: node index → why its column is unknown. */
+  setAway(away: ReadonlyMap<number, string>): void {
+    this.away = away;
+  }
+
+  /** The cell as outlets show it: unknown towards a target whose agent is away. */
+  private cell(src: number, dst: number, k: number, f: number, now: number): CellView {
+    const v = this.store.view(src, dst, k, f, now) ?? NO_DATA;
+    const away = this.away.get(dst);
+    return away === undefined || v === NO_DATA ? v : { ...v, status: 'unknown', reason: away, degradedBy: undefined };
+  }
 
   /** The cluster's primary family: that of the first node's primary pod IP (ipv4 when empty). */
   defaultFamily(): AddressFamily {
@@ -45,7 +65,7 @@ export class MatrixQuery {
     return first ? primaryFamily(first.podIPs) : 'ipv4';
   }
 
-  matrix(kind: PairKind, family: AddressFamily, now: number): MatrixSnapshot {
+  matrix(kind: PairKind, family: AddressFamily, now = this.monotonic()): MatrixSnapshot {
     const nodes = this.nodes.list();
     const k = kindIndex(kind);
     const f = addressFamilies.index(family);
@@ -53,7 +73,7 @@ export class MatrixQuery {
     const cells = nodes.map((src) =>
       nodes.map((dst) => {
         if (src === dst) return null;
-        const v = this.store.view(src.index, dst.index, k, f, now) ?? NO_DATA;
+        const v = this.cell(src.index, dst.index, k, f, now);
         summary[v.status]++;
         return v;
       }),
@@ -61,16 +81,16 @@ export class MatrixQuery {
     return { kind, family, nodes, cells, summary };
   }
 
-  pair(src: NodeRecord, dst: NodeRecord, family: AddressFamily, now: number): PairSnapshot {
+  pair(src: NodeRecord, dst: NodeRecord, family: AddressFamily, now = this.monotonic()): PairSnapshot {
     const f = addressFamilies.index(family);
     const kinds = {} as Record<PairKind, PairSnapshot['kinds'][PairKind]>;
     for (const kind of PAIR_KINDS) {
       const k = kindIndex(kind);
       const ips = kind === 'node' ? dst.nodeIPs : dst.podIPs;
       kinds[kind] = {
-        cell: this.store.view(src.index, dst.index, k, f, now) ?? NO_DATA,
+        cell: this.cell(src.index, dst.index, k, f, now),
         targetIp: ips.find((ip) => (ip.includes(':') ? 'ipv6' : 'ipv4') === family) ?? null,
-        samples: this.store.samples(src.index, dst.index, k, f, now),
+        samples: this.store.samples(src.index, dst.index, k, f),
       };
     }
     return { src, dst, family, kinds };

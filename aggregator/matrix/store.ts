@@ -1,72 +1,128 @@
-// The matrix store: for each (source, target, kind, family) a rolling window of
-// probe results. Memory is the constraint (DESIGN.md: < 200 bytes per tracked
-// cell, 1,000 nodes full mesh in < 1 GiB), so cells are not objects: they are
-// slots in fixed-size chunks of typed arrays, and each sample takes 9 bytes
-// (time 4, RTT 4, outcome 1). A sample's time is the aggregator's receive time
-// corrected by the result's age on the agent's own clock; agents' clocks are
-// never compared with each other or with ours.
+// The matrix store: for each (source, target, kind, family) cell, the state the
+// cell rule needs, kept at ingest in O(1) per result (aggregator/matrix/rule.ts):
+// a ring of the last results (the status window, for percentiles on demand and
+// GET /pairs), counts over it, the current run of failures, loss counts in time
+// buckets over the longer loss window, and a status byte. Whenever a cell's
+// status byte changes, per-(kind, target), per-(kind, source), per-zone-pair
+// and per-kind tallies and a set of non-ok cells change with it, so an
+// evaluation reads tallies and the non-ok set, never every cell.
+//
+// Time is the aggregator's monotonic clock (ms): a wall-clock step changes no
+// window. A row (one source) is fresh while its reports come; `sweep` turns
+// the cells of a row whose reports stopped to unknown, once.
+//
+// Memory is the constraint (docs/architecture.md: < 200 bytes per tracked
+// cell): cells are slots in fixed-size chunks of typed arrays; a sample takes
+// 7 bytes (time 2, RTT 4, outcome 1).
+import { PAIR_KINDS, addressFamilies, outcomes, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import {
-  PAIR_KINDS,
-  addressFamilies,
-  outcomes,
-  type AddressFamily,
-  type Outcome,
-  type PairKind,
-} from '../../common/vocabulary.js';
-import { decideStatus, type StatusThresholds, type Verdict } from './status.js';
-import { lossSinceOutage, percentile, sortByTime, sortPrefix } from './window.js';
+  CODE_FAILING,
+  CODE_LOSSY,
+  CODE_OK,
+  CODE_SLOW,
+  CODE_UNKNOWN,
+  CODES,
+  LOSS_BUCKETS,
+  MAX_STATUS_SAMPLES,
+  OK_OUTCOME,
+  decide,
+  explain,
+  isExplicit,
+  type CellCounts,
+  type RuleThresholds,
+} from './rule.js';
+import { percentile, sortPrefix } from './window.js';
 
-export interface MatrixOptions {
-  readonly windowMs: number;
-  readonly intervalMs: number;
-  readonly thresholds: StatusThresholds;
+export interface StatusThresholds extends RuleThresholds {
+  /** A row without a report for this long is stale: its cells are unknown (default 3 × interval). */
+  readonly staleAfterMs: number;
 }
 
-export interface CellView extends Verdict {
+export interface MatrixOptions {
+  /** The status window: its length / interval is the number of results judged for failing and latency. */
+  readonly windowMs: number;
+  readonly intervalMs: number;
+  /** The loss window (default: the status window): loss is judged over it with a confidence bound. */
+  readonly lossWindowMs?: number;
+  readonly thresholds: StatusThresholds;
+  /** Monotonic → wall-clock ms, for the times a view shows (default: the same). */
+  readonly toWall?: (mono: number) => number;
+}
+
+export interface CellView {
+  readonly status: Status;
+  readonly reason: string;
+  /** What made a degraded cell degraded. */
+  readonly degradedBy?: 'loss' | 'latency';
+  /** The loss ratio the status was judged on: failures / samples over the loss window. */
   readonly lossRatio: number | null;
+  /** Samples the loss ratio covers, and the time they span (ms). */
+  readonly lossSamples: number;
+  readonly lossSpanMs: number;
   readonly rttP50Ms: number | null;
   readonly rttP99Ms: number | null;
   readonly lastOutcome: Outcome | null;
-  /** When the current run of identical outcomes began (ms, aggregator clock). */
+  /** When the current run of identical outcomes began (wall ms). */
   readonly since: number | null;
+  /** The newest result (wall ms). */
   readonly lastAt: number | null;
-  /** Samples inside the window. */
+  /** Samples in the status window, and the time they span (ms). */
   readonly samples: number;
+  readonly windowSpanMs: number;
 }
 
 export interface Sample {
+  /** Wall ms. */
   readonly at: number;
   readonly outcome: Outcome;
   readonly rttUs: number;
 }
 
+/** A cell that is not ok (and not unknown): what the evaluation walks. */
+export interface NonOkCell {
+  readonly src: number;
+  readonly dst: number;
+  readonly kind: number;
+  readonly family: number;
+  readonly code: number;
+}
+
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS; // cells per chunk
-const MAX_RING = 64;
-const OK = outcomes.index('ok');
 const KINDS = PAIR_KINDS.length;
 const FAMILIES = addressFamilies.words.length;
+/** Tally planes: one per (kind, family). */
+export const KF = KINDS * FAMILIES;
 const NO_OUTCOME = 255;
-const TICK_MS = 100; // sample time resolution: 32 bits of 100 ms ticks last 13 years
+const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
+const FLAG_EXPLICIT = 1;
+const FLAG_CORROBORATED = 2;
+const B = LOSS_BUCKETS;
 
 class Chunk {
-  readonly lastAt: Float64Array;
-  readonly runStart: Float64Array;
-  readonly lastOutcome: Uint8Array;
-  readonly head: Uint8Array;
-  readonly filled: Uint8Array;
-  readonly sampleTick: Uint32Array;
-  readonly sampleRtt: Uint32Array;
-  readonly sampleOutcome: Uint8Array;
+  readonly src = new Uint32Array(CHUNK);
+  readonly key = new Uint32Array(CHUNK);
+  readonly lastTick = new Uint32Array(CHUNK);
+  readonly runStartTick = new Uint32Array(CHUNK);
+  readonly lastOutcome = new Uint8Array(CHUNK).fill(NO_OUTCOME);
+  readonly code = new Uint8Array(CHUNK);
+  readonly head = new Uint8Array(CHUNK);
+  readonly filled = new Uint8Array(CHUNK);
+  readonly run = new Uint8Array(CHUNK);
+  readonly flags = new Uint8Array(CHUNK);
+  readonly wFails = new Uint8Array(CHUNK);
+  readonly oks = new Uint8Array(CHUNK);
+  readonly slow = new Uint8Array(CHUNK);
+  readonly lossEpoch = new Uint32Array(CHUNK);
+  readonly lossN = new Uint16Array(CHUNK * B);
+  readonly lossF = new Uint16Array(CHUNK * B);
+  readonly sTick: Uint16Array;
+  readonly sRtt: Uint32Array;
+  readonly sOut: Uint8Array;
   constructor(ring: number) {
-    this.lastAt = new Float64Array(CHUNK);
-    this.runStart = new Float64Array(CHUNK);
-    this.lastOutcome = new Uint8Array(CHUNK).fill(NO_OUTCOME);
-    this.head = new Uint8Array(CHUNK);
-    this.filled = new Uint8Array(CHUNK);
-    this.sampleTick = new Uint32Array(CHUNK * ring);
-    this.sampleRtt = new Uint32Array(CHUNK * ring);
-    this.sampleOutcome = new Uint8Array(CHUNK * ring);
+    this.sTick = new Uint16Array(CHUNK * ring);
+    this.sRtt = new Uint32Array(CHUNK * ring);
+    this.sOut = new Uint8Array(CHUNK * ring);
   }
 }
 
@@ -74,38 +130,121 @@ export function cellKey(dst: number, kind: number, family: number): number {
   return (dst * KINDS + kind) * FAMILIES + family;
 }
 
+/** Counts of cells by code, and loss samples/failures, for one node (in or out) and one (kind, family). */
+export interface NodeTally {
+  readonly codes: readonly number[];
+  readonly lossSamples: number;
+  readonly lossFailures: number;
+}
+
 export class MatrixStore {
+  /** Results in the status window. */
   readonly ring: number;
+  readonly lossWindowMs: number;
+  private readonly bucketTicks: number;
+  private readonly slowUs: number;
   private readonly chunks: Chunk[] = [];
   private readonly free: number[] = [];
   private nextCell = 0;
   /** rows[src] maps cellKey(dst, kind, family) → cell id. */
   private readonly rows: (Map<number, number> | undefined)[] = [];
   private readonly baseMs: number;
-  // Scratch space for one cell's window, reused by every view() (no allocation).
-  private readonly rtts: Float64Array;
-  private readonly ticks: Float64Array;
-  private readonly fails: Uint8Array;
   private cells = 0;
+  // Per node: tallies by (kf, code), loss sums by (kf, samples|failures); row freshness.
+  private cap = 0;
+  private inCodes = new Int32Array(0);
+  private outCodes = new Int32Array(0);
+  private inLoss = new Float64Array(0);
+  private outLoss = new Float64Array(0);
+  private rowLast = new Float64Array(0);
+  private rowStale = new Uint8Array(0);
+  private zoneOf = new Int32Array(0);
+  private zoneCount = 1;
+  private zoneCodes = new Int32Array(KF * CODES);
+  private readonly kindCodes = new Int32Array(KF * CODES);
+  private readonly nonOk = new Set<number>();
+  /** Bumped on every code change: outlets cache by it. */
+  private changes = 0;
+  // Scratch for percentiles (no allocation per view).
+  private readonly rtts: Float64Array;
 
   constructor(
     readonly options: MatrixOptions,
     now: number,
   ) {
-    // Room for every sample of a full window plus slack for jitter and replays.
-    this.ring = Math.min(MAX_RING, Math.ceil(options.windowMs / options.intervalMs) + 2);
-    this.baseMs = now - TICK_MS;
+    const perWindow = Math.round(options.windowMs / options.intervalMs);
+    if (perWindow > MAX_STATUS_SAMPLES) {
+      throw new RangeError(`window ${options.windowMs}ms / interval ${options.intervalMs}ms is ${perWindow} results per cell; at most ${MAX_STATUS_SAMPLES}`);
+    }
+    this.ring = Math.max(2, perWindow);
+    this.lossWindowMs = Math.max(options.lossWindowMs ?? options.windowMs, options.intervalMs);
+    this.bucketTicks = Math.max(1, Math.round(this.lossWindowMs / B / TICK_MS));
+    this.slowUs = options.thresholds.degradedRttMs * 1000;
+    this.baseMs = now - 1000 * TICK_MS;
     this.rtts = new Float64Array(this.ring);
-    this.ticks = new Float64Array(this.ring);
-    this.fails = new Uint8Array(this.ring);
   }
 
   get trackedCells(): number {
     return this.cells;
   }
 
-  /** Records one result. Indices come from the node registry and the vocabularies. */
-  record(src: number, dst: number, kind: number, family: number, outcome: number, rttUs: number, at: number): void {
+  /** Bumped whenever some cell's status changes. */
+  get version(): number {
+    return this.changes;
+  }
+
+  private tick(at: number): number {
+    return Math.max(0, Math.round((at - this.baseMs) / TICK_MS));
+  }
+
+  private wall(tick: number): number {
+    const mono = this.baseMs + tick * TICK_MS;
+    return this.options.toWall ? this.options.toWall(mono) : mono;
+  }
+
+  private ensure(node: number): void {
+    if (node < this.cap) return;
+    let cap = Math.max(64, this.cap * 2);
+    while (cap <= node) cap *= 2;
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, per: number, make: (n: number) => T): T => {
+      const next = make(cap * per);
+      next.set(old);
+      return next;
+    };
+    this.inCodes = grow(this.inCodes, KF * CODES, (n) => new Int32Array(n));
+    this.outCodes = grow(this.outCodes, KF * CODES, (n) => new Int32Array(n));
+    this.inLoss = grow(this.inLoss, KF * 2, (n) => new Float64Array(n));
+    this.outLoss = grow(this.outLoss, KF * 2, (n) => new Float64Array(n));
+    this.rowLast = grow(this.rowLast, 1, (n) => new Float64Array(n));
+    this.rowStale = grow(this.rowStale, 1, (n) => new Uint8Array(n));
+    this.zoneOf = grow(this.zoneOf, 1, (n) => new Int32Array(n));
+    this.cap = cap;
+  }
+
+  /** A report from `src` arrived at `now`: its row is fresh. */
+  touchRow(src: number, now: number): void {
+    this.ensure(src);
+    if (now > this.rowLast[src]!) this.rowLast[src] = now;
+    this.rowStale[src] = 0;
+  }
+
+  /** True while `src` has reported within the stale time. */
+  rowFresh(src: number, now: number): boolean {
+    return src < this.cap && this.rowLast[src]! > 0 && now - this.rowLast[src]! <= this.options.thresholds.staleAfterMs;
+  }
+
+  /** Monotonic time of the row's last report (0: never). */
+  rowLastAt(src: number): number {
+    return src < this.cap ? this.rowLast[src]! : 0;
+  }
+
+  /**
+   * Records one result. `corroborated`: another kind timed out towards the
+   * same target in the same report. Indices come from the node registry and
+   * the vocabularies; `at` is monotonic ms.
+   */
+  record(src: number, dst: number, kind: number, family: number, outcome: number, rttUs: number, at: number, corroborated = false): void {
+    this.ensure(Math.max(src, dst));
     let row = this.rows[src];
     if (row === undefined) {
       row = new Map();
@@ -114,25 +253,263 @@ export class MatrixStore {
     const key = cellKey(dst, kind, family);
     let id = row.get(key);
     if (id === undefined) {
-      id = this.allocate();
+      id = this.allocate(src, key);
       row.set(key, id);
     }
+    if (at > this.rowLast[src]!) this.rowLast[src] = at;
+    this.rowStale[src] = 0;
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
     const ring = this.ring;
+    const tick = this.tick(at);
+    const ok = outcome === OK_OUTCOME;
+    // The status window: evict the oldest result when full, then add this one.
     const slot = i * ring + c.head[i]!;
-    c.sampleTick[slot] = Math.max(0, Math.round((at - this.baseMs) / TICK_MS));
-    c.sampleRtt[slot] = rttUs;
-    c.sampleOutcome[slot] = outcome;
-    c.head[i] = (c.head[i]! + 1) % ring;
-    if (c.filled[i]! < ring) c.filled[i] = c.filled[i]! + 1;
-    // A replayed result older than what we hold joins the window but does not
-    // change "last outcome".
-    if (at >= c.lastAt[i]!) {
-      if (c.lastOutcome[i] !== outcome) c.runStart[i] = at;
+    if (c.filled[i] === ring) this.uncount(c, i, slot);
+    else c.filled[i] = c.filled[i]! + 1;
+    c.sTick[slot] = tick & 0xffff;
+    c.sRtt[slot] = rttUs;
+    c.sOut[slot] = outcome;
+    if (ok) {
+      c.oks[i] = c.oks[i]! + 1;
+      if (rttUs > this.slowUs) c.slow[i] = c.slow[i]! + 1;
+    } else c.wFails[i] = c.wFails[i]! + 1;
+    c.head[i] = c.head[i]! + 1 === ring ? 0 : c.head[i]! + 1;
+    // The loss window.
+    this.addLoss(c, i, id, tick, ok);
+    // The newest end: a replayed result older than what we hold joins the
+    // windows but does not change the run or the last outcome.
+    if (tick >= c.lastTick[i]! || c.lastOutcome[i] === NO_OUTCOME) {
+      if (c.lastOutcome[i] !== outcome) c.runStartTick[i] = tick;
       c.lastOutcome[i] = outcome;
-      c.lastAt[i] = at;
+      c.lastTick[i] = tick;
+      if (ok) {
+        c.run[i] = 0;
+        c.flags[i] = 0;
+      } else {
+        if (c.run[i]! < 255) c.run[i] = c.run[i]! + 1;
+        c.flags[i] = (isExplicit(outcome) ? FLAG_EXPLICIT : 0) | (corroborated ? FLAG_CORROBORATED : 0);
+      }
     }
+    this.setCode(id, decide(this.counts(c, i), this.options.thresholds));
+  }
+
+  private uncount(c: Chunk, i: number, slot: number): void {
+    if (c.sOut[slot] === OK_OUTCOME) {
+      c.oks[i] = c.oks[i]! - 1;
+      if (c.sRtt[slot]! > this.slowUs) c.slow[i] = c.slow[i]! - 1;
+    } else c.wFails[i] = c.wFails[i]! - 1;
+  }
+
+  private addLoss(c: Chunk, i: number, id: number, tick: number, ok: boolean): void {
+    const epoch = Math.floor(tick / this.bucketTicks) + 1; // 0 = never
+    const current = c.lossEpoch[i]!;
+    if (epoch > current) {
+      const clear = current === 0 ? 0 : Math.min(B, epoch - current);
+      for (let e = epoch - clear + 1; e <= epoch; e++) this.clearBucket(c, i, id, e % B);
+      if (current === 0) for (let b = 0; b < B; b++) this.clearBucket(c, i, id, b);
+      c.lossEpoch[i] = epoch;
+    } else if (epoch <= current - B) return; // older than the loss window
+    const b = i * B + (epoch % B);
+    if (c.lossN[b]! < 0xffff) {
+      c.lossN[b] = c.lossN[b]! + 1;
+      if (!ok) c.lossF[b] = c.lossF[b]! + 1;
+      this.lossDelta(c.src[i]!, c.key[i]!, 1, ok ? 0 : 1);
+    }
+  }
+
+  private clearBucket(c: Chunk, i: number, _id: number, bucket: number): void {
+    const b = i * B + bucket;
+    const n = c.lossN[b]!;
+    if (n === 0) return;
+    this.lossDelta(c.src[i]!, c.key[i]!, -n, -c.lossF[b]!);
+    c.lossN[b] = 0;
+    c.lossF[b] = 0;
+  }
+
+  private lossDelta(src: number, key: number, dn: number, df: number): void {
+    const kf = key % KF;
+    const dst = Math.floor(key / KF);
+    const a = (dst * KF + kf) * 2;
+    this.inLoss[a] = this.inLoss[a]! + dn;
+    this.inLoss[a + 1] = this.inLoss[a + 1]! + df;
+    const o = (src * KF + kf) * 2;
+    this.outLoss[o] = this.outLoss[o]! + dn;
+    this.outLoss[o + 1] = this.outLoss[o + 1]! + df;
+  }
+
+  private counts(c: Chunk, i: number): CellCounts {
+    let lossSamples = 0;
+    let lossFailures = 0;
+    for (let b = i * B, e = b + B; b < e; b++) {
+      lossSamples += c.lossN[b]!;
+      lossFailures += c.lossF[b]!;
+    }
+    return {
+      run: c.run[i]!,
+      explicit: (c.flags[i]! & FLAG_EXPLICIT) !== 0,
+      corroborated: (c.flags[i]! & FLAG_CORROBORATED) !== 0,
+      windowSamples: c.filled[i]!,
+      windowFailures: c.wFails[i]!,
+      oks: c.oks[i]!,
+      slowOks: c.slow[i]!,
+      lossSamples,
+      lossFailures,
+    };
+  }
+
+  private setCode(id: number, code: number): void {
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    const old = c.code[i]!;
+    if (old === code) return;
+    c.code[i] = code;
+    this.changes++;
+    this.countCode(c.src[i]!, c.key[i]!, old, -1);
+    this.countCode(c.src[i]!, c.key[i]!, code, 1);
+    if (code === CODE_OK || code === CODE_UNKNOWN) this.nonOk.delete(id);
+    else this.nonOk.add(id);
+  }
+
+  private countCode(src: number, key: number, code: number, d: number): void {
+    const kf = key % KF;
+    const dst = Math.floor(key / KF);
+    add(this.inCodes, (dst * KF + kf) * CODES + code, d);
+    add(this.outCodes, (src * KF + kf) * CODES + code, d);
+    add(this.kindCodes, kf * CODES + code, d);
+    const z = this.zoneCount;
+    add(this.zoneCodes, ((this.zoneOf[src]! * z + this.zoneOf[dst]!) * KF + kf) * CODES + code, d);
+  }
+
+  /**
+   * Sets each node's zone (index into a list of `zones` zones). Rebuilds the
+   * zone tallies when anything changed: O(cells), and zones rarely change.
+   */
+  setZones(zoneOf: (node: number) => number, nodes: Iterable<number>, zones: number): void {
+    let changed = zones !== this.zoneCount;
+    for (const n of nodes) {
+      this.ensure(n);
+      const z = zoneOf(n);
+      if (this.zoneOf[n] !== z) (this.zoneOf[n] = z), (changed = true);
+    }
+    if (!changed) return;
+    this.zoneCount = Math.max(1, zones);
+    this.zoneCodes = new Int32Array(this.zoneCount * this.zoneCount * KF * CODES);
+    this.rows.forEach((row, src) => {
+      if (!row) return;
+      for (const [key, id] of row) {
+        const c = this.chunks[id >>> CHUNK_BITS]!;
+        const kf = key % KF;
+        const dst = Math.floor(key / KF);
+        add(this.zoneCodes, ((this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf) * CODES + c.code[id & (CHUNK - 1)]!, 1);
+      }
+    });
+  }
+
+  /** Cells by code between two zones for one (kind, family): a copy of CODES counts. */
+  zoneTally(za: number, zb: number, kind: number, family: number): number[] {
+    const kf = kind * FAMILIES + family;
+    const at = ((za * this.zoneCount + zb) * KF + kf) * CODES;
+    return Array.from(this.zoneCodes.subarray(at, at + CODES));
+  }
+
+  /** Cells by code of one (kind, family), cluster-wide. */
+  kindTally(kind: number, family: number): number[] {
+    const at = (kind * FAMILIES + family) * CODES;
+    return Array.from(this.kindCodes.subarray(at, at + CODES));
+  }
+
+  /** Cells towards (`in`) or from (`out`) node `n` of one (kind, family). */
+  nodeTally(n: number, dir: 'in' | 'out', kind: number, family: number): NodeTally {
+    const kf = kind * FAMILIES + family;
+    if (n >= this.cap) return { codes: new Array<number>(CODES).fill(0), lossSamples: 0, lossFailures: 0 };
+    const codes = dir === 'in' ? this.inCodes : this.outCodes;
+    const loss = dir === 'in' ? this.inLoss : this.outLoss;
+    const at = (n * KF + kf) * CODES;
+    return { codes: Array.from(codes.subarray(at, at + CODES)), lossSamples: loss[(n * KF + kf) * 2]!, lossFailures: loss[(n * KF + kf) * 2 + 1]! };
+  }
+
+  /** Every cell that is lossy, slow or failing now. */
+  *nonOkCells(): Generator<NonOkCell> {
+    for (const id of this.nonOk) {
+      const c = this.chunks[id >>> CHUNK_BITS]!;
+      const i = id & (CHUNK - 1);
+      const key = c.key[i]!;
+      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]! };
+    }
+  }
+
+  get nonOkCount(): number {
+    return this.nonOk.size;
+  }
+
+  /** The cell's code (CODE_UNKNOWN when never probed or its row is stale at `now`). */
+  code(src: number, dst: number, kind: number, family: number, now: number): number {
+    const id = this.rows[src]?.get(cellKey(dst, kind, family));
+    if (id === undefined || !this.rowFresh(src, now)) return CODE_UNKNOWN;
+    return this.chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]!;
+  }
+
+  /** Loss samples and failures of one cell over the loss window. */
+  loss(src: number, dst: number, kind: number, family: number): { samples: number; failures: number } {
+    const id = this.rows[src]?.get(cellKey(dst, kind, family));
+    if (id === undefined) return { samples: 0, failures: 0 };
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const cc = this.counts(c, id & (CHUNK - 1));
+    return { samples: cc.lossSamples, failures: cc.lossFailures };
+  }
+
+  /**
+   * Turns the cells of rows without a report for the stale time to unknown
+   * (once per row going stale: O(row)), and forgets their loss buckets.
+   * Returns the sources that went stale.
+   */
+  sweep(now: number): number[] {
+    const out: number[] = [];
+    for (let src = 0; src < this.rows.length; src++) {
+      const row = this.rows[src];
+      if (!row || this.rowStale[src] === 1 || this.rowFresh(src, now)) continue;
+      this.rowStale[src] = 1;
+      out.push(src);
+      for (const id of row.values()) this.blank(id);
+    }
+    return out;
+  }
+
+  /**
+   * Forgets the history of every cell towards `dst` (its agent came back, or
+   * its address changed): the cells stay, unknown until their next result.
+   */
+  resetColumn(dst: number): void {
+    for (let src = 0; src < this.rows.length; src++) {
+      const r = this.rows[src];
+      if (!r) continue;
+      for (let k = 0; k < KINDS; k++) {
+        for (let f = 0; f < FAMILIES; f++) {
+          const id = r.get(cellKey(dst, k, f));
+          if (id !== undefined) this.blank(id);
+        }
+      }
+    }
+  }
+
+  /** A cell back to its first state, its tallies moved to unknown. */
+  private blank(id: number): void {
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    for (let b = 0; b < B; b++) this.clearBucket(c, i, id, b);
+    c.lossEpoch[i] = 0;
+    c.head[i] = 0;
+    c.filled[i] = 0;
+    c.wFails[i] = 0;
+    c.oks[i] = 0;
+    c.slow[i] = 0;
+    c.run[i] = 0;
+    c.flags[i] = 0;
+    c.lastTick[i] = 0;
+    c.runStartTick[i] = 0;
+    c.lastOutcome[i] = NO_OUTCOME;
+    this.setCode(id, CODE_UNKNOWN);
   }
 
   /** The cell's statistics and status at `now`; undefined when never probed. */
@@ -142,71 +519,70 @@ export class MatrixStore {
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
     const ring = this.ring;
-    const fromTick = (now - this.options.windowMs - this.baseMs) / TICK_MS;
-    let total = 0;
-    let failed = 0;
+    const n = c.filled[i]!;
+    const { rtts } = this;
     let oks = 0;
-    const { rtts, ticks, fails } = this;
-    for (let s = 0, n = c.filled[i]!; s < n; s++) {
+    let oldest = Infinity;
+    const last = c.lastTick[i]!;
+    for (let s = 0; s < n; s++) {
       const slot = i * ring + s;
-      const tick = c.sampleTick[slot]!;
-      if (tick < fromTick) continue;
-      const bad = c.sampleOutcome[slot] === OK ? 0 : 1;
-      ticks[total] = tick;
-      fails[total] = bad;
-      total++;
-      if (bad) failed++;
-      else rtts[oks++] = c.sampleRtt[slot]! / 1000;
+      const t = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
+      if (t < oldest) oldest = t;
+      if (c.sOut[slot] === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
     }
     sortPrefix(rtts, oks);
-    sortByTime(ticks, fails, total);
-    const recent = lossSinceOutage(fails, total);
+    const counts = this.counts(c, i);
     const lastOutcome = c.lastOutcome[i] === NO_OUTCOME ? null : outcomes.words[c.lastOutcome[i]!]!;
-    const lossRatio = total === 0 ? null : failed / total;
-    const rttP50Ms = oks === 0 ? null : round3(percentile(rtts, oks, 0.5));
-    const rttP99Ms = oks === 0 ? null : round3(percentile(rtts, oks, 0.99));
-    const lastAt = lastOutcome === null ? null : c.lastAt[i]!;
-    const verdict = decideStatus(
-      {
-        samples: total,
-        lastOutcome,
-        lastAgeMs: lastAt === null ? Infinity : now - lastAt,
-        lossRatio: recent.samples === 0 ? null : recent.failed / recent.samples,
-        rttP50Ms,
-      },
-      this.options.thresholds,
-    );
-    // Fields listed, not spread: spreading the verdict made this call 20× slower
-    // (bench/evaluation.ts reads every cell of the matrix each evaluation).
+    const fresh = this.rowFresh(src, now);
+    const code = fresh ? c.code[i]! : CODE_UNKNOWN;
+    const ageMs = now - this.rowLast[src]!;
+    const status: Status = code === CODE_FAILING ? 'failing' : code === CODE_LOSSY || code === CODE_SLOW ? 'degraded' : code === CODE_OK ? 'ok' : 'unknown';
+    const reason =
+      code !== CODE_UNKNOWN
+        ? explain(code, counts, lastOutcome, this.options.thresholds)
+        : lastOutcome === null
+          ? 'no probe results yet'
+          : `no report from the source for ${Math.round(ageMs / 1000)}s (stale after ${this.options.thresholds.staleAfterMs / 1000}s): is its agent running?`;
+    // The loss window's span: from the oldest bucket holding samples to now.
+    let lossSpanTicks = 0;
+    const epoch = c.lossEpoch[i]!;
+    for (let k = B - 1; k >= 0; k--) {
+      if (c.lossN[i * B + ((epoch - k + B * 1024) % B)]! > 0) {
+        lossSpanTicks = (k * this.bucketTicks) + (last % this.bucketTicks);
+        break;
+      }
+    }
     return {
-      status: verdict.status,
-      reason: verdict.reason,
-      degradedBy: verdict.degradedBy,
-      lossRatio,
-      rttP50Ms,
-      rttP99Ms,
+      status,
+      reason,
+      ...(code === CODE_LOSSY ? { degradedBy: 'loss' as const } : code === CODE_SLOW ? { degradedBy: 'latency' as const } : {}),
+      lossRatio: counts.lossSamples === 0 ? null : counts.lossFailures / counts.lossSamples,
+      lossSamples: counts.lossSamples,
+      lossSpanMs: lossSpanTicks * TICK_MS,
+      rttP50Ms: oks === 0 ? null : round3(percentile(rtts, oks, 0.5)),
+      rttP99Ms: oks === 0 ? null : round3(percentile(rtts, oks, 0.99)),
       lastOutcome,
-      since: lastOutcome === null ? null : c.runStart[i]!,
-      lastAt,
-      samples: total,
+      since: lastOutcome === null ? null : this.wall(c.runStartTick[i]!),
+      lastAt: lastOutcome === null ? null : this.wall(last),
+      samples: n,
+      windowSpanMs: n === 0 ? 0 : (last - oldest) * TICK_MS,
     };
   }
 
-  /** Samples in the window, oldest first. */
-  samples(src: number, dst: number, kind: number, family: number, now: number): Sample[] {
+  /** Results in the status window, oldest first (times in wall ms). */
+  samples(src: number, dst: number, kind: number, family: number): Sample[] {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));
     if (id === undefined) return [];
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
-    const out: Sample[] = [];
-    const from = now - this.options.windowMs;
+    const out: { tick: number; s: Sample }[] = [];
+    const last = c.lastTick[i]!;
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
-      const at = this.baseMs + c.sampleTick[slot]! * TICK_MS;
-      if (at < from) continue;
-      out.push({ at, outcome: outcomes.words[c.sampleOutcome[slot]!]!, rttUs: c.sampleRtt[slot]! });
+      const tick = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
+      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]!]!, rttUs: c.sRtt[slot]! } });
     }
-    return out.sort((a, b) => a.at - b.at);
+    return out.sort((a, b) => a.tick - b.tick).map((x) => x.s);
   }
 
   /** Forgets every cell from or to node `n` (its index may then be reused). */
@@ -217,6 +593,10 @@ export class MatrixStore {
       this.rows[n] = undefined;
     }
     this.removeColumn(n, nodeSlots);
+    if (n < this.cap) {
+      this.rowLast[n] = 0;
+      this.rowStale[n] = 0;
+    }
   }
 
   /** Forgets every cell towards `dst` from the first `rows` sources (a target that is gone). */
@@ -237,23 +617,26 @@ export class MatrixStore {
     }
   }
 
-  private allocate(): number {
+  private allocate(src: number, key: number): number {
     this.cells++;
-    const reused = this.free.pop();
-    if (reused !== undefined) return reused;
-    const id = this.nextCell++;
-    if (id >>> CHUNK_BITS >= this.chunks.length) this.chunks.push(new Chunk(this.ring));
+    let id = this.free.pop();
+    if (id === undefined) {
+      id = this.nextCell++;
+      if (id >>> CHUNK_BITS >= this.chunks.length) this.chunks.push(new Chunk(this.ring));
+    }
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    c.src[i] = src;
+    c.key[i] = key;
+    c.code[i] = CODE_UNKNOWN;
+    this.countCode(src, key, CODE_UNKNOWN, 1);
     return id;
   }
 
   private release(id: number): void {
+    this.blank(id);
     const c = this.chunks[id >>> CHUNK_BITS]!;
-    const i = id & (CHUNK - 1);
-    c.lastAt[i] = 0;
-    c.runStart[i] = 0;
-    c.lastOutcome[i] = NO_OUTCOME;
-    c.head[i] = 0;
-    c.filled[i] = 0;
+    this.countCode(c.src[id & (CHUNK - 1)]!, c.key[id & (CHUNK - 1)]!, CODE_UNKNOWN, -1);
     this.free.push(id);
     this.cells--;
   }
@@ -261,6 +644,12 @@ export class MatrixStore {
 
 export function kindIndex(kind: PairKind): number {
   return PAIR_KINDS.indexOf(kind);
+}
+
+export const CODE_STATUS: readonly Status[] = ['unknown', 'ok', 'degraded', 'degraded', 'failing'];
+
+function add(a: Int32Array, at: number, d: number): void {
+  a[at] = a[at]! + d;
 }
 
 function round3(x: number): number {

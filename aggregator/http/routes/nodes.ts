@@ -1,10 +1,14 @@
 // The nodes the aggregator knows, and forgetting one that is gone for good.
 import type { FastifyPluginAsync } from 'fastify';
+import { wallOf } from '../../../common/clock.js';
 import { iso, type ApiDeps } from '../app.js';
 import { apiError, errorResponses } from '../errors.js';
 import { ForgetNodeResponse, NodeParams, NodesResponse } from '../schemas.js';
 
 export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+  // The registry keeps monotonic times; people read wall-clock ones.
+  const toWall = wallOf(deps.clock);
+  const at = (mono: number | null) => iso(mono === null ? null : toWall(mono));
   app.get(
     '/api/v1/nodes',
     { schema: { summary: 'Nodes and the state of their agents', response: { 200: NodesResponse, ...errorResponses() } } },
@@ -16,8 +20,8 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         nodeIPs: [...n.nodeIPs],
         agent: {
           connected: n.agent.connected,
-          connectedSince: n.agent.connected ? iso(n.agent.connectedSince) : null,
-          lastReportAt: iso(n.agent.lastReportAt),
+          connectedSince: n.agent.connected ? at(n.agent.connectedSince) : null,
+          lastReportAt: at(n.agent.lastReportAt),
           version: n.agent.version,
           capabilities: [...n.agent.capabilities],
           reports: n.agent.reports,
@@ -56,13 +60,13 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       deps.removeNode(name);
       const at = deps.clock.now();
       req.log.info(
-        { node: name, client: req.ip, agentGoneSince: iso(disconnectedAt), findings: findings.map((f) => `${f.kind} ${f.id}`) },
+        { node: name, client: req.ip, agentGoneSince: at(disconnectedAt), findings: findings.map((f) => `${f.kind} ${f.id}`) },
         'node forgotten through the API: it left the node list, matrix, DNS and CNI; its findings resolve at the next evaluation',
       );
       return {
         node: name,
         forgottenAt: iso(at)!,
-        agent: { disconnectedAt: iso(disconnectedAt), lastReportAt: iso(lastReportAt) },
+        agent: { disconnectedAt: at(disconnectedAt), lastReportAt: at(lastReportAt) },
         findings: findings.map((f) => ({ id: f.id, kind: f.kind, severity: f.severity, state: f.state as 'pending' | 'firing' })),
       };
     },
