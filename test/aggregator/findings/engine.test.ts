@@ -89,3 +89,22 @@ t.test('ids depend on the labels only, not on their order', async (t) => {
   t.not(fingerprint({ a: '1', b: '2' }), fingerprint({ a: '1', b: '3' }));
   t.not(fingerprint({ a: '1\u0000b=2' }), fingerprint({ a: '1', b: '2' }), 'no ambiguity between label boundaries');
 });
+
+t.test('a forgotten node: its findings resolve at the next update, without the clearing delay', async (t) => {
+  const e = engine();
+  const pair: Condition = { kind: 'PairUnreachable', subject: { src: 'node-1', dst: 'node-3' }, summary: 'node-1 can\'t reach node-3', description: 'x' };
+  const other: Condition = { kind: 'PairUnreachable', subject: { src: 'node-1', dst: 'node-2' }, summary: 'node-1 can\'t reach node-2', description: 'x' };
+  e.update([dead(), pair, other], 0);
+  e.update([dead(), pair, other], 10_000);
+  t.equal(e.firing().length, 3);
+  e.update([dead('node-4')], 10_000);
+  t.same(e.forgetNode('node-3').map((f) => f.kind).sort(), ['NodeUnreachable', 'PairUnreachable'], 'the findings about it, as node or pair end, that will resolve');
+  const u = e.update([other, dead('node-4')], 11_000);
+  t.same(u.resolved.map((f) => f.labels.node ?? f.labels.dst).sort(), ['node-3', 'node-3'], 'resolved at once, not after clear-for');
+  t.equal(u.resolved[0]!.resolvedAt, 11_000);
+  t.same(u.firing.map((f) => f.labels.dst), ['node-2'], 'findings about other nodes untouched');
+  t.same(e.pending().map((f) => f.labels.node), ['node-4'], 'a pending one about another node stays pending');
+  e.update([dead('node-4')], 12_000);
+  e.update([], 13_000);
+  t.equal(e.firing().length, 1, 'the mark lasts one update: node-2\'s pair clears with the normal delay');
+});
