@@ -8,7 +8,7 @@ import { ForgetNodeResponse, NodeParams, NodesResponse } from '../schemas.js';
 export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
   // The registry keeps monotonic times; people read wall-clock ones.
   const toWall = wallOf(deps.clock);
-  const at = (mono: number | null) => iso(mono === null ? null : toWall(mono));
+  const wallIso = (mono: number | null) => iso(mono === null ? null : toWall(mono));
   app.get(
     '/api/v1/nodes',
     { schema: { summary: 'Nodes and the state of their agents', response: { 200: NodesResponse, ...errorResponses() } } },
@@ -20,8 +20,8 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
         nodeIPs: [...n.nodeIPs],
         agent: {
           connected: n.agent.connected,
-          connectedSince: n.agent.connected ? at(n.agent.connectedSince) : null,
-          lastReportAt: at(n.agent.lastReportAt),
+          connectedSince: n.agent.connected ? wallIso(n.agent.connectedSince) : null,
+          lastReportAt: wallIso(n.agent.lastReportAt),
           version: n.agent.version,
           capabilities: [...n.agent.capabilities],
           reports: n.agent.reports,
@@ -60,13 +60,13 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       deps.removeNode(name);
       const at = deps.clock.now();
       req.log.info(
-        { node: name, client: req.ip, agentGoneSince: at(disconnectedAt), findings: findings.map((f) => `${f.kind} ${f.id}`) },
+        { node: name, client: req.ip, agentGoneSince: wallIso(disconnectedAt), findings: findings.map((f) => `${f.kind} ${f.id}`) },
         'node forgotten through the API: it left the node list, matrix, DNS and CNI; its findings resolve at the next evaluation',
       );
       return {
         node: name,
         forgottenAt: iso(at)!,
-        agent: { disconnectedAt: at(disconnectedAt), lastReportAt: at(lastReportAt) },
+        agent: { disconnectedAt: wallIso(disconnectedAt), lastReportAt: wallIso(lastReportAt) },
         findings: findings.map((f) => ({ id: f.id, kind: f.kind, severity: f.severity, state: f.state as 'pending' | 'firing' })),
       };
     },
