@@ -10,7 +10,7 @@ import type { AgentConfig } from './config.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { CniWatcher } from './cni/watcher.js';
 import { dnsProbeSet, readResolver } from './dns/targets.js';
-import { diffPeers, probeSet, type PeerInfo } from './peers.js';
+import { diffPeers, planPeers, probeSet, type PeerInfo } from './peers.js';
 import { IcmpSocket } from './probers/icmp-socket.js';
 import { createProbers } from './probers/registry.js';
 import type { ProberRegistry } from './probers/types.js';
@@ -129,10 +129,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   });
 
   const applyPlan = (plan: Plan__Output) => {
-    const next: PeerInfo[] = plan.peers.slice(0, config.maxPeers);
-    const over = Math.max(0, plan.peers.length - config.maxPeers);
+    // The plan may name this node too (the full mesh sends every agent the same list): never probe it.
+    const { peers: next, over } = planPeers(plan.peers, config.nodeName, config.maxPeers);
     metrics.peersOverLimit.set(over);
-    if (over > 0) log.warn({ peers: plan.peers.length, maxPeers: config.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');
+    if (over > 0) log.warn({ peers: next.length + over, maxPeers: config.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');
     const diff = diffPeers(peers, next);
     if (diff.added.length + diff.removed.length + diff.changed.length > 0) log.info({ epoch: plan.epoch, ...diff }, 'peers changed');
     peers = next;

@@ -1,6 +1,8 @@
-// The agent's side of a Plan: which probes to run. Plans arrive whole; the
-// probe set is updated by diffing (after Cilium's prober), so the log and the
-// metrics say which peers came and went rather than restarting everything.
+// The agent's side of a Plan: which probes to run. Plans arrive whole, and a
+// full-mesh plan lists every node, this one included (one encoding serves every
+// agent): the agent takes itself out. The probe set is updated by diffing
+// (after Cilium's prober), so the log and the metrics say which peers came and
+// went rather than restarting everything.
 import type { CidrSet } from '../common/cidr.js';
 import { familyOf } from '../common/cidr.js';
 import type { AddressFamily, PairKind, ProbeKind } from '../common/vocabulary.js';
@@ -20,6 +22,16 @@ export interface ProbeSpec {
   readonly family: AddressFamily;
   readonly port: number;
   readonly dns?: DnsQuestionSpec;
+}
+
+/**
+ * The peers this agent probes out of a plan's: never itself (the full-mesh
+ * plan is one list of every node, the same for every agent), at most `max`
+ * (--max-peers; `over` says how many were left out).
+ */
+export function planPeers(peers: readonly PeerInfo[], self: string, max: number): { peers: PeerInfo[]; over: number } {
+  const others = peers.filter((p) => p.nodeName !== self);
+  return { peers: others.length > max ? others.slice(0, max) : others, over: Math.max(0, others.length - max) };
 }
 
 export interface PeerDiff {

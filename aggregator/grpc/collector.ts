@@ -1,20 +1,49 @@
 // The Collector service: one bidirectional stream per agent. It translates the
 // wire messages into calls on AgentSessions (the core) and refusals into gRPC
-// statuses, and pushes each agent its Plan whenever that plan changes.
+// statuses, and pushes each agent its Plan whenever the plan's epoch moves.
+// With a shared planner (the full mesh) the plan is encoded once per epoch and
+// the same bytes go to every stream (plan-wire.ts, and the pass-through
+// serializer in server.ts): a node-set change costs one encoding and N writes,
+// not N plans of N peers. Each stream's writes go through a StreamSender, which
+// honours backpressure and keeps at most one plan waiting.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { bearerToken, type TokenCheck } from '../../common/tls.js';
-import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
 import type { CniStore } from '../cni/store.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
+import type { PlanBook, PlanContent } from '../plan/plans.js';
+import { encodePlan, type EncodedMessage } from './plan-wire.js';
 import type { Oversized } from './server.js';
-import { samePlan, type PlanBook, type PlanContent } from '../plan/plans.js';
+import { StreamSender } from './stream-sender.js';
 
-type Call = grpc.ServerDuplexStream<AgentMessage__Output, AggregatorMessage>;
+/** A Collector stream as the server sets it up: writes take messages or encoded messages (server.ts). */
+export type Call = grpc.ServerDuplexStream<AgentMessage__Output, AggregatorMessage | EncodedMessage>;
 
-export type RefuseReason = Refusal['reason'] | 'unauthenticated' | 'hello_twice' | 'report_before_hello' | 'too_many_results' | 'empty_message' | 'oversized';
+export type RefuseReason =
+  | Refusal['reason']
+  | 'unauthenticated'
+  | 'hello_twice'
+  | 'report_before_hello'
+  | 'too_many_results'
+  | 'empty_message'
+  | 'oversized'
+  | 'not_reading';
+
+/** Plain counters of plan pushes, read lazily by metrics/. */
+export class PlanPushStats {
+  /** Plans encoded: one per epoch with a shared planner, one per agent and epoch otherwise. */
+  encodes = 0;
+  /** Plans handed to an agent stream, and their bytes. */
+  pushes = 0;
+  bytes = 0;
+  /** Plans that waited behind a stream that was not reading and were replaced by a newer one. */
+  superseded = 0;
+}
+
+/** A stream with something waiting that reads nothing for this long is ended. */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
 export interface CollectorDeps {
   readonly sessions: AgentSessions;
@@ -34,6 +63,14 @@ export interface CollectorDeps {
    * of N (each O(N) peers to every one of N agents). 0 pushes at once.
    */
   readonly planDebounceMs?: number;
+  /** Where plan pushes are counted; default a private one. */
+  readonly planStats?: PlanPushStats;
+  /**
+   * A stream that has messages waiting (its agent does not read) and makes no
+   * progress for this long is ended with RESOURCE_EXHAUSTED (reason
+   * not_reading); the agent reconnects and gets the current plan.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 const REFUSAL_CODES: Record<RefuseReason, grpc.status> = {
@@ -45,21 +82,30 @@ const REFUSAL_CODES: Record<RefuseReason, grpc.status> = {
   already_connected: grpc.status.ALREADY_EXISTS,
   report_before_hello: grpc.status.FAILED_PRECONDITION,
   oversized: grpc.status.RESOURCE_EXHAUSTED,
+  not_reading: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 class Session {
   record: NodeRecord | undefined;
-  lastPlan: PlanContent | undefined;
+  /** Epoch of the last plan sent on this stream (-1: none yet). */
+  planEpoch = -1;
   ended = false;
-  constructor(readonly call: Call) {}
+  constructor(
+    readonly call: Call,
+    readonly sender: StreamSender,
+  ) {}
 }
 
 export class Collector {
   private readonly live = new Set<Session>();
   private readonly unsubscribe: () => void;
   private pushTimer: NodeJS.Timeout | undefined;
+  /** The shared plan's encoding, for its epoch. */
+  private encoded: { readonly epoch: number; readonly bytes: EncodedMessage } | undefined;
+  readonly planStats: PlanPushStats;
 
   constructor(private readonly deps: CollectorDeps) {
+    this.planStats = deps.planStats ?? new PlanPushStats();
     this.unsubscribe = deps.nodes.onChange(() => {
       const wait = deps.planDebounceMs ?? 0;
       if (wait === 0) return this.pushPlans();
@@ -71,7 +117,22 @@ export class Collector {
   }
 
   private pushPlans(): void {
-    for (const s of this.live) this.sendPlan(s);
+    if (this.live.size === 0) return;
+    const t0 = performance.now();
+    const before = { pushes: this.planStats.pushes, bytes: this.planStats.bytes };
+    let sent = 0;
+    for (const s of this.live) if (this.sendPlan(s)) sent++;
+    if (sent === 0) return;
+    this.deps.log.debug(
+      {
+        epoch: this.deps.plans.currentEpoch(),
+        streams: sent,
+        written: this.planStats.pushes - before.pushes,
+        bytes: this.planStats.bytes - before.bytes,
+        ms: Math.round((performance.now() - t0) * 10) / 10,
+      },
+      'plans pushed',
+    );
   }
 
   /** Something in the plans besides the node set changed (DNS servers): push them now. */
@@ -83,8 +144,16 @@ export class Collector {
     return this.live.size;
   }
 
+  /** Streams with messages waiting because their agent is not reading (O(streams): for scrapes and tests). */
+  waitingStreams(): number {
+    let n = 0;
+    for (const s of this.live) if (s.sender.waiting > 0) n++;
+    return n;
+  }
+
   readonly handlers: CollectorHandlers = {
-    Connect: (call: Call) => this.connect(call),
+    // The server's serializer also takes encoded messages (server.ts), which grpc-js's typings do not know.
+    Connect: (call) => this.connect(call as unknown as Call),
   };
 
   /** Ends every stream (aggregator shutdown); agents reconnect elsewhere or later. */
@@ -95,9 +164,25 @@ export class Collector {
   }
 
   private connect(call: Call): void {
-    const s = new Session(call);
     const peer = call.getPeer();
     const log = this.deps.log.child({ peer });
+    const stats = this.planStats;
+    const stallTimeoutMs = this.deps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    const s: Session = new Session(
+      call,
+      new StreamSender(call, {
+        stallTimeoutMs,
+        onStall: (waiting) => this.refuse(s, log, 'not_reading', `agent read nothing for ${stallTimeoutMs}ms with ${waiting} messages waiting`),
+        onPlanWritten: (bytes) => {
+          stats.pushes++;
+          stats.bytes += bytes;
+        },
+        onSuperseded: (epoch, by) => {
+          stats.superseded++;
+          log.debug({ node: s.record?.name, epoch, by }, 'waiting plan replaced by a newer one: the agent is not reading');
+        },
+      }),
+    );
     if (this.deps.token) {
       const [value] = call.metadata.get('authorization');
       const presented = bearerToken(typeof value === 'string' ? value : undefined);
@@ -120,7 +205,7 @@ export class Collector {
         log.info({ node: r.record.name, instance: msg.hello.instanceId, version: msg.hello.agentVersion }, 'agent connected');
         this.sendPlan(s);
         // Tell a reconnecting agent what is already stored, so it can drop it.
-        if (r.record.agent.highestSequence > 0) this.write(s, { ack: { sequence: r.record.agent.highestSequence } });
+        if (r.record.agent.highestSequence > 0) s.sender.sendAck(r.record.agent.highestSequence);
       } else if (msg.report) {
         if (!s.record) return this.refuse(s, log, 'report_before_hello', 'report before hello: send Hello first');
         const max = this.deps.sessions.limits.maxResultsPerReport;
@@ -129,7 +214,7 @@ export class Collector {
         }
         const out = this.deps.sessions.report(s.record, msg.report);
         if (Object.keys(out.rejected).length > 0) log.debug({ node: s.record.name, rejected: out.rejected }, 'results rejected');
-        this.write(s, { ack: { sequence: s.record.agent.highestSequence } });
+        s.sender.sendAck(s.record.agent.highestSequence);
       } else if (msg.cni) {
         if (!s.record) return this.refuse(s, log, 'report_before_hello', 'cni snapshot before hello: send Hello first');
         const problem = this.deps.cni?.record(s.record.name, msg.cni, this.deps.now?.() ?? Date.now());
@@ -168,30 +253,34 @@ export class Collector {
   }
 
   private release(s: Session): void {
+    s.sender.close();
     if (this.live.delete(s) && s.record) this.deps.sessions.goodbye(s.record);
   }
 
-  private sendPlan(s: Session): void {
-    if (!s.record || s.ended) return;
-    const plan = this.deps.plans.planFor(s.record);
-    if (samePlan(s.lastPlan, plan)) return;
-    s.lastPlan = plan;
-    this.write(s, {
-      plan: {
-        epoch: plan.epoch,
-        peers: plan.peers.map((p) => ({ ...p, podIps: [...p.podIps], nodeIps: [...p.nodeIps] })),
-        kinds: plan.kinds.map((k) => probeKinds.toProto(k)),
-        intervalMs: plan.intervalMs,
-        timeoutMs: plan.timeoutMs,
-        dnsServers: plan.dns.servers.map((s) => ({ name: s.name, address: s.address, port: s.port, role: dnsRoles.toProto(s.role) })),
-        dnsQuestions: plan.dns.questions.map((q) => ({ name: q.name, type: dnsTypes.toProto(q.type === 'A' ? 'a' : 'aaaa') })),
-        dnsNxZone: plan.dns.nxZone,
-        dnsTcpCheck: plan.dns.tcpCheck,
-      },
-    });
+  /** Queues the current plan on the stream unless it already has this epoch; true when it queued one. */
+  private sendPlan(s: Session): boolean {
+    if (!s.record || s.ended) return false;
+    const plans = this.deps.plans;
+    const epoch = plans.currentEpoch();
+    if (s.planEpoch === epoch) return false;
+    s.planEpoch = epoch;
+    s.sender.sendPlan(plans.isShared ? this.sharedPlanBytes() : this.encode(plans.planFor(s.record)), epoch);
+    return true;
   }
 
-  private write(s: Session, msg: AggregatorMessage): void {
-    if (!s.ended) s.call.write(msg);
+  private sharedPlanBytes(): EncodedMessage {
+    const plan = this.deps.plans.sharedPlan()!;
+    if (this.encoded?.epoch !== plan.epoch) {
+      const t0 = performance.now();
+      const bytes = this.encode(plan);
+      this.encoded = { epoch: plan.epoch, bytes };
+      this.deps.log.debug({ epoch: plan.epoch, peers: plan.peers.length, bytes: bytes.length, ms: Math.round((performance.now() - t0) * 10) / 10 }, 'plan encoded');
+    }
+    return this.encoded.bytes;
+  }
+
+  private encode(plan: PlanContent): EncodedMessage {
+    this.planStats.encodes++;
+    return encodePlan(plan);
   }
 }

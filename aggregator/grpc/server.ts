@@ -3,11 +3,14 @@
 // refusal (RESOURCE_EXHAUSTED) is logged and counted like every other one;
 // grpc-js's own limit, at four times ours, is only a backstop against absurd sizes
 // (such a stream ends as "cancelled" for the collector). An interceptor counts
-// every non-OK status the server sends.
+// every non-OK status the server sends. The response serializer passes an
+// already-encoded message (plan-wire.ts) through unchanged, so that one plan
+// encoding is written to every stream instead of being encoded per agent.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { formatHostPort, type ListenAddress } from '../../common/settings.js';
-import { loadProto, type AgentMessage__Output, type CollectorHandlers } from '../../proto/load.js';
+import { loadProto, type AgentMessage__Output, type AggregatorMessage, type CollectorHandlers } from '../../proto/load.js';
+import { isEncoded, type EncodedMessage } from './plan-wire.js';
 
 /** What the deserializer hands over instead of a message that is too large. */
 export type Oversized = AgentMessage__Output & { oversized: { bytes: number; limit: number } };
@@ -61,6 +64,10 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
       ...connect,
       requestDeserialize: (buf: Buffer): AgentMessage__Output =>
         buf.length > o.maxMessageBytes ? ({ oversized: { bytes: buf.length, limit: o.maxMessageBytes } } as Oversized) : connect.requestDeserialize(buf),
+      // grpc-js calls this on every write and only reads the result (length, then a copy behind
+      // its frame header; responses are never compressed), so shared bytes are safe. Acks and
+      // anything else still arrive as objects and are encoded here.
+      responseSerialize: (msg: AggregatorMessage | EncodedMessage): Buffer => (isEncoded(msg) ? msg : connect.responseSerialize(msg)),
     },
   };
   server.addService(limited, o.handlers);

@@ -1,5 +1,9 @@
-// Turns the node set and the probe settings into each agent's Plan, and tells
-// when a Plan has changed so that an agent is only sent a new one then.
+// The plan agents are sent: the planner's peers plus the probe settings and the
+// DNS section, under an epoch. The epoch moves forward exactly when an input
+// changes, and that is told by version counters and identities (the registry's
+// setVersion, a settings counter, the DNS section's object), never by comparing
+// plans: so "has the plan changed?" costs O(1), and with a shared planner the
+// whole plan is built once per epoch, not once per agent.
 import type { PairKind } from '../../common/vocabulary.js';
 import type { DnsQuestion, DnsServerSpec } from '../dns/servers.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
@@ -15,6 +19,7 @@ export interface PlanPeer {
 
 export interface PlanContent {
   readonly epoch: number;
+  /** With a shared planner: every node, the receiving agent included (it skips itself). */
   readonly peers: readonly PlanPeer[];
   readonly kinds: readonly PairKind[];
   readonly intervalMs: number;
@@ -41,78 +46,84 @@ export interface ProbeSettings {
   readonly dns?: DnsPlan | (() => DnsPlan);
 }
 
-/** True when two plans would make an agent do anything differently (the epoch alone does not). */
-export function samePlan(a: PlanContent | undefined, b: PlanContent): boolean {
-  if (!a) return false;
-  return (
-    a.intervalMs === b.intervalMs &&
-    a.timeoutMs === b.timeoutMs &&
-    sameDns(a.dns, b.dns) &&
-    a.kinds.length === b.kinds.length &&
-    a.kinds.every((k, i) => k === b.kinds[i]) &&
-    a.peers.length === b.peers.length &&
-    a.peers.every((p, i) => samePeer(p, b.peers[i]!))
-  );
-}
-
-function sameDns(a: DnsPlan, b: DnsPlan): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-function samePeer(a: PlanPeer, b: PlanPeer): boolean {
-  return (
-    a.nodeName === b.nodeName &&
-    a.zone === b.zone &&
-    a.responderPort === b.responderPort &&
-    a.podIps.length === b.podIps.length &&
-    a.podIps.every((ip, i) => ip === b.podIps[i]) &&
-    a.nodeIps.length === b.nodeIps.length &&
-    a.nodeIps.every((ip, i) => ip === b.nodeIps[i])
-  );
-}
-
 export class PlanBook {
   private epoch = 0;
-  private epochForVersion = -1;
-  private epochForDns: DnsPlan | undefined;
+  private settingsVersion = 0;
+  // The inputs the current epoch was taken for.
+  private seenNodes = -1;
+  private seenSettings = -1;
+  private seenDns: DnsPlan | undefined;
+  private shared: PlanContent | undefined;
+  private listed: { version: number; nodes: readonly NodeRecord[] } | undefined;
 
   constructor(
     private readonly nodes: NodeRegistry,
-    private readonly planner: Planner,
-    private readonly settings: ProbeSettings,
+    readonly planner: Planner,
+    private settings: ProbeSettings,
     private readonly now: () => number,
   ) {}
 
+  /** Whether every agent gets the same plan (sharedPlan), or each its own (planFor). */
+  get isShared(): boolean {
+    return this.planner.scope === 'shared';
+  }
+
+  /** New probe settings (kinds, interval, timeout, DNS): a new object is a new epoch. */
+  setSettings(settings: ProbeSettings): void {
+    if (settings === this.settings) return;
+    this.settings = settings;
+    this.settingsVersion++;
+  }
+
   /**
-   * The epoch moves forward whenever the node set changed. It is taken from the
-   * wall clock (and never goes back), so a restarted aggregator does not hand
-   * out epochs lower than the ones its agents already saw.
+   * The epoch moves forward whenever the node set (or a node's addresses, zone
+   * or port), the settings or the DNS section changed, and only then. It is
+   * taken from the wall clock (and never goes back), so a restarted aggregator
+   * does not hand out epochs lower than the ones its agents already saw.
    */
   currentEpoch(): number {
     const dns = this.dns();
-    if (this.epochForVersion !== this.nodes.setVersion || this.epochForDns !== dns) {
+    if (this.seenNodes !== this.nodes.setVersion || this.seenSettings !== this.settingsVersion || this.seenDns !== dns) {
       this.epoch = Math.max(this.epoch + 1, Math.floor(this.now()));
-      this.epochForVersion = this.nodes.setVersion;
-      this.epochForDns = dns;
+      this.seenNodes = this.nodes.setVersion;
+      this.seenSettings = this.settingsVersion;
+      this.seenDns = dns;
     }
     return this.epoch;
+  }
+
+  /** The plan every agent gets, one object per epoch; undefined with a per-agent planner. */
+  sharedPlan(): PlanContent | undefined {
+    const planner = this.planner;
+    if (planner.scope !== 'shared') return undefined;
+    const epoch = this.currentEpoch();
+    if (this.shared?.epoch !== epoch) this.shared = this.content(epoch, planner.peers(this.list(), epoch));
+    return this.shared;
+  }
+
+  /** The plan `self` is sent: the shared one, or its own peers. */
+  planFor(self: NodeRecord): PlanContent {
+    const planner = this.planner;
+    if (planner.scope === 'shared') return this.sharedPlan()!;
+    const epoch = this.currentEpoch();
+    return this.content(epoch, planner.peersFor(self, this.list(), epoch));
+  }
+
+  private content(epoch: number, peers: readonly NodeRecord[]): PlanContent {
+    const s = this.settings;
+    return Object.freeze({ epoch, peers: peers.map(toPeer), kinds: s.kinds, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, dns: this.dns() });
+  }
+
+  /** The registry's sorted list, once per node-set version (a per-agent planner asks N times per epoch). */
+  private list(): readonly NodeRecord[] {
+    const version = this.nodes.setVersion;
+    if (this.listed?.version !== version) this.listed = { version, nodes: this.nodes.list() };
+    return this.listed.nodes;
   }
 
   private dns(): DnsPlan {
     const d = this.settings.dns;
     return typeof d === 'function' ? d() : (d ?? NO_DNS);
-  }
-
-  planFor(self: NodeRecord): PlanContent {
-    const peers = this.planner.peersFor(self, this.nodes.list()).map(toPeer);
-    return {
-      epoch: this.currentEpoch(),
-      peers,
-      kinds: this.settings.kinds,
-      intervalMs: this.settings.intervalMs,
-      timeoutMs: this.settings.timeoutMs,
-      dns: this.dns(),
-    };
   }
 }
 

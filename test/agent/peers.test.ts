@@ -1,7 +1,7 @@
-// The agent's side of a plan: diffing peer lists and expanding them into the
-// probes of a round.
+// The agent's side of a plan: taking itself out of the peers, diffing peer
+// lists and expanding them into the probes of a round.
 import t from 'tap';
-import { diffPeers, probeSet, type PeerInfo, type ProbeSetOptions } from '../../agent/peers.js';
+import { diffPeers, planPeers, probeSet, type PeerInfo, type ProbeSetOptions } from '../../agent/peers.js';
 import { CidrSet, parseCidr } from '../../common/cidr.js';
 import type { AddressFamily, PairKind } from '../../common/vocabulary.js';
 
@@ -15,6 +15,20 @@ const BOTH = (): readonly AddressFamily[] => ['ipv4', 'ipv6'];
 function options(over: Partial<ProbeSetOptions> = {}): ProbeSetOptions {
   return { kinds: ['icmp', 'tcp', 'node'], available: new Set<PairKind>(['icmp', 'tcp', 'http', 'mtu', 'node']), allowed: DOCS, families: BOTH, ...over };
 }
+
+t.test('planPeers: the agent takes itself out of a plan that lists every node', async (t) => {
+  const all = [peer('a'), peer('b'), peer('c'), peer('d')];
+  t.same(planPeers(all, 'b', 10), { peers: [peer('a'), peer('c'), peer('d')], over: 0 });
+  t.same(planPeers(all, 'x', 10).peers.map((p) => p.nodeName), ['a', 'b', 'c', 'd'], 'a plan without this node (a per-agent plan) is taken whole');
+  t.same(planPeers([peer('a')], 'a', 10), { peers: [], over: 0 }, 'alone in the cluster: nothing to probe');
+});
+
+t.test('planPeers: --max-peers counts peers, not the agent itself', async (t) => {
+  const all = [peer('a'), peer('b'), peer('c'), peer('d')];
+  t.same(planPeers(all, 'a', 3), { peers: [peer('b'), peer('c'), peer('d')], over: 0 }, 'self first in the list does not take a place');
+  t.same(planPeers(all, 'c', 2), { peers: [peer('a'), peer('b')], over: 1 });
+  t.same(planPeers(all, 'd', 1).peers.map((p) => p.nodeName), ['a']);
+});
 
 t.test('diffPeers: added, removed, changed', async (t) => {
   const before = [peer('a'), peer('b'), peer('c'), peer('d')];

@@ -1,11 +1,12 @@
-// Plans: what each agent probes, when a plan counts as changed, and the epoch.
+// Plans: one shared plan per epoch for the full mesh, per-agent plans for a
+// per-agent planner, and an epoch that moves exactly when an input changes.
 import t from 'tap';
-import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
-import { PlanBook, samePlan, type PlanContent, type ProbeSettings } from '../../../aggregator/plan/plans.js';
-import { fullMeshPlanner } from '../../../aggregator/plan/planner.js';
+import { NodeRegistry, type NodeIdentity, type NodeRecord } from '../../../aggregator/nodes/registry.js';
+import { NO_DNS, PlanBook, type DnsPlan, type ProbeSettings } from '../../../aggregator/plan/plans.js';
+import { fullMeshPlanner, type PerAgentPlanner, type SharedPlanner } from '../../../aggregator/plan/planner.js';
 import { ManualClock } from '../../../common/clock.js';
 
-const DNS = {
+const DNS: DnsPlan = {
   servers: [
     { name: 'service', role: 'service' as const, address: '', port: 53 },
     { name: 'dns-a', role: 'replica' as const, address: '10.244.0.5', port: 53 },
@@ -20,21 +21,23 @@ function id(name: string, i: number, over: Partial<NodeIdentity> = {}): NodeIden
   return { name, zone: `zone-${i % 2}`, podIPs: [`192.0.2.${i}`, `2001:db8::${i}`], nodeIPs: [`198.51.100.${i}`], responderPort: 9402, ...over };
 }
 
-function setup(names = ['node-a', 'node-b', 'node-c']) {
+function setup(names = ['node-a', 'node-b', 'node-c'], settings: ProbeSettings = SETTINGS) {
   const clock = new ManualClock(1_700_000_000_000);
   const nodes = new NodeRegistry();
   names.forEach((n, i) => nodes.upsert(id(n, i + 1), 0));
-  const book = new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => clock.now());
+  const book = new PlanBook(nodes, fullMeshPlanner, settings, () => clock.now());
   return { clock, nodes, book };
 }
 
-t.test('a plan is the full mesh without self, with the probe settings', async (t) => {
+t.test('the full-mesh plan lists every node, the receiver included, with the probe settings', async (t) => {
   const { nodes, book, clock } = setup();
-  const plan = book.planFor(nodes.get('node-b')!);
+  t.ok(book.isShared);
+  const plan = book.sharedPlan()!;
   t.same(plan, {
     epoch: clock.now(),
     peers: [
       { nodeName: 'node-a', podIps: ['192.0.2.1', '2001:db8::1'], nodeIps: ['198.51.100.1'], zone: 'zone-1', responderPort: 9402 },
+      { nodeName: 'node-b', podIps: ['192.0.2.2', '2001:db8::2'], nodeIps: ['198.51.100.2'], zone: 'zone-0', responderPort: 9402 },
       { nodeName: 'node-c', podIps: ['192.0.2.3', '2001:db8::3'], nodeIps: ['198.51.100.3'], zone: 'zone-1', responderPort: 9402 },
     ],
     kinds: ['icmp', 'tcp', 'node'],
@@ -42,81 +45,87 @@ t.test('a plan is the full mesh without self, with the probe settings', async (t
     timeoutMs: 1_000,
     dns: DNS,
   });
-  for (const n of nodes.list()) {
-    const p = book.planFor(n);
-    t.equal(p.peers.length, 2);
-    t.notOk(p.peers.some((peer) => peer.nodeName === n.name), `${n.name} does not probe itself`);
-  }
+  for (const n of nodes.list()) t.equal(book.planFor(n), plan, `${n.name} gets the very same plan object`);
+  t.ok(Object.isFrozen(plan), 'shared between streams: frozen');
 });
 
-t.test('the only node gets an empty plan', async (t) => {
+t.test('the only node gets a plan naming only itself (so it probes nothing)', async (t) => {
   const { nodes, book } = setup(['solo']);
-  t.same(book.planFor(nodes.get('solo')!).peers, []);
+  t.same(book.planFor(nodes.get('solo')!).peers.map((p) => p.nodeName), ['solo']);
 });
 
-t.test('samePlan: the epoch alone is no change', async (t) => {
-  const { nodes, book } = setup();
-  const a = book.planFor(nodes.get('node-a')!);
-  t.notOk(samePlan(undefined, a), 'no previous plan: changed');
-  t.ok(samePlan(a, a));
-  t.ok(samePlan(a, { ...a, epoch: a.epoch + 1_000 }));
-  t.ok(samePlan(a, JSON.parse(JSON.stringify(a)) as PlanContent), 'equal content in new arrays');
+t.test('the shared plan is built once per epoch, however many agents ask', async (t) => {
+  let builds = 0;
+  const counting: SharedPlanner = { name: 'counting', scope: 'shared', peers: (nodes) => (builds++, nodes) };
+  const nodes = new NodeRegistry();
+  for (let i = 1; i <= 50; i++) nodes.upsert(id(`node-${i}`, i), 0);
+  const book = new PlanBook(nodes, counting, SETTINGS, () => 1_700_000_000_000);
+  for (const n of nodes.list()) book.planFor(n);
+  t.equal(builds, 1, '50 agents, one build');
+  nodes.upsert(id('node-51', 51), 0);
+  for (const n of nodes.list()) book.planFor(n);
+  t.equal(builds, 2, 'a node-set change: one more');
 });
 
-t.test('samePlan sees any change of peers, kinds, interval or timeout', async (t) => {
-  const { nodes, book } = setup();
-  const a = book.planFor(nodes.get('node-a')!);
-  const p0 = a.peers[0]!;
-  const variants: [string, PlanContent][] = [
-    ['interval', { ...a, intervalMs: 6_000 }],
-    ['timeout', { ...a, timeoutMs: 900 }],
-    ['a kind more', { ...a, kinds: [...a.kinds, 'http'] }],
-    ['a kind less', { ...a, kinds: a.kinds.slice(1) }],
-    ['a kind replaced', { ...a, kinds: ['icmp', 'tcp', 'mtu'] }],
-    ['kinds reordered', { ...a, kinds: ['tcp', 'icmp', 'node'] }],
-    ['a peer more', { ...a, peers: [...a.peers, { ...p0, nodeName: 'node-z' }] }],
-    ['a peer less', { ...a, peers: a.peers.slice(1) }],
-    ['peers reordered', { ...a, peers: [...a.peers].reverse() }],
-    ['peer renamed', { ...a, peers: [{ ...p0, nodeName: 'node-x' }, ...a.peers.slice(1)] }],
-    ['peer zone', { ...a, peers: [{ ...p0, zone: 'elsewhere' }, ...a.peers.slice(1)] }],
-    ['peer port', { ...a, peers: [{ ...p0, responderPort: 9403 }, ...a.peers.slice(1)] }],
-    ['peer pod IP', { ...a, peers: [{ ...p0, podIps: ['192.0.2.99', '2001:db8::2'] }, ...a.peers.slice(1)] }],
-    ['peer pod IP dropped', { ...a, peers: [{ ...p0, podIps: ['192.0.2.2'] }, ...a.peers.slice(1)] }],
-    ['peer pod IPs reordered', { ...a, peers: [{ ...p0, podIps: [...p0.podIps].reverse() }, ...a.peers.slice(1)] }],
-    ['peer node IP', { ...a, peers: [{ ...p0, nodeIps: ['198.51.100.99'] }, ...a.peers.slice(1)] }],
-    ['peer node IP added', { ...a, peers: [{ ...p0, nodeIps: [...p0.nodeIps, '2001:db8:1::2'] }, ...a.peers.slice(1)] }],
-    ['a DNS server less', { ...a, dns: { ...a.dns, servers: a.dns.servers.slice(1) } }],
-    ['a DNS server moved', { ...a, dns: { ...a.dns, servers: [a.dns.servers[0]!, { ...a.dns.servers[1]!, address: '10.244.0.6' }] } }],
-    ['a DNS name more', { ...a, dns: { ...a.dns, questions: [...a.dns.questions, { name: 'example.internal', type: 'AAAA' }] } }],
-    ['another NX zone', { ...a, dns: { ...a.dns, nxZone: 'cluster.test' } }],
-  ];
-  for (const [what, b] of variants) {
-    t.notOk(samePlan(a, b), what);
-    t.notOk(samePlan(b, a), `${what} (reversed)`);
-  }
+t.test('a per-agent planner gives each agent its own peers under the same epoch', async (t) => {
+  const ring: PerAgentPlanner = {
+    name: 'ring',
+    scope: 'per-agent',
+    peersFor: (self, nodes) => {
+      const i = nodes.findIndex((n) => n.name === self.name);
+      return [nodes[(i + 1) % nodes.length]!];
+    },
+  };
+  const nodes = new NodeRegistry();
+  ['n1', 'n2', 'n3'].forEach((n, i) => nodes.upsert(id(n, i + 1), 0));
+  const book = new PlanBook(nodes, ring, SETTINGS, () => 1_700_000_000_000);
+  t.notOk(book.isShared);
+  t.equal(book.sharedPlan(), undefined);
+  const plans = nodes.list().map((n: NodeRecord) => book.planFor(n));
+  t.same(plans.map((p) => p.peers.map((x) => x.nodeName)), [['n2'], ['n3'], ['n1']]);
+  t.same(new Set(plans.map((p) => p.epoch)).size, 1);
 });
 
-t.test('the epoch is the wall clock when the node set changed, and only then', async (t) => {
+t.test('the epoch moves when an input changes, and only then', async (t) => {
   const { nodes, book, clock } = setup();
   const t0 = clock.now();
+  let expect = t0;
+  const step = (what: string, change: () => void, moves: boolean) => {
+    clock.advance(1_000);
+    change();
+    if (moves) expect = clock.now();
+    t.equal(book.currentEpoch(), expect, `${what}: ${moves ? 'moves' : 'stays'}`);
+  };
   t.equal(book.currentEpoch(), t0);
-  clock.advance(60_000);
-  t.equal(book.currentEpoch(), t0, 'time alone does not move it');
-  t.equal(book.planFor(nodes.get('node-a')!).epoch, t0);
-  nodes.upsert(id('node-a', 1), 0); // identical: no change
-  t.equal(book.currentEpoch(), t0);
-  nodes.get('node-a')!.agent.connected = true; // agent state is not the node set
-  t.equal(book.currentEpoch(), t0);
-  nodes.upsert(id('node-d', 4), 0);
-  t.equal(book.currentEpoch(), t0 + 60_000, 'a new node: the epoch moves to now');
-  t.equal(book.planFor(nodes.get('node-a')!).epoch, t0 + 60_000);
-  t.equal(book.planFor(nodes.get('node-d')!).epoch, t0 + 60_000, 'every agent gets the same epoch');
+  step('time alone', () => {}, false);
+  step('an identical hello', () => nodes.upsert(id('node-a', 1), 0), false);
+  step('agent state', () => (nodes.get('node-a')!.agent.connected = true), false);
+  step('the same settings object', () => book.setSettings(SETTINGS), false);
+  step('a new node', () => nodes.upsert(id('node-d', 4), 0), true);
+  step('a removed node', () => nodes.remove('node-c'), true);
+  step('a new pod IP', () => nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'] }), 0), true);
+  step('a new node IP', () => nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'], nodeIPs: ['198.51.100.77'] }), 0), true);
+  step('a new zone', () => nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'], nodeIPs: ['198.51.100.77'], zone: 'zone-9' }), 0), true);
+  step('a new responder port', () => nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'], nodeIPs: ['198.51.100.77'], zone: 'zone-9', responderPort: 9403 }), 0), true);
+  step('other kinds', () => book.setSettings({ ...SETTINGS, kinds: ['tcp'] }), true);
+  step('another interval', () => book.setSettings({ ...SETTINGS, kinds: ['tcp'], intervalMs: 10_000 }), true);
+  t.equal(book.sharedPlan()!.intervalMs, 10_000, 'the plan carries the new settings');
+  t.same(book.sharedPlan()!.kinds, ['tcp']);
+});
+
+t.test('a new DNS section object is a new epoch; the same object is not', async (t) => {
+  let dns: DnsPlan = DNS;
+  const { book, clock } = setup(undefined, { ...SETTINGS, dns: () => dns });
+  const e0 = book.currentEpoch();
   clock.advance(1_000);
-  nodes.remove('node-c');
-  t.equal(book.currentEpoch(), t0 + 61_000, 'a removed node moves it');
+  t.equal(book.currentEpoch(), e0, 'the function gives the same object');
+  dns = { ...DNS, servers: DNS.servers.slice(1) };
+  t.equal(book.currentEpoch(), e0 + 1_000);
+  t.same(book.sharedPlan()!.dns.servers.map((s) => s.name), ['dns-a']);
+  dns = NO_DNS;
   clock.advance(1_000);
-  nodes.upsert(id('node-a', 1, { podIPs: ['192.0.2.77'] }), 0);
-  t.equal(book.currentEpoch(), t0 + 62_000, 'a node\'s new address moves it (its peers\' plans change)');
+  t.equal(book.currentEpoch(), e0 + 2_000);
+  t.same(book.sharedPlan()!.dns, NO_DNS);
 });
 
 t.test('several changes between two plans move the epoch once', async (t) => {
@@ -152,29 +161,23 @@ t.test('the epoch is an integer even with a fractional clock', async (t) => {
   t.equal(book.currentEpoch(), 1_700_000_000_123);
 });
 
-t.test('replicas with the same node set and settings make the same plan', async (t) => {
+t.test('replicas with the same node set, settings and epoch make the same plan', async (t) => {
   const idents = [id('node-a', 1), id('node-b', 2), id('node-c', 3)];
   const replica = (order: number[]) => {
     const nodes = new NodeRegistry();
     for (const i of order) nodes.upsert(idents[i]!, 0);
-    return { nodes, book: new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => 1_700_000_000_000) };
+    return new PlanBook(nodes, fullMeshPlanner, SETTINGS, () => 1_700_000_000_000);
   };
-  const one = replica([0, 1, 2]);
-  const two = replica([2, 0, 1]);
-  for (const { name } of idents) {
-    t.same(one.book.planFor(one.nodes.get(name)!), two.book.planFor(two.nodes.get(name)!), name);
-  }
+  t.same(replica([0, 1, 2]).sharedPlan(), replica([2, 0, 1]).sharedPlan());
 });
 
 t.test('a plan follows the node set', async (t) => {
   const { nodes, book } = setup();
-  const before = book.planFor(nodes.get('node-a')!);
+  const before = book.sharedPlan()!;
   nodes.upsert(id('node-d', 4), 0);
-  const after = book.planFor(nodes.get('node-a')!);
-  t.notOk(samePlan(before, after));
-  t.same(after.peers.map((p) => p.nodeName), ['node-b', 'node-c', 'node-d']);
+  const after = book.sharedPlan()!;
+  t.not(after, before);
+  t.same(after.peers.map((p) => p.nodeName), ['node-a', 'node-b', 'node-c', 'node-d']);
   t.ok(after.epoch > before.epoch);
-  const again = book.planFor(nodes.get('node-a')!);
-  t.ok(samePlan(after, again));
-  t.equal(again.epoch, after.epoch);
+  t.equal(book.sharedPlan(), after, 'no change: the same plan');
 });
