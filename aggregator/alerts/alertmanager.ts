@@ -3,7 +3,11 @@
 // queue and send loop, so one member being down delays nothing for the others.
 // The queue is keyed by the alert's label set: a newer state of an alert
 // replaces the queued one, so periodic resends during an outage can't grow it.
+// Nothing is dropped silently: only an alert Alertmanager refuses as invalid
+// (400) when posted alone is dropped, counted and logged with the reason;
+// every other failure is retried with backoff and counted as failed.
 import type { Logger } from '../../common/logger.js';
+import { DEFAULT_BACKOFF, exchange, failureReason, loggedBody, retryDelay, type RetryBackoff } from './request.js';
 
 /** An Alertmanager v2 postable alert. */
 export interface Alert {
@@ -30,30 +34,36 @@ export interface AlertmanagerSenderOptions {
   /** Alerts per POST at most (default 64). */
   readonly batchSize?: number;
   /** Retry delay after a failed POST: initialMs doubling up to maxMs, with jitter (default 500ms..30s). */
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly backoff?: RetryBackoff;
   readonly log: Logger;
   readonly fetch?: typeof fetch;
 }
 
 const DEFAULT_BATCH_SIZE = 64;
-const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000 };
-/** Enough of Alertmanager's error body to say what it rejected, without flooding the log. */
+/** Enough of Alertmanager's error body to say what it refused, without flooding the log. */
 const MAX_LOGGED_BODY = 512;
+/** Bytes of a response read at most (Alertmanager answers a post with an empty body or a short error). */
+const MAX_READ_BODY = 4096;
 
 interface Entry {
   readonly key: string;
   readonly alert: Alert;
 }
 
-type Outcome = { kind: 'ok' } | { kind: 'retry'; status?: number; error?: string } | { kind: 'rejected'; status: number; body: string } | { kind: 'closed' };
+type Retry = { kind: 'retry'; status?: number; error?: string; body?: string };
+/** What one post got: 2xx, 400/413 (about the alerts in it), anything else (about Alertmanager), or close(). */
+type Outcome = { kind: 'ok' } | { kind: 'refused'; status: number; body: string } | Retry | { kind: 'closed' };
+/** What became of a batch: every alert sent or dropped, or some left for after the backoff. */
+type Delivery = { kind: 'done' } | Retry | { kind: 'closed' };
+const DONE: Delivery = { kind: 'done' };
 
 /** The identity of an alert for Alertmanager: its label set, order-independent. */
-function fingerprint(labels: Readonly<Record<string, string>>): string {
+export function fingerprint(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** `<url>/api/v2/alerts`, keeping a path prefix (`http://h:9093/am/`) with or without its trailing slash. */
-function alertsEndpoint(raw: string): string {
+export function alertsEndpoint(raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -97,7 +107,7 @@ class Target {
   constructor(
     readonly url: string,
     private readonly endpoint: string,
-    private readonly opts: { timeoutMs: number; capacity: number; batchSize: number; backoff: { initialMs: number; maxMs: number }; log: Logger; fetch: typeof fetch },
+    private readonly opts: { timeoutMs: number; capacity: number; batchSize: number; backoff: RetryBackoff; log: Logger; fetch: typeof fetch },
   ) {
     this.done = this.loop();
   }
@@ -137,48 +147,77 @@ class Target {
         this.wake = null;
         continue;
       }
-      const batch = [...this.queue.values()].slice(0, this.opts.batchSize);
-      const outcome = await this.post(batch);
-      switch (outcome.kind) {
-        case 'closed':
-          return;
-        case 'ok':
-          this.sent += batch.length;
-          this.remove(batch);
-          if (this.failing) this.opts.log.info({ url: this.url, attempts: this.attempt + 1 }, 'alertmanager reachable again');
-          this.failing = false;
-          this.attempt = 0;
-          break;
-        case 'rejected':
-          // Alertmanager says the alerts are invalid: sending them again can't help.
-          this.failed += batch.length;
-          this.dropped += batch.length;
-          this.remove(batch);
-          this.opts.log.error({ url: this.url, status: outcome.status, alerts: batch.length, body: outcome.body }, 'alertmanager rejected alerts, dropping them');
-          break;
-        case 'retry': {
-          this.failed += batch.length;
-          if (!this.failing) {
-            this.failing = true;
-            this.opts.log.warn({ url: this.url, status: outcome.status, error: outcome.error, queued: this.queue.size }, 'alertmanager post failed, retrying with backoff');
-          }
-          await this.sleep(this.delay(this.attempt++));
-          break;
-        }
+      const batch: Entry[] = [];
+      for (const e of this.queue.values()) {
+        if (batch.length === this.opts.batchSize) break;
+        batch.push(e);
+      }
+      const result = await this.deliver(batch);
+      if (result.kind === 'closed') return;
+      if (result.kind === 'done') {
+        if (this.failing) this.opts.log.info({ url: this.url, attempts: this.attempt + 1 }, 'alertmanager reachable again');
+        this.failing = false;
+        this.attempt = 0;
+        continue;
+      }
+      if (!this.failing) {
+        this.failing = true;
+        this.opts.log.warn({ url: this.url, status: result.status, error: result.error, body: result.body, queued: this.queue.size }, 'alertmanager post failed, retrying with backoff');
+      }
+      await this.sleep(retryDelay(this.attempt++, this.opts.backoff));
+    }
+  }
+
+  /**
+   * Posts `batch`. Only an alert Alertmanager calls invalid (400), alone in its post, is dropped: a
+   * batch refused with 400 or 413 is split in halves until the bad alert is alone, so it can't take the
+   * others (resolved ones included) with it. Everything else is retried: 401/403/404 (a wrong URL or
+   * credentials, fixed by a person meanwhile), 408/429/5xx, network errors, deadlines, and a single
+   * alert still too large.
+   */
+  private async deliver(batch: readonly Entry[]): Promise<Delivery> {
+    const outcome = await this.post(batch);
+    switch (outcome.kind) {
+      case 'closed':
+        return outcome;
+      case 'ok':
+        this.sent += batch.length;
+        this.remove(batch);
+        return DONE;
+      case 'retry':
+        this.failed += batch.length;
+        return outcome;
+      case 'refused': {
+        if (batch.length > 1) return this.split(batch, outcome.status);
+        this.failed++;
+        if (outcome.status === 413) return { kind: 'retry', status: 413, body: outcome.body };
+        this.dropped++;
+        this.remove(batch);
+        this.opts.log.error({ url: this.url, status: outcome.status, labels: batch[0]!.alert.labels, body: outcome.body }, 'alertmanager refused an alert as invalid, dropping it');
+        return DONE;
       }
     }
+  }
+
+  private async split(batch: readonly Entry[], status: number): Promise<Delivery> {
+    this.opts.log.debug({ url: this.url, status, alerts: batch.length }, 'alertmanager refused a batch, posting it in halves');
+    const mid = Math.ceil(batch.length / 2);
+    const first = await this.deliver(batch.slice(0, mid));
+    if (first.kind === 'closed') return first;
+    // One alert too large must not hold back the rest; any other failure is the whole Alertmanager's, so
+    // the rest waits for the backoff too (counted failed: it was not delivered).
+    if (first.kind === 'retry' && first.status !== 413) {
+      this.failed += batch.length - mid;
+      return first;
+    }
+    const second = await this.deliver(batch.slice(mid));
+    if (second.kind === 'closed') return second;
+    return first.kind === 'retry' ? first : second;
   }
 
   /** Removes posted entries unless a newer state replaced them meanwhile (that one still has to go). */
   private remove(batch: readonly Entry[]): void {
     for (const e of batch) if (this.queue.get(e.key) === e) this.queue.delete(e.key);
-  }
-
-  /** Exponential, with jitter in [delay/2, delay] so members of a fleet don't retry in step. */
-  private delay(attempt: number): number {
-    const { initialMs, maxMs } = this.opts.backoff;
-    const d = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-    return d / 2 + (Math.random() * d) / 2;
   }
 
   private sleep(ms: number): Promise<void> {
@@ -194,32 +233,19 @@ class Target {
   }
 
   private async post(batch: readonly Entry[]): Promise<Outcome> {
-    // An own timer rather than AbortSignal.timeout: that one can't be cleared and would outlive close().
     const ac = new AbortController();
     this.inflight = ac;
-    const deadline = setTimeout(() => ac.abort(new Error(`timed out after ${this.opts.timeoutMs}ms`)), this.opts.timeoutMs);
-    deadline.unref();
     try {
-      const res = await this.opts.fetch(this.endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(batch.map((e) => e.alert)),
-        signal: ac.signal,
-      });
-      // Read the body on every path: it releases the connection, and on an error it says why.
-      const body = await res.text();
-      if (res.ok) return { kind: 'ok' };
-      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-        return { kind: 'rejected', status: res.status, body: body.length > MAX_LOGGED_BODY ? `${body.slice(0, MAX_LOGGED_BODY)}…` : body };
-      }
-      return { kind: 'retry', status: res.status };
+      const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch.map((e) => e.alert)) };
+      const answer = await exchange(this.opts.fetch, this.endpoint, init, ac, this.opts.timeoutMs, MAX_READ_BODY);
+      if (answer.status >= 200 && answer.status < 300) return { kind: 'ok' };
+      const body = loggedBody(answer.body, answer.truncated, MAX_LOGGED_BODY);
+      if (answer.status === 400 || answer.status === 413) return { kind: 'refused', status: answer.status, body };
+      return { kind: 'retry', status: answer.status, body };
     } catch (e) {
       if (this.closed) return { kind: 'closed' };
-      const reason: unknown = ac.signal.aborted ? ac.signal.reason : e;
-      const cause = (reason as { cause?: { message?: unknown } }).cause?.message;
-      return { kind: 'retry', error: [(reason as Error).message, cause].filter((s) => typeof s === 'string' && s !== '').join(': ') };
+      return { kind: 'retry', error: failureReason(e, ac) };
     } finally {
-      clearTimeout(deadline);
       this.inflight = null;
     }
   }

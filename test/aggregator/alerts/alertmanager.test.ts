@@ -1,12 +1,16 @@
 // The Alertmanager sender against a real Alertmanager: what is posted is what
 // Alertmanager lists, an outage delays but doesn't lose alerts, the queue is
-// bounded, an alert Alertmanager rejects is dropped, and close() leaves nothing.
+// bounded, and close() leaves nothing. Against port-0 servers that refuse:
+// 401/403/404 and a single alert too large (413) are retried with backoff, a
+// batch refused with 400 or 413 is split so that only an invalid alert alone
+// is dropped, and resolved notifications get through every refusal.
 import { createHook } from 'node:async_hooks';
 import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { AlertmanagerSender, type Alert } from '../../../aggregator/alerts/alertmanager.js';
 import { silentLogger } from '../../../common/logger.js';
-import { alertmanagerAvailable, freePort, startAlertmanager, type RunningAlertmanager } from '../../helpers/alertmanager.js';
+import { alertmanagerSkip, freePort, startAlertmanager, type RunningAlertmanager } from '../../helpers/alertmanager.js';
+import { startFakeAlertmanager } from '../../helpers/fake-alertmanager.js';
 import { logSink } from '../../helpers/log-sink.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -101,7 +105,7 @@ t.test('close() aborts a post in flight and a backoff sleep, and leaves no timer
     init(id, type) {
       if (type !== 'Timeout') return;
       const caller = (new Error().stack ?? '').split('\n').slice(2).find((f) => !f.includes('node:'));
-      if (caller?.includes('aggregator/alerts/alertmanager')) live.add(id);
+      if (caller?.includes('aggregator/alerts/')) live.add(id);
     },
     destroy(id) {
       live.delete(id);
@@ -149,7 +153,7 @@ t.test('close() aborts a post in flight and a backoff sleep, and leaves no timer
   t.equal(s.stats().get(refused)!.queued, 1, 'enqueue after close is ignored');
 });
 
-t.test('against a real Alertmanager', { skip: alertmanagerAvailable ? false : 'prometheus-alertmanager is not installed' }, async (t) => {
+t.test('against a real Alertmanager', { skip: alertmanagerSkip }, async (t) => {
   const am = await startAlertmanager();
   t.teardown(() => am.stop());
   const sink = logSink();
@@ -245,7 +249,7 @@ t.test('against a real Alertmanager', { skip: alertmanagerAvailable ? false : 'p
     t.match(s.stats().get(am.url), { sent: 1, queued: 0, dropped: 0 });
   });
 
-  t.test('an alert Alertmanager rejects is dropped, not retried', async (t) => {
+  t.test('an alert Alertmanager refuses as invalid is dropped, not retried', async (t) => {
     let posts = 0;
     const counting = ((input: string | URL | Request, init?: RequestInit) => {
       posts++;
@@ -255,12 +259,145 @@ t.test('against a real Alertmanager', { skip: alertmanagerAvailable ? false : 'p
     t.teardown(() => s.close());
     // Alertmanager 0.25 refuses an alert without labels with 400 "at least one label pair required".
     s.enqueue([{ ...alert('Invalid'), labels: {} }]);
-    await waitFor('the rejection', () => s.stats().get(am.url)!.dropped === 1, 5_000);
+    await waitFor('the refusal', () => s.stats().get(am.url)!.dropped === 1, 5_000);
     t.same(s.stats().get(am.url), { sent: 0, failed: 1, dropped: 1, queued: 0 });
-    const err = sink.lines.find((l) => l.msg === 'alertmanager rejected alerts, dropping them');
-    t.match(err, { level: 50, url: am.url, status: 400, alerts: 1, body: /at least one label pair required/ });
+    const err = sink.lines.find((l) => l.msg === 'alertmanager refused an alert as invalid, dropping it');
+    t.match(err, { level: 50, url: am.url, status: 400, labels: {}, body: /at least one label pair required/ });
     s.enqueue([alert('AfterInvalid')]);
     await waitFor('the next alert', async () => (await listed(am, 'AfterInvalid')).length === 1);
-    t.equal(posts, 2, 'the rejected alert was posted once');
+    t.equal(posts, 2, 'the refused alert was posted once');
   });
+
+  t.test('an invalid alert in a batch is dropped alone: the valid ones, resolved ones too, are listed', async (t) => {
+    const s = sender([am.url]);
+    const wasFiring = alert('MixedResolved');
+    s.enqueue([wasFiring]);
+    await waitFor('the firing alert', async () => (await listed(am, 'MixedResolved')).length === 1);
+    s.enqueue([alert('MixedA'), { ...alert('MixedBad'), labels: {} }, { ...wasFiring, endsAt: new Date().toISOString() }, alert('MixedB')]);
+    await waitFor('the batch settled', () => s.stats().get(am.url)!.queued === 0 && s.stats().get(am.url)!.dropped === 1, 5_000);
+    t.equal((await listed(am, 'MixedA')).length, 1);
+    t.equal((await listed(am, 'MixedB')).length, 1);
+    t.same(await listed(am, 'MixedResolved'), [], 'the resolved notification got through');
+    // 4 → 400 (Alertmanager keeps the valid three anyway), 2 → 400, the bad one alone → dropped, then 1, then 2 accepted.
+    t.same(s.stats().get(am.url), { sent: 4, failed: 1, dropped: 1, queued: 0 });
+  });
+});
+
+t.test('401, 403 and 404 are retried with backoff and counted failed; the resolved state gets through', async (t) => {
+  for (const status of [401, 403, 404]) {
+    await t.test(`HTTP ${status}`, async (t) => {
+      const refusals = 4;
+      let refused = 0;
+      const am = await startFakeAlertmanager(() => (refused++ < refusals ? { status, body: `{"error":"HTTP ${status} from the proxy"}` } : { status: 200 }));
+      t.teardown(() => am.close());
+      const sink = logSink();
+      const backoff = { initialMs: 40, maxMs: 160 };
+      const s = new AlertmanagerSender({ urls: [am.url], timeoutMs: 2_000, capacity: 10, backoff, log: sink.log });
+      t.teardown(() => s.close());
+      const firing = alert('Auth');
+      s.enqueue([firing]);
+      await waitFor('a refused post', () => s.stats().get(am.url)!.failed >= 1, 5_000);
+      // The finding resolves while Alertmanager refuses: that state replaces the queued firing one.
+      const resolved = { ...firing, endsAt: new Date().toISOString() };
+      s.enqueue([resolved]);
+      await waitFor('delivered', () => s.stats().get(am.url)!.sent === 1, 10_000);
+      const posts = am.posts();
+      t.equal(posts.length, refusals + 1, 'posted until accepted');
+      t.same(s.stats().get(am.url), { sent: 1, failed: refusals, dropped: 0, queued: 0 });
+      t.same(posts.at(-1)!.alerts, [resolved], 'the resolved state is what got through');
+      // Jittered exponential backoff: the wait after the i-th refusal is at least half of min(max, initial·2^i).
+      for (let i = 1; i < posts.length; i++) {
+        const least = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (i - 1)) / 2;
+        t.ok(posts[i]!.at - posts[i - 1]!.at >= least - 1, `gap ${i}: ${(posts[i]!.at - posts[i - 1]!.at).toFixed(0)} ms ≥ ${least} ms`);
+      }
+      const warns = sink.lines.filter((l) => l.msg === 'alertmanager post failed, retrying with backoff');
+      t.equal(warns.length, 1, 'one warning for the streak');
+      t.match(warns[0], { level: 40, url: am.url, status, body: `{"error":"HTTP ${status} from the proxy"}` });
+      t.ok(sink.find('alertmanager reachable again'), 'recovery logged');
+      t.notOk(sink.find(/dropping/), 'nothing dropped');
+    });
+  }
+});
+
+t.test('413: a batch is split until each post fits; an alert too large alone is retried, holding back no other', async (t) => {
+  let limit = 1_500;
+  const am = await startFakeAlertmanager((r) => (r.bytes > limit ? { status: 413, body: 'request entity too large' } : { status: 200 }));
+  t.teardown(() => am.close());
+  const sink = logSink();
+  const s = new AlertmanagerSender({ urls: [am.url], timeoutMs: 2_000, capacity: 20, backoff: { initialMs: 30, maxMs: 60 }, log: sink.log });
+  t.teardown(() => s.close());
+  const small = Array.from({ length: 6 }, (_, i) => alert(`Small${i}`));
+  const big = alert('Big', { annotations: { summary: 'big', description: 'x'.repeat(2_000) } });
+  const resolved = { ...alert('SmallResolved'), endsAt: new Date().toISOString() };
+  s.enqueue([...small.slice(0, 3), big, ...small.slice(3), resolved]);
+  const delivered = () => new Set(am.posts().filter((p) => p.bytes <= limit).flatMap((p) => p.alerts.map((a) => a.labels.alertname)));
+  await waitFor('every small alert delivered', () => [...small, resolved].every((a) => delivered().has(a.labels.alertname!)), 5_000);
+  await waitFor('the big one refused alone, more than once', () => am.posts().filter((p) => p.alerts.length === 1 && p.alerts[0]!.labels.alertname === 'Big').length >= 3, 5_000);
+  t.ok(am.posts().every((p) => p.bytes <= limit || p.alerts.length > 1 || p.alerts[0]!.labels.alertname === 'Big'), 'only batches and the big alert were refused');
+  const st = s.stats().get(am.url)!;
+  t.match(st, { sent: 7, dropped: 0, queued: 1 });
+  t.ok(st.failed >= 3, `the big alert counted failed on each try (${st.failed})`);
+  t.match(sink.find('alertmanager post failed, retrying with backoff'), { level: 40, status: 413, body: 'request entity too large' });
+
+  // A proxy limit raised: it gets through.
+  limit = 1_000_000;
+  await waitFor('the big alert delivered', () => s.stats().get(am.url)!.queued === 0, 5_000);
+  t.match(s.stats().get(am.url), { sent: 8, dropped: 0 });
+});
+
+t.test('400: a batch with one invalid alert is halved until it is alone; only it is dropped, counted and logged (bounded)', async (t) => {
+  const longBody = `alert Bad is invalid: ${'y'.repeat(2_000)}`;
+  const am = await startFakeAlertmanager((r) => (r.alerts.some((a) => a.labels.alertname === 'Bad') ? { status: 400, body: longBody } : { status: 200 }));
+  t.teardown(() => am.close());
+  const sink = logSink();
+  const s = new AlertmanagerSender({ urls: [am.url], timeoutMs: 2_000, capacity: 20, backoff: fast, log: sink.log });
+  t.teardown(() => s.close());
+  const now = new Date().toISOString();
+  const good = [alert('G0'), { ...alert('G1'), endsAt: now }, alert('G2'), alert('G4'), { ...alert('G5'), endsAt: now }, alert('G6'), alert('G7')];
+  s.enqueue([...good.slice(0, 3), alert('Bad'), ...good.slice(3)]);
+  await waitFor('the batch settled', () => s.stats().get(am.url)!.queued === 0, 5_000);
+  t.same(
+    am.posts().map((p) => [p.alerts.length, p.alerts.some((a) => a.labels.alertname === 'Bad') ? 400 : 200]),
+    // [G0 G1 G2 Bad | G4 G5 G6 G7] → [G0 G1 | G2 Bad] → [G2 | Bad] → the second half of the eight.
+    [
+      [8, 400],
+      [4, 400],
+      [2, 200],
+      [2, 400],
+      [1, 200],
+      [1, 400],
+      [4, 200],
+    ],
+    'halves, first half first, down to the bad alert alone',
+  );
+  const accepted = am.posts().filter((p) => !p.alerts.some((a) => a.labels.alertname === 'Bad')).flatMap((p) => p.alerts);
+  t.same(accepted.map((a) => a.labels.alertname).sort(), good.map((a) => a.labels.alertname).sort(), 'every other alert, resolved ones included, accepted once');
+  t.same(s.stats().get(am.url), { sent: 7, failed: 1, dropped: 1, queued: 0 });
+  const errs = sink.lines.filter((l) => l.msg === 'alertmanager refused an alert as invalid, dropping it');
+  t.equal(errs.length, 1, 'logged once');
+  t.match(errs[0], { level: 50, url: am.url, status: 400, labels: { alertname: 'Bad' } });
+  t.equal(errs[0]!.body, `${longBody.slice(0, 512)}…`, "Alertmanager's reason, bounded");
+  t.notOk(sink.find('alertmanager post failed, retrying with backoff'), 'no failure streak: Alertmanager answered');
+
+  s.enqueue([alert('Bad'), alert('After')]);
+  await waitFor('the next batch settled', () => s.stats().get(am.url)!.queued === 0, 5_000);
+  t.same(s.stats().get(am.url), { sent: 8, failed: 2, dropped: 2, queued: 0 });
+});
+
+t.test('a failure other than 413 while a batch is split stops the split: the rest waits for the backoff', async (t) => {
+  let down = false;
+  const am = await startFakeAlertmanager((r) => (down ? { status: 503 } : r.alerts.some((a) => a.labels.alertname === 'Bad') ? ((down = true), { status: 400 }) : { status: 200 }));
+  t.teardown(() => am.close());
+  const s = new AlertmanagerSender({ urls: [am.url], timeoutMs: 2_000, capacity: 20, backoff: { initialMs: 100, maxMs: 100 }, log: silentLogger() });
+  t.teardown(() => s.close());
+  s.enqueue([alert('A'), alert('Bad'), alert('B'), alert('C')]);
+  await waitFor('a post after the 400', () => am.posts().length >= 2, 5_000);
+  // 4 → 400, then 2 → 503: the second half is not tried, all four wait.
+  await waitFor('the failed attempt counted', () => s.stats().get(am.url)!.failed === 4, 5_000);
+  t.equal(am.posts().length, 2);
+  t.same(s.stats().get(am.url), { sent: 0, failed: 4, dropped: 0, queued: 4 });
+  down = false;
+  am.answer((r) => (r.alerts.some((a) => a.labels.alertname === 'Bad') ? { status: 400 } : { status: 200 }));
+  await waitFor('settled after the backoff', () => s.stats().get(am.url)!.queued === 0, 5_000);
+  t.same(s.stats().get(am.url), { sent: 3, failed: 5, dropped: 1, queued: 0 });
 });
