@@ -18,7 +18,7 @@
 //   6. agents missing or stale.
 // Each step takes the cells it explains away from the next. Pure: no clock, no I/O.
 import type { RaisedKind } from '../findings/kinds.js';
-import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, lossy, pct, wilsonLower } from '../matrix/rule.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, PAIR_SILENT_RUN, lossy, pct, wilsonLower } from '../matrix/rule.js';
 import type { PairKind } from '../../common/vocabulary.js';
 import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 
@@ -408,7 +408,16 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   for (const cells of pairs.values()) {
     const { s, d } = cells[0]!;
     const failingCells = cells.filter((c) => c.code === CODE_FAILING);
-    if (failingCells.length > 0) {
+    // One kind failing by timeouts alone needs a long run (chance runs of
+    // background loss are many at scale); an answer from the path, or two
+    // kinds failing together, is evidence enough.
+    const evidence =
+      failingCells.length >= 2 ||
+      failingCells.some((c) => {
+        const v = a.view(c.s, c.d, c.kind);
+        return v !== undefined && ((v.lastOutcome !== null && v.lastOutcome !== 'timeout' && v.lastOutcome !== 'error') || v.failureRun >= PAIR_SILENT_RUN);
+      });
+    if (failingCells.length > 0 && evidence) {
       conditions.push({
         kind: 'PairUnreachable',
         subject: { src: name(s), dst: name(d) },
@@ -418,6 +427,7 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       });
       continue;
     }
+    if (failingCells.length > 0) continue;
     if (cells.some((c) => c.code === CODE_LOSSY) && !lossyNode.has(s) && !lossyNode.has(d)) {
       let samples = 0;
       let failures = 0;

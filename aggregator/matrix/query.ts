@@ -34,6 +34,7 @@ const NO_DATA: CellView = Object.freeze({
   lastAt: null,
   samples: 0,
   windowSpanMs: 0,
+  failureRun: 0,
 });
 
 export class MatrixQuery {

@@ -23,6 +23,12 @@ export const MIN_LOSS_FAILURES = 3;
 export const MIN_FAILING_FAILURES = 3;
 /** Consecutive failures that make a cell failing without other evidence. */
 export const CONFIRMING_RUN = 2;
+/**
+ * A pair failing on one kind only, by timeouts alone, is a finding after this
+ * many in a row: chance runs of independent loss must not page at 1,000 nodes
+ * (p⁶ at 0.5 % over 4 M cells and a day of rounds is ~0.001; p⁴ would be ~40).
+ */
+export const PAIR_SILENT_RUN = 6;
 /** Ok samples in the status window, at least, before latency is judged. */
 export const MIN_LATENCY_SAMPLES = 3;
 /** The loss window is kept in this many time buckets (it covers between 7/8 and 8/8 of --loss-window). */

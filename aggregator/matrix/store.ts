@@ -69,6 +69,8 @@ export interface CellView {
   /** Samples in the status window, and the time they span (ms). */
   readonly samples: number;
   readonly windowSpanMs: number;
+  /** Consecutive failures at the newest end (0: the last result was ok). */
+  readonly failureRun: number;
 }
 
 export interface Sample {
@@ -566,6 +568,7 @@ export class MatrixStore {
       lastAt: lastOutcome === null ? null : this.wall(last),
       samples: n,
       windowSpanMs: n === 0 ? 0 : (last - oldest) * TICK_MS,
+      failureRun: c.run[i]!,
     };
   }
 
