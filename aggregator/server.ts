@@ -158,7 +158,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   }
   // One removal for the three ways a node leaves: expiry, a deleted Node, an operator's DELETE.
   const removeNode = nodeRemover({ nodes, matrix: store, dns, cni });
-  const expiry = new NodeExpiry({ nodes, expiryMs: config.nodeExpiry, findings, remove: removeNode, now: () => clock.now(), log });
+  const expiry = new NodeExpiry({ nodes, expiryMs: config.nodeExpiry, findings, remove: removeNode, clock, log });
   const metrics = createAggregatorMetrics({
     nodes,
     nodesExpiryHeld: () => expiry.held,

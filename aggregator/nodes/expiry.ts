@@ -7,6 +7,7 @@
 // finding resolves on its own, or an operator forgets it (DELETE
 // /api/v1/nodes/{name}). Nodes the Kubernetes API lists never expire here:
 // they leave when their Node object is deleted.
+import { wallOf, type Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
 import type { Finding } from '../findings/finding.js';
 import type { NodeRegistry } from './registry.js';
@@ -26,7 +27,8 @@ export interface NodeExpiryOptions {
   readonly findings: FindingSource;
   /** Removes the node from the registry and every store (nodes/removal.ts). */
   readonly remove: (name: string) => void;
-  readonly now: () => number;
+  /** The registry's agent times are monotonic; logs show them as wall-clock times. */
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -37,10 +39,13 @@ export function expiryHold(findings: FindingSource, node: string): Finding | und
 }
 
 export class NodeExpiry {
-  /** Held nodes → when their hold was first logged. */
+  /** Held nodes → when their hold was first logged (monotonic). */
   private readonly heldSince = new Map<string, number>();
+  private readonly toWall: (mono: number) => number;
 
-  constructor(private readonly o: NodeExpiryOptions) {}
+  constructor(private readonly o: NodeExpiryOptions) {
+    this.toWall = wallOf(o.clock);
+  }
 
   /** Nodes past the expiry kept for a finding, as of the last sweep (less those since removed or back). */
   get held(): number {
@@ -54,7 +59,7 @@ export class NodeExpiry {
 
   /** Removes every expired node that nothing holds; logs each removal, and each hold once. */
   sweep(): void {
-    const now = this.o.now();
+    const now = this.o.clock.monotonic();
     const expired = new Set(this.o.nodes.expired(now - this.o.expiryMs));
     // A node that is back, or gone by other means, is no longer held: a later hold logs again.
     for (const name of this.heldSince.keys()) if (!expired.has(name)) this.heldSince.delete(name);
@@ -67,7 +72,7 @@ export class NodeExpiry {
         if (!this.heldSince.has(name)) {
           this.heldSince.set(name, now);
           this.o.log.warn(
-            { node: name, finding: hold.id, kind: hold.kind, state: hold.state, agentGoneSince: iso(goneSince), nodeExpirySeconds: this.o.expiryMs / 1000 },
+            { node: name, finding: hold.id, kind: hold.kind, state: hold.state, agentGoneSince: this.iso(goneSince), nodeExpirySeconds: this.o.expiryMs / 1000 },
             'node expiry held back: a NodeUnreachable or NodeIsolated finding about it is firing or pending, and removing the node would resolve it while the node is still down; it stays until its agent comes back or it is forgotten (DELETE /api/v1/nodes/{name}, netmatrix forget)',
           );
         }
@@ -77,13 +82,13 @@ export class NodeExpiry {
       this.heldSince.delete(name);
       this.o.remove(name);
       this.o.log.info(
-        { node: name, agentGoneSince: iso(goneSince), ...(heldFor !== undefined ? { heldSeconds: (now - heldFor) / 1000 } : {}) },
+        { node: name, agentGoneSince: this.iso(goneSince), ...(heldFor !== undefined ? { heldSeconds: (now - heldFor) / 1000 } : {}) },
         'node expired: its agent has been gone longer than the node expiry',
       );
     }
   }
-}
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  private iso(mono: number | null): string | null {
+    return mono === null ? null : new Date(this.toWall(mono)).toISOString();
+  }
 }

@@ -6,6 +6,7 @@ import t from 'tap';
 import type { Finding } from '../../../aggregator/findings/finding.js';
 import { NodeExpiry, expiryHold } from '../../../aggregator/nodes/expiry.js';
 import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
+import { ManualClock } from '../../../common/clock.js';
 import type { FindingKind } from '../../../common/vocabulary.js';
 import { logSink } from '../../helpers/log-sink.js';
 
@@ -17,7 +18,10 @@ function finding(kind: FindingKind, labels: Record<string, string>, state: 'pend
 }
 
 function setup() {
-  let now = Date.parse('2026-11-25T06:00:00Z');
+  // The registry's times are monotonic; the wall clock reads far ahead of them, as Date.now() does of performance.now().
+  const clock = new ManualClock(1_000_000);
+  clock.stepWall(Date.parse('2026-11-25T06:00:00Z') - 1_000_000);
+  const now = () => clock.monotonic();
   const nodes = new NodeRegistry();
   const findings: Finding[] = [];
   const removed: string[] = [];
@@ -30,21 +34,21 @@ function setup() {
       removed.push(name);
       nodes.remove(name);
     },
-    now: () => now,
+    clock,
     log: sink.log,
   });
   const add = (name: string, i: number) => {
-    const rec = nodes.upsert({ name, zone: 'z1', podIPs: [`192.0.2.${i}`], nodeIPs: [`198.51.100.${i}`], responderPort: 9402 }, now);
+    const rec = nodes.upsert({ name, zone: 'z1', podIPs: [`192.0.2.${i}`], nodeIPs: [`198.51.100.${i}`], responderPort: 9402 }, now());
     rec.agent.connected = true;
-    rec.agent.connectedSince = now;
+    rec.agent.connectedSince = now();
     return rec;
   };
   const gone = (name: string) => {
     const a = nodes.get(name)!.agent;
     a.connected = false;
-    a.disconnectedAt = now;
+    a.disconnectedAt = now();
   };
-  return { nodes, findings, removed, sink, expiry, add, gone, advance: (ms: number) => (now += ms) };
+  return { nodes, findings, removed, sink, expiry, add, gone, advance: (ms: number) => clock.advance(ms) };
 }
 
 t.test('an expired node with nothing about it firing leaves, as before', async (t) => {
