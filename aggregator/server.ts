@@ -205,6 +205,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     },
     networkPolicies: () => kube.policies(),
     evaluatedAt: () => evaluator.last?.at ?? null,
+    evaluations: () => evaluator.stats.evaluations,
+    probeKinds: config.probeKinds,
     clock,
     windowMs: config.window,
     registry: metrics.registry,

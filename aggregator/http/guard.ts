@@ -1,30 +1,32 @@
 // What every HTTP request passes before its route runs, cheapest first: the
-// rate limit per client address, the URL length bound, then the API bearer
-// token. Refusals are in the error catalogue's shape, counted and logged.
-// /healthz and /readyz are never limited (a noisy neighbour on the node's
-// address must not fail the kubelet's probes); they and /metrics stay open
-// without the token (kubelet and Prometheus hold no API token). Everything
-// else, /docs/json and unknown routes included, needs the token when one is set.
+// rate limit per client (rate-limit.ts: weighted, per IPv4 address or IPv6
+// /64), the URL length bound, then the API bearer token. Refusals are in the
+// error catalogue's shape, counted and logged. /healthz and /readyz are never
+// limited (a noisy neighbour on the node's address must not fail the kubelet's
+// probes); they and /metrics stay open without the token (kubelet and
+// Prometheus hold no API token). Everything else, /docs/json and unknown
+// routes included, needs the token when one is set.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Logger } from '../../common/logger.js';
 import { bearerToken, TokenCheck } from '../../common/tls.js';
 import { apiError, ERRORS, type ApiError, type ErrorCode } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import { addRateLimit, UNLIMITED_ROUTES } from './rate-limit.js';
 
 export const HTTP_REFUSE_REASONS = ['unauthorized', 'rate_limited', 'url_too_long'] as const;
 export type HttpRefuseReason = (typeof HTTP_REFUSE_REASONS)[number];
 
 /** Open without the API token. */
 export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
-/** Never rate limited. */
-export const UNLIMITED_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+export { UNLIMITED_ROUTES };
 
 export interface GuardOptions {
   /** Bearer token every route but OPEN_ROUTES requires; undefined: none. */
   readonly apiToken?: string;
-  /** Requests per minute per client address; undefined: no limit. */
+  /** Requests per minute per client (IPv4 address, IPv6 /64), weighted by route; undefined: no limit. */
   readonly rateLimitPerMinute?: number;
+  /** Most clients the rate limit tracks at once (default 10,000). */
+  readonly rateLimitClients?: number;
   /** Longest request URL (path and query) in characters. */
   readonly maxUrlLength: number;
   readonly now: () => number;
@@ -33,9 +35,17 @@ export interface GuardOptions {
 }
 
 /** Adds the guard to `app`; call before the routes are registered, so their OpenAPI entries list its errors. */
-export function addGuard(app: FastifyInstance<any, any, any, any, any>, o: GuardOptions): void {
+export async function addGuard(app: FastifyInstance<any, any, any, any, any>, o: GuardOptions): Promise<void> {
   const token = o.apiToken !== undefined ? new TokenCheck(o.apiToken) : undefined;
-  const limiter = o.rateLimitPerMinute !== undefined ? new RateLimiter({ perMinute: o.rateLimitPerMinute, now: o.now }) : undefined;
+  const limit =
+    o.rateLimitPerMinute !== undefined
+      ? await addRateLimit(app, {
+          perMinute: o.rateLimitPerMinute,
+          now: o.now,
+          maxClients: o.rateLimitClients ?? 10_000,
+          onFirstRefusal: (client) => o.log.warn({ client, limitPerMinute: o.rateLimitPerMinute }, 'HTTP client over --http-rate-limit: refused until its minute is over'),
+        })
+      : undefined;
 
   const refuse = (reply: FastifyReply, reason: HttpRefuseReason, e: ApiError, headers: Record<string, string> = {}) => {
     o.onRefused?.(reason);
@@ -44,12 +54,9 @@ export function addGuard(app: FastifyInstance<any, any, any, any, any>, o: Guard
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const route: string | undefined = req.routeOptions.url;
-    if (limiter && !(route !== undefined && UNLIMITED_ROUTES.has(route))) {
-      const d = limiter.take(req.ip);
-      if (!d.allowed) {
-        if (d.first) o.log.warn({ client: req.ip, limitPerMinute: o.rateLimitPerMinute }, 'HTTP client over --http-rate-limit: refused until its bucket refills');
-        return refuse(reply, 'rate_limited', apiError('RATE_LIMITED', o.rateLimitPerMinute!), { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) });
-      }
+    if (limit) {
+      const d = await limit(req);
+      if (!d.allowed) return refuse(reply, 'rate_limited', apiError('RATE_LIMITED', o.rateLimitPerMinute!), { 'retry-after': String(d.retryAfterSeconds) });
     }
     if (req.url.length > o.maxUrlLength) {
       o.log.warn({ client: req.ip, length: req.url.length, limit: o.maxUrlLength }, 'HTTP request URL too long');

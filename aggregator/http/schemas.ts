@@ -5,7 +5,7 @@ import { RAISED_KINDS } from '../findings/kinds.js';
 import { SEVERITIES } from '../findings/finding.js';
 import { PAIR_KINDS, STATUSES, outcomes, capabilities, addressFamilies, dnsRoles } from '../../common/vocabulary.js';
 
-const literals = (words: readonly string[]) => Type.Union(words.map((w) => Type.Literal(w)));
+const literals = (words: readonly string[], options?: { description: string }) => Type.Union(words.map((w) => Type.Literal(w)), options);
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const IsoTime = Type.String({ format: 'date-time' });
 
@@ -77,13 +77,60 @@ export const MatrixResponse = Type.Object({
   summary: SummarySchema,
 });
 
-export const MatrixQuerystring = Type.Object({
-  kind: Type.Optional(Type.String({ description: `probe kind: ${PAIR_KINDS.join(', ')} (default icmp)` })),
-  family: Type.Optional(Type.String({ description: 'ipv4 or ipv6 (default: the family of the primary pod IPs)' })),
+/** A route without query parameters: any parameter is refused (INVALID_REQUEST naming it), not ignored. */
+export const NoQuerystring = Type.Object({}, { additionalProperties: false });
+
+const KindParam = Type.String({ description: `probe kind: ${PAIR_KINDS.join(', ')} (default: the first of icmp, tcp, http, node that --probe-kinds plans)` });
+const FamilyParam = Type.String({ description: 'ipv4 or ipv6 (default: the family of the primary pod IPs)' });
+
+export const MATRIX_FORMATS = ['full', 'compact'] as const;
+export type MatrixFormat = (typeof MATRIX_FORMATS)[number];
+
+export const MatrixQuerystring = Type.Object(
+  {
+    kind: Type.Optional(KindParam),
+    family: Type.Optional(FamilyParam),
+    format: Type.Optional(literals(MATRIX_FORMATS, { description: 'full (default): a cell object per pair; compact: a status letter per pair, cell objects for the pairs that are not ok' })),
+  },
+  { additionalProperties: false },
+);
+
+/** One letter per cell status in the compact matrix, and `-` for the diagonal. */
+export const STATUS_LETTERS = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' } as const satisfies Record<(typeof STATUSES)[number], string>;
+export const DIAGONAL_LETTER = '-';
+
+export const CompactMatrixResponse = Type.Object({
+  kind: PairKindSchema,
+  family: FamilySchema,
+  format: Type.Literal('compact'),
+  windowSeconds: Type.Number(),
+  generatedAt: IsoTime,
+  nodes: Type.Array(Type.String()),
+  rows: Type.Array(Type.String({ pattern: '^[odfu-]*$' }), {
+    description: 'rows[source] has one letter per target, in the order of nodes: o ok, d degraded, f failing, u unknown, - the node itself',
+  }),
+  details: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.Record(Type.String({ pattern: '^[0-9]+$' }), CellSchema), {
+    description: 'details[source index][target index]: the cell, as in the full form, for every cell that is not ok, except unknown cells without any data (no samples, no last outcome)',
+  }),
+  summary: SummarySchema,
+});
+
+export const ZonesQuerystring = Type.Object({ kind: Type.Optional(KindParam), family: Type.Optional(FamilyParam) }, { additionalProperties: false });
+
+export const ZonesResponse = Type.Object({
+  kind: PairKindSchema,
+  family: FamilySchema,
+  windowSeconds: Type.Number(),
+  generatedAt: IsoTime,
+  zones: Type.Array(Type.Object({ name: Type.String(), nodes: Type.Integer() }), { description: 'zones sorted by name, with their node count; "" for nodes without a zone' }),
+  pairs: Type.Array(
+    Type.Object({ srcZone: Type.String(), dstZone: Type.String(), pairs: Type.Integer({ description: 'node pairs from srcZone to dstZone' }), counts: SummarySchema }),
+    { description: 'per ordered zone pair with at least one node pair (srcZone = dstZone: within the zone), the cells by status' },
+  ),
 });
 
 export const PairParams = Type.Object({ src: Type.String(), dst: Type.String() });
-export const PairQuerystring = Type.Object({ family: Type.Optional(Type.String()) });
+export const PairQuerystring = Type.Object({ family: Type.Optional(FamilyParam) }, { additionalProperties: false });
 
 export const SampleSchema = Type.Object({ at: IsoTime, outcome: OutcomeSchema, rttMs: nullable(Type.Number()) });
 

@@ -1,8 +1,15 @@
+// GET /api/v1/matrix and /api/v1/matrix/zones: bodies of the last evaluation,
+// built once per evaluation and form (evaluation-cache.ts), with an ETag.
 import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { MatrixSnapshot } from '../../matrix/query.js';
 import type { CellView } from '../../matrix/store.js';
+import { zoneSummary } from '../../matrix/zones.js';
 import { iso, type ApiDeps } from '../app.js';
+import { replyCached } from '../cached-reply.js';
 import { errorResponses } from '../errors.js';
-import { MatrixQuerystring, MatrixResponse } from '../schemas.js';
+import type { EvaluationCache } from '../evaluation-cache.js';
+import { CompactMatrixResponse, DIAGONAL_LETTER, MatrixQuerystring, MatrixResponse, STATUS_LETTERS, ZonesQuerystring, ZonesResponse, type MatrixFormat } from '../schemas.js';
 import { parseFamily, parseKind } from './params.js';
 
 export function cellBody(c: CellView) {
@@ -16,32 +23,117 @@ export function cellBody(c: CellView) {
     samples: c.samples,
   };
 }
+type CellBody = ReturnType<typeof cellBody>;
 
-export const matrixRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
+function header(m: MatrixSnapshot, windowMs: number, now: number) {
+  return { kind: m.kind, family: m.family, windowSeconds: windowMs / 1000, generatedAt: new Date(now).toISOString() };
+}
+
+export function fullMatrixBody(m: MatrixSnapshot, windowMs: number, now: number) {
+  return {
+    ...header(m, windowMs, now),
+    nodes: m.nodes.map((n) => n.name),
+    cells: m.cells.map((row) => row.map((c) => (c === null ? null : cellBody(c)))),
+    summary: m.summary,
+  };
+}
+
+/** A cell that says nothing beyond its letter: unknown, never a result (or every one gone with its node). */
+function noData(c: CellView): boolean {
+  return c.status === 'unknown' && c.samples === 0 && c.lastOutcome === null;
+}
+
+/** One letter per cell, objects only where there is something to read: a healthy 1,000-node matrix is ~1 MB, not ~100. */
+export function compactMatrixBody(m: MatrixSnapshot, windowMs: number, now: number) {
+  const details: Record<string, Record<string, CellBody>> = {};
+  const rows = m.cells.map((row, s) => {
+    let line = '';
+    let mine: Record<string, CellBody> | undefined;
+    row.forEach((c, d) => {
+      if (c === null) {
+        line += DIAGONAL_LETTER;
+        return;
+      }
+      line += STATUS_LETTERS[c.status];
+      if (c.status === 'ok' || noData(c)) return;
+      mine ??= details[String(s)] = {};
+      mine[String(d)] = cellBody(c);
+    });
+    return line;
+  });
+  const { kind, family, ...rest } = header(m, windowMs, now);
+  return { kind, family, format: 'compact' as const, ...rest, nodes: m.nodes.map((n) => n.name), rows, details, summary: m.summary };
+}
+
+export function zonesBody(m: MatrixSnapshot, windowMs: number, now: number) {
+  const nodesPerZone = new Map<string, number>();
+  for (const n of m.nodes) nodesPerZone.set(n.zone, (nodesPerZone.get(n.zone) ?? 0) + 1);
+  return {
+    ...header(m, windowMs, now),
+    zones: [...nodesPerZone].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, nodes]) => ({ name, nodes })),
+    pairs: zoneSummary(m).map((p) => ({ srcZone: p.srcZone, dstZone: p.dstZone, pairs: p.pairs, counts: { ...p.counts } })),
+  };
+}
+
+const NOT_MODIFIED = Type.Null({ description: 'Not Modified: If-None-Match names the ETag of this body, which stays until the next evaluation' });
+
+export interface MatrixRouteOptions extends ApiDeps {
+  readonly cache: EvaluationCache;
+}
+
+export const matrixRoutes: FastifyPluginAsync<MatrixRouteOptions> = async (app, o) => {
+  const serialize = (body: unknown) => Buffer.from(JSON.stringify(body));
   app.get(
     '/api/v1/matrix',
     {
       schema: {
         summary: 'The node-pair connectivity matrix for one probe kind (row = source, column = target)',
+        description:
+          'As of the last evaluation: built at the first request after it, then the same body (and ETag) until the next one; If-None-Match with that ETag is answered 304. format=compact gives a status letter per cell and cell objects only for the cells that are not ok.',
         querystring: MatrixQuerystring,
-        response: { 200: MatrixResponse, ...errorResponses('INVALID_KIND', 'INVALID_FAMILY', 'INVALID_REQUEST') },
+        response: { 200: Type.Union([MatrixResponse, CompactMatrixResponse]), 304: NOT_MODIFIED, ...errorResponses('INVALID_KIND', 'INVALID_FAMILY', 'INVALID_REQUEST') },
       },
     },
-    async (req) => {
+    async (req, reply) => {
+      const q = req.query as { kind?: string; family?: string; format?: MatrixFormat };
+      const kind = parseKind(q.kind, o.probeKinds);
+      const family = parseFamily(q.family, o.query);
+      const format = q.format ?? 'full';
+      return replyCached(req, reply, {
+        cache: o.cache,
+        generation: o.evaluations(),
+        key: `matrix.${kind}.${family}.${format}`,
+        build: () => {
+          const now = o.clock.now();
+          const m = o.query.matrix(kind, family, now);
+          return serialize(format === 'compact' ? compactMatrixBody(m, o.windowMs, now) : fullMatrixBody(m, o.windowMs, now));
+        },
+      });
+    },
+  );
+  app.get(
+    '/api/v1/matrix/zones',
+    {
+      schema: {
+        summary: 'The matrix of one probe kind folded by zone: per ordered zone pair, the cells by status',
+        description: 'As of the last evaluation, with an ETag, like /api/v1/matrix.',
+        querystring: ZonesQuerystring,
+        response: { 200: ZonesResponse, 304: NOT_MODIFIED, ...errorResponses('INVALID_KIND', 'INVALID_FAMILY', 'INVALID_REQUEST') },
+      },
+    },
+    async (req, reply) => {
       const q = req.query as { kind?: string; family?: string };
-      const kind = parseKind(q.kind);
-      const family = parseFamily(q.family, deps.query);
-      const now = deps.clock.now();
-      const m = deps.query.matrix(kind, family, now);
-      return {
-        kind,
-        family,
-        windowSeconds: deps.windowMs / 1000,
-        generatedAt: new Date(now).toISOString(),
-        nodes: m.nodes.map((n) => n.name),
-        cells: m.cells.map((row) => row.map((c) => (c === null ? null : cellBody(c)))),
-        summary: m.summary,
-      };
+      const kind = parseKind(q.kind, o.probeKinds);
+      const family = parseFamily(q.family, o.query);
+      return replyCached(req, reply, {
+        cache: o.cache,
+        generation: o.evaluations(),
+        key: `zones.${kind}.${family}`,
+        build: () => {
+          const now = o.clock.now();
+          return serialize(zonesBody(o.query.matrix(kind, family, now), o.windowMs, now));
+        },
+      });
     },
   );
 };

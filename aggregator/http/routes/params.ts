@@ -4,8 +4,16 @@ import { addressFamilies, isPairKind, PAIR_KINDS, type AddressFamily, type PairK
 import type { MatrixQuery } from '../../matrix/query.js';
 import { apiError } from '../errors.js';
 
-export function parseKind(raw: string | undefined): PairKind {
-  if (raw === undefined) return 'icmp';
+/** The kinds a matrix without ?kind= may show, best first: the reachability probes, not the MTU check. */
+const DEFAULT_KIND_ORDER: readonly PairKind[] = ['icmp', 'tcp', 'http', 'node'];
+
+/** The first of icmp, tcp, http, node that the aggregator plans (else the first planned kind): a kind with data. */
+export function defaultKind(planned: readonly PairKind[]): PairKind {
+  return DEFAULT_KIND_ORDER.find((k) => planned.includes(k)) ?? planned[0] ?? 'icmp';
+}
+
+export function parseKind(raw: string | undefined, planned: readonly PairKind[]): PairKind {
+  if (raw === undefined) return defaultKind(planned);
   if (!isPairKind(raw)) throw apiError('INVALID_KIND', raw, PAIR_KINDS);
   return raw;
 }

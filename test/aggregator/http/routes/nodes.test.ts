@@ -61,6 +61,8 @@ async function cluster(apiToken: string | undefined) {
     },
     networkPolicies: () => ({ kubernetes: false, agentPods: { namespace: 'netmatrix', labels: {} }, policies: [] }),
     evaluatedAt: () => evaluator.last?.at ?? null,
+    evaluations: () => evaluator.stats.evaluations,
+    probeKinds: ['tcp'],
     clock,
     windowMs: 60_000,
     registry: new Registry(),
