@@ -44,7 +44,7 @@ async function cluster(apiToken: string | undefined) {
     clock,
     log: silentLogger(),
     assess: { planKinds: ['tcp'], windowMs: 60_000, maxUnhealthy: 100 },
-    localize: { staleAfterMs: 15_000, maxPairFindings: 100, latencyThresholdMs: 50 },
+    localize: { staleAfterMs: 15_000, latencyThresholdMs: 50, degradedLoss: 0.05 },
   });
   const sink = logSink();
   const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));
