@@ -9,6 +9,7 @@ import { TokenCheck } from '../common/tls.js';
 import { AgentSessions } from './agents.js';
 import { AlertmanagerSender } from './alerts/alertmanager.js';
 import { Notifier } from './alerts/notifier.js';
+import { AlertReadBack } from './alerts/readback.js';
 import type { AggregatorConfig } from './config.js';
 import { nodeCniDetail, type CniNodeInput } from './cni/assess.js';
 import { CniAssessor } from './cni/assessor.js';
@@ -152,9 +153,14 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     config.alertmanagerUrls.length > 0
       ? new AlertmanagerSender({ urls: config.alertmanagerUrls, timeoutMs: config.alertTimeout, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
       : undefined;
-  if (sender) {
+  // What a previous instance left firing is resolved after the first window unless its finding holds again.
+  const readBack = sender
+    ? new AlertReadBack({ urls: config.alertmanagerUrls, cluster: config.cluster, externalUrl: config.externalUrl, timeoutMs: config.alertTimeout, startedAt: clock.monotonic(), windowMs: config.window, sink: sender, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
+    : undefined;
+  if (sender && readBack) {
     const notifier = new Notifier({ sender, resendMs: config.alertResend, externalUrl: config.externalUrl });
     evaluator.onEvaluated((e) => notifier.update(e.firing, e.resolved, e.at));
+    evaluator.onEvaluated((e) => readBack.evaluated(e, () => [...e.firing, ...findings.pending()]));
   }
   // One removal for the three ways a node leaves: expiry, a deleted Node, an operator's DELETE.
   const removeNode = nodeRemover({ nodes, matrix: store, dns, cni });
@@ -172,7 +178,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),
     evaluator,
     findings,
-    ...(sender ? { alerts: () => sender.stats() } : {}),
+    ...(sender && readBack ? { alerts: () => sender.stats(), alertReadBack: () => readBack.stats() } : {}),
     now: () => clock.now(),
   });
   log.info({ tls: deps.grpcCredentials !== undefined, mutualTls: deps.mutualTls ?? false, agentToken: deps.agentToken !== undefined, apiToken: deps.apiToken !== undefined, httpRateLimit: config.httpRateLimit }, 'security settings');
@@ -230,7 +236,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     httpAddress = await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
   } catch (e) {
     collector.close();
-    await sender?.close();
+    await Promise.all([readBack?.close(), sender?.close()]);
     await grpcServer.close(100);
     throw e;
   }
@@ -267,7 +273,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   } catch (e) {
     clearInterval(sweep);
     collector.close();
-    await sender?.close();
+    await Promise.all([readBack?.close(), sender?.close()]);
     await Promise.all([grpcServer.close(100), app.close()]);
     throw e;
   }
@@ -294,7 +300,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
       clearInterval(sweep);
       evaluator.stop();
       await kube.stop();
-      await sender?.close();
+      await Promise.all([readBack?.close(), sender?.close()]);
       collector.close();
       await Promise.all([grpcServer!.close(), app.close()]);
     },

@@ -17,13 +17,21 @@ export interface NotifierOptions {
   readonly externalUrl: string;
 }
 
+/**
+ * The start of every generatorURL this aggregator gives its alerts: how the read-back (readback.ts)
+ * tells them from other aggregators' alerts in the same Alertmanager.
+ */
+export function findingsUrlPrefix(externalUrl: string): string {
+  return `${externalUrl.replace(/\/+$/, '')}/api/v1/findings/`;
+}
+
 /** endsAt of a firing alert, in resend intervals: a few lost resends don't resolve it. */
 const ENDS_AFTER_RESENDS = 4;
 
 export class Notifier {
   private readonly sender: AlertSink;
   private readonly resendMs: number;
-  private readonly externalUrl: string;
+  private readonly findingsUrl: string;
   /** Firing finding id → when it was last enqueued. */
   private readonly lastSent = new Map<string, number>();
 
@@ -31,7 +39,7 @@ export class Notifier {
     if (!Number.isFinite(opts.resendMs) || opts.resendMs <= 0) throw new Error(`notifier: resendMs must be a positive number, got ${opts.resendMs}`);
     this.sender = opts.sender;
     this.resendMs = opts.resendMs;
-    this.externalUrl = opts.externalUrl.replace(/\/+$/, '');
+    this.findingsUrl = findingsUrlPrefix(opts.externalUrl);
   }
 
   /**
@@ -63,7 +71,7 @@ export class Notifier {
       annotations: { summary: f.summary, description: f.description, runbook_url: f.runbookUrl },
       startsAt: new Date(startsAt).toISOString(),
       endsAt: new Date(endsAt).toISOString(),
-      generatorURL: `${this.externalUrl}/api/v1/findings/${encodeURIComponent(f.id)}`,
+      generatorURL: `${this.findingsUrl}${encodeURIComponent(f.id)}`,
     };
   }
 }

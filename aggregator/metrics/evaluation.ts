@@ -169,9 +169,31 @@ export function registerEvaluationMetrics(registry: Registry, src: MetricsSource
       },
     });
   alertCounter('netmatrix_alerts_sent_total', 'Alerts Alertmanager accepted, per Alertmanager.', 'sent');
-  alertCounter('netmatrix_alerts_failed_total', 'Alerts in posts that failed (retried unless Alertmanager rejected them), per Alertmanager.', 'failed');
-  alertCounter('netmatrix_alerts_dropped_total', 'Alerts dropped (queue full, or rejected by Alertmanager), per Alertmanager.', 'dropped');
+  alertCounter('netmatrix_alerts_failed_total', 'Alerts not delivered by a post attempt, per Alertmanager: retried with backoff, except an alert refused alone as invalid (400), which is dropped.', 'failed');
+  alertCounter('netmatrix_alerts_dropped_total', 'Alerts dropped, per Alertmanager: queue full, or an alert Alertmanager refused as invalid (400) when posted alone.', 'dropped');
   gauge('netmatrix_alerts_queued', 'Alerts waiting to be posted, per Alertmanager.', ['alertmanager'], (g) => {
     for (const [url, s] of src.alerts?.() ?? []) g.set({ alertmanager: url }, s.queued);
   });
+  if (src.alertReadBack) {
+    const readBack = src.alertReadBack;
+    new Counter({
+      name: 'netmatrix_alerts_readback_failed_total',
+      help: 'Failed reads of the alerts a previous instance left firing, per Alertmanager (retried until the first window ends).',
+      labelNames: ['alertmanager'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [url, n] of readBack().failed) this.inc({ alertmanager: url }, n);
+      },
+    });
+    new Counter({
+      name: 'netmatrix_alerts_readback_resolved_total',
+      help: 'Alerts a previous instance left firing whose finding no longer held after the first window, sent as resolved.',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(readBack().resolved);
+      },
+    });
+  }
 }

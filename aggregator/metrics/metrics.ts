@@ -37,6 +37,8 @@ export interface MetricsSources {
   readonly findings: FindingsEngine;
   /** Per Alertmanager URL; absent without Alertmanagers. */
   readonly alerts?: () => ReadonlyMap<string, AlertStats>;
+  /** The start-up read-back of alerts a previous instance left firing; absent without Alertmanagers. */
+  readonly alertReadBack?: () => AlertReadBackStats;
   readonly now: () => number;
 }
 
@@ -45,6 +47,13 @@ export interface AlertStats {
   readonly failed: number;
   readonly dropped: number;
   readonly queued: number;
+}
+
+export interface AlertReadBackStats {
+  /** Failed reads per Alertmanager URL. */
+  readonly failed: ReadonlyMap<string, number>;
+  /** Alerts sent as resolved. */
+  readonly resolved: number;
 }
 
 export interface AggregatorMetrics {
