@@ -171,6 +171,28 @@ export function isErrorBody(x: unknown): x is ApiErrorBody {
   return isObject(x) && isNumber(x.statusCode) && isString(x.code) && isString(x.message);
 }
 
+/** The answer to DELETE /api/v1/nodes/{name}: the node the aggregator forgot (docs/api.md). */
+export interface ApiForgotten {
+  readonly node: string;
+  readonly forgottenAt: string;
+  readonly agent: { readonly disconnectedAt: string | null; readonly lastReportAt: string | null };
+  /** Its findings when it was forgotten: they resolve at the aggregator's next evaluation. */
+  readonly findings: readonly { readonly id: string; readonly kind: string; readonly severity: string; readonly state: string }[];
+}
+
+export function isForgotten(x: unknown): x is ApiForgotten {
+  return (
+    isObject(x) &&
+    isString(x.node) &&
+    isString(x.forgottenAt) &&
+    isObject(x.agent) &&
+    isStringOrNull(x.agent.disconnectedAt) &&
+    isStringOrNull(x.agent.lastReportAt) &&
+    Array.isArray(x.findings) &&
+    x.findings.every((f: unknown) => isObject(f) && isString(f.id) && isString(f.kind) && isString(f.severity) && isString(f.state))
+  );
+}
+
 /** One node asking one DNS server over the window (docs/api.md, DNS). */
 export interface ApiDnsCell {
   readonly status: Status;

@@ -10,7 +10,7 @@ export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT = '5s';
 export const DEFAULT_KIND: PairKind = 'icmp';
 
-export const COMMANDS = ['status', 'matrix', 'findings', 'dns', 'cni'] as const;
+export const COMMANDS = ['status', 'matrix', 'findings', 'dns', 'cni', 'forget'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** A usage error: its message is the one line the user sees. */
@@ -54,7 +54,12 @@ export interface CniInvocation extends Common {
   /** Absent: every node. */
   readonly node?: string;
 }
-export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation | DnsInvocation | CniInvocation;
+export interface ForgetInvocation extends Common {
+  readonly command: 'forget';
+  /** The node to forget (the one positional argument). */
+  readonly node: string;
+}
+export type Invocation = StatusInvocation | MatrixInvocation | FindingsInvocation | DnsInvocation | CniInvocation | ForgetInvocation;
 
 export type Parsed = { readonly help: string } | { readonly version: true } | { readonly invocation: Invocation };
 
@@ -141,6 +146,8 @@ Commands:
                    replicas that disagree, what a lookup costs
   cni              each node's CNI config (drift from the majority), plugin
                    binaries, IP pool use and pod CIDR overlaps
+  forget NODE      forget a node that is gone for good: it leaves the matrix
+                   and its findings resolve (needs the aggregator's API token)
 
 Options:
   --json           print JSON for scripts instead of tables
@@ -267,6 +274,33 @@ ${COMMON_OPTIONS}
   -h, --help       this text
 
 ${EXIT_CODES}`,
+  forget: `Usage: netmatrix forget NODE [--json] [options]
+
+Forgets a node that is gone for good: the aggregator drops it from its node
+list, matrix, DNS and CNI checks, and its findings (NodeUnreachable, ...)
+resolve at its next evaluation, so Alertmanager is told they resolved.
+
+Why: without the Kubernetes API, a node whose agent is gone leaves after the
+aggregator's --node-expiry, but not while a NodeUnreachable or NodeIsolated
+finding about it is firing or pending. A dead node keeps paging until its
+agent comes back or it is forgotten. With the Kubernetes API, delete the Node
+instead (kubectl delete node NODE): the aggregator follows the API.
+
+The aggregator refuses, and the command says why (exit 3), when:
+  - it runs without an API token (--api-token-file): its API is read-only
+  - the token is missing or wrong here (--token, NETMATRIX_API_TOKEN)
+  - it knows no node by that name (netmatrix status lists them)
+  - the node's agent is connected: the node would come straight back
+  - the Kubernetes API lists the node: delete the Node object instead
+After a timeout the node may or may not be forgotten: netmatrix status shows.
+
+Options:
+  --json           print the API's answer unchanged: { node, forgottenAt,
+                   agent: { disconnectedAt, lastReportAt }, findings }
+${COMMON_OPTIONS}
+  -h, --help       this text
+
+${EXIT_CODES}`,
 };
 
 function isFindingKind(word: string): word is FindingKind {
@@ -296,7 +330,9 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
   if (values.help) return { help: command === undefined ? HELP : COMMAND_HELP[command] };
   if (values.version) return { version: true };
   if (command === undefined) throw new UsageError(`which command? ${orList(COMMANDS)} (see netmatrix --help)`);
-  if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])} (see netmatrix ${command} --help)`);
+  // forget takes the node as its one argument; no other command takes any.
+  const [node, ...more] = command === 'forget' ? extra : [undefined, ...extra];
+  if (more.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(more[0])} (see netmatrix ${command} --help)`);
   for (const t of tokens) {
     if (t.kind !== 'option') continue;
     const owners = COMMAND_OPTIONS[t.name as keyof typeof OPTIONS];
@@ -313,6 +349,11 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
     noColor: values['no-color'] ?? false,
   };
   if (command === 'status') return { invocation: Object.freeze({ command, ...common }) };
+  if (command === 'forget') {
+    if (node === undefined) throw new UsageError('which node? netmatrix forget NODE (see netmatrix forget --help)');
+    if (node.trim() === '') throw new UsageError(`invalid node ${JSON.stringify(node)}: expected a node name`);
+    return { invocation: Object.freeze({ command, ...common, node }) };
+  }
   if (command === 'findings') return { invocation: Object.freeze({ command, ...common, ...findingsOptions(values) }) };
   if (command === 'dns' || command === 'cni') {
     const node = values.node;

@@ -68,6 +68,15 @@ export class ApiClient {
   }
 
   async get<T>(path: string, opts: GetOptions<T> = {}): Promise<T> {
+    return this.call('GET', path, opts);
+  }
+
+  /** The one change the API allows (forgetting a node); the same deadline, errors and body check as get. */
+  async delete<T>(path: string, opts: GetOptions<T> = {}): Promise<T> {
+    return this.call('DELETE', path, opts);
+  }
+
+  private async call<T>(method: 'GET' | 'DELETE', path: string, opts: GetOptions<T>): Promise<T> {
     const url = this.url(path);
     const deadline = AbortSignal.timeout(this.o.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
@@ -75,6 +84,7 @@ export class ApiClient {
     let text: string;
     try {
       res = await fetch(url, {
+        method,
         headers: {
           accept: 'application/json',
           'user-agent': `netmatrix-cli/${VERSION}`,

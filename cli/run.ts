@@ -6,6 +6,7 @@ import { ApiClient, ApiError, EXIT } from './client.js';
 import { cniCommand } from './commands/cni.js';
 import { dnsCommand } from './commands/dns.js';
 import { findingsCommand } from './commands/findings.js';
+import { forgetCommand } from './commands/forget.js';
 import { matrixCommand } from './commands/matrix.js';
 import { statusCommand } from './commands/status.js';
 import type { RenderOptions } from './render.js';
@@ -58,6 +59,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await dnsCommand(client, { json: inv.json, ...(inv.node !== undefined ? { node: inv.node } : {}) }, render, io.stdout);
       case 'cni':
         return await cniCommand(client, { json: inv.json, ...(inv.node !== undefined ? { node: inv.node } : {}) }, render, io.stdout);
+      case 'forget':
+        return await forgetCommand(client, { node: inv.node, json: inv.json }, io.stdout);
     }
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;

@@ -59,7 +59,7 @@ t.test('help and version', async (t) => {
   t.same(parseInvocation(['findings', '--kind', 'Nope', '--help'], {}), { help: COMMAND_HELP.findings });
   t.same(parseInvocation(['matrix', '--kind', 'udp', '--help'], {}), { help: COMMAND_HELP.matrix }, 'help wins over a bad value');
   t.same(parseInvocation(['--version'], {}), { version: true });
-  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings, COMMAND_HELP.dns, COMMAND_HELP.cni]) {
+  for (const text of [HELP, COMMAND_HELP.matrix, COMMAND_HELP.status, COMMAND_HELP.findings, COMMAND_HELP.dns, COMMAND_HELP.cni, COMMAND_HELP.forget]) {
     t.match(text, /Exit codes:\n {2}0 .*\n {2}1 .*failing/);
     t.match(text, 'a firing finding (findings, status)');
     t.match(text, 'a failing cell (matrix,\n      status, dns)');
@@ -83,8 +83,8 @@ t.test('help and version', async (t) => {
 });
 
 t.test('usage errors are one line naming what is wrong', async (t) => {
-  usage(t, [], 'which command? status, matrix, findings, dns or cni (see netmatrix --help)');
-  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix, findings, dns or cni (see netmatrix --help)');
+  usage(t, [], 'which command? status, matrix, findings, dns, cni or forget (see netmatrix --help)');
+  usage(t, ['frobnicate'], 'unknown command "frobnicate": expected status, matrix, findings, dns, cni or forget (see netmatrix --help)');
   usage(t, ['frobnicate', '--help'], /^unknown command "frobnicate"/);
   usage(t, ['matrix', 'extra'], 'unexpected argument "extra" (see netmatrix matrix --help)');
   usage(t, ['matrix', '--kind', 'udp'], 'unknown --kind "udp": expected one of icmp, tcp, http, mtu, node');
@@ -133,4 +133,22 @@ t.test('cni: every node, or --node for one', async (t) => {
   usage(t, ['cni', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of cni (see netmatrix cni --help)');
   usage(t, ['cni', 'node-b'], 'unexpected argument "node-b" (see netmatrix cni --help)');
   usage(t, ['status', '--node', 'node-b'], '--node is an option of netmatrix dns or cni, not of status (see netmatrix status --help)');
+});
+
+t.test('forget: the node is its one argument', async (t) => {
+  t.same(invocation(['forget', 'node-d']), { command: 'forget', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, node: 'node-d' });
+  t.match(invocation(['forget', '--json', 'ip-10-0-1-7.eu-west-1.compute.internal', '--token', 'x']), { command: 'forget', json: true, token: 'x', node: 'ip-10-0-1-7.eu-west-1.compute.internal' });
+  t.match(invocation(['--server', 'http://192.0.2.1:8080', 'forget', 'node-d']), { server: 'http://192.0.2.1:8080', node: 'node-d' }, 'options before the command');
+  t.ok(Object.isFrozen(invocation(['forget', 'node-d'])));
+  t.same(parseInvocation(['forget', '--help'], {}), { help: COMMAND_HELP.forget });
+  t.same(parseInvocation(['forget', '-h'], {}), { help: COMMAND_HELP.forget }, 'help needs no node');
+  t.match(HELP, /^ {2}forget NODE {6}forget a node that is gone for good/m);
+  t.match(COMMAND_HELP.forget, /^Usage: netmatrix forget NODE \[--json\] \[options\]$/m);
+  for (const why of ['--api-token-file', '--token, NETMATRIX_API_TOKEN', 'agent is connected', 'kubectl delete node NODE', '--node-expiry', 'NodeUnreachable or NodeIsolated']) t.match(COMMAND_HELP.forget, why);
+  usage(t, ['forget'], 'which node? netmatrix forget NODE (see netmatrix forget --help)');
+  usage(t, ['forget', ''], 'invalid node "": expected a node name');
+  usage(t, ['forget', 'node-d', 'node-e'], 'unexpected argument "node-e" (see netmatrix forget --help)');
+  usage(t, ['forget', '--node', 'node-d'], '--node is an option of netmatrix dns or cni, not of forget (see netmatrix forget --help)');
+  usage(t, ['forget', 'node-d', '--kind', 'tcp'], '--kind is an option of netmatrix matrix or findings, not of forget (see netmatrix forget --help)');
+  usage(t, ['status', 'node-d'], 'unexpected argument "node-d" (see netmatrix status --help)', {});
 });

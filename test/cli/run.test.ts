@@ -193,8 +193,8 @@ t.test('status --json: nodes, a summary per kind, the firing findings', async (t
 t.test('usage errors: exit 2, one line, nothing asked of the server', async (t) => {
   const cases: [string[], string][] = [
     [['matrix', '--kind', 'udp'], 'netmatrix: unknown --kind "udp": expected one of icmp, tcp, http, mtu, node'],
-    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix, findings, dns or cni (see netmatrix --help)'],
-    [[], 'netmatrix: which command? status, matrix, findings, dns or cni (see netmatrix --help)'],
+    [['frobnicate'], 'netmatrix: unknown command "frobnicate": expected status, matrix, findings, dns, cni or forget (see netmatrix --help)'],
+    [[], 'netmatrix: which command? status, matrix, findings, dns, cni or forget (see netmatrix --help)'],
     [['findings', '--kind', 'NodeDown'], `netmatrix: unknown --kind "NodeDown": expected one of ${FINDING_KINDS.join(', ')}`],
     [['findings', '--pending', '--all'], 'netmatrix: --pending and --all exclude each other: --all lists pending findings too'],
     [['status', '--pending'], 'netmatrix: --pending is an option of netmatrix findings, not of status (see netmatrix status --help)'],
