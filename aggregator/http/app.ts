@@ -72,10 +72,10 @@ export const MAX_URL_LENGTH = 2048;
 
 /**
  * Bytes of response bodies (and their compressed variants) kept for the
- * current evaluation. A 1,000-node full matrix is about 100 MB of JSON and a
- * healthy compact form about 1 MB: this keeps every compact form and zone
- * summary and a full form or two of a cluster that large; past it, bodies are
- * rebuilt per request and the bound hit is counted.
+ * current evaluation. At 1,000 nodes a full matrix is 127 MB of JSON and a
+ * healthy compact form 1 MB (npm run bench -- matrix-api): this keeps every
+ * compact form and zone summary and one full form of a cluster that large;
+ * past it, bodies are rebuilt per request and the bound hit is counted.
  */
 export const RESPONSE_CACHE_BYTES = 256 * 1024 * 1024;
 
