@@ -96,8 +96,8 @@ export const aggregatorSettings = defineSettings({
     help: 'Alertmanagers to send findings to, comma-separated (every member of an HA cluster)',
   },
   alertResend: { flag: 'alert-resend', env: 'NETMATRIX_ALERT_RESEND', default: '1m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'how often firing alerts are sent again (endsAt = now + 4 × this)' },
-  alertTimeout: { flag: 'alert-timeout', env: 'NETMATRIX_ALERT_TIMEOUT', default: '10s', parse: duration({ min: 100, max: 120_000 }), help: 'deadline of one post to Alertmanager' },
-  alertQueue: { flag: 'alert-queue', env: 'NETMATRIX_ALERT_QUEUE', default: '10000', parse: integer(1, 1_000_000), help: 'alerts held per Alertmanager while it is unreachable (oldest dropped, counted)' },
+  alertTimeout: { flag: 'alert-timeout', env: 'NETMATRIX_ALERT_TIMEOUT', default: '10s', parse: duration({ min: 100, max: 120_000 }), help: 'deadline of one request to Alertmanager: a post, or the read at start of the alerts a previous instance left firing' },
+  alertQueue: { flag: 'alert-queue', env: 'NETMATRIX_ALERT_QUEUE', default: '10000', parse: integer(1, 1_000_000), help: 'alerts held per Alertmanager while it is unreachable (oldest dropped, counted); also the most alerts read back at start' },
   externalUrl: { flag: 'external-url', env: 'NETMATRIX_EXTERNAL_URL', parse: httpUrl, help: 'URL people reach this aggregator at, for alert links (default http://<HTTP listen address>)' },
   runbookBaseUrl: {
     flag: 'runbook-base-url',
