@@ -1,6 +1,7 @@
 // A simulated cluster for the core: a node registry and a matrix store fed with
 // probe results round by round on a manual clock, no transport. Pod IPs are
-// from RFC 5737 ranges; no packet is sent.
+// from RFC 5737 ranges; no packet is sent. Store and agent times are the
+// clock's monotonic reading, as in the aggregator; the wall clock is for display.
 import { AgentSessions } from '../../../aggregator/agents.js';
 import { FindingsEngine } from '../../../aggregator/findings/engine.js';
 import { Evaluator, type EvaluatorDeps } from '../../../aggregator/findings/evaluator.js';
@@ -29,7 +30,7 @@ export class Cluster {
   readonly nodes = new NodeRegistry();
   readonly store = new MatrixStore(
     { windowMs: WINDOW, intervalMs: INTERVAL, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: STALE } },
-    this.clock.now(),
+    this.clock.monotonic(),
   );
 
   /** Adds nodes `${prefix}-1..n` in `zone`, agents connected; returns their names. */
@@ -37,11 +38,12 @@ export class Cluster {
     const names: string[] = [];
     for (let i = 1; i <= n; i++) {
       const name = `${prefix}-${i}`;
-      const rec = this.nodes.upsert({ name, zone, podIPs: [`192.0.2.${this.nodes.size + 1}`], nodeIPs: [], responderPort: 9402 }, this.clock.now());
+      const now = this.clock.monotonic();
+      const rec = this.nodes.upsert({ name, zone, podIPs: [`192.0.2.${this.nodes.size + 1}`], nodeIPs: [], responderPort: 9402 }, now);
       rec.agent.connected = true;
       rec.agent.instanceId = `${name}-1`;
-      rec.agent.connectedSince = this.clock.now();
-      rec.agent.instanceSince = this.clock.now();
+      rec.agent.connectedSince = now;
+      rec.agent.instanceSince = now;
       names.push(name);
     }
     return names;
@@ -57,7 +59,7 @@ export class Cluster {
   disconnect(name: string): void {
     const a = this.node(name).agent;
     a.connected = false;
-    a.disconnectedAt = this.clock.now();
+    a.disconnectedAt = this.clock.monotonic();
   }
 
   /** `rounds` probe rounds of `world`, one interval apart; the clock ends on the last round. */
@@ -65,7 +67,7 @@ export class Cluster {
     const f = addressFamilies.index('ipv4');
     for (let r = 0; r < rounds; r++) {
       this.clock.advance(INTERVAL);
-      const now = this.clock.now();
+      const now = this.clock.monotonic();
       for (const src of this.nodes.list()) {
         if (!src.agent.connected) continue;
         let any = false;
@@ -86,11 +88,12 @@ export class Cluster {
   }
 
   assess(kinds: readonly PairKind[] = KINDS, maxUnhealthy = 1000): Assessment {
-    return assess(this.nodes.list(), this.store, 'ipv4', this.clock.now(), { planKinds: kinds, windowMs: WINDOW, maxUnhealthy });
+    return assess(this.nodes.list(), this.store, 'ipv4', this.clock.monotonic(), { planKinds: kinds, windowMs: WINDOW, maxUnhealthy });
   }
 
-  localize(maxPairFindings = 100, kinds: readonly PairKind[] = KINDS): Localized {
-    return localize(this.assess(kinds), { staleAfterMs: STALE, maxPairFindings, latencyThresholdMs: 50 });
+  /** Localization alone (the pair cap is the findings engine's: see clusterEvaluator). */
+  localize(kinds: readonly PairKind[] = KINDS): Localized {
+    return localize(this.assess(kinds), { staleAfterMs: STALE, latencyThresholdMs: 50, degradedLoss: 0.05 });
   }
 }
 
@@ -101,16 +104,16 @@ export class Cluster {
  * EvaluatorDeps.
  */
 export function clusterEvaluator(c: Cluster, cni?: EvaluatorDeps['cni']) {
-  const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org' });
+  const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org', maxPairFindings: 100 });
   const evaluator = new Evaluator({
     nodes: c.nodes,
     store: c.store,
-    query: new MatrixQuery(c.nodes, c.store),
+    query: new MatrixQuery(c.nodes, c.store, () => c.clock.monotonic()),
     engine: findings,
     clock: c.clock,
     log: silentLogger(),
     assess: { planKinds: KINDS, windowMs: WINDOW, maxUnhealthy: 100 },
-    localize: { staleAfterMs: STALE, maxPairFindings: 100, latencyThresholdMs: 50 },
+    localize: { staleAfterMs: STALE, latencyThresholdMs: 50, degradedLoss: 0.05 },
     ...(cni ? { cni } : {}),
   });
   const sessions = new AgentSessions(c.nodes, c.store, c.clock, { maxResultsPerReport: 100_000, maxResultAgeMs: WINDOW + STALE });

@@ -7,7 +7,7 @@ import { Cluster, clusterEvaluator, KINDS, STALE, WINDOW, type World } from '../
 
 function setup(c: Cluster) {
   const { findings, evaluator, sessions } = clusterEvaluator(c);
-  const metrics = createAggregatorMetrics({ nodes: c.nodes, sessions, store: c.store, evaluator, findings, now: () => c.clock.now() });
+  const metrics = createAggregatorMetrics({ nodes: c.nodes, sessions, store: c.store, evaluator, findings, now: () => c.clock.monotonic() });
   /** Series per metric name, from the exposition text (process metrics left out). */
   const series = async () => {
     evaluator.evaluate();
@@ -30,8 +30,8 @@ async function cluster(nodes: number) {
   const c = new Cluster();
   for (let z = 0; z < 4; z++) c.add(`z${z}`, 0); // zones appear as nodes join
   for (let i = 1; i <= nodes; i++) {
-    const rec = c.nodes.upsert({ name: `n-${i}`, zone: `zone-${i % 4}`, podIPs: [`198.51.100.${i % 250}`], nodeIPs: [], responderPort: 9402 }, c.clock.now());
-    Object.assign(rec.agent, { connected: true, instanceId: `n-${i}`, connectedSince: c.clock.now(), instanceSince: c.clock.now() });
+    const rec = c.nodes.upsert({ name: `n-${i}`, zone: `zone-${i % 4}`, podIPs: [`198.51.100.${i % 250}`], nodeIPs: [], responderPort: 9402 }, c.clock.monotonic());
+    Object.assign(rec.agent, { connected: true, instanceId: `n-${i}`, connectedSince: c.clock.monotonic(), instanceSince: c.clock.monotonic() });
   }
   c.run(WINDOW / 5_000 + 1, world);
   return c;
@@ -68,8 +68,8 @@ t.test('a node that leaves takes its series with it', async (t) => {
 t.test('a node that just joined, or whose agent just started, is left out until it has had a full window', async (t) => {
   const c = await cluster(6);
   const { series } = setup(c);
-  const late = c.nodes.upsert({ name: 'late-1', zone: 'zone-1', podIPs: ['203.0.113.9'], nodeIPs: [], responderPort: 9402 }, c.clock.now());
-  Object.assign(late.agent, { connected: true, instanceId: 'late', connectedSince: c.clock.now(), instanceSince: c.clock.now() });
+  const late = c.nodes.upsert({ name: 'late-1', zone: 'zone-1', podIPs: ['203.0.113.9'], nodeIPs: [], responderPort: 9402 }, c.clock.monotonic());
+  Object.assign(late.agent, { connected: true, instanceId: 'late', connectedSince: c.clock.monotonic(), instanceSince: c.clock.monotonic() });
   c.run(2, world);
   let s = await series();
   t.match(s.text, /netmatrix_agent_up\{node="late-1"\} 1/, 'agent_up from the first Hello');
@@ -83,7 +83,7 @@ t.test('a node that just joined, or whose agent just started, is left out until 
   // A restarted agent (new instance) has no out-series for a window; the node keeps its in-series.
   const n1 = c.node('n-1');
   n1.agent.instanceId = 'n-1-restarted';
-  n1.agent.instanceSince = c.clock.now();
+  n1.agent.instanceSince = c.clock.monotonic();
   c.run(1, world);
   s = await series();
   t.notMatch(s.text, /netmatrix_node_reachability_ratio\{node="n-1",kind="icmp",direction="out"\}/);
@@ -97,4 +97,19 @@ t.test('the per-pair cap holds, and what it leaves out is counted', async (t) =>
   const s = await setup(c).series();
   t.equal(s.by.get('netmatrix_pair_unhealthy'), 100, 'capped at --max-pair-series');
   t.match(s.text, new RegExp(`netmatrix_pair_series_dropped ${3 * 11 * KINDS.length - 100}\\n`));
+});
+
+t.test('a step of the wall clock changes no series: ages and reachability run on the monotonic clock', async (t) => {
+  const c = await cluster(6);
+  const { series } = setup(c);
+  const before = (await series()).text;
+  const age = (text: string) => Number(/netmatrix_agent_last_report_age_seconds\{node="n-1"\} ([\d.e+-]+)/.exec(text)?.[1]);
+  const reach = (text: string) => /netmatrix_node_reachability_ratio\{node="n-1",kind="icmp",direction="in"\} ([\d.]+)/.exec(text)?.[1];
+  t.equal(age(before), 0);
+  for (const step of [3_600_000, -7_200_000]) {
+    c.clock.stepWall(step);
+    const after = (await series()).text;
+    t.equal(age(after), 0, `a wall step of ${step / 3_600_000} h: the last report is still 0 s old`);
+    t.equal(reach(after), '1', 'and the node still reachable (no row went stale)');
+  }
 });
