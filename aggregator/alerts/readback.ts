@@ -57,12 +57,15 @@ export interface EvaluatedAt {
 
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 
-type Read = { kind: 'ok'; alerts: Alert[]; skipped: number } | { kind: 'failed'; error: string } | { kind: 'stopped' };
+/** An alert as read: what was posted, less its endsAt (the resolved one gets now). */
+type ReadAlert = Omit<Alert, 'endsAt'>;
+
+type Read = { kind: 'ok'; alerts: ReadAlert[]; skipped: number } | { kind: 'failed'; error: string } | { kind: 'stopped' };
 
 /** One URL's read: tried until it succeeds or the decision stops it. */
 class Reader {
   failed = 0;
-  alerts: Alert[] | null = null;
+  alerts: ReadAlert[] | null = null;
   skipped = 0;
   private stopped = false;
   private attempt = 0;
@@ -130,7 +133,7 @@ class Reader {
         return { kind: 'failed', error: `answer is not JSON: ${loggedBody(answer.body, false)}` };
       }
       if (!Array.isArray(listed)) return { kind: 'failed', error: 'answer is not a list of alerts' };
-      const alerts: Alert[] = [];
+      const alerts: ReadAlert[] = [];
       let skipped = 0;
       for (const item of listed) {
         const a = ours(item, this.o.cluster, this.o.prefix);
@@ -152,13 +155,13 @@ const isStringRecord = (v: unknown): v is Record<string, string> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 
 /** The alert as it was posted, if it is one of this cluster's with this aggregator's generatorURL. */
-function ours(item: unknown, cluster: string, prefix: string): Alert | undefined {
+function ours(item: unknown, cluster: string, prefix: string): ReadAlert | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
   const { labels, annotations, startsAt, generatorURL } = item as Record<string, unknown>;
   if (!isStringRecord(labels) || labels.cluster !== cluster) return undefined;
   if (typeof generatorURL !== 'string' || !generatorURL.startsWith(prefix)) return undefined;
   if (typeof startsAt !== 'string') return undefined;
-  return { labels, annotations: isStringRecord(annotations) ? annotations : {}, startsAt, endsAt: '', generatorURL };
+  return { labels, annotations: isStringRecord(annotations) ? annotations : {}, startsAt, generatorURL };
 }
 
 export class AlertReadBack {
