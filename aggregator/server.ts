@@ -21,7 +21,7 @@ import { agentPodsOf, kubeNamesDnsServers } from './kubernetes/apply.js';
 import { DnsStore } from './dns/store.js';
 import { FindingsEngine } from './findings/engine.js';
 import { Evaluator } from './findings/evaluator.js';
-import { Collector } from './grpc/collector.js';
+import { Collector, PlanPushStats } from './grpc/collector.js';
 import { startGrpcServer, type RunningGrpcServer } from './grpc/server.js';
 import { buildApp, type App } from './http/app.js';
 import { MatrixQuery } from './matrix/query.js';
@@ -165,6 +165,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   // One removal for the three ways a node leaves: expiry, a deleted Node, an operator's DELETE.
   const removeNode = nodeRemover({ nodes, matrix: store, dns, cni });
   const expiry = new NodeExpiry({ nodes, expiryMs: config.nodeExpiry, findings, remove: removeNode, clock, log });
+  // Counted by the collector, read by the metrics (the collector is built after them).
+  const planStats = new PlanPushStats();
   const metrics = createAggregatorMetrics({
     nodes,
     nodesExpiryHeld: () => expiry.held,
@@ -178,6 +180,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),
     evaluator,
     findings,
+    plans: { stats: planStats, waitingStreams: () => collector.waitingStreams() },
     ...(sender && readBack ? { alerts: () => sender.stats(), alertReadBack: () => readBack.stats() } : {}),
     now: () => clock.now(),
   });
@@ -186,6 +189,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const collector = new Collector({
     sessions,
     plans,
+    planStats,
     nodes,
     cni,
     now: () => clock.now(),

@@ -18,6 +18,7 @@ import type { NodeRegistry } from '../nodes/registry.js';
 import { registerCniMetrics } from './cni.js';
 import { registerDnsMetrics } from './dns.js';
 import { registerEvaluationMetrics } from './evaluation.js';
+import { registerPlanMetrics, type PlanMetricsSource } from './plans.js';
 
 export interface MetricsSources {
   readonly nodes: NodeRegistry;
@@ -35,6 +36,8 @@ export interface MetricsSources {
   readonly kubernetes?: () => { readonly stats: KubeWatchStats | undefined; readonly dnsServersDropped: number };
   readonly evaluator: Evaluator;
   readonly findings: FindingsEngine;
+  /** Plan pushes of the gRPC collector; absent: no plan metrics. */
+  readonly plans?: PlanMetricsSource;
   /** Per Alertmanager URL; absent without Alertmanagers. */
   readonly alerts?: () => ReadonlyMap<string, AlertStats>;
   /** The start-up read-back of alerts a previous instance left firing; absent without Alertmanagers. */
@@ -212,6 +215,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   registerEvaluationMetrics(registry, src);
   registerDnsMetrics(registry, src);
   registerCniMetrics(registry, src);
+  registerPlanMetrics(registry, src.plans);
   return {
     registry,
     streamRefused: (reason) => refused.inc({ reason }),
