@@ -131,8 +131,8 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
       for (let j = 0; j < Math.min(n - 1, RTT_PROBERS * 2) && p50.length < RTT_PROBERS; j++) {
         const s = (d + 1 + ((start + j) % Math.max(1, n - 1))) % n;
         if (s === d) continue;
-        const v = store.view(nodes[s]!.index, node.index, k, f, now);
-        if (v && v.status !== 'unknown' && v.rttP50Ms !== null && v.rttP99Ms !== null) (p50.push(v.rttP50Ms), p99.push(v.rttP99Ms));
+        const r = store.rtt(nodes[s]!.index, node.index, k, f, now);
+        if (r) (p50.push(r.p50), p99.push(r.p99));
       }
       if (p50.length > 0) {
         p50.sort((a, b) => a - b);

@@ -18,7 +18,7 @@
 //   6. agents missing or stale.
 // Each step takes the cells it explains away from the next. Pure: no clock, no I/O.
 import type { RaisedKind } from '../findings/kinds.js';
-import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, PAIR_SILENT_RUN, lossy, pct, wilsonLower } from '../matrix/rule.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, CONFIRMING_RUN, PAIR_MIN_LOSS_SAMPLES, PAIR_SILENT_RUN, PAIR_WILSON_Z, lossy, pct, wilsonLower } from '../matrix/rule.js';
 import type { PairKind } from '../../common/vocabulary.js';
 import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 
@@ -321,12 +321,22 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   });
 
   // 4. Loss pooled over each node's cells, and latency towards or from most peers.
+  // Not the node's loss: failing cells (outages, which the steps above or the
+  // pair step say) and non-ok cells between it and a node named down or
+  // isolated, or whose agent is away.
+  const gone = new Set([...downTargets, ...away.keys()]);
   const pooled = (x: number) => {
     let samples = 0;
     let failures = 0;
     for (const k of liveKinds) {
       samples += inT(x, k).samples + outT(x, k).samples;
       failures += inT(x, k).failedSamples + outT(x, k).failedSamples;
+    }
+    for (const c of [...(badOut.get(x) ?? []), ...(badIn.get(x) ?? [])]) {
+      if (!live.has(c.k) || (c.code !== CODE_FAILING && !gone.has(c.s === x ? c.d : c.s))) continue;
+      const l = a.loss(c.s, c.d, c.kind);
+      samples -= l.samples;
+      failures -= l.failures;
     }
     return { samples, failures };
   };
@@ -343,6 +353,7 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     for (const y of lossyNodes) {
       for (const k of liveKinds) {
         for (const [s, d] of [[x, y], [y, x]] as const) {
+          if (a.code(s, d, a.kinds[k]!) === CODE_FAILING) continue; // taken out already
           const l = a.loss(s, d, a.kinds[k]!);
           p.samples -= l.samples;
           p.failures -= l.failures;
@@ -408,16 +419,17 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   for (const cells of pairs.values()) {
     const { s, d } = cells[0]!;
     const failingCells = cells.filter((c) => c.code === CODE_FAILING);
-    // One kind failing by timeouts alone needs a long run (chance runs of
-    // background loss are many at scale); an answer from the path, or two
-    // kinds failing together, is evidence enough.
-    const evidence =
-      failingCells.length >= 2 ||
-      failingCells.some((c) => {
-        const v = a.view(c.s, c.d, c.kind);
-        return v !== undefined && ((v.lastOutcome !== null && v.lastOutcome !== 'timeout' && v.lastOutcome !== 'error') || v.failureRun >= PAIR_SILENT_RUN);
-      });
-    if (failingCells.length > 0 && evidence) {
+    // Evidence that pages: an answer from the path (refused, unreachable…),
+    // two kinds failing for two rounds in a row, or one kind silent for a long
+    // run. A single round in which two kinds time out together happens to
+    // ~150 pairs a round at 1,000 nodes with 0.5 % background loss.
+    const views = failingCells.map((c) => a.view(c.s, c.d, c.kind));
+    const explicitAnswer = views.some((v) => v !== undefined && v.lastOutcome !== null && v.lastOutcome !== 'timeout' && v.lastOutcome !== 'error' && v.lastOutcome !== 'ok');
+    const sustained = views.filter((v) => v !== undefined && v.failureRun >= CONFIRMING_RUN).length;
+    const evidence = explicitAnswer || sustained >= 2 || views.some((v) => v !== undefined && v.failureRun >= PAIR_SILENT_RUN);
+    // Timeouts alone on a pair with a node already named lossy are that node's loss.
+    const byLossyNode = !explicitAnswer && (lossyNode.has(s) || lossyNode.has(d));
+    if (failingCells.length > 0 && evidence && !byLossyNode) {
       conditions.push({
         kind: 'PairUnreachable',
         subject: { src: name(s), dst: name(d) },
@@ -437,13 +449,13 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
         failures += l.failures;
       }
       // Pooled over the pair's kinds: a chance run of losses on one kind is not the path's loss.
-      if (lossy(failures, samples, o.degradedLoss)) {
+      if (samples >= PAIR_MIN_LOSS_SAMPLES && lossy(failures, samples, o.degradedLoss, PAIR_WILSON_Z)) {
         conditions.push({
           kind: 'PacketLoss',
           subject: { src: name(s), dst: name(d) },
           summary: `packet loss from ${name(s)} to ${name(d)}: ${pct(failures / samples)} of ${samples} probes`,
-          description: () => `${pairLine(a, s, d, liveKinds)} Pooled over the pair's kinds: at least ${pct(wilsonLower(failures, samples))} with 99 % confidence.`,
-          rank: 100 + wilsonLower(failures, samples) * 100,
+          description: () => `${pairLine(a, s, d, liveKinds)} Pooled over the pair's kinds: at least ${pct(wilsonLower(failures, samples, PAIR_WILSON_Z))} with 99.98 % confidence.`,
+          rank: 100 + wilsonLower(failures, samples, PAIR_WILSON_Z) * 100,
         });
       }
     }

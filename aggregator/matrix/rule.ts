@@ -17,6 +17,13 @@ import { outcomes, type Outcome } from '../../common/vocabulary.js';
 
 /** One-sided 99 % normal quantile of the Wilson bound. */
 export const WILSON_Z = 2.326;
+/**
+ * Pair findings test ~N² pairs at once: their loss bound is stricter (z = 3.5,
+ * one-sided ~99.98 %) and needs half a loss window of samples, so that chance
+ * runs of background loss on a few of a million pairs do not page.
+ */
+export const PAIR_WILSON_Z = 3.5;
+export const PAIR_MIN_LOSS_SAMPLES = 60;
 /** Fewer failures than this in the loss window never make a cell lossy, whatever the ratio. */
 export const MIN_LOSS_FAILURES = 3;
 /** Failures in the status window, at least, before --failing-loss can make a cell failing. */
@@ -77,8 +84,8 @@ export function wilsonLower(failed: number, total: number, z = WILSON_Z): number
 }
 
 /** True when `failed` of `total` is loss at `threshold` or more, with confidence. */
-export function lossy(failed: number, total: number, threshold: number): boolean {
-  return failed >= MIN_LOSS_FAILURES && threshold > 0 && wilsonLower(failed, total) >= threshold;
+export function lossy(failed: number, total: number, threshold: number, z = WILSON_Z): boolean {
+  return failed >= MIN_LOSS_FAILURES && threshold > 0 && wilsonLower(failed, total, z) >= threshold;
 }
 
 /** The facts the rule reads, all kept at ingest in O(1) (MatrixStore). */

@@ -572,6 +572,24 @@ export class MatrixStore {
     };
   }
 
+  /** RTT p50 and p99 (ms) over the ok results in the status window of a fresh cell; null without any. No strings, no allocation. */
+  rtt(src: number, dst: number, kind: number, family: number, now: number): { p50: number; p99: number } | null {
+    const id = this.rows[src]?.get(cellKey(dst, kind, family));
+    if (id === undefined || !this.rowFresh(src, now)) return null;
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    if (c.code[i] === CODE_UNKNOWN) return null;
+    const { rtts } = this;
+    let oks = 0;
+    for (let s = 0, n = c.filled[i]!; s < n; s++) {
+      const slot = i * this.ring + s;
+      if (c.sOut[slot] === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
+    }
+    if (oks === 0) return null;
+    sortPrefix(rtts, oks);
+    return { p50: percentile(rtts, oks, 0.5), p99: percentile(rtts, oks, 0.99) };
+  }
+
   /** Results in the status window, oldest first (times in wall ms). */
   samples(src: number, dst: number, kind: number, family: number): Sample[] {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));
