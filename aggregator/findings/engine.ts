@@ -139,6 +139,9 @@ export class FindingsEngine {
       const firing: Condition[] = [];
       const rest: Condition[] = [];
       for (const c of list) (this.entries.get(fingerprint(this.labels(c)))?.finding.state === 'firing' ? firing : rest).push(c);
+      // More firing than places (one came back while clearing): the oldest keep theirs.
+      const age = (c: Condition) => this.entries.get(fingerprint(this.labels(c)))!.sinceMono;
+      if (firing.length > max) firing.sort((a, b) => age(a) - age(b));
       rest.sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0) || (a.summary < b.summary ? -1 : 1));
       const room = Math.max(0, max - firing.length);
       const left = rest.slice(room);
