@@ -13,6 +13,9 @@ import { NodeRegistry, type NodeRecord } from '../../../aggregator/nodes/registr
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
 import { addressFamilies, outcomes, type Outcome, type PairKind } from '../../../common/vocabulary.js';
+import type { ResultInput } from '../../../aggregator/agents.js';
+import type { Finding } from '../../../aggregator/findings/finding.js';
+import { probeKinds } from '../../../common/vocabulary.js';
 
 export const INTERVAL = 5_000;
 export const WINDOW = 60_000;
@@ -124,4 +127,133 @@ export function brief(l: Localized): string[] {
   return l.conditions
     .map((c) => `${c.kind}{${Object.entries(c.subject).map(([k, v]) => `${k}=${v}`).join(',')}}`)
     .sort();
+}
+
+/** The aggregator's default --loss-window. */
+export const LOSS_WINDOW = 300_000;
+
+/** What the findings scenarios vary; the rest is the fixture's (window, interval, stale time). */
+export interface FindingsOptions {
+  readonly forMs?: number;
+  readonly clearForMs?: number;
+  readonly maxPairFindings?: number;
+  readonly agentGraceMs?: number;
+  readonly kinds?: readonly PairKind[];
+}
+
+/**
+ * A Cluster whose agents connect, report and leave through the real ingest
+ * (AgentSessions: Hello, one Report per agent per round, goodbye), as the gRPC
+ * layer drives it: timeouts of several kinds towards one target in a report
+ * corroborate each other, every time is the store's monotonic clock (so
+ * ManualClock.stepWall moves only what people are shown), and an agent that
+ * comes back starts its column afresh. Node IPs are from 198.51.100.0/24.
+ */
+export class AgentCluster extends Cluster {
+  /** The store as the aggregator configures it by default: loss judged over --loss-window (5m), longer than the status window. */
+  override readonly store = new MatrixStore(
+    { windowMs: WINDOW, intervalMs: INTERVAL, lossWindowMs: LOSS_WINDOW, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: STALE } },
+    this.clock.monotonic(),
+  );
+  readonly sessions = new AgentSessions(this.nodes, this.store, this.clock, { maxResultsPerReport: 100_000, maxResultAgeMs: WINDOW + STALE });
+  private sequence = 0;
+
+  /** Agents `${prefix}-1..n` in `zone` say Hello; returns their names. */
+  join(prefix: string, n: number, zone = 'zone-a'): string[] {
+    const names = Array.from({ length: n }, (_, i) => `${prefix}-${i + 1}`);
+    for (const name of names) this.connect(name, zone);
+    return names;
+  }
+
+  /** The agent on `name` says Hello (again, after `leave`: a new instance). */
+  connect(name: string, zone = this.nodes.get(name)?.zone ?? 'zone-a'): NodeRecord {
+    const known = this.nodes.get(name);
+    const i = known ? known.index + 1 : this.nodes.size + 1;
+    const r = this.sessions.hello({
+      nodeName: name,
+      zone,
+      podIps: [`192.0.2.${i}`],
+      nodeIps: [`198.51.100.${i}`],
+      agentVersion: 'test',
+      capabilities: [],
+      responderPort: 9402,
+      instanceId: `${name}-${++this.sequence}`,
+    });
+    if ('refusal' in r) throw new Error(r.refusal.message);
+    return r.record;
+  }
+
+  /** The agent on `name` goes away now: its stream closes, its reports stop. */
+  leave(name: string): void {
+    this.sessions.goodbye(this.node(name));
+  }
+
+  /** `n` probe rounds of `world`, one interval apart, each one Report per connected agent; the clock ends on the last. */
+  rounds(n: number, world: World, kinds: readonly PairKind[] = KINDS): this {
+    const family = addressFamilies.toProto('ipv4');
+    for (let r = 0; r < n; r++) {
+      this.clock.advance(INTERVAL);
+      const at = this.clock.monotonic();
+      for (const src of this.nodes.list()) {
+        if (!src.agent.connected) continue;
+        const results: ResultInput[] = [];
+        for (const dst of this.nodes.list()) {
+          if (dst === src) continue;
+          for (const kind of kinds) {
+            const p = world(src.name, dst.name, kind);
+            if (p === undefined) continue;
+            const { outcome, rttUs = 400 } = typeof p === 'string' ? { outcome: p } : p;
+            results.push({ kind: probeKinds.toProto(kind), targetNode: dst.name, family, outcome: outcomes.toProto(outcome), rttUs, timestampMs: at });
+          }
+        }
+        if (results.length > 0) this.sessions.report(src, { sequence: ++this.sequence, sentAtMs: at, results });
+      }
+    }
+    return this;
+  }
+
+  /** The real evaluator (assess, localize, hysteresis) over this cluster, with the MatrixQuery the API reads. */
+  findings(o: FindingsOptions = {}): { engine: FindingsEngine; query: MatrixQuery; evaluator: Evaluator } {
+    const engine = new FindingsEngine({
+      forMs: o.forMs ?? 0,
+      clearForMs: o.clearForMs ?? 0,
+      cluster: 'test',
+      runbookBaseUrl: 'https://example.org/runbooks',
+      ...(o.maxPairFindings !== undefined ? { maxPairFindings: o.maxPairFindings } : {}),
+    });
+    const query = new MatrixQuery(this.nodes, this.store, () => this.clock.monotonic());
+    const evaluator = new Evaluator({
+      nodes: this.nodes,
+      store: this.store,
+      query,
+      engine,
+      clock: this.clock,
+      log: silentLogger(),
+      assess: { planKinds: o.kinds ?? KINDS, windowMs: WINDOW, maxUnhealthy: 1000 },
+      localize: { staleAfterMs: STALE, latencyThresholdMs: 50, degradedLoss: 0.05, ...(o.agentGraceMs !== undefined ? { agentGraceMs: o.agentGraceMs } : {}) },
+    });
+    return { engine, query, evaluator };
+  }
+}
+
+/** "Kind{label=value,...} severity" per finding (labels besides alertname, severity, cluster), sorted. */
+export function briefFindings(findings: readonly Finding[]): string[] {
+  return findings
+    .map((f) => {
+      const { alertname: _a, severity: _s, cluster: _c, ...rest } = f.labels;
+      return `${f.kind}{${Object.entries(rest).map(([k, v]) => `${k}=${v}`).join(',')}} ${f.severity}`;
+    })
+    .sort();
+}
+
+/** A small seeded generator (mulberry32): noise that is the same on every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
 }
