@@ -2,7 +2,7 @@
 // matrix store, sessions, plans), its input (gRPC collector) and its outlets
 // (HTTP API, metrics), and stops them in reverse order.
 import type * as grpc from '@grpc/grpc-js';
-import type { Clock } from '../common/clock.js';
+import { wallOf, type Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { formatHostPort } from '../common/settings.js';
 import { TokenCheck } from '../common/tls.js';
@@ -67,10 +67,13 @@ export interface RunningAggregator {
 export async function startAggregator(config: AggregatorConfig, deps: AggregatorDeps): Promise<RunningAggregator> {
   const { clock, log } = deps;
   const nodes = new NodeRegistry();
+  const toWall = wallOf(clock);
   const store = new MatrixStore(
     {
       windowMs: config.window,
       intervalMs: config.probeInterval,
+      lossWindowMs: config.lossWindow,
+      toWall,
       thresholds: {
         degradedLoss: config.degradedLoss,
         failingLoss: config.failingLoss,
@@ -78,7 +81,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
         staleAfterMs: config.staleAfter,
       },
     },
-    clock.now(),
+    clock.monotonic(),
   );
   const dns = new DnsStore(
     config.dnsServers,
@@ -86,6 +89,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
       windowMs: config.window,
       intervalMs: config.probeInterval,
       questionsPerRound: config.dnsNames.length,
+      lossWindowMs: config.lossWindow,
+      toWall,
       thresholds: {
         degradedLoss: config.degradedLoss,
         failingLoss: config.failingLoss,
@@ -93,7 +98,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
         staleAfterMs: config.staleAfter,
       },
     },
-    clock.now(),
+    clock.monotonic(),
   );
   const dnsOptions: DnsAssessOptions = {
     latencyThresholdMs: config.dnsLatencyThreshold,
@@ -130,12 +135,13 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   const makeDnsPlan = (servers: readonly DnsServerSpec[]) => Object.freeze({ servers, questions: servers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain, tcpCheck: config.dnsTcpCheck === 'on' });
   let dnsPlan = makeDnsPlan(config.dnsServers);
   const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now());
-  const query = new MatrixQuery(nodes, store);
+  const query = new MatrixQuery(nodes, store, () => clock.monotonic());
   const findings = new FindingsEngine({
     forMs: config.findingFor,
     clearForMs: config.findingClearFor,
     cluster: config.cluster,
     runbookBaseUrl: config.runbookBaseUrl,
+    maxPairFindings: config.maxPairFindings,
   });
   const evaluator = new Evaluator({
     nodes,
@@ -145,7 +151,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     clock,
     log: log.child({ component: 'findings' }),
     assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
-    localize: { staleAfterMs: config.staleAfter, maxPairFindings: config.maxPairFindings, latencyThresholdMs: config.latencyThreshold, agentGraceMs: config.agentGrace },
+    localize: { staleAfterMs: config.staleAfter, latencyThresholdMs: config.latencyThreshold, degradedLoss: config.degradedLoss, agentGraceMs: config.agentGrace },
     dns: { store: dns, options: dnsOptions },
     cni: { inputs: cniInputs, assessor: cniAssessor },
   });
@@ -153,9 +159,10 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     config.alertmanagerUrls.length > 0
       ? new AlertmanagerSender({ urls: config.alertmanagerUrls, timeoutMs: config.alertTimeout, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
       : undefined;
-  // What a previous instance left firing is resolved after the first window unless its finding holds again.
+  // What a previous instance left firing is resolved after the first full window unless its finding holds again:
+  // a window, plus a round for agents to reconnect, plus --finding-for for the finding to fire again.
   const readBack = sender
-    ? new AlertReadBack({ urls: config.alertmanagerUrls, cluster: config.cluster, externalUrl: config.externalUrl, timeoutMs: config.alertTimeout, startedAt: clock.monotonic(), windowMs: config.window, sink: sender, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
+    ? new AlertReadBack({ urls: config.alertmanagerUrls, cluster: config.cluster, externalUrl: config.externalUrl, timeoutMs: config.alertTimeout, startedAt: clock.monotonic(), windowMs: config.window + config.findingFor + config.probeInterval, sink: sender, capacity: config.alertQueue, log: log.child({ component: 'alerts' }) })
     : undefined;
   if (sender && readBack) {
     const notifier = new Notifier({ sender, resendMs: config.alertResend, externalUrl: config.externalUrl });
@@ -182,7 +189,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     findings,
     plans: { stats: planStats, waitingStreams: () => collector.waitingStreams() },
     ...(sender && readBack ? { alerts: () => sender.stats(), alertReadBack: () => readBack.stats() } : {}),
-    now: () => clock.now(),
+    now: () => clock.monotonic(),
   });
   log.info({ tls: deps.grpcCredentials !== undefined, mutualTls: deps.mutualTls ?? false, agentToken: deps.agentToken !== undefined, apiToken: deps.apiToken !== undefined, httpRateLimit: config.httpRateLimit }, 'security settings');
   if (deps.agentToken !== undefined && !deps.grpcCredentials) log.warn('agents send the shared token over plaintext gRPC: set --tls-cert and --tls-key so it cannot be read on the wire');
@@ -208,7 +215,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     removeNode,
     query,
     findings,
-    dns: () => assessDns(nodes.list(), dns, clock.now(), dnsOptions),
+    dns: () => assessDns(nodes.list(), dns, clock.monotonic(), dnsOptions),
     cni: () => {
       const { inputs, assessment } = cniAssessor.assess(cniInputs(), clock.now());
       return { assessment, detail: (node: string) => nodeCniDetail(inputs, assessment, node) };
@@ -264,7 +271,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
       },
       {
         nodes,
-        now: () => clock.now(),
+        now: () => clock.monotonic(),
         log,
         removeNode,
         setDnsServers: (servers) => {
