@@ -539,10 +539,11 @@ export class MatrixStore {
     const code = fresh ? c.code[i]! : CODE_UNKNOWN;
     const ageMs = now - this.rowLast[src]!;
     const status: Status = code === CODE_FAILING ? 'failing' : code === CODE_LOSSY || code === CODE_SLOW ? 'degraded' : code === CODE_OK ? 'ok' : 'unknown';
+    // A swept row's cells are blank (no last outcome): the source's silence is still why they are unknown.
     const reason =
       code !== CODE_UNKNOWN
         ? explain(code, counts, lastOutcome, this.options.thresholds)
-        : lastOutcome === null
+        : fresh || this.rowLast[src] === 0
           ? 'no probe results yet'
           : `no report from the source for ${Math.round(ageMs / 1000)}s (stale after ${this.options.thresholds.staleAfterMs / 1000}s): is its agent running?`;
     // The loss window's span: from the oldest bucket holding samples to now.
