@@ -40,7 +40,7 @@ export const aggregatorSettings = defineSettings({
   degradedLoss: { flag: 'degraded-loss', env: 'NETMATRIX_DEGRADED_LOSS', default: '0.05', parse: ratio, help: 'loss ratio at which a cell is degraded' },
   failingLoss: { flag: 'failing-loss', env: 'NETMATRIX_FAILING_LOSS', default: '0.5', parse: ratio, help: 'loss ratio at which a cell is failing even if its last probe passed' },
   latencyThreshold: { flag: 'latency-threshold', env: 'NETMATRIX_LATENCY_THRESHOLD', default: '50ms', parse: duration({ min: 0, max: 60_000 }), help: 'RTT p50 above which a cell is degraded' },
-  nodeExpiry: { flag: 'node-expiry', env: 'NETMATRIX_NODE_EXPIRY', default: '10m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node whose agent has been gone this long leaves the matrix' },
+  nodeExpiry: { flag: 'node-expiry', env: 'NETMATRIX_NODE_EXPIRY', default: '10m', parse: duration({ min: 1000, max: 7 * 24 * 3_600_000 }), help: 'a node whose agent has been gone this long leaves the matrix, unless NodeUnreachable, NodeIsolated or PodNetworkUnreachable about it is firing or pending (then it stays until its agent returns or it is forgotten: netmatrix forget)' },
   maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(1024, 64 * 1024 * 1024), help: 'largest gRPC message accepted from an agent' },
   maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'largest number of results in one report' },
   dnsServers: {
@@ -123,7 +123,7 @@ export const aggregatorSettings = defineSettings({
   tlsKey: { flag: 'tls-key', env: 'NETMATRIX_TLS_KEY', default: '', parse: optionalPath, help: 'PEM private key of --tls-cert' },
   tlsClientCa: { flag: 'tls-client-ca', env: 'NETMATRIX_TLS_CLIENT_CA', default: '', parse: optionalPath, help: 'PEM CA bundle: agents must present a client certificate it signs (mutual TLS)' },
   tokenFile: { flag: 'token-file', env: 'NETMATRIX_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the shared agent token (a mounted Secret); NETMATRIX_TOKEN gives it directly; streams without it are UNAUTHENTICATED' },
-  apiTokenFile: { flag: 'api-token-file', env: 'NETMATRIX_API_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the bearer token the HTTP API requires (NETMATRIX_API_TOKEN gives it directly); /healthz, /readyz and /metrics stay open' },
+  apiTokenFile: { flag: 'api-token-file', env: 'NETMATRIX_API_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the bearer token the HTTP API requires (NETMATRIX_API_TOKEN gives it directly); /healthz, /readyz and /metrics stay open; without a token the API is read-only (no forgetting nodes)' },
   httpRateLimit: { flag: 'http-rate-limit', env: 'NETMATRIX_HTTP_RATE_LIMIT', default: '600', parse: integer(1, 1_000_000), help: 'HTTP requests per minute per client address (429 above it)' },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });

@@ -281,10 +281,11 @@ list, matrix, DNS and CNI checks, and its findings (NodeUnreachable, ...)
 resolve at its next evaluation, so Alertmanager is told they resolved.
 
 Why: without the Kubernetes API, a node whose agent is gone leaves after the
-aggregator's --node-expiry, but not while a NodeUnreachable or NodeIsolated
-finding about it is firing or pending. A dead node keeps paging until its
-agent comes back or it is forgotten. With the Kubernetes API, delete the Node
-instead (kubectl delete node NODE): the aggregator follows the API.
+aggregator's --node-expiry, but not while a NodeUnreachable, NodeIsolated or
+PodNetworkUnreachable finding about it is firing or pending. A dead node keeps
+paging until its agent comes back or it is forgotten. With the Kubernetes
+API, delete the Node instead (kubectl delete node NODE): the aggregator
+follows the API.
 
 The aggregator refuses, and the command says why (exit 3), when:
   - it runs without an API token (--api-token-file): its API is read-only
@@ -293,6 +294,7 @@ The aggregator refuses, and the command says why (exit 3), when:
   - the node's agent is connected: the node would come straight back
   - the Kubernetes API lists the node: delete the Node object instead
 After a timeout the node may or may not be forgotten: netmatrix status shows.
+Each aggregator replica has its own node list: forget the node on each.
 
 Options:
   --json           print the API's answer unchanged: { node, forgottenAt,

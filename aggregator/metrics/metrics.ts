@@ -22,7 +22,7 @@ import { registerPlanMetrics, type PlanMetricsSource } from './plans.js';
 
 export interface MetricsSources {
   readonly nodes: NodeRegistry;
-  /** Nodes past --node-expiry kept for a NodeUnreachable or NodeIsolated finding (nodes/expiry.ts); absent: not exported. */
+  /** Nodes past --node-expiry kept for a NodeUnreachable, NodeIsolated or PodNetworkUnreachable finding (nodes/expiry.ts); absent: not exported. */
   readonly nodesExpiryHeld?: () => number;
   readonly sessions: AgentSessions;
   readonly store: MatrixStore;
@@ -156,7 +156,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
     const held = src.nodesExpiryHeld;
     new Gauge({
       name: 'netmatrix_nodes_expiry_held',
-      help: 'Nodes whose agent has been gone longer than --node-expiry, kept because a NodeUnreachable or NodeIsolated finding about them is firing or pending (forget one with DELETE /api/v1/nodes/{name}).',
+      help: 'Nodes whose agent has been gone longer than --node-expiry, kept because a NodeUnreachable, NodeIsolated or PodNetworkUnreachable finding about them is firing or pending (forget one with DELETE /api/v1/nodes/{name}).',
       registers: [registry],
       collect() {
         this.set(held());

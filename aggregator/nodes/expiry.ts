@@ -1,19 +1,22 @@
 // Node expiry without the Kubernetes API: a node whose agent has been gone
 // longer than --node-expiry leaves, since nothing else says whether it still
-// exists. Except while a NodeUnreachable or NodeIsolated finding about it is
-// firing or pending: removing the node would take the finding's condition
-// away, and Alertmanager would be told the critical alert *resolved* while the
-// node is still dead. Such a node is held until its agent comes back, the
-// finding resolves on its own, or an operator forgets it (DELETE
-// /api/v1/nodes/{name}). Nodes the Kubernetes API lists never expire here:
-// they leave when their Node object is deleted.
+// exists. Except while a finding that says the node is down or cut off
+// (NodeUnreachable, NodeIsolated, or PodNetworkUnreachable, which the
+// localizer splits out of NodeUnreachable when the node IP still answers) is
+// firing or pending about it: removing the node would take the finding's
+// condition away, and Alertmanager would be told the critical alert
+// *resolved* while the node is still down. Such a node is held until its
+// agent comes back, the finding resolves on its own, or an operator forgets
+// it (DELETE /api/v1/nodes/{name}). Nodes the Kubernetes API lists never
+// expire here: they leave when their Node object is deleted.
 import { wallOf, type Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
+import type { FindingKind } from '../../common/vocabulary.js';
 import type { Finding } from '../findings/finding.js';
 import type { NodeRegistry } from './registry.js';
 
 /** Finding kinds that say the node itself is down or cut off: they hold its expiry. */
-export const EXPIRY_HOLDING_KINDS: ReadonlySet<string> = new Set(['NodeUnreachable', 'NodeIsolated']);
+export const EXPIRY_HOLDING_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['NodeUnreachable', 'NodeIsolated', 'PodNetworkUnreachable']);
 
 /** The findings engine, as far as expiry reads it. */
 export interface FindingSource {
@@ -73,7 +76,7 @@ export class NodeExpiry {
           this.heldSince.set(name, now);
           this.o.log.warn(
             { node: name, finding: hold.id, kind: hold.kind, state: hold.state, agentGoneSince: this.iso(goneSince), nodeExpirySeconds: this.o.expiryMs / 1000 },
-            'node expiry held back: a NodeUnreachable or NodeIsolated finding about it is firing or pending, and removing the node would resolve it while the node is still down; it stays until its agent comes back or it is forgotten (DELETE /api/v1/nodes/{name}, netmatrix forget)',
+            'node expiry held back: a finding says the node is down or cut off (kind), and removing the node would resolve it while the node still is; it stays until its agent comes back or it is forgotten (DELETE /api/v1/nodes/{name}, netmatrix forget)',
           );
         }
         continue;

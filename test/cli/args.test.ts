@@ -144,7 +144,7 @@ t.test('forget: the node is its one argument', async (t) => {
   t.same(parseInvocation(['forget', '-h'], {}), { help: COMMAND_HELP.forget }, 'help needs no node');
   t.match(HELP, /^ {2}forget NODE {6}forget a node that is gone for good/m);
   t.match(COMMAND_HELP.forget, /^Usage: netmatrix forget NODE \[--json\] \[options\]$/m);
-  for (const why of ['--api-token-file', '--token, NETMATRIX_API_TOKEN', 'agent is connected', 'kubectl delete node NODE', '--node-expiry', 'NodeUnreachable or NodeIsolated']) t.match(COMMAND_HELP.forget, why);
+  for (const why of ['--api-token-file', '--token, NETMATRIX_API_TOKEN', 'agent is connected', 'kubectl delete node NODE', '--node-expiry', 'NodeUnreachable, NodeIsolated or\nPodNetworkUnreachable']) t.match(COMMAND_HELP.forget, why);
   usage(t, ['forget'], 'which node? netmatrix forget NODE (see netmatrix forget --help)');
   usage(t, ['forget', ''], 'invalid node "": expected a node name');
   usage(t, ['forget', 'node-d', 'node-e'], 'unexpected argument "node-e" (see netmatrix forget --help)');

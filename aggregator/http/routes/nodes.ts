@@ -40,7 +40,7 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       schema: {
         summary: 'Forget a node that is gone for good',
         description:
-          'Without the Kubernetes API, a node stays while a NodeUnreachable or NodeIsolated finding about it is firing or pending, ' +
+          'Without the Kubernetes API, a node stays while a NodeUnreachable, NodeIsolated or PodNetworkUnreachable finding about it is firing or pending, ' +
           'even past --node-expiry (else its alert would resolve while the node is down). This removes it from the node list, the matrix, ' +
           'DNS and CNI; its findings resolve at the next evaluation. Needs the API token (--api-token-file): without one the API is read-only. ' +
           'Refused while the node\'s agent is connected (it would come straight back) and for a node the Kubernetes API lists (delete the Node instead).',

@@ -1,5 +1,5 @@
 // Node expiry without the Kubernetes API: an expired node leaves, unless a
-// NodeUnreachable or NodeIsolated finding about it is firing or pending; the
+// NodeUnreachable, NodeIsolated or PodNetworkUnreachable finding about it is firing or pending; the
 // hold is logged once (and again after the agent came and went), counted, and
 // ends when the finding resolves or the agent returns.
 import t from 'tap';
@@ -85,7 +85,7 @@ t.test('a firing NodeUnreachable holds the node: logged once with why, counted, 
   const holds = s.sink.lines.filter((l) => HOLD_MSG.test(String(l.msg)));
   t.equal(holds.length, 1, 'logged once');
   t.match(holds[0], { level: 40, node: 'node-d', finding: 'NodeUnreachable-node-d', kind: 'NodeUnreachable', state: 'firing', agentGoneSince: '2026-11-25T06:00:00.000Z', nodeExpirySeconds: 600 });
-  t.match(String(holds[0]!.msg), /would resolve it while the node is still down.*until its agent comes back or it is forgotten \(DELETE \/api\/v1\/nodes\/\{name\}, netmatrix forget\)/);
+  t.match(String(holds[0]!.msg), /a finding says the node is down or cut off.*until its agent comes back or it is forgotten \(DELETE \/api\/v1\/nodes\/\{name\}, netmatrix forget\)/);
 
   s.findings.length = 0;
   s.expiry.sweep();
@@ -94,22 +94,24 @@ t.test('a firing NodeUnreachable holds the node: logged once with why, counted, 
   t.equal(s.expiry.held, 0);
 });
 
-t.test('pending findings and NodeIsolated hold too; other nodes\' findings and other kinds do not', async (t) => {
+t.test('pending findings, NodeIsolated and PodNetworkUnreachable hold too; other nodes\' findings and other kinds do not', async (t) => {
   const s = setup();
-  for (const [i, n] of ['node-a', 'node-b', 'node-c', 'node-d'].entries()) s.add(n, i + 1);
-  for (const n of ['node-b', 'node-c', 'node-d']) s.gone(n);
+  for (const [i, n] of ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'].entries()) s.add(n, i + 1);
+  for (const n of ['node-b', 'node-c', 'node-d', 'node-e']) s.gone(n);
   s.findings.push(
     finding('NodeUnreachable', { node: 'node-b' }, 'pending'),
     finding('NodeIsolated', { node: 'node-c' }),
+    finding('PodNetworkUnreachable', { node: 'node-e' }),
     finding('PacketLoss', { node: 'node-d' }),
+    finding('ProbeKindFailing', { kind: 'tcp', node: 'node-d' }),
     finding('PairUnreachable', { src: 'node-a', dst: 'node-d' }),
     finding('NodeUnreachable', { node: 'node-a' }),
   );
   s.advance(EXPIRY + 1);
   s.expiry.sweep();
   t.same(s.removed, ['node-d']);
-  t.equal(s.expiry.held, 2);
-  t.same(s.sink.lines.filter((l) => HOLD_MSG.test(String(l.msg))).map((l) => [l.node, l.kind, l.state]), [['node-b', 'NodeUnreachable', 'pending'], ['node-c', 'NodeIsolated', 'firing']]);
+  t.equal(s.expiry.held, 3);
+  t.same(s.sink.lines.filter((l) => HOLD_MSG.test(String(l.msg))).map((l) => [l.node, l.kind, l.state]), [['node-b', 'NodeUnreachable', 'pending'], ['node-c', 'NodeIsolated', 'firing'], ['node-e', 'PodNetworkUnreachable', 'firing']]);
   t.equal(expiryHold({ firing: () => s.findings.filter((f) => f.state === 'firing'), pending: () => s.findings.filter((f) => f.state === 'pending') }, 'node-c')?.kind, 'NodeIsolated');
 });
 
