@@ -26,8 +26,9 @@ const HELP = `Usage: npm start [-- --http-port 8080 --grpc-port 9400 --interval 
 Starts netmatrix-aggregator and four netmatrix-agent processes on 127.0.0.x,
 waits until the matrix is filled and the first finding fires, prints where to
 look, and runs until Ctrl-C. node-d's responder is deliberately not on its pod
-IP, so the tcp and http columns of node-d fail with outcome "refused", and the
-aggregator raises one NodeUnreachable finding for node-d. DNS: two replicas
+IP, so the tcp and http columns of node-d fail with outcome "refused" while ICMP
+reaches it, and the aggregator raises one ProbeKindFailing finding for node-d's
+tcp (a port refused on one node, a warning: the node itself is up). DNS: two replicas
 (dns-a, and dns-b which answers ${SLOW_REPLICA_MS} ms late) behind a service address that
 forwards to either; the aggregator raises DnsReplicaUnhealthy for dns-b.
 CNI: every node has its own CNI dirs under the log directory; node-c's
@@ -246,7 +247,7 @@ try {
   const started = Date.now();
   const m = await waitForMatrix(30_000);
   const failing = m.nodes.filter((_, col) => m.cells.some((row, r) => r !== col && row[col]?.status === 'failing'));
-  const findings = await waitForFindings(['NodeUnreachable', 'DnsReplicaUnhealthy', 'CniConfigDrift'], 10 * intervalMs + 10_000);
+  const findings = await waitForFindings(['ProbeKindFailing', 'DnsReplicaUnhealthy', 'CniConfigDrift'], 10 * intervalMs + 10_000);
   process.stdout.write(
     [
       '',
@@ -266,7 +267,7 @@ try {
       `  logs          ${logDir}`,
       '',
       `node-d's responder listens on 127.0.2.14 instead of its pod IP 127.0.0.14, so tcp and http`,
-      `probes towards it are refused: failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
+      `probes towards it are refused while ICMP and its node IP answer (a port refused, not a dead node): failing column(s) now: ${failing.join(', ') || 'none yet'}.`,
       `DNS replica dns-b (${dnsB.host}) answers ${SLOW_REPLICA_MS} ms late; the service address ${dnsService.host} forwards to dns-a or dns-b.`,
       `node-c's CNI conflist says mtu ${DRIFTED_MTU}, the other nodes' ${CLUSTER_MTU} (CNI dirs: ${join(logDir, 'cni')}).`,
       'Findings firing:',

@@ -1,5 +1,6 @@
 // `npm start` for real: the built demo spawns an aggregator and four agents as
-// processes; node-d's tcp column fails with refused and every other cell is ok;
+// processes; node-d's tcp column fails with refused and every other cell is ok
+// (one ProbeKindFailing{kind=tcp,node=node-d}, a warning: ICMP reaches it);
 // the CLI shows the same; Ctrl-C (SIGINT) leaves no process behind.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -65,21 +66,21 @@ t.test('the demo prints where to look and fills the matrix', async (t) => {
   }
 });
 
-t.test('node-d is one finding, NodeUnreachable, at /api/v1/findings and in Alertmanager', async (t) => {
-  t.match(out, /Findings firing:\n(  .*\n)*  NodeUnreachable node=node-d: node-d is unreachable from 3 of 3 nodes/);
+t.test('node-d is one finding, a warning ProbeKindFailing for its tcp (not a dead node), at /api/v1/findings and in Alertmanager', async (t) => {
+  t.match(out, /Findings firing:\n(  .*\n)*  ProbeKindFailing kind=tcp node=node-d: tcp and http probes towards node-d fail from 3 of 3 nodes; other probes reach it/);
   const body = (await (await fetch(`${api}/api/v1/findings`, { signal: AbortSignal.timeout(2000) })).json()) as { findings: { kind: string; labels: Record<string, string>; description: string }[] };
   const pairFindings = body.findings.filter((f) => !f.kind.startsWith('Dns') && !f.kind.startsWith('Cni'));
-  t.same(pairFindings.map((f) => [f.kind, f.labels.node]), [['NodeUnreachable', 'node-d']], 'one finding, not three PairUnreachable');
-  t.match(pairFindings[0]!.description, /icmp: ok 3\/3; tcp: refused 3\/3/);
+  t.same(pairFindings.map((f) => [f.kind, f.labels.kind, f.labels.node]), [['ProbeKindFailing', 'tcp', 'node-d']], 'one finding, not a NodeUnreachable nor three PairUnreachable');
+  t.match(pairFindings[0]!.description, /tcp: refused 3; http: refused 3\. node-d's agent reports normally\. The node is up/);
 });
 
 t.test('--alertmanager-url: the finding is in a real Alertmanager', { skip: am ? false : 'prometheus-alertmanager is not installed' }, async (t) => {
   if (!am) return;
   const alerts = await waitFor('the alert in Alertmanager', async () => {
-    const a = await am.alerts({ alertname: 'NodeUnreachable' });
+    const a = await am.alerts({ alertname: 'ProbeKindFailing' });
     return a.length > 0 && a;
   }, 10_000, 200);
-  t.match(alerts[0]!.labels, { alertname: 'NodeUnreachable', node: 'node-d', cluster: 'demo', severity: 'critical' });
+  t.match(alerts[0]!.labels, { alertname: 'ProbeKindFailing', kind: 'tcp', node: 'node-d', cluster: 'demo', severity: 'warning' });
   t.match(alerts[0]!.generatorURL, new RegExp(`^${api}/api/v1/findings/[0-9a-f]{16}$`));
 });
 
