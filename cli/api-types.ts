@@ -119,6 +119,68 @@ export function isMatrix(x: unknown): x is ApiMatrix {
   );
 }
 
+/**
+ * The matrix with `?format=compact` (docs/api.md): a letter per cell, the cell
+ * objects only for cells that are not ok (and not unknown without data).
+ */
+export interface ApiCompactMatrix {
+  readonly kind: string;
+  readonly family: string;
+  readonly format: 'compact';
+  readonly windowSeconds: number;
+  readonly generatedAt: string;
+  readonly nodes: readonly string[];
+  /** rows[source][target]: o ok, d degraded, f failing, u unknown, - the node itself. */
+  readonly rows: readonly string[];
+  /** details[source index][target index]. */
+  readonly details: Readonly<Record<string, Readonly<Record<string, ApiCell>>>>;
+  readonly summary: Readonly<Record<Status, number>>;
+}
+
+const LETTER_STATUS: Readonly<Record<string, Status>> = { o: 'ok', d: 'degraded', f: 'failing', u: 'unknown' };
+
+/** Square rows over the alphabet, `-` exactly on the diagonal, details at valid indices agreeing with their letter. */
+export function isCompactMatrix(x: unknown): x is ApiCompactMatrix {
+  if (!isObject(x) || x.format !== 'compact' || !isString(x.kind) || !isString(x.family) || !isNumber(x.windowSeconds) || !isString(x.generatedAt)) return false;
+  if (!isStringArray(x.nodes) || !isStringArray(x.rows) || !isObject(x.details) || !isObject(x.summary)) return false;
+  const n = x.nodes.length;
+  const rows = x.rows;
+  const summary = x.summary;
+  if (!STATUSES.every((s) => isNumber(summary[s])) || rows.length !== n) return false;
+  for (let s = 0; s < n; s++) {
+    const row = rows[s]!;
+    if (row.length !== n) return false;
+    for (let d = 0; d < n; d++) if ((s === d) !== (row[d] === '-') || (s !== d && LETTER_STATUS[row[d]!] === undefined)) return false;
+  }
+  return Object.entries(x.details).every(
+    ([s, cols]) =>
+      isObject(cols) &&
+      Object.entries(cols).every(([d, c]) => {
+        const letter = rows[Number(s)]?.[Number(d)];
+        return /^\d+$/.test(s) && /^\d+$/.test(d) && isCell(c) && letter !== undefined && LETTER_STATUS[letter] === c.status;
+      }),
+  );
+}
+
+/**
+ * An ok cell of the compact form, which carries no statistics: what the CLI
+ * shows of an ok cell is its status (grid glyph, counts), never its numbers.
+ */
+const OK_CELL: ApiCell = Object.freeze({ status: 'ok', lossRatio: null, rttP50Ms: null, rttP99Ms: null, lastOutcome: null, since: null, samples: 0 });
+const NO_DATA_CELL: ApiCell = Object.freeze({ status: 'unknown', lossRatio: null, rttP50Ms: null, rttP99Ms: null, lastOutcome: null, since: null, samples: 0 });
+
+/** The full form's shape from either form (an aggregator that predates the compact form answers the full one). */
+export function fullMatrix(m: ApiMatrix | ApiCompactMatrix): ApiMatrix {
+  if (!('format' in m) || m.format !== 'compact') return m as ApiMatrix;
+  const { rows, details, format: _format, ...rest } = m;
+  const cells = rows.map((row, s) => [...row].map((letter, d) => (letter === '-' ? null : (details[s]?.[d] ?? (letter === 'o' ? OK_CELL : NO_DATA_CELL)))));
+  return { ...rest, cells };
+}
+
+export function isMatrixEitherForm(x: unknown): x is ApiMatrix | ApiCompactMatrix {
+  return isCompactMatrix(x) || isMatrix(x);
+}
+
 function isAgent(x: unknown): x is ApiAgent {
   return (
     isObject(x) &&

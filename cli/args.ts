@@ -8,7 +8,6 @@ import { STATUS_KINDS } from './commands/status.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT = '5s';
-export const DEFAULT_KIND: PairKind = 'icmp';
 
 export const COMMANDS = ['status', 'matrix', 'findings', 'dns', 'cni', 'forget'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -33,7 +32,8 @@ export interface StatusInvocation extends Common {
 }
 export interface MatrixInvocation extends Common {
   readonly command: 'matrix';
-  readonly kind: PairKind;
+  /** Absent: the aggregator's default, the first of icmp, tcp, http, node it plans. */
+  readonly kind?: PairKind;
   /** Absent: the aggregator picks the family of the nodes' primary pod IPs. */
   readonly family?: AddressFamily;
 }
@@ -187,9 +187,11 @@ then the count per status and every cell that is not ok, with its last
 outcome, loss and RTT. On a terminal too narrow for the grid, the list only.
 
 Options:
-  --kind K         ${PAIR_KINDS.join(', ')} (default ${DEFAULT_KIND})
+  --kind K         ${PAIR_KINDS.join(', ')} (default: the
+                   first of icmp, tcp, http, node that the aggregator probes)
   --family F       ${addressFamilies.words.join(' or ')} (default: that of the nodes' primary pod IPs)
-  --json           print the API's matrix JSON unchanged
+  --json           print the API's matrix JSON unchanged (the full form: a
+                   cell object per pair; the grid reads the compact one)
 ${COMMON_OPTIONS}
   -h, --help       this text
 
@@ -363,13 +365,13 @@ export function parseInvocation(argv: readonly string[], env: Readonly<Record<st
     return { invocation: Object.freeze({ command, ...common, ...(node !== undefined ? { node } : {}) }) };
   }
 
-  const kind = values.kind ?? DEFAULT_KIND;
-  if (!isPairKind(kind)) throw new UsageError(`unknown --kind ${JSON.stringify(kind)}: expected one of ${PAIR_KINDS.join(', ')}`);
+  const kind = values.kind;
+  if (kind !== undefined && !isPairKind(kind)) throw new UsageError(`unknown --kind ${JSON.stringify(kind)}: expected one of ${PAIR_KINDS.join(', ')}`);
   const family = values.family;
   if (family !== undefined && !addressFamilies.isWord(family)) {
     throw new UsageError(`unknown --family ${JSON.stringify(family)}: expected ${addressFamilies.words.join(' or ')}`);
   }
-  return { invocation: Object.freeze({ command, ...common, kind, ...(family !== undefined ? { family } : {}) }) };
+  return { invocation: Object.freeze({ command, ...common, ...(kind !== undefined ? { kind } : {}), ...(family !== undefined ? { family } : {}) }) };
 }
 
 function findingsOptions(values: { kind?: string; pending?: boolean; all?: boolean }): Pick<FindingsInvocation, 'kind' | 'state'> {

@@ -50,7 +50,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   try {
     switch (inv.command) {
       case 'matrix':
-        return await matrixCommand(client, { kind: inv.kind, json: inv.json, ...(inv.family !== undefined ? { family: inv.family } : {}) }, render, io.stdout);
+        return await matrixCommand(client, { json: inv.json, ...(inv.kind !== undefined ? { kind: inv.kind } : {}), ...(inv.family !== undefined ? { family: inv.family } : {}) }, render, io.stdout);
       case 'status':
         return await statusCommand(client, { json: inv.json }, render, io.stdout);
       case 'findings':

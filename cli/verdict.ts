@@ -39,9 +39,10 @@ export function statusVerdict(nodes: readonly ApiNode[], matrices: readonly Kind
   return { nodes: nodes.length, disconnected, failing, degraded, firing, exitCode };
 }
 
-/** A kind nobody has reported on in the window: every cell without samples (or no pairs at all). */
+/** A kind nobody has reported on in the window: every cell unknown without samples (or no pairs at all). */
 export function hasNoData(m: ApiMatrix): boolean {
-  return m.cells.every((row) => row.every((c) => c === null || c.samples === 0));
+  // By status too: an ok cell of the compact form carries no sample count.
+  return m.cells.every((row) => row.every((c) => c === null || (c.status === 'unknown' && c.samples === 0)));
 }
 
 /** Any failing cell (a node that cannot get answers from a server) fails `netmatrix dns`; degraded, unknown and NX-check failures do not. */

@@ -1,6 +1,6 @@
 // netmatrix status: the nodes, one matrix per kind and the firing findings, fetched together.
 import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
-import { isFindingList, isMatrix, isNodeList, type ApiFindings } from '../api-types.js';
+import { fullMatrix, isFindingList, isMatrixEitherForm, isNodeList, type ApiFindings } from '../api-types.js';
 import { ApiError, type ApiClient } from '../client.js';
 import { renderStatus, type RenderOptions } from '../render.js';
 import { statusVerdict, type KindMatrix } from '../verdict.js';
@@ -38,7 +38,8 @@ export async function statusCommand(client: ApiClient, q: { readonly json: boole
   };
   const [{ nodes }, ms, findings] = await Promise.all([
     get('/api/v1/nodes', isNodeList, 'a node list'),
-    Promise.all(STATUS_KINDS.map((k) => get(matrixPath(k), isMatrix, 'a matrix'))),
+    // Compact: status reads the counts and whether a kind has data, not a million cell objects.
+    Promise.all(STATUS_KINDS.map(async (k) => fullMatrix(await get(matrixPath(k, undefined, 'compact'), isMatrixEitherForm, 'a matrix')))),
     getFindings(),
   ]);
   const matrices: KindMatrix[] = STATUS_KINDS.map((kind, i) => ({ kind, matrix: ms[i]! }));

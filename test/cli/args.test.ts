@@ -12,7 +12,7 @@ const usage = (t: Test, argv: string[], message: string | RegExp, env: Record<st
   t.throws(() => parseInvocation(argv, env), { name: 'UsageError', message }, argv.join(' '));
 
 t.test('defaults', async (t) => {
-  t.same(invocation(['matrix']), { command: 'matrix', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, kind: 'icmp' });
+  t.same(invocation(['matrix']), { command: 'matrix', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false }, 'no --kind: the aggregator picks (the first kind it probes)');
   t.same(invocation(['status']), { command: 'status', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false });
   t.same(invocation(['findings']), { command: 'findings', server: 'http://127.0.0.1:8080', timeoutMs: 5000, json: false, noColor: false, state: 'firing' }, 'every kind, firing ones');
   t.ok(Object.isFrozen(invocation(['status'])));

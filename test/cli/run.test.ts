@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
 import { FINDING_KINDS } from '../../common/vocabulary.js';
 import { closedPort, json, startApiServer, runCli } from './api-server.js';
-import type { ApiFinding, ApiFindings } from '../../cli/api-types.js';
+import type { ApiCell, ApiFinding, ApiFindings, ApiMatrix } from '../../cli/api-types.js';
 import { GENERATED_AT, dnsFixture, dnsOff, emptyMatrix, findingsFixture, matrixFixture, noDataMatrix, nodesFixture, okDns, okMatrix, pendingFinding, visible } from './fixtures.js';
 
 const notFound = (res: ServerResponse, url: URL) => json(res, 404, { statusCode: 404, code: 'ROUTE_NOT_FOUND', error: 'Not Found', message: `no route GET ${url.pathname}` });
@@ -16,13 +16,31 @@ function findingsRoute(res: ServerResponse, url: URL, all: readonly ApiFinding[]
   json(res, 200, body);
 }
 
+/** The compact form of a full matrix, as the aggregator makes it (docs/api.md). */
+function compactOf(m: ApiMatrix) {
+  const letter = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' } as const;
+  const details: Record<string, Record<string, ApiCell>> = {};
+  const rows = m.cells.map((row, s) =>
+    row
+      .map((c, d) => {
+        if (c === null) return '-';
+        if (c.status !== 'ok' && !(c.status === 'unknown' && c.samples === 0 && c.lastOutcome === null)) (details[s] ??= {})[d] = c;
+        return letter[c.status];
+      })
+      .join(''),
+  );
+  const { cells: _cells, ...rest } = m;
+  return { ...rest, format: 'compact', rows, details };
+}
+
 /** The fixture aggregator: node-c disconnected; tcp with node-d's column failing; http never probed; three findings firing, one pending. */
 function fixtures(req: IncomingMessage, res: ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
   if (url.pathname === '/api/v1/nodes') return json(res, 200, { nodes: nodesFixture() });
   if (url.pathname === '/api/v1/matrix') {
     const kind = url.searchParams.get('kind') ?? 'icmp';
-    return json(res, 200, kind === 'tcp' ? matrixFixture('tcp') : kind === 'http' ? noDataMatrix('http') : okMatrix(kind));
+    const full = kind === 'tcp' ? matrixFixture('tcp') : kind === 'http' ? noDataMatrix('http') : okMatrix(kind);
+    return json(res, 200, url.searchParams.get('format') === 'compact' ? compactOf(full) : full);
   }
   if (url.pathname === '/api/v1/findings') return findingsRoute(res, url, [...findingsFixture().findings, pendingFinding()]);
   if (url.pathname === '/api/v1/dns') return json(res, 200, dnsFixture());
@@ -60,15 +78,24 @@ t.test('matrix: asks for the kind and family with the token, exits 1 on failing 
   t.match(r.out, /^tcp matrix \(ipv4\)/);
   t.match(r.out, /^1 node-a {3}· {2}✓ {2}✓ {2}✗$/m);
   t.match(r.out, /node-a {2}→ {2}node-d {2}failing .* refused/);
-  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?kind=tcp&family=ipv4']);
+  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?kind=tcp&family=ipv4&format=compact'], 'the compact form for the grid');
   t.equal(api.requests[0]!.headers.authorization, 'Bearer s3cret');
   t.notMatch(r.out, /\x1b\[/, 'no colour when not a terminal');
+});
+
+t.test('matrix from an aggregator without the compact form: the full form it answers is read the same', async (t) => {
+  api.handle((_req, res) => json(res, 200, matrixFixture('tcp')));
+  const old = await cli(['matrix', '--kind', 'tcp', '--server', api.url]);
+  api.handle(fixtures);
+  const compact = await cli(['matrix', '--kind', 'tcp', '--server', api.url]);
+  t.equal(old.code, 1);
+  t.equal(old.out, compact.out);
 });
 
 t.test('matrix: env gives the server and token; no family unless asked; all ok exits 0', async (t) => {
   const r = await cli(['matrix'], { NETMATRIX_SERVER: api.url, NETMATRIX_API_TOKEN: 'env-token' });
   t.equal(r.code, 0);
-  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?kind=icmp']);
+  t.same(api.requests.map((q) => q.url), ['/api/v1/matrix?format=compact'], 'no kind: the aggregator\'s default');
   t.equal(api.requests[0]!.headers.authorization, 'Bearer env-token');
   t.match(r.out, /every pair is ok$/);
   t.equal((await cli(['matrix', '--server', api.url])).code, 0);
@@ -112,10 +139,10 @@ t.test('status: nodes, a line per kind, the verdict, the findings; a disconnecte
   t.equal(r.err, '');
   t.same(api.requests.map((q) => q.url).sort(), [
     '/api/v1/findings?state=firing',
-    '/api/v1/matrix?kind=http',
-    '/api/v1/matrix?kind=icmp',
-    '/api/v1/matrix?kind=node',
-    '/api/v1/matrix?kind=tcp',
+    '/api/v1/matrix?kind=http&format=compact',
+    '/api/v1/matrix?kind=icmp&format=compact',
+    '/api/v1/matrix?kind=node&format=compact',
+    '/api/v1/matrix?kind=tcp&format=compact',
     '/api/v1/nodes',
   ]);
   t.match(r.out, /^NAME {4}ZONE {4}POD-IP {5}AGENT {9}LAST-REPORT {2}VERSION {2}CAPABILITIES$/m);
@@ -235,7 +262,7 @@ t.test('an API error exits 3 with the URL and its message', async (t) => {
   api.handle((_req, res) => json(res, 400, { statusCode: 400, code: 'INVALID_FAMILY', error: 'Bad Request', message: 'no nodes have ipv6 pod IPs' }));
   const r = await cli(['matrix', '--family', 'ipv6', '--server', api.url]);
   t.equal(r.code, 3);
-  t.equal(r.err, `netmatrix: ${api.url}/api/v1/matrix?kind=icmp&family=ipv6: HTTP 400 INVALID_FAMILY: no nodes have ipv6 pod IPs`);
+  t.equal(r.err, `netmatrix: ${api.url}/api/v1/matrix?family=ipv6&format=compact: HTTP 400 INVALID_FAMILY: no nodes have ipv6 pod IPs`);
   t.equal(r.out, '');
 });
 
@@ -265,7 +292,7 @@ t.test('a server that does not answer hits --timeout', async (t) => {
   const started = performance.now();
   const r = await cli(['matrix', '--server', api.url, '--timeout', '200ms']);
   t.equal(r.code, 3);
-  t.equal(r.err, `netmatrix: cannot reach ${api.url}/api/v1/matrix?kind=icmp: timeout: no complete answer within 200ms (--timeout)`);
+  t.equal(r.err, `netmatrix: cannot reach ${api.url}/api/v1/matrix?format=compact: timeout: no complete answer within 200ms (--timeout)`);
   t.ok(performance.now() - started < 3000, 'it did not wait for the server');
   await api.requests[0]!.closed;
 });

@@ -41,7 +41,7 @@ const evaluator = new Evaluator({
   clock,
   log: silentLogger(),
   assess: { planKinds: ['tcp'], windowMs: 60_000, maxUnhealthy: 100 },
-  localize: { staleAfterMs: 15_000, maxPairFindings: 100, latencyThresholdMs: 50 },
+  localize: { staleAfterMs: 15_000, latencyThresholdMs: 50, degradedLoss: 0.05 },
 });
 const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));
 const CNI_OPTIONS = { poolThreshold: 0.9, serviceCidrs: [], externalCidrs: [], staleAfterMs: 900_000 };
