@@ -1,12 +1,14 @@
 // Agent sessions without transport: Hello validation, who may connect,
-// duplicate reports, and how results reach the matrix.
+// duplicate reports, and how results reach the matrix: on the aggregator's
+// monotonic clock, timeouts corroborated within one report, a column afresh
+// on every Hello, agents' clock steps detected.
 import t from 'tap';
 import { AgentSessions, helloProblem, type HelloInput, type ResultInput } from '../../aggregator/agents.js';
 import { DnsStore } from '../../aggregator/dns/store.js';
 import { kindIndex, MatrixStore } from '../../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes/registry.js';
-import { ManualClock } from '../../common/clock.js';
-import { addressFamilies } from '../../common/vocabulary.js';
+import { ManualClock, wallOf } from '../../common/clock.js';
+import { addressFamilies, type PairKind } from '../../common/vocabulary.js';
 
 const V4 = addressFamilies.index('ipv4');
 const V6 = addressFamilies.index('ipv6');
@@ -30,17 +32,25 @@ function result(targetNode: string, over: Partial<ResultInput> = {}): ResultInpu
   return { kind: 'PROBE_KIND_ICMP', targetNode, family: 'ADDRESS_FAMILY_IPV4', outcome: 'OUTCOME_OK', rttUs: 500, timestampMs: 5_000, ...over };
 }
 
+const STALE = 15_000;
+
 function setup(maxResultAgeMs = 60_000) {
   const clock = new ManualClock();
   const nodes = new NodeRegistry();
-  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } }, clock.now());
+  // As the aggregator builds it: monotonic times, views in wall-clock ms.
+  const store = new MatrixStore(
+    { windowMs: 60_000, intervalMs: 5_000, toWall: wallOf(clock), thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: STALE } },
+    clock.monotonic(),
+  );
   const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs });
   const connect = (name: string, over: Partial<HelloInput> = {}): NodeRecord => {
     const r = sessions.hello(hello(name, over));
     if (!('record' in r)) throw new Error(`refused: ${r.refusal.message}`);
     return r.record;
   };
-  return { clock, nodes, store, sessions, connect };
+  /** The cell src→dst of `kind` (ipv4) as a view shows it now. */
+  const cell = (src: NodeRecord, dst: NodeRecord, kind: PairKind = 'icmp', family = V4) => store.view(src.index, dst.index, kindIndex(kind), family, clock.monotonic());
+  return { clock, nodes, store, sessions, connect, cell };
 }
 
 t.test('a valid hello registers the node and its agent', async (t) => {
@@ -57,7 +67,7 @@ t.test('a valid hello registers the node and its agent', async (t) => {
   t.equal(rec.agent.instanceId, 'node-a-1');
   t.equal(rec.agent.version, '1.2.3');
   t.same(rec.agent.capabilities, ['tcp', 'http', 'cni'], 'capabilities by name or number, as words');
-  t.equal(rec.agent.connectedSince, clock.now());
+  t.equal(rec.agent.connectedSince, clock.monotonic());
   t.equal(rec.agent.disconnectedAt, null);
   t.equal(sessions.stats.refused.size, 0);
 });
@@ -144,15 +154,15 @@ t.test('a second hello for a connected node is refused; after goodbye it may con
   clock.advance(1_000);
   sessions.goodbye(rec);
   t.equal(rec.agent.connected, false);
-  t.equal(rec.agent.disconnectedAt, clock.now());
-  t.same(nodes.expired(clock.now() + 1), ['node-a'], 'a gone agent can expire');
+  t.equal(rec.agent.disconnectedAt, clock.monotonic());
+  t.same(nodes.expired(clock.monotonic() + 1), ['node-a'], 'a gone agent can expire');
   clock.advance(1_000);
   const back = sessions.hello(hello('node-a', { instanceId: 'node-a-2' }));
   t.ok('record' in back);
   t.equal(rec.agent.connected, true);
   t.equal(rec.agent.disconnectedAt, null);
-  t.equal(rec.agent.connectedSince, clock.now());
-  t.same(nodes.expired(clock.now() + 1), []);
+  t.equal(rec.agent.connectedSince, clock.monotonic());
+  t.same(nodes.expired(clock.monotonic() + 1), []);
 });
 
 t.test('a hello updates the node\'s identity', async (t) => {
@@ -175,10 +185,10 @@ t.test('reports: sequence numbers, duplicates, instances', async (t) => {
 
   t.same(report(1, 2), { duplicate: false, accepted: 2, rejected: {} });
   t.equal(a.agent.highestSequence, 1);
-  t.equal(a.agent.lastReportAt, clock.now());
+  t.equal(a.agent.lastReportAt, clock.monotonic());
   clock.advance(1_000);
   t.same(report(1), { duplicate: true, accepted: 0, rejected: {} }, 'the same sequence again');
-  t.equal(a.agent.lastReportAt, clock.now() - 1_000, 'a duplicate is not a report');
+  t.equal(a.agent.lastReportAt, clock.monotonic() - 1_000, 'a duplicate is not a report');
   t.equal(sessions.stats.duplicates, 1);
   t.equal(report(3).accepted, 1, 'a gap is fine');
   t.same(report(2), { duplicate: true, accepted: 0, rejected: {} }, 'an older sequence is a duplicate');
@@ -234,7 +244,7 @@ t.test('bad results are counted per reason while the rest of the report is store
   t.equal(sessions.stats.rejected.get('bad_family'), 1);
   t.equal(a.agent.results, 2);
   t.equal(sessions.stats.results, 2);
-  const now = clock.now();
+  const now = clock.monotonic();
   t.equal(store.view(a.index, b.index, kindIndex('icmp'), V4, now)!.lastOutcome, 'ok');
   t.equal(store.view(a.index, b.index, kindIndex('tcp'), V6, now)!.lastOutcome, 'refused');
   t.equal(store.view(a.index, a.index, kindIndex('icmp'), V4, now), undefined, 'no self cell');
@@ -258,7 +268,7 @@ t.test('enum numbers are accepted like names', async (t) => {
     ],
   });
   t.same(out, { duplicate: false, accepted: 1, rejected: { unknown_kind: 1 } });
-  t.equal(store.view(a.index, b.index, kindIndex('node'), V6, clock.now())!.lastOutcome, 'unreachable');
+  t.equal(store.view(a.index, b.index, kindIndex('node'), V6, clock.monotonic())!.lastOutcome, 'unreachable');
 });
 
 t.test('result age comes from the agent\'s own clocks only, capped', async (t) => {
@@ -268,7 +278,7 @@ t.test('result age comes from the agent\'s own clocks only, capped', async (t) =
   const icmp = kindIndex('icmp');
   // The agent's clock is a day behind ours: only sentAtMs - timestampMs matters.
   const agentNow = clock.now() - 86_400_000;
-  const lastAt = (kind: 'icmp' | 'tcp' | 'http' | 'mtu' | 'node') => store.view(a.index, b.index, kindIndex(kind), V4, clock.now())!.lastAt;
+  const lastAt = (kind: 'icmp' | 'tcp' | 'http' | 'mtu' | 'node') => store.view(a.index, b.index, kindIndex(kind), V4, clock.monotonic())!.lastAt;
   sessions.report(a, {
     sequence: 1,
     sentAtMs: agentNow,
@@ -285,7 +295,7 @@ t.test('result age comes from the agent\'s own clocks only, capped', async (t) =
   t.equal(lastAt('mtu'), clock.now() - 60_000, 'exactly the cap');
   t.equal(lastAt('http'), clock.now(), 'a timestamp after the send time is age 0, never the future');
   t.equal(lastAt('node'), clock.now());
-  t.equal(store.view(a.index, b.index, icmp, V4, clock.now())!.samples, 1);
+  t.equal(store.view(a.index, b.index, icmp, V4, clock.monotonic())!.samples, 1);
 });
 
 t.test('the aggregator clock at receipt is what counts, not when the report was sent', async (t) => {
@@ -294,8 +304,8 @@ t.test('the aggregator clock at receipt is what counts, not when the report was 
   const b = connect('node-b');
   clock.advance(7_000);
   sessions.report(a, { sequence: 1, sentAtMs: 1, results: [result('node-b', { timestampMs: 1 })] });
-  t.equal(store.view(a.index, b.index, kindIndex('icmp'), V4, clock.now())!.lastAt, clock.now());
-  t.equal(a.agent.lastReportAt, clock.now());
+  t.equal(store.view(a.index, b.index, kindIndex('icmp'), V4, clock.monotonic())!.lastAt, clock.monotonic());
+  t.equal(a.agent.lastReportAt, clock.monotonic());
 });
 
 t.test('rtt is stored as an unsigned 32-bit number of microseconds', async (t) => {
@@ -303,7 +313,7 @@ t.test('rtt is stored as an unsigned 32-bit number of microseconds', async (t) =
   const a = connect('node-a');
   const b = connect('node-b');
   sessions.report(a, { sequence: 1, sentAtMs: 0, results: [result('node-b', { rttUs: 1_500, timestampMs: 0 })] });
-  t.same(store.samples(a.index, b.index, kindIndex('icmp'), V4, clock.now()).map((s) => s.rttUs), [1_500]);
+  t.same(store.samples(a.index, b.index, kindIndex('icmp'), V4).map((s) => s.rttUs), [1_500]);
 });
 
 t.test('a report that waited in transit is placed at the times its results were measured', async (t) => {
@@ -312,7 +322,7 @@ t.test('a report that waited in transit is placed at the times its results were 
   const b = connect('node-b');
   const R = clock.now();
   const A = 1_000_000; // the agent's clock, unrelated to ours
-  const lastAt = () => store.view(a.index, b.index, kindIndex('icmp'), V4, clock.now())!.lastAt;
+  const lastAt = () => store.view(a.index, b.index, kindIndex('icmp'), V4, clock.monotonic())!.lastAt;
   sessions.report(a, { sequence: 1, sentAtMs: A, results: [result('node-b', { timestampMs: A - 1_000 })] });
   t.equal(lastAt(), R - 1_000);
   // Sent 5 s later by the agent's clock, received 10 s later by ours: it sat in a buffer for 5 s.
@@ -323,16 +333,144 @@ t.test('a report that waited in transit is placed at the times its results were 
   sessions.goodbye(a);
   connect('node-a');
   clock.advance(1_000);
-  sessions.report(a, { sequence: 3, sentAtMs: 5, results: [result('node-b', { kind: 'PROBE_KIND_TCP', timestampMs: 3 })] });
-  t.equal(store.view(a.index, b.index, kindIndex('tcp'), V4, clock.now())!.lastAt, clock.now() - 2);
+  sessions.report(a, { sequence: 3, sentAtMs: 5_000, results: [result('node-b', { kind: 'PROBE_KIND_TCP', timestampMs: 3_000 })] });
+  t.equal(store.view(a.index, b.index, kindIndex('tcp'), V4, clock.monotonic())!.lastAt, clock.now() - 2_000, 'measured 2 s before it was sent, by the new stream\'s own offset');
+});
+
+const timeout = (target: string, kind = 'PROBE_KIND_ICMP', family = 'ADDRESS_FAMILY_IPV4') => result(target, { kind, family, outcome: 'OUTCOME_TIMEOUT', rttUs: 0 });
+
+t.test('timeouts of two kinds towards one target in one report fail both cells at once; a lone timeout waits for its successor', async (t) => {
+  const { sessions, connect, cell, clock } = setup();
+  const a = connect('node-a');
+  const [b, c, d] = ['node-b', 'node-c', 'node-d'].map((n) => connect(n));
+  sessions.report(a, {
+    sequence: 1,
+    sentAtMs: 5_000,
+    results: [
+      timeout('node-b'),
+      timeout('node-b', 'PROBE_KIND_TCP'),
+      timeout('node-c'),
+      timeout('node-c', 'PROBE_KIND_ICMP', 'ADDRESS_FAMILY_IPV6'),
+      result('node-d', { kind: 'PROBE_KIND_HTTP', outcome: 'OUTCOME_REFUSED', rttUs: 0 }),
+      timeout('node-d', 'PROBE_KIND_NODE'),
+    ],
+  });
+  for (const kind of ['icmp', 'tcp'] as const) {
+    t.match(cell(a, b!, kind), { status: 'failing', reason: /other kinds timed out towards the same target in the same round/ }, `${kind}: icmp and tcp silent towards node-b together`);
+  }
+  t.match(cell(a, c!), { status: 'ok', lastOutcome: 'timeout', reason: /not confirmed yet/ }, 'the same kind in the other family is not another kind');
+  t.match(cell(a, c!, 'icmp', V6), { status: 'ok', lastOutcome: 'timeout' });
+  t.match(cell(a, d!, 'http'), { status: 'failing', reason: /an answer from the path/ }, 'an explicit answer fails at once');
+  t.match(cell(a, d!, 'node'), { status: 'ok', lastOutcome: 'timeout' }, 'a refusal of another kind is not a timeout: it does not corroborate one');
+
+  clock.advance(5_000);
+  sessions.report(a, { sequence: 2, sentAtMs: 10_000, results: [timeout('node-c'), result('node-b'), result('node-b', { kind: 'PROBE_KIND_TCP' })] });
+  t.match(cell(a, c!), { status: 'failing', failureRun: 2, reason: /last 2 probes failed/ }, 'its successor failed too');
+  t.match(cell(a, c!, 'icmp', V6), { status: 'ok' }, 'a cell without a new result keeps its status');
+  t.match(cell(a, b!), { status: 'ok', failureRun: 0 }, 'ok again at the first answer');
+});
+
+t.test('timeouts in different reports, or towards different targets, corroborate nothing', async (t) => {
+  const { sessions, connect, cell, clock } = setup();
+  const a = connect('node-a');
+  const b = connect('node-b');
+  const c = connect('node-c');
+  sessions.report(a, { sequence: 1, sentAtMs: 5_000, results: [timeout('node-b'), timeout('node-c', 'PROBE_KIND_TCP')] });
+  t.match(cell(a, b), { status: 'ok', lastOutcome: 'timeout' });
+  t.match(cell(a, c, 'tcp'), { status: 'ok', lastOutcome: 'timeout' });
+  clock.advance(5_000);
+  sessions.report(a, { sequence: 2, sentAtMs: 10_000, results: [result('node-b'), timeout('node-b', 'PROBE_KIND_TCP')] });
+  t.match(cell(a, b, 'tcp'), { status: 'ok', lastOutcome: 'timeout' }, 'icmp timed out towards node-b in the report before, not in this one');
+});
+
+t.test('every Hello starts the agent\'s column afresh (what probes towards it saw while it was away); its row keeps its history', async (t) => {
+  const { sessions, connect, cell, store, clock } = setup();
+  const a = connect('node-a');
+  const b = connect('node-b');
+  const refused = (target: string) => result(target, { kind: 'PROBE_KIND_TCP', outcome: 'OUTCOME_REFUSED', rttUs: 0 });
+  sessions.report(a, { sequence: 1, sentAtMs: 5_000, results: [refused('node-b')] });
+  sessions.report(b, { sequence: 1, sentAtMs: 5_000, results: [refused('node-a')] });
+  t.match(cell(a, b, 'tcp'), { status: 'failing', samples: 1 });
+  for (const instanceId of ['node-b-1', 'node-b-2']) {
+    sessions.goodbye(b);
+    clock.advance(1_000);
+    connect('node-b', { instanceId });
+    t.match(cell(a, b, 'tcp'), { status: 'unknown', reason: 'no probe results yet', samples: 0, lossSamples: 0, lastOutcome: null }, `after a Hello of ${instanceId}: towards node-b, nothing`);
+    t.match(cell(b, a, 'tcp'), { status: 'failing', samples: 1 }, 'from node-b: as it was');
+    t.equal(store.trackedCells, 2, 'the cells stay, emptied');
+    sessions.report(a, { sequence: instanceId === 'node-b-1' ? 2 : 3, sentAtMs: 6_000, results: [refused('node-b')] });
+  }
+  t.match(cell(a, b, 'tcp'), { status: 'failing', samples: 1 }, 'results after the Hello count as usual');
+});
+
+t.test('a report keeps its source\'s row fresh even without results; a row without reports goes stale once', async (t) => {
+  const { sessions, connect, cell, store, clock } = setup();
+  const a = connect('node-a');
+  const b = connect('node-b');
+  sessions.report(a, { sequence: 1, sentAtMs: 5_000, results: [result('node-b')] });
+  for (let i = 2; i <= 5; i++) {
+    clock.advance(5_000);
+    sessions.report(a, { sequence: i, sentAtMs: 5_000 * i, results: [] });
+  }
+  t.same(store.sweep(clock.monotonic()), [], `${20_000 / 1000} s after its last result, > stale after ${STALE / 1000} s: still fresh`);
+  t.match(cell(a, b), { status: 'ok', samples: 1 });
+  clock.advance(STALE);
+  t.same(store.sweep(clock.monotonic()), [], 'exactly the stale time since the last report');
+  clock.advance(1);
+  t.same(store.sweep(clock.monotonic()), [a.index], 'then stale');
+  t.same(store.sweep(clock.monotonic()), [], 'once');
+  t.match(cell(a, b), { status: 'unknown', reason: /no report from the source/ });
+});
+
+t.test('agent and store times are monotonic: a step of the aggregator\'s wall clock turns nothing stale, and views show the wall clock', async (t) => {
+  const { sessions, connect, cell, store, clock } = setup();
+  const a = connect('node-a');
+  const b = connect('node-b');
+  let sequence = 0;
+  for (const step of [3_600_000, -7_200_000]) {
+    clock.stepWall(step);
+    clock.advance(5_000);
+    sessions.report(a, { sequence: ++sequence, sentAtMs: 5_000 * sequence, results: [result('node-b', { timestampMs: 5_000 * sequence })] });
+    t.equal(a.agent.lastReportAt, clock.monotonic(), `wall step ${step / 3_600_000} h: last report at the monotonic time`);
+    t.same(store.sweep(clock.monotonic()), [], 'no row stale');
+    t.match(cell(a, b), { status: 'ok', samples: sequence, lastAt: clock.now() }, 'the view shows the wall time of the result');
+  }
+  sessions.goodbye(a);
+  t.equal(a.agent.disconnectedAt, clock.monotonic());
+});
+
+t.test('a step of ±1 h of an agent\'s clock is detected once and counted; no row goes blank, results keep landing in fresh cells', async (t) => {
+  for (const step of [3_600_000, -3_600_000]) {
+    const { sessions, connect, cell, store, clock } = setup();
+    const a = connect('node-a');
+    const b = connect('node-b');
+    let agent = 1_765_000_000_000;
+    let sequence = 0;
+    const report = (outcome: string) => {
+      clock.advance(5_000);
+      agent += 5_000;
+      return sessions.report(a, { sequence: ++sequence, sentAtMs: agent, results: [result('node-b', { outcome, rttUs: outcome === 'OUTCOME_OK' ? 500 : 0, timestampMs: agent - 1_000 })] });
+    };
+    for (let i = 0; i < 3; i++) t.equal(report('OUTCOME_OK').clockStepMs, undefined);
+    agent += step;
+    const stepped = report('OUTCOME_REFUSED');
+    t.equal(stepped.clockStepMs, step, `the agent's clock moved by ${step / 3_600_000} h`);
+    t.equal(sessions.stats.clockSteps, 1);
+    t.same(store.sweep(clock.monotonic()), [], 'no row stale');
+    t.match(cell(a, b), { status: 'failing', lastOutcome: 'refused', lastAt: clock.now() - 1_000, samples: 4 }, 'the result lands at its measured time, as the newest');
+    const after = report('OUTCOME_OK');
+    t.equal(after.clockStepMs, undefined, 'the next report is no step');
+    t.equal(sessions.stats.clockSteps, 1, 'counted once');
+    t.match(cell(a, b), { status: 'ok', lastOutcome: 'ok', lastAt: clock.now() - 1_000, samples: 5 });
+  }
 });
 
 t.test('dns results go to the DNS store; unknown servers and broken results are rejected and counted', async (t) => {
   const clock = new ManualClock();
   const nodes = new NodeRegistry();
   const thresholds = { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 15_000 };
-  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds }, clock.now());
-  const dns = new DnsStore([{ name: 'service', role: 'service', address: '', port: 53 }], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds }, clock.now());
+  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds }, clock.monotonic());
+  const dns = new DnsStore([{ name: 'service', role: 'service', address: '', port: 53 }], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds }, clock.monotonic());
   const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 60_000 }, dns);
   const r = sessions.hello(hello('node-a', { resolver: { nameservers: ['10.96.0.10'], search: Array.from({ length: 40 }, (_, i) => `s${i}.local`), ndots: 99, timeoutSeconds: 5, attempts: 2, warnings: [], error: '' } }));
   const rec = (r as { record: NodeRecord }).record;
@@ -353,7 +491,7 @@ t.test('dns results go to the DNS store; unknown servers and broken results are 
     ],
   });
   t.same(out, { duplicate: false, accepted: 2, rejected: { unknown_dns_server: 1, bad_dns_result: 3 } });
-  t.match(dns.view(rec.index, 0, clock.now()), { samples: 1, lastOutcome: 'ok', rttP50Ms: 0.7 });
+  t.match(dns.view(rec.index, 0, clock.monotonic()), { samples: 1, lastOutcome: 'ok', rttP50Ms: 0.7 });
   t.same(dns.answer(rec.index, 'service', 'kubernetes.default.svc.cluster.local', 'A')?.answers, ['10.96.0.1'], 'answers that are not addresses are dropped');
   t.match(dns.nxCheck(rec.index, 0), { outcome: 'ok' });
   t.same(dns.address(rec.index, 0), { ip: '10.96.0.10', family: 'ipv4' });

@@ -1,14 +1,22 @@
-// The matrix store: rolling windows per (source, target, kind, family), with
-// time from an injected clock.
+// The matrix store: each cell's state kept at ingest on the aggregator's
+// monotonic clock (the status window of the last results, the run of
+// failures, loss over --loss-window), the cell rule applied as results come
+// (aggregator/matrix/rule.ts), and the tallies and non-ok set that follow
+// every change of a cell's status.
 import t from 'tap';
-import { kindIndex, MatrixStore, type MatrixOptions } from '../../../aggregator/matrix/store.js';
-import { ManualClock } from '../../../common/clock.js';
-import { addressFamilies, outcomes, type Outcome } from '../../../common/vocabulary.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, MAX_STATUS_SAMPLES, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
+import { kindIndex, MatrixStore, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
+import { ManualClock, wallOf } from '../../../common/clock.js';
+import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
 
+const INTERVAL = 5_000;
+const LOSS_WINDOW = 300_000;
+/** The aggregator's defaults: 60 s status window, 5 s interval, loss judged over 5 m, stale after 3 intervals. */
 const OPTIONS: MatrixOptions = {
-  windowMs: 10_000,
-  intervalMs: 1_000,
-  thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 3_000 },
+  windowMs: 60_000,
+  intervalMs: INTERVAL,
+  lossWindowMs: LOSS_WINDOW,
+  thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 3 * INTERVAL },
 };
 const ICMP = kindIndex('icmp');
 const TCP = kindIndex('tcp');
@@ -19,227 +27,325 @@ const o = (w: Outcome) => outcomes.index(w);
 
 function setup(options: MatrixOptions = OPTIONS) {
   const clock = new ManualClock();
-  const store = new MatrixStore(options, clock.now());
-  const t0 = clock.now();
-  /** Records src→dst icmp/ipv4 at the clock's time, then advances by `step`. */
-  const tick = (outcome: Outcome, rttUs = 1_000, step = 1_000, src = 0, dst = 1) => {
-    store.record(src, dst, ICMP, V4, o(outcome), rttUs, clock.now());
-    clock.advance(step);
+  const store = new MatrixStore({ toWall: wallOf(clock), ...options }, clock.monotonic());
+  const t0 = clock.monotonic();
+  /** One interval later, src→dst icmp/ipv4 gets a result. */
+  const next = (outcome: Outcome, rttUs = outcome === 'ok' ? 1_000 : 0, o2: { src?: number; dst?: number; corroborated?: boolean; step?: number } = {}) => {
+    clock.advance(o2.step ?? options.intervalMs);
+    store.record(o2.src ?? 0, o2.dst ?? 1, ICMP, V4, o(outcome), rttUs, clock.monotonic(), o2.corroborated ?? false);
   };
-  const view = (src = 0, dst = 1, kind = ICMP, family = V4) => store.view(src, dst, kind, family, clock.now());
-  return { clock, store, t0, tick, view };
+  const view = (src = 0, dst = 1, kind = ICMP, family = V4) => store.view(src, dst, kind, family, clock.monotonic());
+  const run = (outcomes: readonly Outcome[]) => outcomes.forEach((w) => next(w));
+  return { clock, store, t0, next, view, run };
 }
 
-t.test('the ring holds a full window plus slack, at most 64', async (t) => {
-  t.equal(new MatrixStore(OPTIONS, 0).ring, 12);
-  t.equal(new MatrixStore({ ...OPTIONS, windowMs: 60_000, intervalMs: 5_000 }, 0).ring, 14);
-  t.equal(new MatrixStore({ ...OPTIONS, windowMs: 10_000, intervalMs: 3_000 }, 0).ring, 6, 'rounds up');
-  t.equal(new MatrixStore({ ...OPTIONS, windowMs: 3_600_000, intervalMs: 100 }, 0).ring, 64);
+const oks = (n: number): Outcome[] => Array.from({ length: n }, () => 'ok');
+
+t.test('the status window holds round(window / interval) results, for any window and interval up to 240 results', async (t) => {
+  for (const [windowMs, intervalMs, ring] of [
+    [60_000, 5_000, 12],
+    [10_000, 3_000, 3],
+    [1_000, 1_000, 2],
+    [700, 1_000, 2],
+    [7_000, 1_000, 7],
+    [3_600_000, 15_000, 240],
+    [24_040, 100, 240],
+  ] as const) {
+    const { store, run, view, t0 } = setup({ ...OPTIONS, windowMs, intervalMs });
+    t.equal(store.ring, ring, `${windowMs} ms / ${intervalMs} ms`);
+    run(oks(ring + 5));
+    const v = view()!;
+    t.equal(v.samples, ring, 'never more than the window');
+    t.equal(v.windowSpanMs, (ring - 1) * intervalMs, 'the newest `ring` results, one interval apart');
+    const s = store.samples(0, 1, ICMP, V4);
+    t.equal(s.length, ring);
+    t.same([s[0]!.at, s.at(-1)!.at], [t0 + 6 * intervalMs, t0 + (ring + 5) * intervalMs], 'oldest first, times kept across the whole window');
+  }
+});
+
+t.test('more than 240 results per status window is refused at construction, naming both durations', async (t) => {
+  t.throws(() => new MatrixStore({ ...OPTIONS, windowMs: 241_000, intervalMs: 1_000 }, 0), new RangeError('window 241000ms / interval 1000ms is 241 results per cell; at most 240'));
+  t.throws(() => new MatrixStore({ ...OPTIONS, windowMs: 3_600_000, intervalMs: 100 }, 0), RangeError);
+  t.throws(() => new MatrixStore({ ...OPTIONS, windowMs: 240_500, intervalMs: 1_000 }, 0), RangeError, '240.5 rounds to 241');
+  t.equal(new MatrixStore({ ...OPTIONS, windowMs: 240_499, intervalMs: 1_000 }, 0).ring, MAX_STATUS_SAMPLES, '240.499 rounds to 240');
 });
 
 t.test('a cell never probed has no view and no samples', async (t) => {
-  const { store, view, clock } = setup();
+  const { store, view } = setup();
   t.equal(view(), undefined);
-  t.same(store.samples(0, 1, ICMP, V4, clock.now()), []);
+  t.same(store.samples(0, 1, ICMP, V4), []);
   t.equal(store.trackedCells, 0);
+  t.equal(store.code(0, 1, ICMP, V4, 0), CODE_UNKNOWN);
 });
 
-t.test('loss ratio and nearest-rank RTT percentiles over the window', async (t) => {
-  const { tick, view, clock, t0 } = setup();
-  for (const us of [8_000, 1_000, 7_000, 2_000]) tick('ok', us);
-  tick('timeout', 0);
-  for (const us of [6_000, 3_000, 5_000, 4_000]) tick('ok', us);
-  tick('refused', 0);
-  clock.advance(-1_000); // look at the moment of the last result
-  const v = view()!;
-  t.equal(v.samples, 10);
-  t.equal(v.lossRatio, 0.2);
-  t.equal(v.rttP50Ms, 4, 'p50 of 8 RTTs is the 4th smallest');
-  t.equal(v.rttP99Ms, 8, 'p99 of 8 RTTs is the largest');
-  t.equal(v.lastOutcome, 'refused');
-  t.equal(v.lastAt, t0 + 9_000);
-  t.equal(v.since, t0 + 9_000);
-  t.equal(v.status, 'failing');
-});
-
-t.test('RTTs are reported in ms with microsecond precision', async (t) => {
-  const { tick, view } = setup();
-  tick('ok', 1_234);
-  tick('ok', 567);
-  tick('ok', 89);
-  const v = view()!;
-  t.equal(v.rttP50Ms, 0.567);
-  t.equal(v.rttP99Ms, 1.234);
-  t.equal(v.lossRatio, 0);
-  t.equal(v.status, 'ok');
-});
-
-t.test('statuses from the data: degraded by loss, degraded by latency, failing by loss', async (t) => {
-  const a = setup();
-  for (let i = 0; i < 7; i++) a.tick('ok');
-  for (const w of ['timeout', 'ok', 'timeout', 'ok'] as const) a.tick(w);
-  // 11 results one second apart; the oldest has left the 10 s window. Two
-  // separate failures: the newest is one event, the other is recurring loss.
-  t.equal(a.view()!.samples, 10);
-  t.equal(a.view()!.status, 'degraded', '1 lost of 9');
-  t.match(a.view()!.reason, /^loss 11.1% ≥ 5.0%/);
-  const b = setup();
-  for (let i = 0; i < 5; i++) b.tick('ok', 60_000);
-  t.equal(b.view()!.status, 'degraded');
-  t.match(b.view()!.reason, /^RTT p50 60.00 ms > 50 ms/);
-  const c = setup({ ...OPTIONS, thresholds: { ...OPTIONS.thresholds, failingLoss: 0.3 } });
-  // Scattered loss (no two failures in a row: not an outage), last probe ok.
-  for (const w of ['ok', 'timeout', 'ok', 'timeout', 'ok', 'timeout', 'ok'] as const) c.tick(w, w === 'ok' ? 1_000 : 0);
-  t.equal(c.view()!.lossRatio, 3 / 7);
-  t.equal(c.view()!.status, 'failing', '2 lost of 6 (the newest event aside) ≥ 30 %, last ok');
-  t.match(c.view()!.reason, /^loss 33.3% ≥ 30.0%/);
-  t.equal(c.view()!.rttP50Ms, 1);
-});
-
-t.test('an outage is failing while it lasts; once probes pass, its loss does not degrade the cell', async (t) => {
-  const { tick, view } = setup();
-  for (let i = 0; i < 4; i++) tick('ok');
-  for (let i = 0; i < 3; i++) tick('timeout', 0);
-  t.equal(view()!.status, 'failing');
-  tick('ok');
-  const healed = view()!;
-  t.equal(healed.lossRatio, 3 / 8, 'the window\'s loss is still reported as measured');
-  t.equal(healed.status, 'ok', 'healed at once');
-  tick('timeout', 0);
-  tick('ok');
-  t.equal(view()!.status, 'ok', 'one fault after the outage, cleared: one event');
-  tick('timeout', 0);
-  tick('ok');
-  t.equal(view()!.status, 'degraded', 'recurring loss after the outage counts again (1 of 3)');
-});
-
-t.test('samples leave the window', async (t) => {
-  const { tick, view, store, clock, t0 } = setup();
-  tick('timeout', 0, 1_000);
-  for (let i = 0; i < 10; i++) tick('ok', 1_000, 1_000);
-  // Results at t0, t0+1s … t0+10s; the clock is at t0+11s.
-  clock.set(t0 + 10_000);
-  t.equal(view()!.samples, 11, 'a sample exactly one window old is still in it');
-  t.equal(view()!.lossRatio, 1 / 11);
-  clock.set(t0 + 10_001);
-  t.equal(view()!.samples, 10, 'one ms later it is not');
-  t.equal(view()!.lossRatio, 0);
-  t.equal(view()!.status, 'ok');
-  const samples = store.samples(0, 1, ICMP, V4, clock.now());
-  t.equal(samples.length, 10);
-  t.equal(samples[0]!.at, t0 + 1_000);
-  t.same(samples.at(-1), { at: t0 + 10_000, outcome: 'ok', rttUs: 1_000 });
-  clock.set(t0 + 20_000);
-  t.equal(view()!.samples, 1);
-  clock.set(t0 + 20_001);
-  const empty = view()!;
-  t.equal(empty.samples, 0);
-  t.equal(empty.lossRatio, null, 'no samples: no loss figure');
-  t.equal(empty.rttP50Ms, null);
-  t.equal(empty.rttP99Ms, null);
-  t.equal(empty.status, 'unknown');
-  t.equal(empty.lastOutcome, 'ok', 'the last outcome is remembered');
-});
-
-t.test('the ring wraps: beyond `ring` samples the oldest go', async (t) => {
-  const { store, tick, view, clock, t0 } = setup();
-  const ring = store.ring;
-  t.equal(ring, 12);
-  // Results faster than the interval (as in a replay after a reconnect): all inside the window.
-  for (let i = 0; i < ring; i++) tick('timeout', 0, 100);
-  t.equal(view()!.samples, ring);
-  t.equal(view()!.lossRatio, 1);
-  for (let i = 0; i < ring - 2; i++) tick('ok', 2_000, 100);
+t.test('RTT percentiles (nearest rank, ms with µs precision) over the ok results of the status window', async (t) => {
+  const { next, run, view } = setup();
+  for (const us of [8_000, 1_000, 7_000, 2_000]) next('ok', us);
+  next('timeout');
+  for (const us of [6_000, 3_000, 5_000, 4_567]) next('ok', us);
   let v = view()!;
-  t.equal(v.samples, ring, 'never more than the ring');
-  t.equal(v.lossRatio, 2 / ring, 'the 10 oldest timeouts were overwritten');
-  for (let i = 0; i < 2; i++) tick('ok', 2_000, 100);
+  t.equal(v.samples, 9);
+  t.equal(v.rttP50Ms, 4.567, 'p50 of 8 RTTs is the 4th smallest');
+  t.equal(v.rttP99Ms, 8, 'p99 of 8 RTTs is the largest');
+  run(['refused', 'refused', 'refused']);
   v = view()!;
-  t.equal(v.lossRatio, 0, 'every timeout overwritten');
-  t.equal(v.rttP50Ms, 2);
-  const samples = store.samples(0, 1, ICMP, V4, clock.now());
-  t.equal(samples.length, ring);
-  t.same(samples.map((s) => s.at), Array.from({ length: ring }, (_, i) => t0 + (ring + i) * 100), 'oldest first, after the wrap');
-  for (let i = 0; i < 5 * ring + 3; i++) tick(i % 2 ? 'ok' : 'reset', 1_000, 100);
-  t.equal(view()!.samples, ring, 'many wraps later still exactly the ring');
-  t.equal(store.samples(0, 1, ICMP, V4, clock.now()).length, ring);
+  t.equal(v.samples, 12);
+  t.equal(v.rttP50Ms, 4.567, 'failures carry no RTT');
+  run(Array.from({ length: 12 }, () => 'timeout' as const));
+  v = view()!;
+  t.same([v.rttP50Ms, v.rttP99Ms], [null, null], 'no answer in the window: no RTT');
 });
 
-t.test('a cell without results for staleAfter is unknown', async (t) => {
-  const { tick, view, clock, t0 } = setup();
-  tick('ok', 1_000, 0);
-  clock.set(t0 + 3_000);
-  t.equal(view()!.status, 'ok', 'exactly staleAfter: still ok');
-  clock.set(t0 + 3_001);
-  const v = view()!;
-  t.equal(v.status, 'unknown');
-  t.match(v.reason, /stale after 3s/);
-  t.equal(v.samples, 1, 'the data is still shown');
-  t.equal(v.lastOutcome, 'ok');
-  tick('ok', 1_000, 0);
-  t.equal(view()!.status, 'ok', 'fresh again with the next result');
+t.test('an explicit answer fails a cell at once; one in history is not an outage', async (t) => {
+  for (const w of ['refused', 'unreachable', 'reset', 'mtu_exceeded'] as const) {
+    const { run, next, view } = setup();
+    run(oks(12));
+    next(w);
+    t.match(view(), { status: 'failing', lastOutcome: w, failureRun: 1, reason: `last probe: ${w} (an answer from the path, not a loss)` }, w);
+    next('ok');
+    t.match(view(), { status: 'ok', failureRun: 0 }, `${w}: ok again at the next answer`);
+  }
 });
 
-t.test('since is the start of the current run of identical outcomes', async (t) => {
-  const { tick, view, t0, clock } = setup();
-  tick('ok');
-  tick('ok');
-  t.equal(view()!.since, t0);
-  tick('timeout', 0);
-  t.equal(view()!.since, t0 + 2_000);
-  tick('timeout', 0);
-  tick('timeout', 0);
-  t.equal(view()!.since, t0 + 2_000, 'same outcome: the run goes on');
-  tick('refused', 0);
-  t.equal(view()!.since, t0 + 5_000, 'a different failure starts a new run');
-  tick('ok');
-  t.equal(view()!.since, t0 + 6_000);
-  t.equal(view()!.lastAt, t0 + 6_000);
-  t.equal(clock.now(), t0 + 7_000);
+t.test('a lone timeout is not an outage: the cell stays ok until its successor fails too', async (t) => {
+  for (const w of ['timeout', 'error'] as const) {
+    const { run, next, view } = setup();
+    run(oks(12));
+    next(w);
+    t.match(view(), { status: 'ok', lastOutcome: w, failureRun: 1, reason: /not confirmed yet/ }, `one ${w}`);
+    next(w);
+    t.match(view(), { status: 'failing', failureRun: 2, reason: `last 2 probes failed (${w})` }, 'two in a row');
+    next('ok');
+    t.match(view(), { status: 'ok' }, 'ok again');
+    run(oks(30));
+    next(w);
+    t.match(view(), { status: 'ok', failureRun: 1 }, 'an outage that has ended does not confirm a new lone failure');
+  }
 });
 
-t.test('a replayed older result joins the window but does not change the last outcome', async (t) => {
+t.test('a timeout corroborated by another kind in the same report fails the cell at once', async (t) => {
+  const { run, next, view } = setup();
+  run(oks(12));
+  next('timeout', 0, { corroborated: true });
+  t.match(view(), { status: 'failing', failureRun: 1, reason: 'last probe: timeout, and other kinds timed out towards the same target in the same round' });
+  next('timeout');
+  t.match(view(), { status: 'failing', reason: 'last 2 probes failed (timeout)' });
+});
+
+t.test('failing by loss: at least 3 failures that are at least --failing-loss of the status window, even when the last probe passed', async (t) => {
+  const a = setup();
+  a.run(['timeout', 'ok', 'timeout', 'ok']);
+  t.match(a.view(), { status: 'ok' }, 'two failures of four (50 %) are under the minimum of three');
+  a.run(['timeout', 'ok']);
+  t.match(a.view(), { status: 'failing', lastOutcome: 'ok', reason: '3 of the last 6 probes failed (≥ 50.0%)' });
+  a.run(oks(1));
+  t.match(a.view(), { status: 'degraded', degradedBy: 'loss' }, '3 of 7 is under 50 %: what is left is loss');
+  const b = setup({ ...OPTIONS, thresholds: { ...OPTIONS.thresholds, failingLoss: 0.25 } });
+  b.run(['ok', 'ok', 'timeout', 'ok', 'ok', 'timeout', 'ok', 'ok', 'timeout', 'ok', 'ok', 'ok']);
+  t.match(b.view(), { status: 'failing', reason: '3 of the last 12 probes failed (≥ 25.0%)' }, 'the threshold is --failing-loss');
+});
+
+t.test('slow: more than half of at least 3 answers in the status window slower than the threshold', async (t) => {
+  const a = setup();
+  a.next('ok', 60_000);
+  a.next('ok', 60_000);
+  t.match(a.view(), { status: 'ok' }, 'two slow answers are too few to judge');
+  a.next('ok', 60_000);
+  t.match(a.view(), { status: 'degraded', degradedBy: 'latency', rttP50Ms: 60, reason: 'RTT p50 above 50 ms (3 of 3 answers slower)' });
+  const b = setup();
+  for (let i = 0; i < 12; i++) b.next('ok', i < 6 ? 1_000 : 50_001);
+  t.match(b.view(), { status: 'ok', samples: 12 }, '6 slow of 12 is not more than half');
+  b.next('ok', 60_000);
+  t.match(b.view(), { status: 'degraded', degradedBy: 'latency', reason: 'RTT p50 above 50 ms (7 of 12 answers slower)' }, 'a fast answer left the window, a slow one came');
+  b.run(['timeout', 'refused']);
+  t.match(b.view(), { status: 'failing' });
+  const c = setup();
+  for (let i = 0; i < 12; i++) c.next('ok', 50_000);
+  t.match(c.view(), { status: 'ok' }, 'exactly the threshold is not slower');
+});
+
+t.test('loss is judged with a 99 % confidence bound over the loss window: background loss stays ok, heavy loss is found', async (t) => {
+  // 100 cells, results every 5 s for 20 minutes (four loss windows), independent random loss.
+  const lossy = (ratio: number, seed: number) => {
+    const { store, clock } = setup();
+    const rand = mulberry32(seed);
+    const cells = 100;
+    let everLossy = 0;
+    let lossyAtEnd = 0;
+    let notOkAtEnd = 0;
+    for (let round = 0; round < 240; round++) {
+      clock.advance(INTERVAL);
+      for (let d = 1; d <= cells; d++) {
+        store.record(0, d, ICMP, V4, o(rand() < ratio ? 'timeout' : 'ok'), 1_000, clock.monotonic());
+        if (store.code(0, d, ICMP, V4, clock.monotonic()) === CODE_LOSSY) everLossy++;
+      }
+    }
+    for (let d = 1; d <= cells; d++) {
+      const code = store.code(0, d, ICMP, V4, clock.monotonic());
+      if (code === CODE_LOSSY) lossyAtEnd++;
+      if (code !== CODE_OK) notOkAtEnd++;
+    }
+    return { everLossy, lossyAtEnd, notOkAtEnd };
+  };
+  t.equal(lossy(0.005, 1).everLossy, 0, '0.5 % loss: no cell is ever degraded by loss in 24,000 results');
+  t.equal(lossy(0.01, 2).everLossy, 0, '1 % loss: none either');
+  const heavy = lossy(0.2, 3);
+  t.ok(heavy.notOkAtEnd >= 90, `20 % loss: ${heavy.notOkAtEnd} of 100 cells are not ok (${heavy.lossyAtEnd} degraded by loss, the rest failing)`);
+});
+
+t.test('the loss window forgets results older than --loss-window, and keeps those newer than 7/8 of it', async (t) => {
+  const { next, run, view, clock } = setup();
+  run(oks(10));
+  next('timeout');
+  const failedAt = clock.monotonic();
+  let lastCounted = failedAt;
+  let firstForgotten: number | null = null;
+  for (let i = 0; i < 80; i++) {
+    next('ok');
+    const v = view()!;
+    const counted = v.lossRatio !== null && v.lossRatio > 0;
+    const age = clock.monotonic() - failedAt;
+    if (counted) lastCounted = clock.monotonic();
+    else firstForgotten ??= clock.monotonic();
+    if (age < (LOSS_WINDOW * 7) / 8) t.ok(counted, `${age / 1000} s old: counted`);
+    if (age >= LOSS_WINDOW) t.notOk(counted, `${age / 1000} s old: forgotten`);
+  }
+  t.ok(firstForgotten !== null && firstForgotten > lastCounted, 'once forgotten, it stays forgotten');
+  t.comment(`the failure counted for ${(lastCounted - failedAt) / 1000} s of a ${LOSS_WINDOW / 1000} s loss window`);
+  const left = view()!.lossSamples;
+  t.ok(left > (LOSS_WINDOW * 7) / 8 / INTERVAL && left <= LOSS_WINDOW / INTERVAL, `what is left: ${left} results, those of the last 7/8 to 8/8 of the loss window`);
+});
+
+t.test('a view reports the loss its status was judged on: lossRatio = failures / lossSamples over the loss window, and the span they cover', async (t) => {
+  const { next, run, view } = setup();
+  run(['ok', 'ok', 'ok', 'timeout']);
+  let v = view()!;
+  t.match(v, { lossSamples: 4, lossRatio: 0.25, status: 'ok' }, 'one failure (a lone timeout) is counted, not judged');
+  t.ok(v.lossSpanMs >= 3 * INTERVAL && v.lossSpanMs <= 4 * INTERVAL + LOSS_WINDOW / 8, `span ${v.lossSpanMs} ms covers the 4 results`);
+  // Every fifth result lost for 10 minutes: 20 % loss, never two in a row.
+  for (let i = 0; i < 120; i++) next(i % 5 === 2 ? 'timeout' : 'ok');
+  v = view()!;
+  const m = /^loss [\d.]+% \((\d+) of (\d+)\)/.exec(v.reason);
+  t.ok(m, v.reason);
+  t.match(v, { status: 'degraded', degradedBy: 'loss' });
+  t.equal(v.lossSamples, Number(m![2]), 'lossSamples are the samples the reason names');
+  t.equal(v.lossRatio, Number(m![1]) / Number(m![2]), 'lossRatio is the ratio judged');
+  t.ok(v.lossSamples >= (LOSS_WINDOW * 7) / 8 / INTERVAL && v.lossSamples <= LOSS_WINDOW / INTERVAL, `${v.lossSamples} samples: 7/8 to 8/8 of the loss window`);
+  t.ok(v.lossSpanMs >= (v.lossSamples - 1) * INTERVAL && v.lossSpanMs <= LOSS_WINDOW, `span ${v.lossSpanMs} ms`);
+  t.equal(v.samples, 12, 'the status window is shorter');
+  t.equal(v.windowSpanMs, 11 * INTERVAL);
+  // The loss window defaults to the status window.
+  const { lossWindowMs: _, ...noLossWindow } = OPTIONS;
+  const s = setup(noLossWindow);
+  t.equal(s.store.lossWindowMs, OPTIONS.windowMs);
+  s.run(oks(30));
+  t.ok(s.view()!.lossSamples <= 12, 'loss over the status window');
+});
+
+t.test('a row goes stale when its source stops reporting: unknown, said why, and swept once', async (t) => {
+  const { store, run, view, clock } = setup();
+  run(['ok', 'refused']);
+  store.record(0, 2, TCP, V4, o('ok'), 1_000, clock.monotonic());
+  clock.advance(15_000);
+  t.match(view(), { status: 'failing' }, 'exactly staleAfter: still fresh');
+  t.same(store.sweep(clock.monotonic()), []);
+  clock.advance(1_000);
+  t.match(view(), { status: 'unknown', reason: 'no report from the source for 16s (stale after 15s): is its agent running?' }, 'stale at once in a view');
+  t.equal(store.code(0, 1, ICMP, V4, clock.monotonic()), CODE_UNKNOWN);
+  t.equal(store.nonOkCount, 1, 'until swept, the tallies hold what was judged');
+  t.same(store.sweep(clock.monotonic()), [0], 'swept');
+  t.same(store.sweep(clock.monotonic()), [], 'once');
+  t.equal(store.nonOkCount, 0);
+  t.same(store.kindTally(ICMP, V4), [1, 0, 0, 0, 0], 'its cells are unknown in the tallies');
+  t.same(store.kindTally(TCP, V4), [1, 0, 0, 0, 0]);
+  t.match(view(), { status: 'unknown', samples: 0, lossSamples: 0, lastOutcome: null, reason: /^no report from the source for 16s/ }, 'its history is gone');
+  store.touchRow(0, clock.monotonic());
+  t.match(view(), { status: 'unknown', reason: 'no probe results yet' }, 'a report keeps the row fresh; its cells wait for results');
+  clock.advance(15_000);
+  t.same(store.sweep(clock.monotonic()), [], 'a touched row stays fresh for staleAfter');
+  run(['ok']);
+  t.match(view(), { status: 'ok', samples: 1 });
+});
+
+t.test('resetColumn forgets every cell towards one target: unknown until its next result; other cells keep theirs', async (t) => {
+  const { store, clock } = setup();
+  const at = () => clock.monotonic();
+  for (let i = 0; i < 3; i++) {
+    clock.advance(INTERVAL);
+    store.record(0, 1, ICMP, V4, o('refused'), 0, at());
+    store.record(0, 1, TCP, V6, o('ok'), 1_000, at());
+    store.record(2, 1, ICMP, V4, o('refused'), 0, at());
+    store.record(0, 2, ICMP, V4, o('refused'), 0, at());
+    store.record(1, 0, ICMP, V4, o('refused'), 0, at());
+  }
+  t.equal(store.nonOkCount, 4);
+  store.resetColumn(1);
+  for (const [s, k, f] of [[0, ICMP, V4], [0, TCP, V6], [2, ICMP, V4]] as const) {
+    t.match(store.view(s, 1, k, f, at()), { status: 'unknown', reason: 'no probe results yet', samples: 0, lastOutcome: null }, `${s}→1 forgotten`);
+  }
+  t.match(store.view(0, 2, ICMP, V4, at()), { status: 'failing', samples: 3 }, 'towards another target: kept');
+  t.match(store.view(1, 0, ICMP, V4, at()), { status: 'failing', samples: 3 }, 'from the target: kept');
+  t.equal(store.trackedCells, 5, 'the cells stay');
+  t.equal(store.nonOkCount, 2);
+  t.same(store.nodeTally(1, 'in', ICMP, V4), { codes: [2, 0, 0, 0, 0], lossSamples: 0, lossFailures: 0 });
+  store.record(0, 1, ICMP, V4, o('ok'), 1_000, at());
+  t.match(store.view(0, 1, ICMP, V4, at()), { status: 'ok', samples: 1, lossSamples: 1 });
+});
+
+t.test('views show wall-clock times (toWall) at 100 ms resolution; since is the start of the current run of one outcome', async (t) => {
+  const { next, run, view, clock, t0 } = setup();
+  run(['ok', 'ok']);
+  t.equal(view()!.since, t0 + INTERVAL);
+  run(['timeout', 'timeout', 'timeout']);
+  t.equal(view()!.since, t0 + 3 * INTERVAL, 'the run of timeouts began at the first');
+  next('refused');
+  t.equal(view()!.since, t0 + 6 * INTERVAL, 'another failure starts a new run');
+  clock.stepWall(3_600_000);
+  next('ok');
+  t.equal(view()!.lastAt, clock.now(), 'after a wall step, times are shown on the new wall clock');
+  t.equal(view()!.since, clock.now(), 'the run of oks began with it');
+  t.not(view()!.status, 'unknown', 'and nothing went stale');
+  const { store } = setup();
+  store.record(0, 1, ICMP, V4, o('ok'), 1, t0 + 1_234);
+  t.equal(store.view(0, 1, ICMP, V4, t0 + 2_000)!.lastAt, t0 + 1_200, 'kept in 100 ms ticks');
+  t.equal(store.samples(0, 1, ICMP, V4)[0]!.at, t0 + 1_200);
+});
+
+t.test('a replayed older result joins the windows but is not the newest: last outcome and run stay', async (t) => {
   const { store, view, clock, t0 } = setup();
-  store.record(0, 1, ICMP, V4, o('ok'), 1_000, t0 + 5_000);
-  store.record(0, 1, ICMP, V4, o('timeout'), 0, t0 + 2_000);
-  clock.set(t0 + 5_000);
-  const v = view()!;
-  t.equal(v.lastOutcome, 'ok');
-  t.equal(v.lastAt, t0 + 5_000);
-  t.equal(v.since, t0 + 5_000, 'the run is not broken by an older result');
-  t.equal(v.samples, 2);
-  t.equal(v.lossRatio, 0.5);
-  t.same(store.samples(0, 1, ICMP, V4, clock.now()).map((s) => s.outcome), ['timeout', 'ok'], 'samples sorted by time');
+  store.record(0, 1, ICMP, V4, o('ok'), 1_000, t0 + 10_000);
   store.record(0, 1, ICMP, V4, o('timeout'), 0, t0 + 5_000);
-  t.equal(view()!.lastOutcome, 'timeout', 'a result as new as the last one does count');
+  clock.set(t0 + 10_000);
+  t.match(view(), { lastOutcome: 'ok', lastAt: t0 + 10_000, since: t0 + 10_000, failureRun: 0, samples: 2, lossSamples: 2, lossRatio: 0.5, status: 'ok' });
+  t.same(store.samples(0, 1, ICMP, V4).map((s) => s.outcome), ['timeout', 'ok'], 'samples in time order');
+  store.record(0, 1, ICMP, V4, o('timeout'), 0, t0 + 10_000);
+  t.match(view(), { lastOutcome: 'timeout', failureRun: 1 }, 'a result as new as the last one is the newest');
 });
 
 t.test('results are kept apart by family, kind, direction and target', async (t) => {
-  const { store, clock, t0 } = setup();
-  const at = t0;
-  store.record(0, 1, ICMP, V4, o('ok'), 1_000, at);
-  store.record(0, 1, ICMP, V6, o('timeout'), 0, at);
-  store.record(0, 1, TCP, V4, o('refused'), 0, at);
-  store.record(0, 1, NODE, V4, o('unreachable'), 0, at);
-  store.record(1, 0, ICMP, V4, o('reset'), 0, at);
-  store.record(0, 2, ICMP, V4, o('error'), 0, at);
-  const now = clock.now();
-  t.equal(store.view(0, 1, ICMP, V4, now)!.lastOutcome, 'ok');
-  t.equal(store.view(0, 1, ICMP, V6, now)!.lastOutcome, 'timeout');
-  t.equal(store.view(0, 1, TCP, V4, now)!.lastOutcome, 'refused');
-  t.equal(store.view(0, 1, NODE, V4, now)!.lastOutcome, 'unreachable');
-  t.equal(store.view(1, 0, ICMP, V4, now)!.lastOutcome, 'reset');
-  t.equal(store.view(0, 2, ICMP, V4, now)!.lastOutcome, 'error');
-  for (const [s, d, k, f] of [[0, 1, TCP, V4], [0, 1, ICMP, V4], [0, 1, ICMP, V6]] as const) t.equal(store.view(s, d, k, f, now)!.samples, 1);
-  t.equal(store.view(0, 1, TCP, V6, now), undefined);
-  t.equal(store.view(0, 1, kindIndex('http'), V4, now), undefined);
-  t.equal(store.view(2, 0, ICMP, V4, now), undefined);
+  const { store, t0 } = setup();
+  store.record(0, 1, ICMP, V4, o('ok'), 1_000, t0);
+  store.record(0, 1, ICMP, V6, o('timeout'), 0, t0);
+  store.record(0, 1, TCP, V4, o('refused'), 0, t0);
+  store.record(0, 1, NODE, V4, o('unreachable'), 0, t0);
+  store.record(1, 0, ICMP, V4, o('reset'), 0, t0);
+  store.record(0, 2, ICMP, V4, o('error'), 0, t0);
+  t.equal(store.view(0, 1, ICMP, V4, t0)!.lastOutcome, 'ok');
+  t.equal(store.view(0, 1, ICMP, V6, t0)!.lastOutcome, 'timeout');
+  t.equal(store.view(0, 1, TCP, V4, t0)!.lastOutcome, 'refused');
+  t.equal(store.view(0, 1, NODE, V4, t0)!.lastOutcome, 'unreachable');
+  t.equal(store.view(1, 0, ICMP, V4, t0)!.lastOutcome, 'reset');
+  t.equal(store.view(0, 2, ICMP, V4, t0)!.lastOutcome, 'error');
+  t.equal(store.view(0, 1, TCP, V6, t0), undefined);
+  t.equal(store.view(0, 1, kindIndex('http'), V4, t0), undefined);
+  t.equal(store.view(2, 0, ICMP, V4, t0), undefined);
   t.equal(store.trackedCells, 6);
+  t.same(store.kindTally(ICMP, V4), [0, 2, 0, 0, 1], 'icmp/ipv4: 1→0 failing (reset is an answer); 0→1 ok, 0→2 ok (a lone error is not confirmed)');
 });
 
-t.test('removeNode frees every cell from and to the node; trackedCells follows', async (t) => {
+t.test('removeNode frees every cell from and to the node and its tallies; a reused index starts empty', async (t) => {
   const { store, clock, t0 } = setup();
-  const rec = (s: number, d: number, k = ICMP, f = V4) => store.record(s, d, k, f, o('timeout'), 0, clock.now());
+  const rec = (s: number, d: number, k = ICMP, f = V4) => store.record(s, d, k, f, o('refused'), 0, clock.monotonic());
   rec(0, 1);
   rec(0, 1, TCP);
   rec(0, 1, ICMP, V6);
@@ -251,62 +357,289 @@ t.test('removeNode frees every cell from and to the node; trackedCells follows',
   t.equal(store.trackedCells, 8);
   store.removeNode(1, 3);
   t.equal(store.trackedCells, 2, 'only 0→2 and 2→0 are left');
-  const now = clock.now();
   for (const [s, d, k, f] of [[0, 1, ICMP, V4], [0, 1, TCP, V4], [0, 1, ICMP, V6], [1, 0, ICMP, V4], [1, 2, NODE, V4], [2, 1, ICMP, V4]] as const) {
-    t.equal(store.view(s, d, k, f, now), undefined, `${s}→${d} gone`);
+    t.equal(store.view(s, d, k, f, clock.monotonic()), undefined, `${s}→${d} gone`);
   }
-  t.ok(store.view(0, 2, ICMP, V4, now));
-  t.ok(store.view(2, 0, ICMP, V4, now));
+  t.same(store.nodeTally(1, 'in', ICMP, V4).codes, [0, 0, 0, 0, 0]);
+  t.same(store.nodeTally(1, 'out', ICMP, V4).codes, [0, 0, 0, 0, 0]);
+  t.same(store.kindTally(ICMP, V4), [0, 0, 0, 0, 2]);
+  t.equal(store.nonOkCount, 2);
   store.removeNode(1, 3);
   t.equal(store.trackedCells, 2, 'removing again is harmless');
-
-  // Index 1 reused by a new node: its cells start empty, nothing of the old node leaks.
-  clock.set(t0 + 1_000);
-  store.record(0, 1, ICMP, V4, o('ok'), 3_000, clock.now());
-  store.record(1, 0, ICMP, V4, o('ok'), 3_000, clock.now());
-  t.equal(store.trackedCells, 4);
-  const fresh = store.view(0, 1, ICMP, V4, clock.now())!;
-  t.equal(fresh.samples, 1);
-  t.equal(fresh.lossRatio, 0);
-  t.equal(fresh.since, t0 + 1_000);
-  t.equal(fresh.status, 'ok');
-  t.same(store.samples(1, 0, ICMP, V4, clock.now()).map((s) => s.outcome), ['ok']);
-});
-
-t.test('removing a node that never reported or was never probed', async (t) => {
-  const { store, clock } = setup();
-  store.record(0, 1, ICMP, V4, o('ok'), 1, clock.now());
   store.removeNode(5, 6);
-  t.equal(store.trackedCells, 1);
-  store.removeNode(0, 2);
-  t.equal(store.trackedCells, 0);
+  t.equal(store.trackedCells, 2, 'a node never seen: nothing');
+
+  clock.set(t0 + 1_000);
+  store.record(0, 1, ICMP, V4, o('ok'), 3_000, clock.monotonic());
+  store.record(1, 0, ICMP, V4, o('ok'), 3_000, clock.monotonic());
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { samples: 1, lossSamples: 1, since: t0 + 1_000, status: 'ok', failureRun: 0 });
+  t.same(store.samples(1, 0, ICMP, V4).map((s) => s.outcome), ['ok']);
 });
 
 t.test('freed cells are reused before new ones are allocated', async (t) => {
   const { store, clock } = setup();
-  for (let d = 1; d <= 50; d++) store.record(0, d, ICMP, V4, o('ok'), 1, clock.now());
-  t.equal(store.trackedCells, 50);
+  for (let d = 1; d <= 50; d++) store.record(0, d, ICMP, V4, o('ok'), 1, clock.monotonic());
   for (let round = 0; round < 20; round++) {
     store.removeNode(0, 51);
     t.equal(store.trackedCells, 0);
-    for (let d = 1; d <= 50; d++) store.record(0, d, ICMP, V4, o(round % 2 ? 'ok' : 'timeout'), 1, clock.now());
+    clock.advance(INTERVAL);
+    for (let d = 1; d <= 50; d++) store.record(0, d, ICMP, V4, o(round % 2 ? 'ok' : 'refused'), 1, clock.monotonic());
   }
   t.equal(store.trackedCells, 50);
-  t.equal(store.view(0, 7, ICMP, V4, clock.now())!.samples, 1, 'a reused cell has only its own sample');
-});
-
-t.test('sample times have 100 ms resolution; lastAt and since are exact', async (t) => {
-  const { store, clock, t0 } = setup();
-  store.record(0, 1, ICMP, V4, o('ok'), 1, t0 + 1_234);
-  clock.set(t0 + 2_000);
-  const v = store.view(0, 1, ICMP, V4, clock.now())!;
-  t.equal(v.lastAt, t0 + 1_234);
-  t.equal(v.since, t0 + 1_234);
-  t.equal(store.samples(0, 1, ICMP, V4, clock.now())[0]!.at, t0 + 1_200);
+  t.match(store.view(0, 7, ICMP, V4, clock.monotonic()), { samples: 1, lossSamples: 1, status: 'ok' }, 'a reused cell has only its own result');
+  t.same(store.kindTally(ICMP, V4), [0, 50, 0, 0, 0]);
+  t.equal((store as unknown as { chunks: unknown[] }).chunks.length, 1, 'one chunk the whole time');
 });
 
 t.test('a large RTT is kept', async (t) => {
   const { store, clock } = setup();
-  store.record(0, 1, ICMP, V4, o('ok'), 4_000_000_000, clock.now());
-  t.equal(store.view(0, 1, ICMP, V4, clock.now())!.rttP50Ms, 4_000_000);
+  store.record(0, 1, ICMP, V4, o('ok'), 4_000_000_000, clock.monotonic());
+  t.equal(store.view(0, 1, ICMP, V4, clock.monotonic())!.rttP50Ms, 4_000_000);
 });
+
+t.test('tallies and the non-ok set equal a recount over every cell after a random sequence of records, sweeps, column resets and removals (seeded)', async (t) => {
+  const N = 8;
+  const K = PAIR_KINDS.length;
+  const F = addressFamilies.words.length;
+  const WORDS: readonly Outcome[] = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'timeout', 'timeout', 'timeout', 'refused', 'error', 'unreachable'];
+  const { store, clock } = setup({ ...OPTIONS, lossWindowMs: 60_000 });
+  const bucketMs = 60_000 / 8;
+  const rand = mulberry32(20261207);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const slow = OPTIONS.thresholds.degradedRttMs * 1000;
+
+  // The model: every result since the cell was last emptied, in the order recorded.
+  interface Result { at: number; outcome: Outcome; rttUs: number; corroborated: boolean }
+  const history = new Map<string, Result[]>();
+  const key = (s: number, d: number, k: number, f: number) => `${s},${d},${k},${f}`;
+  const rowLast = new Array<number>(N).fill(0);
+  const rowExists = new Array<boolean>(N).fill(false);
+  const rowSwept = new Array<boolean>(N).fill(false);
+  let zoneOf = Array.from({ length: N }, () => 0);
+  let zones = 1;
+  const empty = (match: (s: number, d: number) => boolean, drop: boolean) => {
+    for (const k of [...history.keys()]) {
+      const [s, d] = k.split(',').map(Number) as [number, number];
+      if (!match(s, d)) continue;
+      if (drop) history.delete(k);
+      else history.set(k, []);
+    }
+  };
+  const fresh = (s: number) => rowLast[s]! > 0 && clock.monotonic() - rowLast[s]! <= OPTIONS.thresholds.staleAfterMs;
+  let active = new Set([0, 1, 2, 3, 4, 5]);
+  const seen = new Set<number>();
+
+  const bump = (a: number[], i: number, by = 1) => {
+    a[i] = a[i]! + by;
+  };
+  const CODE_OF = (v: CellView) => (v.status === 'failing' ? CODE_FAILING : v.status === 'ok' ? CODE_OK : v.status === 'unknown' ? CODE_UNKNOWN : v.degradedBy === 'loss' ? CODE_LOSSY : CODE_SLOW);
+
+  const check = (step: number) => {
+    const now = clock.monotonic();
+    const expectSwept = rowExists.flatMap((e, s) => (e && !rowSwept[s] && !fresh(s) ? [s] : []));
+    const swept = store.sweep(now);
+    if (JSON.stringify(swept) !== JSON.stringify(expectSwept)) t.same(swept, expectSwept, `step ${step}: the rows swept`);
+    for (const s of swept) {
+      rowSwept[s] = true;
+      empty((src) => src === s, false);
+    }
+    const kind = new Array<number>(K * F * CODES).fill(0);
+    const inT = new Array<number>(N * K * F * CODES).fill(0);
+    const outT = new Array<number>(N * K * F * CODES).fill(0);
+    const inLoss = new Array<number>(N * K * F * 2).fill(0);
+    const outLoss = new Array<number>(N * K * F * 2).fill(0);
+    const zone = new Array<number>(zones * zones * K * F * CODES).fill(0);
+    const nonOk = new Set<string>();
+    let tracked = 0;
+    let problems = 0;
+    const problem = (what: string, found: unknown, wanted: unknown) => {
+      if (problems++ < 5) t.same(found, wanted, `step ${step}: ${what}`);
+    };
+    for (let s = 0; s < N; s++) {
+      for (let d = 0; d < N; d++) {
+        for (let k = 0; k < K; k++) {
+          for (let f = 0; f < F; f++) {
+            const v = store.view(s, d, k, f, now);
+            const h = history.get(key(s, d, k, f));
+            if ((v === undefined) !== (h === undefined)) problem(`${key(s, d, k, f)} tracked`, v !== undefined, h !== undefined);
+            if (!v || !h) continue;
+            tracked++;
+            const code = CODE_OF(v);
+            seen.add(code);
+            const kf = k * F + f;
+            bump(kind, kf * CODES + code);
+            bump(inT, (d * K * F + kf) * CODES + code);
+            bump(outT, (s * K * F + kf) * CODES + code);
+            bump(zone, ((zoneOf[s]! * zones + zoneOf[d]!) * K * F + kf) * CODES + code);
+            if (code !== CODE_OK && code !== CODE_UNKNOWN) nonOk.add(`${key(s, d, k, f)},${code}`);
+            const loss = store.loss(s, d, k, f);
+            bump(inLoss, (d * K * F + kf) * 2, loss.samples);
+            bump(inLoss, (d * K * F + kf) * 2 + 1, loss.failures);
+            bump(outLoss, (s * K * F + kf) * 2, loss.samples);
+            bump(outLoss, (s * K * F + kf) * 2 + 1, loss.failures);
+            if (v.lossSamples !== loss.samples || v.lossRatio !== (loss.samples === 0 ? null : loss.failures / loss.samples)) problem('view loss = judged loss', v, loss);
+
+            // The cell against its history: the status window is the last `ring` results recorded.
+            if (h.length === 0) {
+              if (code !== CODE_UNKNOWN || v.samples !== 0) problem(`${key(s, d, k, f)} emptied`, [code, v.samples], [CODE_UNKNOWN, 0]);
+              continue;
+            }
+            const win = h.slice(-store.ring);
+            let newest = -Infinity;
+            let run = 0;
+            let last: Result | undefined;
+            for (const r of h) {
+              if (r.at < newest) continue;
+              newest = r.at;
+              last = r;
+              run = r.outcome === 'ok' ? 0 : run + 1;
+            }
+            // The loss window: every result newer than 7/8 of it counted, none older than all of it.
+            const surely = h.filter((r) => r.at > newest - 7 * bucketMs);
+            const maybe = h.filter((r) => r.at > newest - 8 * bucketMs);
+            if (loss.samples < surely.length || loss.samples > maybe.length) problem(`${key(s, d, k, f)} loss samples within the loss window`, loss.samples, [surely.length, maybe.length]);
+            const failed = (rs: Result[]) => rs.filter((r) => r.outcome !== 'ok').length;
+            if (loss.failures < failed(surely) || loss.failures > failed(maybe)) problem(`${key(s, d, k, f)} loss failures within the loss window`, loss.failures, [failed(surely), failed(maybe)]);
+            const want = decide(
+              {
+                run,
+                explicit: run > 0 && isExplicit(o(last!.outcome)),
+                corroborated: run > 0 && last!.corroborated,
+                windowSamples: win.length,
+                windowFailures: failed(win),
+                oks: win.length - failed(win),
+                slowOks: win.filter((r) => r.outcome === 'ok' && r.rttUs > slow).length,
+                lossSamples: loss.samples,
+                lossFailures: loss.failures,
+              },
+              OPTIONS.thresholds,
+            );
+            const shown = [code, v.samples, v.lastOutcome, v.failureRun];
+            const wanted = [fresh(s) ? want : CODE_UNKNOWN, win.length, last!.outcome, run];
+            if (JSON.stringify(shown) !== JSON.stringify(wanted)) problem(`${key(s, d, k, f)} [code, samples, last outcome, run]`, shown, wanted);
+          }
+        }
+      }
+    }
+    t.equal(problems, 0, `step ${step}: every cell as its history says`);
+    t.equal(store.trackedCells, tracked, `step ${step}: trackedCells`);
+    const got = { kind: [] as number[], inT: [] as number[], outT: [] as number[], inLoss: [] as number[], outLoss: [] as number[], zone: [] as number[] };
+    for (let k = 0; k < K; k++) for (let f = 0; f < F; f++) got.kind.push(...store.kindTally(k, f));
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        for (let f = 0; f < F; f++) {
+          const i = store.nodeTally(n, 'in', k, f);
+          const u = store.nodeTally(n, 'out', k, f);
+          got.inT.push(...i.codes);
+          got.outT.push(...u.codes);
+          got.inLoss.push(i.lossSamples, i.lossFailures);
+          got.outLoss.push(u.lossSamples, u.lossFailures);
+        }
+      }
+    }
+    for (let za = 0; za < zones; za++) for (let zb = 0; zb < zones; zb++) for (let k = 0; k < K; k++) for (let f = 0; f < F; f++) got.zone.push(...store.zoneTally(za, zb, k, f));
+    t.same(got, { kind, inT, outT, inLoss, outLoss, zone }, `step ${step}: tallies by kind, node (in, out, with loss) and zone pair`);
+    const set = new Set([...store.nonOkCells()].map((c) => `${key(c.src, c.dst, c.kind, c.family)},${c.code}`));
+    t.same([...set].sort(), [...nonOk].sort(), `step ${step}: the non-ok set`);
+    t.equal(store.nonOkCount, nonOk.size);
+  };
+
+  const setZones = () => {
+    zones = 1 + Math.floor(rand() * 3);
+    zoneOf = Array.from({ length: N }, () => Math.floor(rand() * zones));
+    store.setZones((n) => zoneOf[n]!, Array.from({ length: N }, (_, n) => n), zones);
+  };
+  setZones();
+  let records = 0;
+  for (let step = 1; step <= 4_000; step++) {
+    const r = rand();
+    if (r < 0.8) {
+      // Half the results go to a few busy cells, so that their windows fill.
+      const busy = rand() < 0.5;
+      const s = busy ? pick([0, 1, 2]) : pick([...active]);
+      let d = busy ? 3 : Math.floor(rand() * (N - 1));
+      if (!busy && d >= s) d++;
+      const outcome = pick(WORDS);
+      // Now and then a result replayed from up to 20 s ago.
+      const at = clock.monotonic() - (rand() < 0.1 ? Math.floor(rand() * 200) * 100 : 0);
+      const result = { at, outcome, rttUs: outcome === 'ok' ? Math.floor(rand() * 80_000) : 0, corroborated: outcome === 'timeout' && rand() < 0.3 };
+      const k = busy ? ICMP : Math.floor(rand() * K);
+      const f = busy || rand() < 0.8 ? V4 : V6;
+      store.record(s, d, k, f, o(outcome), result.rttUs, at, result.corroborated);
+      records++;
+      const h = history.get(key(s, d, k, f));
+      if (h) h.push(result);
+      else history.set(key(s, d, k, f), [result]);
+      rowExists[s] = true;
+      rowSwept[s] = false;
+      rowLast[s] = Math.max(rowLast[s]!, at);
+    } else if (r < 0.9) {
+      clock.advance(100 * Math.floor(rand() * (rand() < 0.05 ? 300 : 30)));
+    } else if (r < 0.93) {
+      const s = pick([...active]);
+      store.touchRow(s, clock.monotonic());
+      rowLast[s] = Math.max(rowLast[s]!, clock.monotonic());
+      rowSwept[s] = false;
+    } else if (r < 0.95) {
+      const d = Math.floor(rand() * N);
+      store.resetColumn(d);
+      empty((_s, dst) => dst === d, false);
+    } else if (r < 0.96) {
+      const n = Math.floor(rand() * N);
+      store.removeNode(n, N);
+      empty((s, d) => s === n || d === n, true);
+      rowExists[n] = false;
+      rowSwept[n] = false;
+      rowLast[n] = 0;
+    } else if (r < 0.97) {
+      setZones();
+    } else if (r < 0.98) {
+      // Sources come and go: the rows of those that stop go stale.
+      active = new Set(Array.from({ length: N }, (_, n) => n).filter(() => rand() < 0.7));
+      if (active.size === 0) active.add(0);
+    }
+    if (step % 100 === 0) check(step);
+  }
+  t.ok(records > 3_000, `${records} results recorded`);
+  t.same([...seen].sort(), [CODE_UNKNOWN, CODE_OK, CODE_LOSSY, CODE_SLOW, CODE_FAILING], 'every status came up');
+});
+
+t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s window, 5 s interval), from the chunk layout plus its row Map entry', async (t) => {
+  const store = new MatrixStore(OPTIONS, 0);
+  store.record(0, 1, ICMP, V4, o('ok'), 1, 1_000);
+  // The typed arrays of one chunk, per cell slot.
+  const chunk = (store as unknown as { chunks: Record<string, unknown>[] }).chunks[0]!;
+  const slots = (chunk.code as Uint8Array).length;
+  const views = Object.values(chunk).filter((x): x is ArrayBufferView => ArrayBuffer.isView(x));
+  const perSlot = views.reduce((n, a) => n + a.byteLength, 0) / slots;
+  // Per node: the tallies and row state, measured as what growing the node capacity adds.
+  const storeBytes = () => Object.values(store).filter((x): x is ArrayBufferView => ArrayBuffer.isView(x)).reduce((n, a) => n + a.byteLength, 0);
+  const cap = () => (store as unknown as { cap: number }).cap;
+  const [bytes0, cap0] = [storeBytes(), cap()];
+  store.record(0, cap0, ICMP, V4, o('ok'), 1, 1_000);
+  const perNode = (storeBytes() - bytes0) / (cap() - cap0);
+  // A row Map with small-integer keys and values: V8's OrderedHashMap holds 3 slots per entry
+  // and half a bucket slot, 8 bytes each, and doubles its capacity when full.
+  const NODES = 1_000;
+  const entries = (NODES - 1) * 4; // the default plan: icmp, tcp, http, node; one family
+  const capacity = 2 ** Math.ceil(Math.log2(entries));
+  const mapEntry = (3.5 * 8 * capacity) / entries;
+  const perCell = perSlot + mapEntry + (2 * perNode) / entries;
+  t.comment(`per cell: ${perSlot.toFixed(1)} B of typed arrays (ring ${store.ring} × 7 B), ${mapEntry.toFixed(1)} B of row Map at ${NODES} nodes, ${((2 * perNode) / entries).toFixed(2)} B of per-node tallies: ${perCell.toFixed(1)} B`);
+  t.comment(`the Map's share is 28 B/entry when full and 56 B just after it doubles: ${(perSlot + 28).toFixed(0)} to ${(perSlot + 56).toFixed(0)} B per cell across row sizes`);
+  t.equal(store.ring, 12);
+  t.ok(perCell < 200, `${perCell.toFixed(1)} bytes per tracked cell`);
+  t.ok(perSlot < 150, `${perSlot} bytes of typed arrays per cell`);
+});
+
+/** A small seeded generator (mulberry32): the same sequence on every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}

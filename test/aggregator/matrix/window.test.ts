@@ -1,6 +1,7 @@
-// Window statistics: nearest-rank percentiles and the allocation-free sort.
+// Percentiles over a cell's status window: nearest rank and the allocation-free sort.
 import t from 'tap';
-import { lossSinceOutage, OUTAGE_RUN, percentile, sortByTime, sortPrefix } from '../../../aggregator/matrix/window.js';
+import { MAX_STATUS_SAMPLES } from '../../../aggregator/matrix/rule.js';
+import { percentile, sortPrefix } from '../../../aggregator/matrix/window.js';
 
 t.test('nearest-rank percentile', async (t) => {
   const v = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -19,10 +20,10 @@ t.test('nearest-rank percentile', async (t) => {
   t.ok(Number.isNaN(percentile([1, 2], 0, 0.5)), 'count 0: NaN');
 });
 
-t.test('p99 is the maximum for every count a ring can hold (≤ 64)', async (t) => {
-  for (let n = 1; n <= 64; n++) {
+t.test(`nearest rank for every count a status window can hold (≤ ${MAX_STATUS_SAMPLES}): p99 is the maximum of fewer than 100 values`, async (t) => {
+  for (let n = 1; n <= MAX_STATUS_SAMPLES; n++) {
     const v = Array.from({ length: n }, (_, i) => i + 1);
-    t.equal(percentile(v, n, 0.99), n, `n=${n}`);
+    t.equal(percentile(v, n, 0.99), n < 100 ? n : Math.ceil((99 * n) / 100), `p99 n=${n}`);
     t.equal(percentile(v, n, 0.5), Math.ceil(n / 2), `p50 n=${n}`);
   }
 });
@@ -45,54 +46,10 @@ t.test('sortPrefix agrees with Array.prototype.sort', async (t) => {
   let seed = 7;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 1000;
   for (let trial = 0; trial < 50; trial++) {
-    const n = Math.floor(rand() / 15);
+    const n = Math.floor((rand() / 1000) * (MAX_STATUS_SAMPLES + 1));
     const a = Float64Array.from({ length: n }, rand);
     const want = [...a].sort((x, y) => x - y);
     sortPrefix(a, n);
     t.same([...a], want);
   }
-});
-
-t.test('sortByTime sorts samples by time, keeping each sample\'s outcome with it', async (t) => {
-  const ticks = Float64Array.from([30, 10, 20, 10, 99]);
-  const failed = Uint8Array.from([1, 0, 1, 1, 0]);
-  sortByTime(ticks, failed, 4);
-  t.same([...ticks], [10, 10, 20, 30, 99]);
-  t.same([...failed], [0, 1, 1, 1, 0], 'stable for equal times; beyond n untouched');
-  const one = Float64Array.from([5]);
-  const f1 = Uint8Array.from([1]);
-  sortByTime(one, f1, 1);
-  t.same([...f1], [1]);
-});
-
-const loss = (bits: number[]) => lossSinceOutage(Uint8Array.from(bits), bits.length);
-const outage = (): number[] => Array.from({ length: OUTAGE_RUN }, () => 1);
-
-t.test('lossSinceOutage: outages and the newest fault are events, recurring failures are loss', async (t) => {
-  t.ok(OUTAGE_RUN >= 2, 'a single failure is loss, not an outage');
-  t.same(loss([]), { samples: 0, failed: 0 });
-  t.same(loss([0, 0, 0]), { samples: 3, failed: 0 });
-  t.same(loss([0, 1, 0, 0]), { samples: 3, failed: 0 }, 'a single fault that has cleared is one event, not a loss rate');
-  t.same(loss([0, 1, 0, 1, 0]), { samples: 4, failed: 1 }, 'recurring failures count as loss (all but the newest event)');
-  t.same(loss([0, ...outage(), 0, 0]), { samples: 2, failed: 0 }, 'after an ended outage only what follows counts');
-  t.same(loss([0, ...outage(), 1, 0]), { samples: 1, failed: 0 }, 'a longer run is one outage');
-  t.same(loss([0, ...outage(), 0, 1, 0]), { samples: 2, failed: 0 }, 'one fault after the outage is one event');
-  t.same(loss([0, ...outage(), 0, 1, 0, 1, 0]), { samples: 4, failed: 1 }, 'recurring loss after the outage counts');
-});
-
-t.test('lossSinceOutage: the current run has not ended', async (t) => {
-  t.same(loss([0, 0, ...outage()]), { samples: 2 + OUTAGE_RUN, failed: OUTAGE_RUN }, 'an ongoing outage is all loss');
-  t.same(loss([1, 1, 1]), { samples: 3, failed: 3 });
-  t.same(loss([0, ...outage(), 0, ...outage()]), { samples: 1 + OUTAGE_RUN, failed: OUTAGE_RUN }, 'measured since the previous outage ended');
-});
-
-t.test('lossSinceOutage: only the newest ended outage bounds the count', async (t) => {
-  t.same(loss([...outage(), 0, 1, 0, ...outage(), 0, 1, 0, 0]), { samples: 3, failed: 0 });
-  t.same(loss([...outage(), 0, 1, 0, ...outage(), 0, 1, 0, 1, 0]), { samples: 4, failed: 1 });
-});
-
-t.test('lossSinceOutage: failures at the start of the window may be the tail of an outage', async (t) => {
-  t.same(loss([1, 0, 0, 0]), { samples: 3, failed: 0 });
-  t.same(loss([1, 0, 1, 0]), { samples: 2, failed: 0 });
-  t.same(loss([1, 0, 1, 0, 1, 0]), { samples: 4, failed: 1 });
 });
