@@ -2,14 +2,15 @@
 // round by round, no transport. Each scenario is a fault a real cluster has,
 // and each asserts the one finding it should raise and the ones it must not.
 import t from 'tap';
-import { assessDns, recurringErrorRatio, type DnsAssessment, type DnsAssessOptions } from '../../../aggregator/dns/assess.js';
+import { assessDns, dnsCell, type DnsAssessment, type DnsAssessOptions } from '../../../aggregator/dns/assess.js';
 import type { DnsServerSpec } from '../../../aggregator/dns/servers.js';
 import { DnsStore } from '../../../aggregator/dns/store.js';
 import { NodeRegistry } from '../../../aggregator/nodes/registry.js';
-import { ManualClock } from '../../../common/clock.js';
+import { ManualClock, wallOf } from '../../../common/clock.js';
 import type { Outcome } from '../../../common/vocabulary.js';
 
 const INTERVAL = 5_000;
+const LOSS_WINDOW = 300_000;
 const SERVERS: DnsServerSpec[] = [
   { name: 'service', role: 'service', address: '10.96.0.10', port: 53 },
   { name: 'dns-a', role: 'replica', address: '10.244.1.5', port: 53 },
@@ -33,9 +34,14 @@ class Fixture {
   private round = 0;
 
   constructor(n: number, servers: readonly DnsServerSpec[] = SERVERS) {
-    this.store = new DnsStore(servers, { windowMs: 60_000, intervalMs: INTERVAL, questionsPerRound: 1, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 3 * INTERVAL } }, this.clock.now());
+    // As the aggregator builds it: loss over the default --loss-window, times on the monotonic clock shown as wall-clock times.
+    this.store = new DnsStore(
+      servers,
+      { windowMs: 60_000, intervalMs: INTERVAL, lossWindowMs: LOSS_WINDOW, toWall: wallOf(this.clock), questionsPerRound: 1, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 3 * INTERVAL } },
+      this.clock.monotonic(),
+    );
     for (let i = 1; i <= n; i++) {
-      const rec = this.nodes.upsert({ name: `node-${i}`, zone: 'z', podIPs: [`192.0.2.${i}`], nodeIPs: [], responderPort: 9402 }, this.clock.now());
+      const rec = this.nodes.upsert({ name: `node-${i}`, zone: 'z', podIPs: [`192.0.2.${i}`], nodeIPs: [], responderPort: 9402 }, this.clock.monotonic());
       rec.agent.connected = true;
       rec.agent.resolver = { nameservers: ['10.96.0.10'], search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5, timeoutSeconds: 5, attempts: 2, warnings: [], error: null };
     }
@@ -49,7 +55,7 @@ class Fixture {
       for (const node of this.nodes.list()) {
         for (const s of this.store.servers) {
           const reply = world(node.name, s.name, this.round);
-          const base = { server: s.name, type: 'A' as const, ip: s.address, family: 'ipv4' as const, at: this.clock.now(), rcode: '' };
+          const base = { server: s.name, type: 'A' as const, ip: s.address, family: 'ipv4' as const, at: this.clock.monotonic(), rcode: '' };
           this.store.record(node.index, { ...base, name: NAME, nxCheck: false, answers: reply.outcome === 'ok' ? (reply.answers ?? ['10.96.0.1']) : [], outcome: reply.outcome, rttUs: reply.outcome === 'ok' ? Math.round((reply.ms ?? 0.5) * 1000) : 0 });
           this.store.record(node.index, { ...base, name: 'netmatrix-nx-0.cluster.local', nxCheck: true, answers: [], outcome: nx(node.name, s.name), rttUs: 400 });
           if (tcp) {
@@ -63,7 +69,7 @@ class Fixture {
   }
 
   assess(): DnsAssessment {
-    return assessDns(this.nodes.list(), this.store, this.clock.now(), OPTIONS);
+    return assessDns(this.nodes.list(), this.store, this.clock.monotonic(), OPTIONS);
   }
 
   /** "Kind label=value" for each condition, sorted. */
@@ -107,8 +113,8 @@ t.test('one slow replica: DnsReplicaUnhealthy names it; the service\'s slowness 
   t.same(g.brief(), ['DnsReplicaUnhealthy server=dns-b'], 'service slow from every node: still only the replica');
 });
 
-t.test('one replica stopped: its endpoint times out from every node, the service degrades, one finding', async (t) => {
-  const f = new Fixture(5).run(12, fine).run(6, (_n, s, r) => (s === 'dns-b' || (s === 'service' && r % 2 === 0) ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
+t.test('one replica stopped: its endpoint fails from every node at once; the service degrades once half its queries lost are proven loss (8 rounds); one finding', async (t) => {
+  const f = new Fixture(5).run(12, fine).run(8, (_n, s, r) => (s === 'dns-b' || (s === 'service' && r % 2 === 0) ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
   const a = f.assess();
   for (const c of col(a, 'dns-b')) t.match(c, { status: 'failing', lastOutcome: 'timeout' });
   for (const c of col(a, 'service')) {
@@ -185,12 +191,21 @@ t.test('one lost query is not a fault', async (t) => {
   t.match(col(f.assess(), 'service')[0]!, { status: 'failing' }, 'two in a row: an outage');
 });
 
-t.test('a healed fault: ok again at the first good answer', async (t) => {
-  const f = new Fixture(5).run(12, fine).run(4, (n) => (n === 'node-2' ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
+t.test('a healed fault: ok again at the first good answer when its failures are few for the loss window (4 rounds lost in 5 minutes)', async (t) => {
+  const f = new Fixture(5).run(60, fine).run(4, (n) => (n === 'node-2' ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
   t.same(f.brief(), ['DnsFailing node=node-2']);
   f.run(1, fine);
   t.same(f.brief(), []);
-  t.match(col(f.assess(), 'service')[1]!, { status: 'ok' });
+  t.match(col(f.assess(), 'service')[1]!, { status: 'ok', errors: { timeout: 4 } });
+});
+
+t.test('a long outage that healed (12 rounds lost): failing while it is half the status window, then loss until the loss window forgets it', async (t) => {
+  const f = new Fixture(3).run(60, fine).run(12, (n) => (n === 'node-2' ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 })).run(1, fine);
+  t.match(col(f.assess(), 'service')[1]!, { status: 'failing', lastOutcome: 'ok', reason: /^11 of the last 12 probes failed \(≥ 50\.0%\)/ });
+  f.run(6, fine);
+  t.match(col(f.assess(), 'service')[1]!, { status: 'degraded', degradedBy: 'loss', reason: /^loss [\d.]+% \(12 of \d+\)/ });
+  f.run(LOSS_WINDOW / INTERVAL, fine);
+  t.match(col(f.assess(), 'service')[1]!, { status: 'ok', errorRatio: 0 });
 });
 
 t.test('stale cells are unknown and raise nothing', async (t) => {
@@ -228,26 +243,38 @@ t.test('a node that leaves takes its DNS cells', async (t) => {
   f.nodes.remove('node-2');
   const a = f.assess();
   t.same(a.nodes, ['node-1', 'node-3']);
-  t.equal(f.store.view(rec.index, 0, f.clock.now()), undefined);
+  t.equal(f.store.view(rec.index, 0, f.clock.monotonic()), undefined);
   t.equal(f.store.nxCheck(rec.index, 0), undefined);
 });
 
 t.test('results for servers not configured are rejected and counted', async (t) => {
   const f = new Fixture(1);
-  const ok = f.store.record(0, { server: 'rogue', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.0.0.1', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.now() });
+  const ok = f.store.record(0, { server: 'rogue', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.0.0.1', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.monotonic() });
   t.equal(ok, false);
   t.equal(f.store.stats.rejectedUnknownServer, 1);
 });
 
-t.test('recurring errors degrade a cell; one outage that ended does not', async (t) => {
-  const f = (bits: string) => Uint8Array.from(bits, (c) => (c === 'x' ? 1 : 0));
-  t.equal(recurringErrorRatio(f('....xx....'), 10, 0), 0, 'one ended outage: history');
-  t.equal(recurringErrorRatio(f('..x...x...'), 10, 0), 0.2, 'two separate failures: recurring');
-  t.equal(recurringErrorRatio(f('.x.x.x...x'), 10, 1), 3 / 9, 'the trailing run is left out');
-  t.equal(recurringErrorRatio(f(''), 0, 0), 0);
-  // Every other query to the service lost (a dead endpoint behind it) from one node.
+t.test('a cell\'s status is the store\'s, by the matrix\'s cell rule; the DNS cell adds errors by outcome', async (t) => {
+  // Every other query to the service lost from one node (a dead endpoint behind it): never two in a row, so never an outage.
   const g = new Fixture(5).run(12, fine).run(8, (n, s, r) => (n === 'node-1' && s === 'service' && r % 2 === 0 ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
-  t.match(col(g.assess(), 'service')[0], { status: 'degraded', degradedBy: 'loss', reason: /% of queries fail \(timeout 4\/\d+\)/ });
+  const cell = col(g.assess(), 'service')[0]!;
+  t.match(cell, { status: 'degraded', degradedBy: 'loss', lastOutcome: 'timeout', errors: { timeout: 4 }, reason: /^loss 20\.0% \(4 of 20\); at least [\d.]+% with 99 % confidence, ≥ 5\.0%; timeout 4\/12/, errorRatio: 0.2 }, 'the ratio judged over the loss window; errors by outcome over the status window');
+  for (const node of g.nodes.list()) {
+    for (const { slot } of g.store.columns()) {
+      const view = g.store.view(node.index, slot, g.clock.monotonic())!;
+      const c = dnsCell(g.store, node.index, slot, g.clock.monotonic());
+      t.same([c.status, c.degradedBy, c.errorRatio], [view.status, view.degradedBy, view.lossRatio], `${node.name} → ${slot}: the store's status, degradedBy and loss`);
+    }
+  }
+});
+
+t.test('one outage that ended is history; an error that is an answer fails at once', async (t) => {
+  const f = new Fixture(3).run(12, fine).run(2, (n, s) => (n === 'node-1' && s === 'dns-a' ? { outcome: 'timeout' } : { outcome: 'ok', ms: 0.5 }));
+  t.match(col(f.assess(), 'dns-a')[0], { status: 'failing', reason: /^last 2 probes failed \(timeout\); timeout 2\/12/ });
+  f.run(1, fine);
+  t.match(col(f.assess(), 'dns-a')[0], { status: 'ok', errors: { timeout: 2 } }, 'two lost of 12 are under the minimum of three failures a loss verdict needs');
+  f.run(1, (n, s) => (n === 'node-2' && s === 'dns-b' ? { outcome: 'servfail' } : { outcome: 'ok', ms: 0.5 }));
+  t.match(col(f.assess(), 'dns-b')[1], { status: 'failing', lastOutcome: 'servfail', reason: /an answer from the path/ }, 'SERVFAIL is an answer, not a loss');
 });
 
 t.test('the service address answering a name that must not exist is named too (no replicas configured)', async (t) => {
@@ -271,7 +298,7 @@ t.test('the server set changes (CoreDNS endpoints come and go): kept servers kee
   t.same(col(a, 'dns-a').map((c) => c.status), ['unknown', 'unknown', 'unknown'], 'a moved replica starts afresh');
   t.same(col(a, 'dns-c').map((c) => c.status), ['unknown', 'unknown', 'unknown']);
   t.same(a.answers[0]!.servers, { service: ['10.96.0.1'], 'dns-a': null, 'dns-c': null });
-  t.equal(f.store.record(0, { server: 'dns-b', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.244.2.7', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.now() }), false, 'results for a server that left are rejected');
+  t.equal(f.store.record(0, { server: 'dns-b', name: NAME, type: 'A', nxCheck: false, answers: [], rcode: '', ip: '10.244.2.7', family: 'ipv4', outcome: 'ok', rttUs: 1, at: f.clock.monotonic() }), false, 'results for a server that left are rejected');
 });
 
 t.test('TCP check: UDP answers, TCP does not', async (t) => {

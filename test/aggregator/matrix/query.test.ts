@@ -1,10 +1,11 @@
 // The read side of the matrix: whole matrices (rows = sources, sorted by name)
-// and one pair in detail.
+// and one pair in detail, judged on the store's monotonic clock, with the
+// columns of targets whose agent is away read as unknown.
 import t from 'tap';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
 import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
-import { ManualClock } from '../../../common/clock.js';
+import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome, type PairKind } from '../../../common/vocabulary.js';
 
 function node(name: string, podIPs: string[], nodeIPs: string[] = []): NodeIdentity {
@@ -14,16 +15,19 @@ function node(name: string, podIPs: string[], nodeIPs: string[] = []): NodeIdent
 function setup() {
   const clock = new ManualClock();
   const nodes = new NodeRegistry();
-  const store = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } }, clock.now());
-  const query = new MatrixQuery(nodes, store);
+  const store = new MatrixStore(
+    { windowMs: 60_000, intervalMs: 5_000, toWall: wallOf(clock), thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } },
+    clock.monotonic(),
+  );
+  const query = new MatrixQuery(nodes, store, () => clock.monotonic());
   const rec = (src: string, dst: string, kind: PairKind, outcome: Outcome, family: 'ipv4' | 'ipv6' = 'ipv4', rttUs = 500) =>
-    store.record(nodes.indexOf(src)!, nodes.indexOf(dst)!, kindIndex(kind), addressFamilies.index(family), outcomes.index(outcome), rttUs, clock.now());
+    store.record(nodes.indexOf(src)!, nodes.indexOf(dst)!, kindIndex(kind), addressFamilies.index(family), outcomes.index(outcome), rttUs, clock.monotonic());
   return { clock, nodes, store, query, rec };
 }
 
 t.test('an empty cluster', async (t) => {
   const { query, clock } = setup();
-  const m = query.matrix('icmp', 'ipv4', clock.now());
+  const m = query.matrix('icmp', 'ipv4', clock.monotonic());
   t.same(m.nodes, []);
   t.same(m.cells, []);
   t.same(m.summary, { ok: 0, degraded: 0, failing: 0, unknown: 0 });
@@ -37,9 +41,9 @@ t.test('matrix shape: rows and columns are nodes sorted by name, diagonal null',
   nodes.upsert(node('node-a', ['192.0.2.1']), 0);
   nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok');
-  rec('node-c', 'node-a', 'icmp', 'timeout');
-  rec('node-b', 'node-c', 'icmp', 'ok', 'ipv4', 80_000);
-  const m = query.matrix('icmp', 'ipv4', clock.now());
+  rec('node-c', 'node-a', 'icmp', 'refused');
+  for (let i = 0; i < 3; i++) rec('node-b', 'node-c', 'icmp', 'ok', 'ipv4', 80_000);
+  const m = query.matrix('icmp', 'ipv4');
   t.equal(m.kind, 'icmp');
   t.equal(m.family, 'ipv4');
   t.same(m.nodes.map((n) => n.name), ['node-a', 'node-b', 'node-c']);
@@ -51,8 +55,8 @@ t.test('matrix shape: rows and columns are nodes sorted by name, diagonal null',
   t.equal(m.cells[0]![1]!.status, 'ok', 'row = source: a→b');
   t.equal(m.cells[0]![1]!.rttP50Ms, 0.5);
   t.equal(m.cells[2]![0]!.status, 'failing', 'c→a');
-  t.equal(m.cells[2]![0]!.lastOutcome, 'timeout');
-  t.equal(m.cells[1]![2]!.status, 'degraded', 'b→c is slow');
+  t.equal(m.cells[2]![0]!.lastOutcome, 'refused');
+  t.equal(m.cells[1]![2]!.status, 'degraded', 'b→c is slow (3 answers of 80 ms)');
   t.equal(m.cells[1]![0]!.status, 'unknown', 'b→a never probed');
   t.same(m.summary, { ok: 1, degraded: 1, failing: 1, unknown: 3 });
   t.equal(Object.values(m.summary).reduce((a, b) => a + b, 0), 3 * 2, 'every off-diagonal cell counted once');
@@ -62,17 +66,21 @@ t.test('a pair never probed is unknown with no data', async (t) => {
   const { nodes, query, clock } = setup();
   nodes.upsert(node('node-a', ['192.0.2.1']), 0);
   nodes.upsert(node('node-b', ['192.0.2.2']), 0);
-  const cell = query.matrix('tcp', 'ipv4', clock.now()).cells[0]![1]!;
+  const cell = query.matrix('tcp', 'ipv4', clock.monotonic()).cells[0]![1]!;
   t.same(cell, {
     status: 'unknown',
     reason: 'no probe results yet',
     lossRatio: null,
+    lossSamples: 0,
+    lossSpanMs: 0,
     rttP50Ms: null,
     rttP99Ms: null,
     lastOutcome: null,
     since: null,
     lastAt: null,
     samples: 0,
+    windowSpanMs: 0,
+    failureRun: 0,
   });
 });
 
@@ -83,7 +91,7 @@ t.test('matrices are per kind and per family', async (t) => {
   rec('node-a', 'node-b', 'icmp', 'ok', 'ipv4');
   rec('node-a', 'node-b', 'icmp', 'unreachable', 'ipv6');
   rec('node-a', 'node-b', 'tcp', 'refused', 'ipv4');
-  const now = clock.now();
+  const now = clock.monotonic();
   t.equal(query.matrix('icmp', 'ipv4', now).cells[0]![1]!.lastOutcome, 'ok');
   t.equal(query.matrix('icmp', 'ipv6', now).cells[0]![1]!.lastOutcome, 'unreachable');
   t.equal(query.matrix('tcp', 'ipv4', now).cells[0]![1]!.lastOutcome, 'refused');
@@ -91,13 +99,40 @@ t.test('matrices are per kind and per family', async (t) => {
   t.same(query.matrix('http', 'ipv4', now).summary, { ok: 0, degraded: 0, failing: 0, unknown: 2 });
 });
 
-t.test('a matrix is judged at the time asked', async (t) => {
+t.test('a matrix is judged at the time asked, by default the monotonic clock\'s now; a wall-clock step changes nothing', async (t) => {
   const { nodes, query, clock, rec } = setup();
   nodes.upsert(node('node-a', ['192.0.2.1']), 0);
   nodes.upsert(node('node-b', ['192.0.2.2']), 0);
   rec('node-a', 'node-b', 'icmp', 'ok');
-  t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_000).cells[0]![1]!.status, 'ok');
-  t.equal(query.matrix('icmp', 'ipv4', clock.now() + 15_001).cells[0]![1]!.status, 'unknown', 'stale');
+  t.equal(query.matrix('icmp', 'ipv4', clock.monotonic() + 15_000).cells[0]![1]!.status, 'ok');
+  t.equal(query.matrix('icmp', 'ipv4', clock.monotonic() + 15_001).cells[0]![1]!.status, 'unknown', 'stale');
+  clock.stepWall(3_600_000);
+  t.match(query.matrix('icmp', 'ipv4').cells[0]![1], { status: 'ok', lastAt: clock.now() }, 'an hour on the wall clock is nothing to the store; times shown on the new wall clock');
+  clock.advance(15_001);
+  t.equal(query.matrix('icmp', 'ipv4').cells[0]![1]!.status, 'unknown', '15 s on the monotonic clock is');
+});
+
+t.test('setAway: cells towards a target whose agent is away read unknown with the reason; from it, and never probed, as they are', async (t) => {
+  const { nodes, query, rec } = setup();
+  const a = nodes.upsert(node('node-a', ['192.0.2.1']), 0);
+  const b = nodes.upsert(node('node-b', ['192.0.2.2']), 0);
+  nodes.upsert(node('node-c', ['192.0.2.3']), 0);
+  rec('node-a', 'node-b', 'tcp', 'refused');
+  rec('node-c', 'node-b', 'tcp', 'ok');
+  rec('node-b', 'node-a', 'tcp', 'refused');
+  const away = "node-b's agent is away (its node IP answers)";
+  query.setAway(new Map([[b.index, away]]));
+  const m = query.matrix('tcp', 'ipv4');
+  t.match(m.cells[0]![1], { status: 'unknown', reason: away, lastOutcome: 'refused', samples: 1 }, 'a→b: unknown, its data still shown');
+  t.equal(m.cells[0]![1]!.degradedBy, undefined);
+  t.match(m.cells[2]![1], { status: 'unknown', reason: away }, 'c→b too');
+  t.match(m.cells[1]![0], { status: 'failing' }, 'b→a: from the away node, as it is');
+  t.match(m.cells[2]![0], { status: 'unknown', reason: 'no probe results yet' }, 'never probed stays no data');
+  t.same(m.summary, { ok: 0, degraded: 0, failing: 1, unknown: 5 });
+  t.match(query.pair(a, b, 'ipv4').kinds.tcp.cell, { status: 'unknown', reason: away });
+  t.match(query.pair(a, b, 'ipv4').kinds.icmp.cell, { status: 'unknown', reason: 'no probe results yet' });
+  query.setAway(new Map());
+  t.match(query.matrix('tcp', 'ipv4').cells[0]![1], { status: 'failing' }, 'the next evaluation\'s set replaces it');
 });
 
 t.test('pair(): every kind, the target IP of each kind in the family, and samples', async (t) => {
@@ -108,7 +143,7 @@ t.test('pair(): every kind, the target IP of each kind in the family, and sample
   clock.advance(5_000);
   rec('node-a', 'node-b', 'icmp', 'timeout', 'ipv4', 0);
   rec('node-a', 'node-b', 'node', 'ok', 'ipv6', 300);
-  const v4 = query.pair(a, b, 'ipv4', clock.now());
+  const v4 = query.pair(a, b, 'ipv4', clock.monotonic());
   t.equal(v4.src, a);
   t.equal(v4.dst, b);
   t.equal(v4.family, 'ipv4');
@@ -121,13 +156,13 @@ t.test('pair(): every kind, the target IP of each kind in the family, and sample
   t.same(v4.kinds.tcp.samples, []);
   t.equal(v4.kinds.node.cell.status, 'unknown', 'the ipv6 node result is not in the ipv4 view');
 
-  const v6 = query.pair(a, b, 'ipv6', clock.now());
+  const v6 = query.pair(a, b, 'ipv6', clock.monotonic());
   t.equal(v6.kinds.icmp.targetIp, '2001:db8::2');
   t.equal(v6.kinds.node.targetIp, '2001:db8:1::2');
   t.equal(v6.kinds.node.cell.lastOutcome, 'ok');
   t.equal(v6.kinds.icmp.cell.status, 'unknown');
 
-  const reverse = query.pair(b, a, 'ipv6', clock.now());
+  const reverse = query.pair(b, a, 'ipv6', clock.monotonic());
   t.equal(reverse.kinds.node.targetIp, null, 'node-a has no IPv6 node IP');
   t.equal(reverse.kinds.icmp.targetIp, '2001:db8::1');
 });
@@ -136,7 +171,7 @@ t.test('pair(): no address of the family at all', async (t) => {
   const { nodes, query, clock } = setup();
   const a = nodes.upsert(node('node-a', ['192.0.2.1']), 0);
   const b = nodes.upsert(node('node-b', ['192.0.2.2']), 0);
-  const p = query.pair(a, b, 'ipv6', clock.now());
+  const p = query.pair(a, b, 'ipv6', clock.monotonic());
   for (const k of PAIR_KINDS) t.equal(p.kinds[k].targetIp, null, k);
 });
 
