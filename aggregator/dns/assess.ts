@@ -94,6 +94,7 @@ export interface ServerTally {
 }
 
 export interface DnsAssessment {
+  /** When it was computed (wall-clock ms: `now` through the store's toWall). */
   readonly at: number;
   readonly nodes: readonly string[];
   readonly servers: readonly DnsServerInfo[];
@@ -138,7 +139,7 @@ export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: nu
     return t;
   });
   return {
-    at: now,
+    at: store.options.toWall ? store.options.toWall(now) : now,
     nodes: nodes.map((n) => n.name),
     servers: servers.map((s) => ({ name: s.name, role: s.role, address: s.address || 'auto', port: s.port })),
     cells,
@@ -152,7 +153,9 @@ export function assessDns(nodes: readonly NodeRecord[], store: DnsStore, now: nu
 /** A cell's status is the store's, by the cell rule shared with the matrix (matrix/rule.ts); this adds what DNS shows besides. */
 export function dnsCell(store: DnsStore, src: number, dst: number, now: number, _o?: Pick<DnsAssessOptions, 'latencyThresholdMs' | 'degradedLoss'>): DnsCell {
   const view = store.view(src, dst, now);
-  const check = (c: NxCheck | undefined, good: Outcome): CheckView | null => (c && now - c.at <= store.options.windowMs ? { lastOutcome: c.outcome, ok: c.outcome === good, since: c.since } : null);
+  // Check times are kept on the store's (monotonic) clock; shown in wall-clock ms, as the view's are.
+  const wall = store.options.toWall ?? ((ms: number) => ms);
+  const check = (c: NxCheck | undefined, good: Outcome): CheckView | null => (c && now - c.at <= store.options.windowMs ? { lastOutcome: c.outcome, ok: c.outcome === good, since: wall(c.since) } : null);
   const nxCheck = check(store.nxCheck(src, dst), 'nxdomain');
   const tcpCheck = check(store.tcpCheck(src, dst), 'ok');
   if (!view) return nxCheck || tcpCheck ? { ...UNKNOWN_CELL, nxCheck, tcpCheck } : UNKNOWN_CELL;

@@ -339,3 +339,16 @@ t.test('TCP check: UDP answers, TCP does not', async (t) => {
     t.same(f.brief(), []);
   });
 });
+
+t.test('times an assessment shows are wall-clock times (GET /api/v1/dns prints them), though the store runs on the monotonic clock', async (t) => {
+  const f = new Fixture(2);
+  f.clock.stepWall(86_400_000); // the wall clock a day from the monotonic one, as performance.now() is from Date.now()
+  const first = f.clock.now() + INTERVAL;
+  f.run(3, fine, undefined, () => 'ok');
+  const a = f.assess();
+  t.equal(a.at, f.clock.now(), 'generated at');
+  const c = col(a, 'service')[0]!;
+  t.equal(c.since, first, 'the run of answers began at the first round');
+  t.equal(c.nxCheck!.since, first, 'the NX check\'s since');
+  t.equal(c.tcpCheck!.since, first, 'the TCP check\'s since');
+});
