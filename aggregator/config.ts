@@ -141,6 +141,11 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   if (perWindow > MAX_STATUS_SAMPLES) {
     throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${c.window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms is ${perWindow} results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window or lengthen the interval)`);
   }
+  // DNS cells take a result per name per round: the DNS store's status window is that many times longer.
+  const dnsPerWindow = Math.round(c.window / (c.probeInterval / Math.max(1, c.dnsNames.length)));
+  if (dnsPerWindow > MAX_STATUS_SAMPLES) {
+    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${c.window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms × ${c.dnsNames.length} --dns-names (NETMATRIX_DNS_NAMES) is ${dnsPerWindow} DNS results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window, lengthen the interval or ask fewer names)`);
+  }
   if (c.lossWindow < c.window) {
     throw new ConfigError(`netmatrix-aggregator: --loss-window (NETMATRIX_LOSS_WINDOW) ${c.lossWindow}ms must not be shorter than --window (NETMATRIX_WINDOW) ${c.window}ms`);
   }

@@ -2,6 +2,8 @@
 // checks that span two settings.
 import t, { type Test } from 'tap';
 import { aggregatorSettings, parseAggregatorConfig } from '../../aggregator/config.js';
+import { DnsStore } from '../../aggregator/dns/store.js';
+import { MatrixStore } from '../../aggregator/matrix/store.js';
 import { ConfigError, HelpRequested } from '../../common/settings.js';
 
 function fails(t: Test, argv: string[], env: Record<string, string> = {}): string {
@@ -60,7 +62,7 @@ t.test('flags and env vars set every value; flags win', async (t) => {
 
 t.test('the default stale-after follows the probe interval', async (t) => {
   t.equal(parseAggregatorConfig(['--probe-interval', '2s'], {}).staleAfter, 6_000);
-  t.equal(parseAggregatorConfig([], { NETMATRIX_PROBE_INTERVAL: '100ms', NETMATRIX_PROBE_TIMEOUT: '10ms' }).staleAfter, 300);
+  t.equal(parseAggregatorConfig([], { NETMATRIX_PROBE_INTERVAL: '100ms', NETMATRIX_PROBE_TIMEOUT: '10ms', NETMATRIX_WINDOW: '10s' }).staleAfter, 300);
 });
 
 t.test('every bad value is one line naming its flag, env var and the value', async (t) => {
@@ -129,6 +131,31 @@ t.test('degraded loss must not exceed failing loss', async (t) => {
   fails(t, ['--degraded-loss', '0.6']);
   const same = parseAggregatorConfig(['--degraded-loss', '0.3', '--failing-loss', '0.3'], {});
   t.equal(same.degradedLoss, 0.3, 'equal thresholds are allowed');
+});
+
+t.test('the status window is at most 240 results per cell, DNS cells (a result per name per round) included; every accepted setting builds the stores', async (t) => {
+  const thresholds = { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 };
+  const stores = (c: ReturnType<typeof parseAggregatorConfig>) => {
+    new MatrixStore({ windowMs: c.window, intervalMs: c.probeInterval, lossWindowMs: c.lossWindow, thresholds }, 0);
+    new DnsStore(c.dnsServers, { windowMs: c.window, intervalMs: c.probeInterval, lossWindowMs: c.lossWindow, questionsPerRound: c.dnsNames.length, thresholds }, 0);
+  };
+  t.equal(
+    fails(t, ['--window', '21m', '--loss-window', '21m']),
+    'netmatrix-aggregator: --window (NETMATRIX_WINDOW) 1260000ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) 5000ms is 252 results per cell: at most 240 (shorten the window or lengthen the interval)',
+  );
+  const names = 'a.example.com,b.example.com,c.example.com,d.example.com,e.example.com';
+  t.equal(
+    fails(t, ['--window', '5m', '--dns-names', names]),
+    'netmatrix-aggregator: --window (NETMATRIX_WINDOW) 300000ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) 5000ms × 5 --dns-names (NETMATRIX_DNS_NAMES) is 300 DNS results per cell: at most 240 (shorten the window, lengthen the interval or ask fewer names)',
+  );
+  for (const argv of [
+    ['--window', '20m', '--loss-window', '20m'],
+    ['--window', '5m', '--dns-names', names.split(',').slice(0, 4).join(',')],
+    ['--window', '5m', '--dns-names', names, '--probe-interval', '7s', '--probe-timeout', '1s'],
+    ['--window', '1h', '--loss-window', '1h', '--probe-interval', '15s'],
+  ]) {
+    t.doesNotThrow(() => stores(parseAggregatorConfig(argv, {})), argv.join(' '));
+  }
 });
 
 t.test('findings and alert settings: defaults follow the probe interval and the HTTP address', async (t) => {
