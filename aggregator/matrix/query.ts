@@ -66,7 +66,9 @@ export class MatrixQuery {
     return first ? primaryFamily(first.podIPs) : 'ipv4';
   }
 
-  matrix(kind: PairKind, family: AddressFamily, now = this.monotonic()): MatrixSnapshot {
+  /** The matrix now (the store's monotonic time: outlets never pass a time, their clock is not the store's). */
+  matrix(kind: PairKind, family: AddressFamily): MatrixSnapshot {
+    const now = this.monotonic();
     const nodes = this.nodes.list();
     const k = kindIndex(kind);
     const f = addressFamilies.index(family);
@@ -82,7 +84,8 @@ export class MatrixQuery {
     return { kind, family, nodes, cells, summary };
   }
 
-  pair(src: NodeRecord, dst: NodeRecord, family: AddressFamily, now = this.monotonic()): PairSnapshot {
+  pair(src: NodeRecord, dst: NodeRecord, family: AddressFamily): PairSnapshot {
+    const now = this.monotonic();
     const f = addressFamilies.index(family);
     const kinds = {} as Record<PairKind, PairSnapshot['kinds'][PairKind]>;
     for (const kind of PAIR_KINDS) {

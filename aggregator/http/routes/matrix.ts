@@ -105,7 +105,7 @@ export const matrixRoutes: FastifyPluginAsync<MatrixRouteOptions> = async (app, 
         key: `matrix.${kind}.${family}.${format}`,
         build: () => {
           const now = o.clock.now();
-          const m = o.query.matrix(kind, family, now);
+          const m = o.query.matrix(kind, family);
           return serialize(format === 'compact' ? compactMatrixBody(m, o.windowMs, now) : fullMatrixBody(m, o.windowMs, now));
         },
       });
@@ -131,7 +131,7 @@ export const matrixRoutes: FastifyPluginAsync<MatrixRouteOptions> = async (app, 
         key: `zones.${kind}.${family}`,
         build: () => {
           const now = o.clock.now();
-          return serialize(zonesBody(o.query.matrix(kind, family, now), o.windowMs, now));
+          return serialize(zonesBody(o.query.matrix(kind, family), o.windowMs, now));
         },
       });
     },

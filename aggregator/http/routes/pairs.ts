@@ -25,7 +25,7 @@ export const pairRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
       if (!dstNode) throw apiError('NODE_NOT_FOUND', dst);
       const family = parseFamily((req.query as { family?: string }).family, deps.query);
       const now = deps.clock.now();
-      const p = deps.query.pair(srcNode, dstNode, family, now);
+      const p = deps.query.pair(srcNode, dstNode, family);
       const kinds: Record<string, unknown> = {};
       for (const k of PAIR_KINDS) {
         const d = p.kinds[k];

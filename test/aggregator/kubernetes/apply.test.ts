@@ -91,9 +91,9 @@ t.test('label selectors as Kubernetes reads them, and policies that select the a
 t.test('findings: a listed node without an agent is AgentMissing only after the grace; NotReady is said', async (t) => {
   const c = new Cluster();
   const [a1, a2, a3] = c.add('n', 3);
-  const ghost = c.nodes.upsert({ name: 'ghost', zone: 'zone-a', podIPs: [], nodeIPs: ['10.0.0.9'], responderPort: 9402 }, c.clock.now());
+  const ghost = c.nodes.upsert({ name: 'ghost', zone: 'zone-a', podIPs: [], nodeIPs: ['10.0.0.9'], responderPort: 9402 }, c.clock.monotonic());
   ghost.kube = { ready: true, unschedulable: false, podCidrs: [], internalIPs: ['10.0.0.9'], zone: 'zone-a' };
-  const findings = () => localize(c.assess(), { staleAfterMs: STALE, maxPairFindings: 100, latencyThresholdMs: 50, agentGraceMs: 60_000 }).conditions;
+  const findings = () => localize(c.assess(), { staleAfterMs: STALE, latencyThresholdMs: 50, degradedLoss: 0.05, agentGraceMs: 60_000 }).conditions;
   c.run(3, () => 'ok');
   t.notOk(findings().some((x) => x.kind === 'AgentMissing'), 'within the grace: nothing');
   c.clock.advance(60_000);
