@@ -132,7 +132,7 @@ t.test('/api/v1/pairs/{src}/{dst}', async (t) => {
   t.match(p.kinds.node, { status: 'unknown', targetIp: '198.51.100.3', recent: [] });
 });
 
-t.test('/api/v1/findings: node-c unreachable, one finding; /api/v1/findings/{id}', async (t) => {
+t.test('/api/v1/findings: node-c refuses tcp while icmp reaches it, one warning finding; /api/v1/findings/{id}', async (t) => {
   const before = (await app.inject('/api/v1/findings')).json();
   t.same(before, { evaluatedAt: null, findings: [] }, 'nothing before the first evaluation');
   evaluator.evaluate();
@@ -140,15 +140,16 @@ t.test('/api/v1/findings: node-c unreachable, one finding; /api/v1/findings/{id}
   t.equal(body.evaluatedAt, new Date(clock.now()).toISOString());
   t.equal(body.findings.length, 1);
   const f = body.findings[0];
+  const summary = 'tcp probes towards node-c fail from 2 of 2 nodes; other probes reach it';
   t.match(f, {
-    kind: 'NodeUnreachable',
-    severity: 'critical',
+    kind: 'ProbeKindFailing',
+    severity: 'warning',
     state: 'firing',
-    labels: { alertname: 'NodeUnreachable', severity: 'critical', cluster: 'test', node: 'node-c' },
-    summary: 'node-c is unreachable from 2 of 2 nodes',
-    annotations: { summary: 'node-c is unreachable from 2 of 2 nodes', runbook_url: 'https://example.org/runbooks/NodeUnreachable.md' },
+    labels: { alertname: 'ProbeKindFailing', severity: 'warning', cluster: 'test', kind: 'tcp', node: 'node-c' },
+    summary,
+    annotations: { summary, runbook_url: 'https://example.org/runbooks/ProbeKindFailing.md' },
   });
-  t.match(f.description, /tcp: refused 2\/2/);
+  t.match(f.description, /tcp: refused 2\. node-c's agent reports normally\. The node is up/);
   t.same((await app.inject(`/api/v1/findings/${f.id}`)).json(), f);
   t.same((await app.inject('/api/v1/findings?kind=PairUnreachable')).json().findings, []);
   t.same((await app.inject('/api/v1/findings?state=pending')).json().findings, []);
