@@ -45,6 +45,14 @@ export class PlanPushStats {
 /** A stream with something waiting that reads nothing for this long is ended. */
 export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 
+/**
+ * A push round hands plans to streams for at most this long per turn of the
+ * event loop, then yields: at 1,000 agents writing the plan (grpc-js copies it
+ * behind its frame header, HTTP/2 queues it) takes a few hundred ms, which must
+ * not stall ingest and the API in one piece.
+ */
+export const PUSH_SLICE_MS = 10;
+
 export interface CollectorDeps {
   readonly sessions: AgentSessions;
   readonly plans: PlanBook;
@@ -100,6 +108,9 @@ export class Collector {
   private readonly live = new Set<Session>();
   private readonly unsubscribe: () => void;
   private pushTimer: NodeJS.Timeout | undefined;
+  /** The push round in progress: the streams it goes through, where it is, and what it has done so far. */
+  private round: { readonly streams: Session[]; next: number; queued: number; slices: number; busyMs: number; readonly t0: number; readonly pushes: number; readonly bytes: number } | undefined;
+  private roundImmediate: NodeJS.Immediate | undefined;
   /** The shared plan's encoding, for its epoch. */
   private encoded: { readonly epoch: number; readonly bytes: EncodedMessage } | undefined;
   readonly planStats: PlanPushStats;
@@ -116,20 +127,50 @@ export class Collector {
     });
   }
 
+  /**
+   * Gives every stream the current plan, in slices of PUSH_SLICE_MS. A change
+   * during a round starts it over: the streams it already served are skipped in
+   * O(1) (their epoch is current) or get the newer plan.
+   */
   private pushPlans(): void {
+    if (this.roundImmediate) clearImmediate(this.roundImmediate);
+    this.roundImmediate = undefined;
+    this.round = undefined;
     if (this.live.size === 0) return;
-    const t0 = performance.now();
-    const before = { pushes: this.planStats.pushes, bytes: this.planStats.bytes };
-    let sent = 0;
-    for (const s of this.live) if (this.sendPlan(s)) sent++;
-    if (sent === 0) return;
+    const stats = this.planStats;
+    this.round = { streams: [...this.live], next: 0, queued: 0, slices: 0, busyMs: 0, t0: performance.now(), pushes: stats.pushes, bytes: stats.bytes };
+    this.pushSlice();
+  }
+
+  private pushSlice(): void {
+    this.roundImmediate = undefined;
+    const r = this.round;
+    if (!r) return;
+    r.slices++;
+    const start = performance.now();
+    const until = start + PUSH_SLICE_MS;
+    let now: number;
+    do {
+      if (this.sendPlan(r.streams[r.next++]!)) r.queued++;
+      now = performance.now();
+    } while (r.next < r.streams.length && now < until);
+    r.busyMs += now - start;
+    if (r.next < r.streams.length) {
+      this.roundImmediate = setImmediate(() => this.pushSlice());
+      return;
+    }
+    this.round = undefined;
+    if (r.queued === 0) return;
     this.deps.log.debug(
       {
         epoch: this.deps.plans.currentEpoch(),
-        streams: sent,
-        written: this.planStats.pushes - before.pushes,
-        bytes: this.planStats.bytes - before.bytes,
-        ms: Math.round((performance.now() - t0) * 10) / 10,
+        streams: r.queued,
+        written: this.planStats.pushes - r.pushes,
+        bytes: this.planStats.bytes - r.bytes,
+        slices: r.slices,
+        // The collector's own time; `ms` also holds whatever ran between the slices.
+        busyMs: Math.round(r.busyMs * 10) / 10,
+        ms: Math.round((performance.now() - r.t0) * 10) / 10,
       },
       'plans pushed',
     );
@@ -160,6 +201,8 @@ export class Collector {
   close(): void {
     this.unsubscribe();
     if (this.pushTimer) clearTimeout(this.pushTimer);
+    if (this.roundImmediate) clearImmediate(this.roundImmediate);
+    this.round = undefined;
     for (const s of this.live) this.end(s, grpc.status.UNAVAILABLE, 'aggregator shutting down');
   }
 

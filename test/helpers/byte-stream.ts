@@ -25,6 +25,8 @@ export interface ByteStream {
   /** Resolves with the status the stream ended with. */
   readonly status: Promise<grpc.StatusObject>;
   waitForPlan(pred: (epoch: number, plan: NonNullable<AggregatorMessage__Output['plan']>) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** The epoch of the last plan read, from its first bytes (no decoding: cheap with many streams and large plans). */
+  epoch(): number | undefined;
   close(): void;
 }
 
@@ -34,20 +36,25 @@ export function byteStream(address: string): ByteStream {
   const client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
   const call = client.makeBidiStreamRequest(def.path, def.requestSerialize, (b: Buffer) => Buffer.from(b), new grpc.Metadata(), { deadline: Date.now() + 120_000 });
   const received: Buffer[] = [];
-  call.on('data', (b: Buffer) => received.push(b));
+  // Where the last plan is (field 1 of AggregatorMessage), so polls decode it once, not every message every time.
+  let lastPlanAt = -1;
+  let cached: { at: number; plan: NonNullable<AggregatorMessage__Output['plan']> } | undefined;
+  call.on('data', (b: Buffer) => {
+    if (b[0] === 0x0a) lastPlanAt = received.length;
+    received.push(b);
+  });
   call.on('error', () => {});
   const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve)).finally(() => client.close());
   const decode = (b: Buffer) => def.responseDeserialize(b) as AggregatorMessage__Output;
   const lastPlan = () => {
-    for (let i = received.length - 1; i >= 0; i--) {
-      const m = decode(received[i]!);
-      if (m.plan) return { bytes: received[i]!, plan: m.plan };
-    }
-    return undefined;
+    if (lastPlanAt < 0) return undefined;
+    if (cached?.at !== lastPlanAt) cached = { at: lastPlanAt, plan: decode(received[lastPlanAt]!).plan! };
+    return { bytes: received[lastPlanAt]!, plan: cached.plan };
   };
   return {
     received,
     decoded: () => received.map(decode),
+    epoch: () => (lastPlanAt < 0 ? undefined : planEpoch(received[lastPlanAt]!)),
     lastPlan,
     send: (msg) => call.write(msg),
     pause: () => call.pause(),
@@ -64,4 +71,20 @@ export function byteStream(address: string): ByteStream {
       client.close();
     },
   };
+}
+
+/** Field 1 (epoch) of the Plan in field 1 of an encoded AggregatorMessage. */
+function planEpoch(b: Buffer): number | undefined {
+  let i = 0;
+  const varint = (): number => {
+    let v = 0;
+    for (let mul = 1; ; mul *= 128) {
+      const byte = b[i++]!;
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) return v;
+    }
+  };
+  if (b[i++] !== 0x0a) return undefined;
+  varint(); // the plan's length
+  return b[i++] === 0x08 ? varint() : 0;
 }

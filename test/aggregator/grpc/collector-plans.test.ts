@@ -66,6 +66,31 @@ t.test('full mesh: every agent gets the same bytes, naming every node (itself to
   t.equal(srv.stats.pushes - before.pushes, 5, 'and no push');
 });
 
+t.test('a push round yields to the event loop between slices, and reaches every stream', async (t) => {
+  const sink = logSink('debug');
+  const srv = await started(t, { log: sink.log });
+  preload(srv); // ~140 KB plans: 200 of them take well over one 10 ms slice to hand over
+  const ids = Array.from({ length: 200 }, (_, i) => ({ name: `agent-${i}`, podIP: `2001:db8:1::${i.toString(16)}` }));
+  // Known before they connect (as from the Kubernetes API), so their Hellos change nothing.
+  for (const { name, podIP } of ids) srv.nodes.upsert({ name, zone: 'zone-1', podIPs: [podIP], nodeIPs: [], responderPort: 9402 }, Date.now());
+  const agents = streams(t, srv, 200);
+  agents.forEach((a, i) => a.send({ hello: hello(ids[i]!.name, ids[i]!.podIP) }));
+  await waitFor('200 agents connected', () => srv.collector.streams === 200, 20_000);
+  const everyone = (epoch: number, what: string) => waitFor(what, () => agents.every((a) => a.epoch() === epoch), 20_000);
+  await everyone(srv.plans.currentEpoch(), 'every agent to have the plan of all 200');
+  const before = srv.stats.pushes;
+  srv.nodes.upsert(node(4_001), Date.now());
+  const inFirstSlice = srv.stats.pushes - before;
+  let seenMidway = -1;
+  setImmediate(() => (seenMidway = srv.stats.pushes - before));
+  const epoch = srv.plans.currentEpoch();
+  await everyone(epoch, 'every agent to have the new plan');
+  t.ok(inFirstSlice > 0 && inFirstSlice < 200, `the first slice wrote ${inFirstSlice} of 200 plans`);
+  t.ok(seenMidway < 200, `other work ran before the round ended (${seenMidway} written by then)`);
+  t.equal(srv.stats.pushes - before, 200, 'every stream got the plan, once');
+  t.ok(Number(sink.lines.filter((l) => l.msg === 'plans pushed').at(-1)?.slices) > 1, 'the round log says how many slices');
+});
+
 t.test('a reconnecting agent gets the current encoding, not a new one', async (t) => {
   const srv = await started(t);
   const [a, b] = streams(t, srv, 2);
@@ -147,12 +172,16 @@ t.test('a stream that does not read: at most one plan waits, a newer one replace
   await fast!.waitForPlan(() => true, 'the reading agent connected');
   const { slow, call } = await stalled(t, srv);
   const stuckEpoch = srv.plans.currentEpoch();
-  for (let i = 1; i <= 8; i++) srv.nodes.upsert(node(5_000 + i), Date.now());
+  for (let i = 1; i <= 8; i++) {
+    srv.nodes.upsert(node(5_000 + i), Date.now());
+    // Once the reading agent has it, the push round (sliced over event-loop turns) has been through both streams.
+    const epoch = srv.plans.currentEpoch();
+    await fast!.waitForPlan((e) => e === epoch, `the reading agent to get plan ${i}`);
+  }
   const newest = srv.plans.currentEpoch();
   const replaced = sink.lines.filter((l) => l.msg === 'waiting plan replaced by a newer one: the agent is not reading' && l.node === 'slow');
   t.equal(replaced.length, 7, 'eight new plans for the slow agent, one waits: seven replaced (logged at debug)');
   t.ok(srv.stats.superseded >= 7, 'and counted');
-  await fast!.waitForPlan((e) => e === newest, 'the reading agent to get the newest plan meanwhile');
   await waitFor('only the slow stream waiting', () => srv.collector.waitingStreams() === 1);
   t.equal(slow.received.length, 1, 'the slow agent has read nothing since its first plan');
 
