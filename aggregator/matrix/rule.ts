@@ -28,6 +28,12 @@ export const PAIR_MIN_LOSS_SAMPLES = 60;
 export const MIN_LOSS_FAILURES = 3;
 /** Failures in the status window, at least, before --failing-loss can make a cell failing. */
 export const MIN_FAILING_FAILURES = 3;
+/**
+ * A run of this many failures or more that has ended was an outage: failing
+ * while it lasted, then left out of the loss (it is history, in Prometheus;
+ * a healed pair is ok at its first answer). Shorter runs are loss.
+ */
+export const OUTAGE_RUN = 3;
 /** Consecutive failures that make a cell failing without other evidence. */
 export const CONFIRMING_RUN = 2;
 /**

@@ -25,6 +25,7 @@ import {
   LOSS_BUCKETS,
   MAX_STATUS_SAMPLES,
   OK_OUTCOME,
+  OUTAGE_RUN,
   decide,
   explain,
   isExplicit,
@@ -96,6 +97,8 @@ const FAMILIES = addressFamilies.words.length;
 /** Tally planes: one per (kind, family). */
 export const KF = KINDS * FAMILIES;
 const NO_OUTCOME = 255;
+/** Set on a ring entry's outcome when it was part of an outage (left out of the window's failure count). */
+const EXCLUDED = 0x80;
 const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
 const FLAG_EXPLICIT = 1;
 const FLAG_CORROBORATED = 2;
@@ -277,8 +280,6 @@ export class MatrixStore {
       if (rttUs > this.slowUs) c.slow[i] = c.slow[i]! + 1;
     } else c.wFails[i] = c.wFails[i]! + 1;
     c.head[i] = c.head[i]! + 1 === ring ? 0 : c.head[i]! + 1;
-    // The loss window.
-    this.addLoss(c, i, id, tick, ok);
     // The newest end: a replayed result older than what we hold joins the
     // windows but does not change the run or the last outcome.
     if (tick >= c.lastTick[i]! || c.lastOutcome[i] === NO_OUTCOME) {
@@ -286,13 +287,21 @@ export class MatrixStore {
       c.lastOutcome[i] = outcome;
       c.lastTick[i] = tick;
       if (ok) {
+        // A run of failures ended. Its failures join the loss window only
+        // now: a short run is loss; a long one was an outage, shown as
+        // failing while it lasted, and left out of the loss (a healed pair is
+        // ok at its first answer, and a node that rebooted is not lossy after).
+        const run = c.run[i]!;
+        if (run >= OUTAGE_RUN) this.excludeOutage(c, i, slot, run);
+        else if (run > 0) this.addLoss(c, i, tick, run, run);
+        this.addLoss(c, i, tick, 1, 0);
         c.run[i] = 0;
         c.flags[i] = 0;
       } else {
         if (c.run[i]! < 255) c.run[i] = c.run[i]! + 1;
         c.flags[i] = (isExplicit(outcome) ? FLAG_EXPLICIT : 0) | (corroborated ? FLAG_CORROBORATED : 0);
       }
-    }
+    } else this.addLoss(c, i, tick, 1, ok ? 0 : 1);
     this.setCode(id, decide(this.counts(c, i), this.options.thresholds));
   }
 
@@ -300,27 +309,42 @@ export class MatrixStore {
     if (c.sOut[slot] === OK_OUTCOME) {
       c.oks[i] = c.oks[i]! - 1;
       if (c.sRtt[slot]! > this.slowUs) c.slow[i] = c.slow[i]! - 1;
-    } else c.wFails[i] = c.wFails[i]! - 1;
+    } else if ((c.sOut[slot]! & EXCLUDED) === 0) c.wFails[i] = c.wFails[i]! - 1;
   }
 
-  private addLoss(c: Chunk, i: number, id: number, tick: number, ok: boolean): void {
+  /** The `run` failures before `slot` were an outage: out of the status window's failure count (still shown as samples). */
+  private excludeOutage(c: Chunk, i: number, slot: number, run: number): void {
+    const ring = this.ring;
+    const base = i * ring;
+    let at = slot - base;
+    for (let k = 0, n = Math.min(run, c.filled[i]! - 1); k < n; k++) {
+      at = at === 0 ? ring - 1 : at - 1;
+      const o = c.sOut[base + at]!;
+      if (o === OK_OUTCOME || (o & EXCLUDED) !== 0) break;
+      c.sOut[base + at] = o | EXCLUDED;
+      c.wFails[i] = c.wFails[i]! - 1;
+    }
+  }
+
+  /** Adds `n` results, `f` of them failed, to the loss bucket of `tick`. */
+  private addLoss(c: Chunk, i: number, tick: number, n: number, f: number): void {
     const epoch = Math.floor(tick / this.bucketTicks) + 1; // 0 = never
     const current = c.lossEpoch[i]!;
     if (epoch > current) {
       const clear = current === 0 ? 0 : Math.min(B, epoch - current);
-      for (let e = epoch - clear + 1; e <= epoch; e++) this.clearBucket(c, i, id, e % B);
-      if (current === 0) for (let b = 0; b < B; b++) this.clearBucket(c, i, id, b);
+      for (let e = epoch - clear + 1; e <= epoch; e++) this.clearBucket(c, i, e % B);
+      if (current === 0) for (let b = 0; b < B; b++) this.clearBucket(c, i, b);
       c.lossEpoch[i] = epoch;
     } else if (epoch <= current - B) return; // older than the loss window
     const b = i * B + (epoch % B);
-    if (c.lossN[b]! < 0xffff) {
-      c.lossN[b] = c.lossN[b]! + 1;
-      if (!ok) c.lossF[b] = c.lossF[b]! + 1;
-      this.lossDelta(c.src[i]!, c.key[i]!, 1, ok ? 0 : 1);
+    if (c.lossN[b]! + n <= 0xffff) {
+      c.lossN[b] = c.lossN[b]! + n;
+      c.lossF[b] = c.lossF[b]! + f;
+      this.lossDelta(c.src[i]!, c.key[i]!, n, f);
     }
   }
 
-  private clearBucket(c: Chunk, i: number, _id: number, bucket: number): void {
+  private clearBucket(c: Chunk, i: number, bucket: number): void {
     const b = i * B + bucket;
     const n = c.lossN[b]!;
     if (n === 0) return;
@@ -499,7 +523,7 @@ export class MatrixStore {
   private blank(id: number): void {
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
-    for (let b = 0; b < B; b++) this.clearBucket(c, i, id, b);
+    for (let b = 0; b < B; b++) this.clearBucket(c, i, b);
     c.lossEpoch[i] = 0;
     c.head[i] = 0;
     c.filled[i] = 0;
@@ -602,7 +626,7 @@ export class MatrixStore {
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
       const tick = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
-      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]!]!, rttUs: c.sRtt[slot]! } });
+      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]! & ~EXCLUDED]!, rttUs: c.sRtt[slot]! } });
     }
     return out.sort((a, b) => a.tick - b.tick).map((x) => x.s);
   }

@@ -208,12 +208,15 @@ function logChoose(n: number, k: number): number {
 export function modelShares(p: number, o: { windowSamples: number; lossSamples: number; kinds: number; degradedLoss?: number; failingLoss?: number }): { ok: number; degraded: number; failing: number } {
   const c = 1 - (1 - p) ** (o.kinds - 1); // another kind timed out towards the same target this round
   const head = p * p + p * (1 - p) * c;
-  const byLoss = binomTail(o.windowSamples, p, Math.max(MIN_FAILING_FAILURES, Math.ceil((o.failingLoss ?? 0.5) * o.windowSamples)));
+  // Failures in runs of OUTAGE_RUN or more are an outage, not loss: what is
+  // left is the share of failures in runs of 1 or 2 ((1-p)² and 2p(1-p)²).
+  const pl = p * (1 - p) ** 2 * (1 + 2 * p);
+  const byLoss = binomTail(o.windowSamples, pl, Math.max(MIN_FAILING_FAILURES, Math.ceil((o.failingLoss ?? 0.5) * o.windowSamples)));
   const failing = 1 - (1 - head) * (1 - byLoss);
   // The loss window holds between 7/8 and 8/8 of its samples: take the middle.
   const n = Math.round(o.lossSamples * (1 - 1 / (2 * LOSS_BUCKETS)));
   let k = 0;
   while (k <= n && !lossy(k, n, o.degradedLoss ?? 0.05)) k++;
-  const degraded = (1 - failing) * binomTail(n, p, k);
+  const degraded = (1 - failing) * binomTail(n, pl, k);
   return { ok: 1 - failing - degraded, degraded, failing };
 }
