@@ -257,6 +257,7 @@ export class Collector {
         }
         const out = this.deps.sessions.report(s.record, msg.report);
         if (Object.keys(out.rejected).length > 0) log.debug({ node: s.record.name, rejected: out.rejected }, 'results rejected');
+        if (out.clockStepMs !== undefined) log.warn({ node: s.record.name, stepMs: out.clockStepMs }, 'agent clock stepped: its results are placed by the new offset, nothing is blanked');
         s.sender.sendAck(s.record.agent.highestSequence);
       } else if (msg.cni) {
         if (!s.record) return this.refuse(s, log, 'report_before_hello', 'cni snapshot before hello: send Hello first');

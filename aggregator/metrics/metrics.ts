@@ -83,6 +83,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
   mirror('netmatrix_reports_received_total', 'Reports stored from agents (duplicates excluded).', () => s.reports);
   mirror('netmatrix_reports_duplicate_total', 'Reports dropped because their sequence number was already stored (replays).', () => s.duplicates);
   mirror('netmatrix_results_ingested_total', 'Probe results stored in the matrix.', () => s.results);
+  mirror('netmatrix_agent_clock_steps_total', 'Agent clock steps detected (a stream\'s clock offset jumped by more than 60 s); no row blanks, the offset estimate starts again.', () => s.clockSteps);
   if (src.kubernetes) {
     const k = src.kubernetes;
     new Counter({
