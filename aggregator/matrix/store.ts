@@ -499,6 +499,14 @@ export class MatrixStore {
       out.push(src);
       for (const id of row.values()) this.blank(id);
     }
+    // A non-ok cell of a fresh row that stopped getting results (its target
+    // left the plan, the prober skipped it) must not keep a finding alive.
+    const staleTicks = this.options.thresholds.staleAfterMs / TICK_MS;
+    const nowTick = this.tick(now);
+    for (const id of this.nonOk) {
+      const c = this.chunks[id >>> CHUNK_BITS]!;
+      if (nowTick - c.lastTick[id & (CHUNK - 1)]! > staleTicks) this.blank(id);
+    }
     return out;
   }
 
