@@ -147,7 +147,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     const k = kindIndex(kind);
     const out: Tally[] = [];
     for (let a = 0; a < z; a++) {
-      for (let b = 0; b < z; b++) out.push(tallyOf({ codes: store.zoneTally(a, b, k, f), lossSamples: 0, lossFailures: 0 }));
+      for (let b = 0; b < z; b++) out.push(tallyOf(store.zoneTally(a, b, k, f)));
     }
     return out;
   });

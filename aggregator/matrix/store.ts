@@ -166,6 +166,8 @@ export class MatrixStore {
   private zoneOf = new Int32Array(0);
   private zoneCount = 1;
   private zoneCodes = new Int32Array(KF * CODES);
+  /** Loss samples and failures between zones: ((za * zones + zb) * KF + kf) * 2. */
+  private zoneLoss = new Float64Array(KF * 2);
   private readonly kindCodes = new Int32Array(KF * CODES);
   private readonly nonOk = new Set<number>();
   /** Bumped on every code change: outlets cache by it. */
@@ -362,6 +364,9 @@ export class MatrixStore {
     const o = (src * KF + kf) * 2;
     this.outLoss[o] = this.outLoss[o]! + dn;
     this.outLoss[o + 1] = this.outLoss[o + 1]! + df;
+    const z = ((this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf) * 2;
+    this.zoneLoss[z] = this.zoneLoss[z]! + dn;
+    this.zoneLoss[z + 1] = this.zoneLoss[z + 1]! + df;
   }
 
   private counts(c: Chunk, i: number): CellCounts {
@@ -421,22 +426,29 @@ export class MatrixStore {
     if (!changed) return;
     this.zoneCount = Math.max(1, zones);
     this.zoneCodes = new Int32Array(this.zoneCount * this.zoneCount * KF * CODES);
+    this.zoneLoss = new Float64Array(this.zoneCount * this.zoneCount * KF * 2);
     this.rows.forEach((row, src) => {
       if (!row) return;
       for (const [key, id] of row) {
         const c = this.chunks[id >>> CHUNK_BITS]!;
+        const i = id & (CHUNK - 1);
         const kf = key % KF;
         const dst = Math.floor(key / KF);
-        add(this.zoneCodes, ((this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf) * CODES + c.code[id & (CHUNK - 1)]!, 1);
+        const zp = (this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf;
+        add(this.zoneCodes, zp * CODES + c.code[i]!, 1);
+        for (let b = i * B, e = b + B; b < e; b++) {
+          this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + c.lossN[b]!;
+          this.zoneLoss[zp * 2 + 1] = this.zoneLoss[zp * 2 + 1]! + c.lossF[b]!;
+        }
       }
     });
   }
 
-  /** Cells by code between two zones for one (kind, family): a copy of CODES counts. */
-  zoneTally(za: number, zb: number, kind: number, family: number): number[] {
+  /** Cells by code between two zones for one (kind, family), and the loss over their loss windows. */
+  zoneTally(za: number, zb: number, kind: number, family: number): NodeTally {
     const kf = kind * FAMILIES + family;
-    const at = ((za * this.zoneCount + zb) * KF + kf) * CODES;
-    return Array.from(this.zoneCodes.subarray(at, at + CODES));
+    const zp = (za * this.zoneCount + zb) * KF + kf;
+    return { codes: Array.from(this.zoneCodes.subarray(zp * CODES, zp * CODES + CODES)), lossSamples: this.zoneLoss[zp * 2]!, lossFailures: this.zoneLoss[zp * 2 + 1]! };
   }
 
   /** Cells by code of one (kind, family), cluster-wide. */
