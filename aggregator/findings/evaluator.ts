@@ -23,6 +23,8 @@ export interface Evaluation extends EngineUpdate {
   readonly at: number;
   /** Monotonic ms (the store's time). */
   readonly monotonicAt: number;
+  /** Nodes whose agent is away while the node is fine: their cells are unknown, and so are the series towards them. */
+  readonly away: ReadonlySet<string>;
   readonly assessment: Assessment;
   /** Undefined when no DNS servers are configured. */
   readonly dns: DnsAssessment | undefined;
@@ -78,7 +80,7 @@ export class Evaluator {
     const cni = this.d.cni ? this.d.cni.assessor.assess(this.d.cni.inputs(), wall).assessment : undefined;
     const update = this.d.engine.update([...conditions, ...(dns?.conditions ?? []), ...(cni?.conditions ?? [])], now, wall);
     const dropped = update.dropped;
-    const e: Evaluation = { ...update, at: wall, monotonicAt: now, assessment, dns, cni, durationMs: performance.now() - started };
+    const e: Evaluation = { ...update, at: wall, monotonicAt: now, away: new Set([...away.keys()].map((pos) => nodes[pos]!.name)), assessment, dns, cni, durationMs: performance.now() - started };
     this.stats.evaluations++;
     let anyDropped = false;
     for (const [kind, n] of Object.entries(dropped) as [RaisedKind, number][]) {

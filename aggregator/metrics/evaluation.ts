@@ -45,7 +45,8 @@ export function registerEvaluationMetrics(registry: Registry, src: MetricsSource
       c.a.nodes.forEach((node, i) => {
         if (!c.still[i]) return;
         const st = c.a.stats[k]![i]!;
-        for (const [direction, t, mature] of [['in', st.in, c.a.matureIn[i]], ['out', st.out, c.a.matureOut[i]]] as const) {
+        // Towards a node whose agent is away on a fine node, the cells are unknown (as the API shows them).
+        for (const [direction, t, mature] of [['in', st.in, c.a.matureIn[i] && !c.e.away.has(node.name)], ['out', st.out, c.a.matureOut[i]]] as const) {
           if (!mature || t.known === 0) continue;
           const v = value(t);
           if (v !== null) g.set({ node: node.name, kind, direction }, v);
@@ -75,7 +76,7 @@ export function registerEvaluationMetrics(registry: Registry, src: MetricsSource
       c.a.kinds.forEach((kind, k) =>
         c.a.nodes.forEach((node, i) => {
           const st = c.a.stats[k]![i]!;
-          if (!c.still[i] || !c.a.matureIn[i] || st.rttP50Ms === null || st.rttP99Ms === null) return;
+          if (!c.still[i] || !c.a.matureIn[i] || c.e.away.has(node.name) || st.rttP50Ms === null || st.rttP99Ms === null) return;
           g.set({ node: node.name, kind, quantile: '0.5' }, st.rttP50Ms / 1000);
           g.set({ node: node.name, kind, quantile: '0.99' }, st.rttP99Ms / 1000);
         }),
@@ -111,7 +112,7 @@ export function registerEvaluationMetrics(registry: Registry, src: MetricsSource
   const unhealthy = () => {
     const c = current();
     if (!c) return [];
-    return c.a.unhealthy.filter((p) => src.nodes.get(p.src) !== undefined && src.nodes.get(p.dst) !== undefined);
+    return c.a.unhealthy.filter((p) => src.nodes.get(p.src) !== undefined && src.nodes.get(p.dst) !== undefined && !c.e.away.has(p.dst));
   };
   gauge('netmatrix_pair_unhealthy', 'One per failing or degraded pair and kind (only those pairs, capped by --max-pair-series).', ['src', 'dst', 'kind', 'status'], (g) => {
     for (const p of unhealthy()) g.set({ src: p.src, dst: p.dst, kind: p.kind, status: p.status }, 1);
