@@ -300,6 +300,10 @@ export class MatrixStore {
         c.run[i] = 0;
         c.flags[i] = 0;
       } else {
+        // The failure waits for the end of its run, but the loss window still
+        // moves on: what is older than --loss-window is forgotten during an
+        // outage too (in the cell and in the pooled node loss).
+        this.addLoss(c, i, tick, 0, 0);
         if (c.run[i]! < 255) c.run[i] = c.run[i]! + 1;
         c.flags[i] = (isExplicit(outcome) ? FLAG_EXPLICIT : 0) | (corroborated ? FLAG_CORROBORATED : 0);
       }
@@ -370,8 +374,10 @@ export class MatrixStore {
   }
 
   private counts(c: Chunk, i: number): CellCounts {
-    let lossSamples = 0;
-    let lossFailures = 0;
+    // The current run of failures is not in the buckets until it ends; it
+    // counts here (a run long enough to be left out later is failing anyway).
+    let lossSamples = c.run[i]!;
+    let lossFailures = c.run[i]!;
     for (let b = i * B, e = b + B; b < e; b++) {
       lossSamples += c.lossN[b]!;
       lossFailures += c.lossF[b]!;
