@@ -48,8 +48,8 @@ export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 /**
  * A push round hands plans to streams for at most this long per turn of the
  * event loop, then yields: at 1,000 agents writing the plan (grpc-js copies it
- * behind its frame header, HTTP/2 queues it) takes a few hundred ms, which must
- * not stall ingest and the API in one piece.
+ * behind its frame header, HTTP/2 queues it) takes 100-200 ms, which must not
+ * stall ingest and the API in one piece (`npm run bench -- plans`).
  */
 export const PUSH_SLICE_MS = 10;
 
