@@ -124,7 +124,7 @@ export const aggregatorSettings = defineSettings({
   tlsClientCa: { flag: 'tls-client-ca', env: 'NETMATRIX_TLS_CLIENT_CA', default: '', parse: optionalPath, help: 'PEM CA bundle: agents must present a client certificate it signs (mutual TLS)' },
   tokenFile: { flag: 'token-file', env: 'NETMATRIX_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the shared agent token (a mounted Secret); NETMATRIX_TOKEN gives it directly; streams without it are UNAUTHENTICATED' },
   apiTokenFile: { flag: 'api-token-file', env: 'NETMATRIX_API_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the bearer token the HTTP API requires (NETMATRIX_API_TOKEN gives it directly); /healthz, /readyz and /metrics stay open; without a token the API is read-only (no forgetting nodes)' },
-  httpRateLimit: { flag: 'http-rate-limit', env: 'NETMATRIX_HTTP_RATE_LIMIT', default: '600', parse: integer(1, 1_000_000), help: 'HTTP requests per minute per client address (429 above it)' },
+  httpRateLimit: { flag: 'http-rate-limit', env: 'NETMATRIX_HTTP_RATE_LIMIT', default: '600', parse: integer(1, 1_000_000), help: 'HTTP requests per minute per client (IPv4 address, IPv6 /64), weighted: a full matrix counts 10 (docs/api.md); 429 above it' },
   logLevel: { flag: 'log-level', env: 'NETMATRIX_LOG_LEVEL', default: 'info', parse: oneOf(LOG_LEVELS), help: 'log level' },
 });
 
