@@ -4,8 +4,11 @@
 // expression of deploy/grafana/netmatrix.json and of the rules sent through
 // Prometheus' HTTP API. Each must parse, and return data wherever the scenario
 // implies data; the few that legitimately return nothing are listed with why.
-// Then the alerts must localize: a node refusing tcp is NodeUnreachable and not
-// a PairUnreachable per prober; a cut between zones is ZonePartition; one slow
+// Then the alerts must localize: a dead node is NodeUnreachable and not a
+// PairUnreachable per prober, a node refusing tcp ProbeKindFailing for that
+// node, a node whose pods fail behind a node IP that answers
+// PodNetworkUnreachable, a kind refused everywhere one ProbeKindFailing; a cut
+// between zones is ZonePartition; one slow
 // DNS replica is DnsReplicaUnhealthy for it, not DnsLatencyHigh for the service;
 // one drifted node is one CniConfigDrift for it, one skewed plugin binary one
 // CniPluginVersionSkew for the plugin.
@@ -167,16 +170,20 @@ t.test('the dashboard: datasource variable everywhere, the variables, links and 
 const INTERVAL = 500;
 const ZONES = ['zone-a', 'zone-b', 'zone-c'] as const;
 const PREFIX = ['192.0.2.', '198.51.100.', '203.0.113.'] as const;
-const NODES: SimNode[] = ZONES.flatMap((zone, z) =>
-  [1, 2, 3, 4].map((i) => ({ name: `n-${zone.slice(-1)}${i}`, zone, podIP: `${PREFIX[z]}${10 * (z + 1) + i}`, nodeIP: `203.0.113.${100 + 10 * z + i}` })),
-);
-const KINDS: PairKind[] = ['icmp', 'tcp', 'http'];
+const NODES: SimNode[] = [
+  ...ZONES.flatMap((zone, z) => [1, 2, 3, 4].map((i) => ({ name: `n-${zone.slice(-1)}${i}`, zone, podIP: `${PREFIX[z]}${10 * (z + 1) + i}`, nodeIP: `203.0.113.${100 + 10 * z + i}` }))),
+  { name: 'n-c5', zone: 'zone-c', podIP: '203.0.113.35', nodeIP: '203.0.113.125' },
+];
+const KINDS: PairKind[] = ['icmp', 'tcp', 'http', 'node'];
 
 // The faults of the first phase, one per alert the scenario implies.
-const REFUSING = 'n-b4'; // refuses tcp from everyone (responder firewalled): NodeUnreachable
+const REFUSED_KIND = 'http'; // refused towards every node (an L7 policy on the agents' port): ProbeKindFailing{kind=http}
+const REFUSING = 'n-b4'; // refuses tcp from everyone (responder firewalled), answers ICMP: ProbeKindFailing{kind=tcp,node}
+const DEAD = 'n-c5'; // its agent stops and nothing reaches it any more, node IP included: NodeUnreachable
+const POD_NETWORK_DOWN = 'n-a3'; // its pod times out from everyone, its node IP answers: PodNetworkUnreachable
 const FAILING_PAIRS = [
   ['n-a1', 'n-c1', 'tcp'],
-  ['n-a2', 'n-c2', 'http'],
+  ['n-a2', 'n-c2', 'icmp'],
 ] as const; // PairUnreachable each (two, so --max-pair-findings 1 drops one and counts it)
 const LOSSY = ['n-a3', 'n-b1'] as const; // icmp loses every 4th probe: PacketLoss
 const SLOW_PAIR = ['n-b2', 'n-c4'] as const; // tcp 90 ms: pair HighLatency
@@ -258,8 +265,11 @@ const dns3 = () => dnsScenario({ failingReplicas: [FAILING_REPLICA], serviceFail
 const ok = (rttUs: number): SimResult => ({ outcome: 'ok', rttUs });
 let lossy = 0;
 const phase1: SimOutcomeFn = (src, dst, kind) => {
+  if (kind === REFUSED_KIND) return { outcome: 'refused', rttUs: 0 };
+  if (dst === DEAD) return { outcome: 'timeout', rttUs: 0 };
+  if (dst === POD_NETWORK_DOWN && kind !== 'node') return { outcome: 'timeout', rttUs: 0 };
   if (dst === REFUSING && kind === 'tcp') return { outcome: 'refused', rttUs: 0 };
-  for (const [s, d, k] of FAILING_PAIRS) if (src === s && dst === d && kind === k) return { outcome: k === 'tcp' ? 'timeout' : 'refused', rttUs: 0 };
+  for (const [s, d, k] of FAILING_PAIRS) if (src === s && dst === d && kind === k) return { outcome: k === 'tcp' ? 'timeout' : 'unreachable', rttUs: 0 };
   if (src === LOSSY[0] && dst === LOSSY[1] && kind === 'icmp' && ++lossy % 4 === 0) return { outcome: 'timeout', rttUs: 0 };
   if (src === SLOW_PAIR[0] && dst === SLOW_PAIR[1] && kind === 'tcp') return ok(90_000);
   if (dst === SLOW_NODE) return ok(80_000);
@@ -319,6 +329,8 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
     window: '4s',
     cluster: 'test',
     'max-pair-findings': '1',
+    // The kind refused everywhere fails every pair: room for those series and the degraded ones.
+    'max-pair-series': '400',
     'alertmanager-urls': amUrl,
     'dns-servers': DNS_FLAG,
     'dns-names': 'kubernetes.default.svc.cluster.local',
@@ -377,6 +389,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   t.teardown(() => prom.stop());
   await prom.waitForUp(20_000);
   sim.stop(STOPPED);
+  sim.stop(DEAD);
 
   const vector = async (expr: string): Promise<PromSample[]> => {
     const r = await prom.query(expr);
@@ -385,7 +398,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   const has = async (expr: string) => (await vector(expr)).length > 0;
 
   // Everything matured (a full window), scraped, and the rules evaluated.
-  await waitFor('the per-node series and the recording rules', async () => (await has('netmatrix:node_unreachable')) && (await has('netmatrix_zone_pair_loss_ratio')), 30_000, 250);
+  await waitFor('the per-node series and the recording rules', async () => (await has('netmatrix:node_unreachable')) && (await has('netmatrix:node_kind_failing')) && (await has('netmatrix_zone_pair_loss_ratio')), 30_000, 250);
   await waitFor('the DNS series and recording rules', async () => (await has('netmatrix:dns_replica_unhealthy')) && (await has('netmatrix:dns_node_error_ratio:max')), 15_000, 250);
   await waitFor('the CNI series and recording rules', async () => (await has('netmatrix:cni_config_drift:max')) && (await has('netmatrix:pod_cidr_overlaps:count')), 15_000, 250);
 
@@ -458,29 +471,39 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
   const firing = async (): Promise<Alert[]> => (await prom.api<{ alerts: Alert[] }>('/api/v1/alerts')).alerts.filter((a) => a.state === 'firing');
   const describe = (as: Alert[]) => as.map((a) => `${a.labels.alertname}{${Object.entries(a.labels).filter(([k]) => !['alertname', 'severity', 'source', 'cluster'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',')}}`).sort();
 
-  t.test('alerts localize: NodeUnreachable, not a PairUnreachable per prober; AgentMissing; the failing pairs', async (t) => {
+  t.test('alerts localize: NodeUnreachable, not a PairUnreachable per prober; ProbeKindFailing per kind and per node; PodNetworkUnreachable; AgentMissing; the failing pairs', async (t) => {
     let last: string[] = [];
     await waitFor(
       'the expected alerts',
       async () => {
         const as = await firing();
         last = describe(as);
-        const is = (name: string, labels: Record<string, string>) => as.some((a) => a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+        const is = (name: string, labels: Record<string, string | undefined>) => as.some((a) => a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
         return (
-          is('NodeUnreachable', { node: REFUSING, cluster: 'test', severity: 'critical', source: 'prometheus' }) &&
+          is('NodeUnreachable', { node: DEAD, cluster: 'test', severity: 'critical', source: 'prometheus' }) &&
+          is('ProbeKindFailing', { node: REFUSING, kind: 'tcp', severity: 'warning', source: 'prometheus' }) &&
+          is('ProbeKindFailing', { kind: REFUSED_KIND, node: undefined }) &&
+          is('PodNetworkUnreachable', { node: POD_NETWORK_DOWN, severity: 'critical', source: 'prometheus' }) &&
           FAILING_PAIRS.every(([src, dst]) => is('PairUnreachable', { src, dst })) &&
           is('AgentMissing', { node: STOPPED }) &&
           is('HighLatency', { node: SLOW_NODE }) &&
-          !as.some((a) => a.labels.alertname === 'PairUnreachable' && a.labels.dst === REFUSING)
+          !as.some((a) => a.labels.alertname === 'PairUnreachable' && [REFUSING, DEAD, POD_NETWORK_DOWN].includes(a.labels.dst!))
         );
       },
       20_000,
       250,
     ).catch((e: Error) => t.fail(`${e.message}; firing: ${last.join(' ')}`));
     const as = await firing();
-    t.notOk(as.some((a) => a.labels.alertname === 'PairUnreachable' && a.labels.dst === REFUSING), `no PairUnreachable towards ${REFUSING}: ${describe(as).join(' ')}`);
-    t.notOk(as.some((a) => a.labels.alertname === 'NodeUnreachable' && a.labels.node !== REFUSING), 'no other NodeUnreachable');
-    t.notOk(as.some((a) => ['AgentMissing', 'AgentStale'].includes(a.labels.alertname!) && a.labels.node === REFUSING), `${REFUSING}'s agent is fine`);
+    for (const dst of [REFUSING, DEAD, POD_NETWORK_DOWN]) {
+      t.notOk(as.some((a) => a.labels.alertname === 'PairUnreachable' && a.labels.dst === dst), `no PairUnreachable towards ${dst}: ${describe(as).join(' ')}`);
+    }
+    t.same(describe(as.filter((a) => ['NodeUnreachable', 'PodNetworkUnreachable', 'ProbeKindFailing'].includes(a.labels.alertname!))), [
+      `NodeUnreachable{node=${DEAD}}`,
+      `PodNetworkUnreachable{node=${POD_NETWORK_DOWN}}`,
+      `ProbeKindFailing{kind=${REFUSED_KIND}}`,
+      `ProbeKindFailing{kind=tcp,node=${REFUSING}}`,
+    ], 'one node alert per node fault, one for the kind refused everywhere');
+    t.notOk(as.some((a) => ['AgentMissing', 'AgentStale'].includes(a.labels.alertname!) && [REFUSING, DEAD, POD_NETWORK_DOWN].includes(a.labels.node!)), 'no agent alert for the nodes with a node alert');
     t.notOk(as.some((a) => a.labels.alertname === 'ZonePartition' || a.labels.alertname === 'NodeIsolated'), 'no partition, no isolation');
     t.ok(posts > 0, 'the aggregator posted its own findings to the stand-in Alertmanager');
   });
@@ -611,7 +634,7 @@ t.test('against a real aggregator and a real Prometheus', { skip }, async (t) =>
       `no PairUnreachable across the cut: ${describe(as).join(' ')}`,
     );
     t.notOk(as.some((a) => a.labels.alertname === 'PairUnreachable' && (a.labels.src === ISOLATED || a.labels.dst === ISOLATED)), `no PairUnreachable from or to ${ISOLATED}`);
-    t.notOk(as.some((a) => a.labels.alertname === 'NodeUnreachable' && (a.labels.node === ISOLATED || (inAB(a.labels.node) && a.labels.node !== REFUSING))), 'no NodeUnreachable for the isolated node or the partitioned zones');
+    t.notOk(as.some((a) => ['NodeUnreachable', 'PodNetworkUnreachable'].includes(a.labels.alertname!) && (a.labels.node === ISOLATED || inAB(a.labels.node))), 'no NodeUnreachable or PodNetworkUnreachable for the isolated node or the partitioned zones');
     t.notOk(as.some((a) => a.labels.alertname === 'NodeIsolated' && a.labels.node !== ISOLATED), 'no other NodeIsolated');
     for (const where of ['record netmatrix:zone_pair_partitioned', 'record netmatrix:zone_partitioned', 'record netmatrix:node_isolated', 'alert ZonePartition', 'alert NodeIsolated']) {
       const e = ruleExprs.find((x) => x.where === where)!;
