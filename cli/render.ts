@@ -222,11 +222,12 @@ function bySeverity(findings: readonly ApiFinding[]): ApiFinding[] {
   return [...findings].sort((a, b) => rank(a) - rank(b));
 }
 
-/** Where the finding is, from its location labels: a node, a pair of nodes, or a pair of zones. */
+/** Where the finding is, from its location labels: a node, a pair of nodes, a pair of zones, or the cluster (a probe kind failing everywhere). */
 export function findingLocation(labels: Readonly<Record<string, string>>): string {
   if (labels.node !== undefined) return labels.node;
   if (labels.src !== undefined && labels.dst !== undefined) return `${labels.src}→${labels.dst}`;
   if (labels.src_zone !== undefined && labels.dst_zone !== undefined) return `${labels.src_zone}→${labels.dst_zone}`;
+  if (labels.kind !== undefined) return 'cluster';
   return '-';
 }
 

@@ -77,7 +77,7 @@ t.test('two agents: the tcp matrix all ok, status healthy', async (t) => {
   t.equal(f.out, 'No findings, firing or pending: nothing is wrong now.');
 });
 
-t.test('node-c refusing tcp from every prober: findings and status show one NodeUnreachable, exit 1', async (t) => {
+t.test('node-c refusing tcp from every prober while icmp reaches it: findings and status show one ProbeKindFailing for node-c, exit 1', async (t) => {
   const fed = await testAggregator({ 'probe-interval': '200ms', 'probe-timeout': '100ms', 'probe-kinds': 'icmp,tcp', window: '10s', 'finding-for': '0s' });
   // Documentation addresses: the simulated agents send no packet anywhere.
   const nodes = ['node-a', 'node-b', 'node-c'].map((name, i) => ({ name, zone: 'zone-1', podIP: `192.0.2.${i + 1}` }));
@@ -90,29 +90,32 @@ t.test('node-c refusing tcp from every prober: findings and status show one Node
   try {
     await sim.ready();
     const body = await waitFor(
-      'the NodeUnreachable finding',
+      'the ProbeKindFailing finding',
       async () => {
         const r = await cli(['findings', '--json'], fed.httpUrl);
         const b = JSON.parse(r.out) as ApiFindings;
-        return r.code === 1 && b.findings.some((f) => f.kind === 'NodeUnreachable') ? b : false;
+        return r.code === 1 && b.findings.some((f) => f.kind === 'ProbeKindFailing') ? b : false;
       },
       15_000,
       100,
     );
-    t.same(body.findings.map((f) => `${f.kind} ${f.state} ${JSON.stringify(f.labels.node)}`), ['NodeUnreachable firing "node-c"'], 'the one finding, where it is');
+    t.same(body.findings.map((f) => `${f.kind} ${f.severity} ${f.state} ${JSON.stringify(f.labels.node)} ${JSON.stringify(f.labels.kind)}`), ['ProbeKindFailing warning firing "node-c" "tcp"'], 'the one finding, where it is: a refused port, not a dead node');
 
     const f = await cli(['findings'], fed.httpUrl);
     t.equal(f.err, '');
     t.equal(f.code, 1);
     const lines = f.out.split('\n');
-    t.match(lines[0], /^critical {2}NodeUnreachable {2}node-c {2}node-c is unreachable from 2 of 2 nodes {2}for \d+s$/);
-    t.match(lines[1], /^ {4}\S.*tcp/, 'the description, indented');
-    t.match(lines[2], /^ {4}runbook: https:\/\/\S+\/NodeUnreachable\.md$/);
+    t.match(lines[0], /^warning {2}ProbeKindFailing {2}node-c {2}tcp probes towards node-c fail from 2 of 2 nodes; other probes reach it {2}for \d+s$/);
+    t.match(lines[1], /^ {4}tcp: refused 2\. node-c's agent reports normally\./, 'the description, indented');
+    t.match(lines[2], /^ {4}runbook: https:\/\/\S+\/ProbeKindFailing\.md$/);
     t.equal(lines.length, 3);
 
-    const kind = await cli(['findings', '--kind', 'NodeUnreachable', '--all'], fed.httpUrl);
+    const kind = await cli(['findings', '--kind', 'ProbeKindFailing', '--all'], fed.httpUrl);
     t.equal(kind.code, 1);
-    t.match(kind.out, /^critical {2}NodeUnreachable/);
+    t.match(kind.out, /^warning {2}ProbeKindFailing/);
+    const none = await cli(['findings', '--kind', 'NodeUnreachable'], fed.httpUrl);
+    t.equal(none.code, 0);
+    t.equal(none.out, 'No NodeUnreachable findings firing.');
     const other = await cli(['findings', '--kind', 'PairUnreachable'], fed.httpUrl);
     t.equal(other.code, 0);
     t.equal(other.out, 'No PairUnreachable findings firing.');
@@ -123,9 +126,9 @@ t.test('node-c refusing tcp from every prober: findings and status show one Node
     const s = await cli(['status'], fed.httpUrl);
     t.equal(s.err, '');
     t.equal(s.code, 1);
-    t.match(s.out, /✗ failing cells: tcp 2\n\nFindings: 1 firing \(NodeUnreachable 1\)\n {2}critical {2}node-c is unreachable from 2 of 2 nodes {2}for \d+s$/);
+    t.match(s.out, /✗ failing cells: tcp 2\n\nFindings: 1 firing \(ProbeKindFailing 1\)\n {2}warning {2}tcp probes towards node-c fail from 2 of 2 nodes; other probes reach it {2}for \d+s$/);
     const sj = JSON.parse((await cli(['status', '--json'], fed.httpUrl)).out) as { findings: { kind: string }[] };
-    t.same(sj.findings.map((x) => x.kind), ['NodeUnreachable']);
+    t.same(sj.findings.map((x) => x.kind), ['ProbeKindFailing']);
 
     // A kind this aggregator raises (the CNI checks) but nothing fires: none, exit 0.
     const cni = await cli(['findings', '--kind', 'CniConfigDrift'], fed.httpUrl);

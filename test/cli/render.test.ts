@@ -219,6 +219,9 @@ t.test('findings: where it is, from the location labels', async (t) => {
   t.equal(findingLocation({ src: 'node-a', dst: 'node-b' }), 'node-a→node-b');
   t.equal(findingLocation({ src_zone: 'zone-1', dst_zone: 'zone-2' }), 'zone-1→zone-2');
   t.equal(findingLocation({ alertname: 'X', cluster: 'c' }), '-');
+  t.equal(findingLocation({ alertname: 'ProbeKindFailing', kind: 'tcp', node: 'node-d' }), 'node-d', 'a kind failing towards one node');
+  t.equal(findingLocation({ alertname: 'ProbeKindFailing', kind: 'tcp' }), 'cluster', 'a kind failing across the cluster');
+  t.equal(findingLocation({ alertname: 'PairUnreachable', cluster: 'c' }), '-', "the pair cap's aggregate finding");
 });
 
 t.test('findings: none, by what was asked', async (t) => {
