@@ -9,7 +9,7 @@ import type { Evaluation } from '../../../aggregator/findings/evaluator.js';
 import type { Finding } from '../../../aggregator/findings/finding.js';
 import type { KubeNodeInfo } from '../../../aggregator/nodes/registry.js';
 import type { PairKind } from '../../../common/vocabulary.js';
-import { AgentCluster, briefFindings, healthy, INTERVAL, mulberry32, type World } from './cluster-fixture.js';
+import { AgentCluster, briefFindings, healthy, INTERVAL, KINDS, mulberry32, type World } from './cluster-fixture.js';
 
 /** The aggregator's defaults at a 5 s probe interval: --finding-for = --finding-clear-for = 2 intervals, --agent-grace 2m. */
 const FOR = 2 * INTERVAL;
@@ -319,6 +319,19 @@ t.test('two probers only: a failing pair stays a pair (one witness is not most)'
   t.same([...w.seen], ['PairUnreachable{src=node-1,dst=node-2} warning']);
 });
 
+t.test('an outage that is over is history: after a 30 s isolation heals, nothing but its resolution', async (t) => {
+  const c = new AgentCluster();
+  c.join('node', 6);
+  const rig = c.findings({ forMs: FOR, clearForMs: FOR, agentGraceMs: GRACE });
+  watch(c, rig, 12, healthy);
+  const cut = watch(c, rig, 6, (s, d) => (s === 'node-6' || d === 'node-6' ? 'timeout' : 'ok'));
+  t.same(briefFindings(cut.fired), ['NodeIsolated{node=node-6} critical']);
+  // The loss window (5m) still holds the outage's failures: they are not loss of node-6 or of its peers.
+  const after = watch(c, rig, 72, healthy);
+  t.same(briefFindings(after.fired), [], 'no PacketLoss from the outage');
+  t.same(briefFindings(after.resolved), ['NodeIsolated{node=node-6} critical']);
+});
+
 t.test('loss towards one node is one PacketLoss for the node; loss on one pair is per pair, pooled over its kinds', async (t) => {
   const c = new AgentCluster();
   c.join('node', 5);
@@ -333,6 +346,25 @@ t.test('loss towards one node is one PacketLoss for the node; loss on one pair i
   t.match(node.summary, /^packet loss to and from node-5: \d+\.\d% of \d+ probes$/);
   t.match(node.description, /pooled over every cell of node-5 .* icmp: 25\.0% of 96 towards it, 0\.0% of 96 from it/);
   t.match(w!.last.firing.find((f) => f.labels.src === 'node-1')!.description, /Pooled over the pair's kinds: at least \d+\.\d% with [\d.]+ % confidence/);
+});
+
+t.test('loss towards one node is still its PacketLoss while another node is down (the dead node\'s failing cells leave the pooled loss, and only what they put in it)', async (t) => {
+  const c = new AgentCluster();
+  c.join('node', 6);
+  const rig = c.findings({ forMs: FOR, clearForMs: FOR, agentGraceMs: GRACE });
+  watch(c, rig, 3, healthy);
+  c.leave('node-2');
+  let round = 0;
+  // Every fourth probe towards node-5 lost, never two in a row, one kind a round; node-2 answers nothing for the 10 minutes watched.
+  const world: World = (_s, d, kind) => (d === 'node-2' || (d === 'node-5' && (round + KINDS.indexOf(kind)) % 4 === 1) ? 'timeout' : 'ok');
+  const seen = new Set<string>();
+  let w: Watched | undefined;
+  for (round = 0; round < 120; round++) {
+    w = watch(c, rig, 1, world);
+    for (const b of w.seen) seen.add(b);
+  }
+  t.same(briefFindings(w!.last.firing), ['NodeUnreachable{node=node-2} critical', 'PacketLoss{node=node-5} warning'], 'both, at the end of the 10 minutes');
+  t.same([...seen].sort(), ['NodeUnreachable{node=node-2} critical', 'PacketLoss{node=node-5} warning'], 'and nothing else meanwhile');
 });
 
 t.test('slow towards one node is HighLatency for the node', async (t) => {
