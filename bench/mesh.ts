@@ -1,0 +1,245 @@
+// The simulated full mesh the evaluation and ingest benchmarks share: N nodes
+// in 4 zones, 4 probe kinds, and what every probe sees round by round, in one
+// of two cases:
+//   - `noise`: every cell loses 2 % of its probes at random (background
+//     noise: the non-ok cells are the chance runs and coincidences the cell
+//     rule lets through);
+//   - `bad-cells`: 2 % of the cells are bad all along (a hash of src, dst and
+//     kind picks them): a third answer refused/unreachable every round
+//     (failing), a third lose 30 % of their probes (lossy), a third answer in
+//     80 ms (slow, over the 50 ms threshold); every other cell loses 0.5 %
+//     (DESIGN's background loss). A stress case: tens of thousands of broken
+//     paths at once.
+// In both, one node dies after the second round: its agent stops reporting and
+// every probe towards it times out. Outcomes are a pure function of (src,
+// dst, kind, round), so every run and every consumer sees the same mesh.
+// Addresses are from 198.18.0.0/15 (RFC 2544, benchmarking): no packet is
+// sent anywhere.
+import { parseAggregatorConfig } from '../aggregator/config.js';
+import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
+import type { HelloInput, ResultInput } from '../aggregator/agents.js';
+import type { Clock } from '../common/clock.js';
+import { silentLogger } from '../common/logger.js';
+import { addressFamilies, outcomes, probeKinds, type Outcome, type PairKind } from '../common/vocabulary.js';
+
+export const MESH_KINDS: readonly PairKind[] = ['icmp', 'tcp', 'http', 'node'];
+export const MESH_ZONES = 4;
+
+export interface MeshCase {
+  readonly name: string;
+  /** Share of the cells that are bad all along. */
+  readonly badShare: number;
+  /** Random loss of every other cell. */
+  readonly backgroundLoss: number;
+}
+
+export const MESH_CASES: Readonly<Record<string, MeshCase>> = {
+  noise: { name: 'noise', badShare: 0, backgroundLoss: 0.02 },
+  'bad-cells': { name: 'bad-cells', badShare: 0.02, backgroundLoss: 0.005 },
+};
+
+export function meshCase(name: string): MeshCase {
+  const c = MESH_CASES[name];
+  if (!c) throw new Error(`bench: no mesh case ${JSON.stringify(name)} (have ${Object.keys(MESH_CASES).join(', ')})`);
+  return c;
+}
+
+/** One line saying what the case is. */
+export function describeCase(c: MeshCase): string {
+  return c.badShare > 0
+    ? `${c.badShare * 100} % of cells bad all along (⅓ refused/unreachable, ⅓ 30 % loss, ⅓ 80 ms), ${c.backgroundLoss * 100} % random loss elsewhere, one node dead`
+    : `${c.backgroundLoss * 100} % random loss on every cell, one node dead`;
+}
+
+const LOSSY_LOSS = 0.3;
+const SLOW_RTT_US = 80_000;
+/** The dead node's agent sends its last report in this round (0-based). */
+export const DEAD_LAST_ROUND = 1;
+const SEED = 0x5eed1234;
+
+export interface Mesh {
+  readonly n: number;
+  readonly faults: MeshCase;
+  readonly names: readonly string[];
+  /** Index of the node that dies. */
+  readonly dead: number;
+}
+
+export function mesh(n: number, faults: MeshCase): Mesh {
+  return { n, faults, names: Array.from({ length: n }, (_, i) => `node-${String(i).padStart(4, '0')}`), dead: n - 1 };
+}
+
+export const podIp = (i: number) => `198.18.${i >> 8}.${i & 255}`;
+export const nodeIp = (i: number) => `198.19.${i >> 8}.${i & 255}`;
+export const zoneOf = (i: number) => `zone-${i % MESH_ZONES}`;
+
+export function helloOf(m: Mesh, i: number): HelloInput {
+  return {
+    nodeName: m.names[i]!,
+    podIps: [podIp(i)],
+    nodeIps: [nodeIp(i)],
+    zone: zoneOf(i),
+    agentVersion: 'bench',
+    capabilities: ['CAPABILITY_ICMP', 'CAPABILITY_TCP', 'CAPABILITY_HTTP'],
+    responderPort: 9402,
+    instanceId: `bench-${i}`,
+  };
+}
+
+/** murmur3's 32-bit finalizer: a cheap, well-mixed hash. */
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+const unit = (x: number) => mix(x) / 0x1_0000_0000;
+
+export interface Probe {
+  /** Index in outcomes.words. */
+  outcome: number;
+  rttUs: number;
+}
+
+const OK = outcomes.index('ok');
+const TIMEOUT = outcomes.index('timeout');
+const REFUSED = outcomes.index('refused');
+const UNREACHABLE = outcomes.index('unreachable');
+
+/** What src sees probing dst with MESH_KINDS[k] in `round`; writes into `out` (no allocation). */
+export function probe(m: Mesh, s: number, d: number, k: number, round: number, out: Probe): Probe {
+  const cell = ((s * m.n + d) * MESH_KINDS.length + k) ^ SEED;
+  const draw = unit(mix(cell) ^ Math.imul(round + 1, 0x9e3779b9));
+  out.rttUs = 200 + ((cell >>> 3) % 500);
+  if (d === m.dead && round > DEAD_LAST_ROUND) {
+    out.outcome = TIMEOUT;
+    out.rttUs = 0;
+    return out;
+  }
+  const c = unit(cell);
+  const bad = m.faults.badShare;
+  if (c < bad / 3) {
+    const kind = MESH_KINDS[k]!;
+    out.outcome = kind === 'tcp' || kind === 'http' ? REFUSED : UNREACHABLE;
+    out.rttUs = 0;
+  } else if (c < (2 * bad) / 3) {
+    out.outcome = draw < LOSSY_LOSS ? TIMEOUT : OK;
+  } else if (c < bad) {
+    out.outcome = OK;
+    out.rttUs = SLOW_RTT_US + (cell % 5_000);
+  } else {
+    out.outcome = draw < m.faults.backgroundLoss ? TIMEOUT : OK;
+  }
+  if (out.outcome !== OK) out.rttUs = 0;
+  return out;
+}
+
+/** Whether node s reports in `round`. */
+export const reports = (m: Mesh, s: number, round: number) => s !== m.dead || round <= DEAD_LAST_ROUND;
+
+type MutableResult = { -readonly [K in keyof ResultInput]: ResultInput[K] };
+
+/**
+ * One report's results as proto-loader decodes them (enum names, defaults),
+ * built once and rewritten in place for every source and round: the objects
+ * are never kept by the aggregator, and reusing them keeps the garbage of the
+ * sender out of the heap and CPU figures.
+ */
+export class ReportBuilder {
+  readonly results: MutableResult[];
+  private readonly scratch: Probe = { outcome: 0, rttUs: 0 };
+  private readonly kindProto = MESH_KINDS.map((k) => probeKinds.toProto(k));
+  private readonly outcomeProto = outcomes.words.map((o) => outcomes.toProto(o as Outcome));
+  private readonly podIps: readonly string[];
+  private readonly nodeIps: readonly string[];
+
+  constructor(private readonly m: Mesh) {
+    this.podIps = m.names.map((_, i) => podIp(i));
+    this.nodeIps = m.names.map((_, i) => nodeIp(i));
+    this.results = Array.from({ length: (m.n - 1) * MESH_KINDS.length }, () => ({
+      kind: '',
+      targetNode: '',
+      targetIp: '',
+      family: addressFamilies.toProto('ipv4'),
+      outcome: '',
+      rttUs: 0,
+      timestampMs: 0,
+      dns: null,
+    }));
+  }
+
+  /** Source s's results of `round`, probed at `probedAtMs` (its wall clock). */
+  build(s: number, round: number, probedAtMs: number): readonly ResultInput[] {
+    const { m } = this;
+    let r = 0;
+    for (let d = 0; d < m.n; d++) {
+      if (d === s) continue;
+      for (let k = 0; k < MESH_KINDS.length; k++) {
+        const p = probe(m, s, d, k, round, this.scratch);
+        const x = this.results[r++]!;
+        x.kind = this.kindProto[k]!;
+        x.targetNode = m.names[d]!;
+        x.targetIp = MESH_KINDS[k] === 'node' ? this.nodeIps[d]! : this.podIps[d]!;
+        x.outcome = this.outcomeProto[p.outcome]!;
+        x.rttUs = p.rttUs;
+        x.timestampMs = probedAtMs;
+      }
+    }
+    return this.results;
+  }
+}
+
+/**
+ * A real aggregator in this process (the composition root main.ts uses), on
+ * loopback port 0, with the default settings but no DNS servers and no
+ * Kubernetes API, on `clock`. Its evaluation timer is stopped: the caller
+ * evaluates (running.evaluate) when it wants to measure.
+ */
+export async function benchAggregator(clock: Clock): Promise<RunningAggregator> {
+  const argv = ['--grpc-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--dns-servers', 'none', '--kubernetes', 'off', '--http-rate-limit', '1000000'];
+  const running = await startAggregator(parseAggregatorConfig(argv, {}), { clock, log: silentLogger(), version: 'bench' });
+  running.evaluator.stop();
+  return running;
+}
+
+export interface IngestFigures {
+  readonly results: number;
+  /** CPU of this process (user + system) spent inside AgentSessions.report, ms. */
+  readonly cpuMs: number;
+}
+
+/**
+ * Rounds [from, to) of the mesh through AgentSessions.report, the path a
+ * decoded gRPC Report takes, one interval apart on the manual clock. Only the
+ * report() calls are timed. Nodes must have said hello (records[i] = node i).
+ */
+export function ingestRounds(
+  running: Pick<RunningAggregator, 'sessions'>,
+  clock: { advance(ms: number): void; now(): number },
+  m: Mesh,
+  records: readonly Parameters<RunningAggregator['sessions']['report']>[0][],
+  builder: ReportBuilder,
+  from: number,
+  to: number,
+  intervalMs: number,
+): IngestFigures {
+  let results = 0;
+  let cpuUs = 0;
+  for (let round = from; round < to; round++) {
+    clock.advance(intervalMs);
+    for (let s = 0; s < m.n; s++) {
+      if (!reports(m, s, round)) {
+        if (records[s]!.agent.connected) running.sessions.goodbye(records[s]!);
+        continue;
+      }
+      const sentAt = clock.now();
+      const batch = builder.build(s, round, sentAt - 1_000);
+      const c0 = process.cpuUsage();
+      const out = running.sessions.report(records[s]!, { sequence: round + 1, sentAtMs: sentAt, results: batch });
+      const c = process.cpuUsage(c0);
+      cpuUs += c.user + c.system;
+      if (out.accepted !== batch.length) throw new Error(`bench mesh: ${batch.length - out.accepted} results rejected (${JSON.stringify(out.rejected)})`);
+      results += out.accepted;
+    }
+  }
+  return { results, cpuMs: cpuUs / 1000 };
+}
