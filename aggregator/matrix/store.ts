@@ -99,6 +99,10 @@ export const KF = KINDS * FAMILIES;
 const NO_OUTCOME = 255;
 /** Set on a ring entry's outcome when it was part of an outage (left out of the window's failure count). */
 const EXCLUDED = 0x80;
+/** Set on a ring entry's outcome when it was a replay (older than the newest): never part of a run. */
+const REPLAYED = 0x40;
+/** The outcome index in a ring entry, without the bits above (there are fewer than 64 outcomes). */
+const OUTCOME_BITS = 0x3f;
 const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
 const FLAG_EXPLICIT = 1;
 const FLAG_CORROBORATED = 2;
@@ -270,21 +274,22 @@ export class MatrixStore {
     const ring = this.ring;
     const tick = this.tick(at);
     const ok = outcome === OK_OUTCOME;
+    // A replayed result older than what we hold joins the windows but does
+    // not change the run or the last outcome.
+    const newest = tick >= c.lastTick[i]! || c.lastOutcome[i] === NO_OUTCOME;
     // The status window: evict the oldest result when full, then add this one.
     const slot = i * ring + c.head[i]!;
     if (c.filled[i] === ring) this.uncount(c, i, slot);
     else c.filled[i] = c.filled[i]! + 1;
     c.sTick[slot] = tick & 0xffff;
     c.sRtt[slot] = rttUs;
-    c.sOut[slot] = outcome;
+    c.sOut[slot] = newest ? outcome : outcome | REPLAYED;
     if (ok) {
       c.oks[i] = c.oks[i]! + 1;
       if (rttUs > this.slowUs) c.slow[i] = c.slow[i]! + 1;
     } else c.wFails[i] = c.wFails[i]! + 1;
     c.head[i] = c.head[i]! + 1 === ring ? 0 : c.head[i]! + 1;
-    // The newest end: a replayed result older than what we hold joins the
-    // windows but does not change the run or the last outcome.
-    if (tick >= c.lastTick[i]! || c.lastOutcome[i] === NO_OUTCOME) {
+    if (newest) {
       if (c.lastOutcome[i] !== outcome) c.runStartTick[i] = tick;
       c.lastOutcome[i] = outcome;
       c.lastTick[i] = tick;
@@ -312,7 +317,7 @@ export class MatrixStore {
   }
 
   private uncount(c: Chunk, i: number, slot: number): void {
-    if (c.sOut[slot] === OK_OUTCOME) {
+    if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) {
       c.oks[i] = c.oks[i]! - 1;
       if (c.sRtt[slot]! > this.slowUs) c.slow[i] = c.slow[i]! - 1;
     } else if ((c.sOut[slot]! & EXCLUDED) === 0) c.wFails[i] = c.wFails[i]! - 1;
@@ -323,12 +328,14 @@ export class MatrixStore {
     const ring = this.ring;
     const base = i * ring;
     let at = slot - base;
-    for (let k = 0, n = Math.min(run, c.filled[i]! - 1); k < n; k++) {
+    for (let k = 0, n = c.filled[i]! - 1, left = run; k < n && left > 0; k++) {
       at = at === 0 ? ring - 1 : at - 1;
       const o = c.sOut[base + at]!;
+      if ((o & REPLAYED) !== 0) continue; // arrived during the run, not part of it
       if (o === OK_OUTCOME || (o & EXCLUDED) !== 0) break;
       c.sOut[base + at] = o | EXCLUDED;
       c.wFails[i] = c.wFails[i]! - 1;
+      left--;
     }
   }
 
@@ -494,13 +501,18 @@ export class MatrixStore {
     return this.chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]!;
   }
 
-  /** Loss samples and failures of one cell over the loss window. */
+  /**
+   * Loss samples and failures of one cell in its loss buckets: its share of
+   * the node and zone tallies, which localization takes out of a node's pooled
+   * loss. Not the current run of failures (the cell's judged loss counts it,
+   * the tallies do not until it ends).
+   */
   loss(src: number, dst: number, kind: number, family: number): { samples: number; failures: number } {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));
     if (id === undefined) return { samples: 0, failures: 0 };
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const cc = this.counts(c, id & (CHUNK - 1));
-    return { samples: cc.lossSamples, failures: cc.lossFailures };
+    return { samples: cc.lossSamples - cc.run, failures: cc.lossFailures - cc.run };
   }
 
   /**
@@ -580,7 +592,7 @@ export class MatrixStore {
       const slot = i * ring + s;
       const t = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
       if (t < oldest) oldest = t;
-      if (c.sOut[slot] === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
+      if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
     }
     sortPrefix(rtts, oks);
     const counts = this.counts(c, i);
@@ -634,7 +646,7 @@ export class MatrixStore {
     let oks = 0;
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
-      if (c.sOut[slot] === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
+      if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
     }
     if (oks === 0) return null;
     sortPrefix(rtts, oks);
@@ -652,7 +664,7 @@ export class MatrixStore {
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
       const tick = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
-      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]! & ~EXCLUDED]!, rttUs: c.sRtt[slot]! } });
+      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]! & OUTCOME_BITS]!, rttUs: c.sRtt[slot]! } });
     }
     return out.sort((a, b) => a.tick - b.tick).map((x) => x.s);
   }
