@@ -4,7 +4,7 @@
 // (aggregator/matrix/rule.ts), and the tallies and non-ok set that follow
 // every change of a cell's status.
 import t from 'tap';
-import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, MAX_STATUS_SAMPLES, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
 import { kindIndex, MatrixStore, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
@@ -197,21 +197,24 @@ t.test('the loss window forgets results older than --loss-window, and keeps thos
   const { next, run, view, clock } = setup();
   run(oks(10));
   next('timeout');
-  const failedAt = clock.monotonic();
-  let lastCounted = failedAt;
+  // A failure joins the loss window with the answer that ends its run, at that answer's time.
+  next('ok');
+  const joinedAt = clock.monotonic();
+  t.match(view(), { lossSamples: 12, lossRatio: 1 / 12 });
+  let lastCounted = joinedAt;
   let firstForgotten: number | null = null;
   for (let i = 0; i < 80; i++) {
     next('ok');
     const v = view()!;
     const counted = v.lossRatio !== null && v.lossRatio > 0;
-    const age = clock.monotonic() - failedAt;
+    const age = clock.monotonic() - joinedAt;
     if (counted) lastCounted = clock.monotonic();
     else firstForgotten ??= clock.monotonic();
     if (age < (LOSS_WINDOW * 7) / 8) t.ok(counted, `${age / 1000} s old: counted`);
     if (age >= LOSS_WINDOW) t.notOk(counted, `${age / 1000} s old: forgotten`);
   }
   t.ok(firstForgotten !== null && firstForgotten > lastCounted, 'once forgotten, it stays forgotten');
-  t.comment(`the failure counted for ${(lastCounted - failedAt) / 1000} s of a ${LOSS_WINDOW / 1000} s loss window`);
+  t.comment(`the failure counted for ${(lastCounted - joinedAt) / 1000} s of a ${LOSS_WINDOW / 1000} s loss window`);
   const left = view()!.lossSamples;
   t.ok(left > (LOSS_WINDOW * 7) / 8 / INTERVAL && left <= LOSS_WINDOW / INTERVAL, `what is left: ${left} results, those of the last 7/8 to 8/8 of the loss window`);
 });
@@ -220,7 +223,7 @@ t.test('a view reports the loss its status was judged on: lossRatio = failures /
   const { next, run, view } = setup();
   run(['ok', 'ok', 'ok', 'timeout']);
   let v = view()!;
-  t.match(v, { lossSamples: 4, lossRatio: 0.25, status: 'ok' }, 'one failure (a lone timeout) is counted, not judged');
+  t.match(v, { lossSamples: 4, lossRatio: 0.25, status: 'ok' }, 'one failure (a lone timeout, the current run) is counted, not judged');
   t.ok(v.lossSpanMs >= 3 * INTERVAL && v.lossSpanMs <= 4 * INTERVAL + LOSS_WINDOW / 8, `span ${v.lossSpanMs} ms covers the 4 results`);
   // Every fifth result lost for 10 minutes: 20 % loss, never two in a row.
   for (let i = 0; i < 120; i++) next(i % 5 === 2 ? 'timeout' : 'ok');
@@ -240,6 +243,103 @@ t.test('a view reports the loss its status was judged on: lossRatio = failures /
   t.equal(s.store.lossWindowMs, OPTIONS.windowMs);
   s.run(oks(30));
   t.ok(s.view()!.lossSamples <= 12, 'loss over the status window');
+});
+
+t.test('a run of failures joins the loss window when an answer ends it: a run of 1 or 2 as that many failures; until then it counts only in the loss the cell is judged on', async (t) => {
+  const { next, run, view, store } = setup();
+  /** The cell's loss buckets and the loss tally of its target: [samples, failures] each. */
+  const buckets = () => {
+    const cell = store.loss(0, 1, ICMP, V4);
+    const node = store.nodeTally(1, 'in', ICMP, V4);
+    return [[cell.samples, cell.failures], [node.lossSamples, node.lossFailures]];
+  };
+  run(oks(10));
+  next('timeout');
+  t.match(view(), { status: 'ok', failureRun: 1, lossSamples: 11, lossRatio: 1 / 11 }, 'the current run counts in the loss judged');
+  t.same(buckets(), [[10, 0], [10, 0]], 'not in the loss buckets, nor the node tallies');
+  next('timeout');
+  t.match(view(), { status: 'failing', failureRun: 2, lossSamples: 12, lossRatio: 2 / 12 });
+  next('ok');
+  t.match(view(), { status: 'ok', failureRun: 0, lossSamples: 13, lossRatio: 2 / 13 }, 'two lost of 13: under the three failures loss needs');
+  t.same(buckets(), [[13, 2], [13, 2]], 'the ended run is loss: in the buckets and the node tallies');
+});
+
+t.test(`an outage (a run of ${OUTAGE_RUN} failures or more) is failing while it lasts; once it ends it is left out of the loss and of the status window's failure count: a healed pair is ok at its first answer`, async (t) => {
+  // Three sources towards node 1, which reboots: 12 rounds (a minute) without an answer.
+  const { store, clock } = setup();
+  const round = (w: Outcome) => {
+    clock.advance(INTERVAL);
+    for (const src of [0, 2, 3]) store.record(src, 1, ICMP, V4, o(w), w === 'ok' ? 1_000 : 0, clock.monotonic());
+  };
+  const view = () => store.view(0, 1, ICMP, V4, clock.monotonic())!;
+  for (let r = 0; r < 24; r++) round('ok');
+  for (let r = 0; r < 12; r++) round('timeout');
+  t.match(view(), { status: 'failing', failureRun: 12, reason: 'last 12 probes failed (timeout)', lossSamples: 36, lossRatio: 12 / 36 }, 'failing while it lasts, its loss judged');
+  t.same(store.kindTally(ICMP, V4), [0, 0, 0, 0, 3]);
+  round('ok');
+  t.match(view(), { status: 'ok', failureRun: 0, lastOutcome: 'ok', reason: 'last probe ok, loss and latency under thresholds', lossSamples: 25, lossRatio: 0, samples: 12 }, 'ok at the first answer; lossRatio is that of the answers around the outage');
+  t.same(store.samples(0, 1, ICMP, V4).map((s) => s.outcome), [...Array<Outcome>(11).fill('timeout'), 'ok'], 'the outage is still shown in the samples, with its outcome');
+  t.same(store.kindTally(ICMP, V4), [0, 3, 0, 0, 0], 'every cell towards the node ok');
+  t.same(store.nodeTally(1, 'in', ICMP, V4), { codes: [0, 3, 0, 0, 0], lossSamples: 75, lossFailures: 0 }, 'the node reads no loss after its reboot');
+  for (let r = 0; r < 11; r++) round('ok');
+  t.match(view(), { status: 'ok', samples: 12, lossRatio: 0 }, 'and stays ok while the outage leaves the status window');
+
+  // Exactly OUTAGE_RUN failures, refused: an answer fails at once, and when it ends it is an outage too.
+  const b = setup();
+  b.run([...oks(12), ...Array<Outcome>(OUTAGE_RUN).fill('refused')]);
+  t.match(b.view(), { status: 'failing', failureRun: OUTAGE_RUN });
+  b.next('ok');
+  t.match(b.view(), { status: 'ok', lossRatio: 0, lossSamples: 13 });
+
+  // An outage longer than the status window.
+  const c = setup();
+  c.run([...oks(12), ...Array<Outcome>(30).fill('timeout'), 'ok']);
+  t.match(c.view(), { status: 'ok', lossRatio: 0, samples: 12 });
+});
+
+t.test('the status window counts the failures that are loss, not those of an outage that ended', async (t) => {
+  // At --failing-loss 0.25, three failures in twelve are failing.
+  const { run, view } = setup({ ...OPTIONS, thresholds: { ...OPTIONS.thresholds, failingLoss: 0.25 } });
+  run([...oks(12), 'timeout', 'ok', 'timeout', 'ok', 'timeout', 'timeout', 'timeout', 'ok', 'ok']);
+  t.match(view(), { status: 'ok', samples: 12 }, 'two lone failures and an outage of three: two failures are counted');
+  run(['timeout', 'ok']);
+  t.match(view(), { status: 'failing', reason: '3 of the last 12 probes failed (≥ 25.0%)' }, 'a third lone one: failing, counting three of the six failures shown');
+});
+
+t.test('scattered loss is still loss: 20 % in runs of one is degraded, and an outage in the middle of it adds nothing to the loss', async (t) => {
+  const { next, run, view } = setup();
+  const about20 = (r: number | null) => r !== null && r > 0.15 && r < 0.25;
+  // Every fifth result lost for 5 minutes: 20 % loss, never two in a row.
+  for (let i = 0; i < 60; i++) next(i % 5 === 2 ? 'timeout' : 'ok');
+  const before = view()!;
+  t.match(before, { status: 'degraded', degradedBy: 'loss' });
+  t.ok(about20(before.lossRatio), `lossRatio ${before.lossRatio}`);
+  run(Array<Outcome>(12).fill('timeout'));
+  t.match(view(), { status: 'failing' }, 'a 12-round outage');
+  next('ok');
+  const after = view()!;
+  t.match(after, { status: 'degraded', degradedBy: 'loss' }, 'degraded by the scattered loss at the first answer, not failing');
+  // The window moved 13 intervals on: the scattered failures still in it, none of the outage's (with them it would be over 35 %).
+  const failures = Math.round(after.lossRatio! * after.lossSamples);
+  t.ok(about20(after.lossRatio), `lossRatio ${after.lossRatio} (${failures} of ${after.lossSamples}): the outage's 12 failures are not in it`);
+  // It stays degraded while the loss goes on, and heals when it stops.
+  for (let i = 0; i < 20; i++) next(i % 5 === 2 ? 'timeout' : 'ok');
+  t.match(view(), { status: 'degraded', degradedBy: 'loss' });
+  run(oks(LOSS_WINDOW / INTERVAL));
+  t.match(view(), { status: 'ok', lossRatio: 0 });
+});
+
+t.test('a result replayed during an outage is not part of it: the outage is still left out when it ends', async (t) => {
+  const { store, next, run, view, clock } = setup();
+  run(oks(12));
+  run(Array<Outcome>(6).fill('timeout'));
+  // An answer from before the outage, delivered late, lands among its failures.
+  store.record(0, 1, ICMP, V4, o('ok'), 1_000, clock.monotonic() - 60_000);
+  next('timeout');
+  t.match(view(), { status: 'failing', failureRun: 7, lastOutcome: 'timeout' });
+  next('ok');
+  t.match(view(), { status: 'ok', failureRun: 0, lossRatio: 0 }, 'ok at the first answer: all seven failures of the run left out');
+  t.same(store.samples(0, 1, ICMP, V4).map((s) => s.outcome), ['ok', 'ok', 'ok', 'ok', 'timeout', 'timeout', 'timeout', 'timeout', 'timeout', 'timeout', 'timeout', 'ok'], 'in time order: the replayed answer is the oldest');
 });
 
 t.test('a row goes stale when its source stops reporting: unknown, said why, and swept once', async (t) => {
@@ -432,23 +532,97 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
   const bump = (a: number[], i: number, by = 1) => {
     a[i] = a[i]! + by;
   };
+  /**
+   * The cell rule's state from a cell's results in the order recorded. A
+   * result older than the newest is a replay: it joins the status window and
+   * the loss window as it is. At the newest end a run of failures joins the
+   * loss window only when an answer ends it, at the answer's time: a run
+   * shorter than OUTAGE_RUN as that many failures; a longer one was an outage,
+   * left out of the loss window and out of the status window's failure count.
+   * The current run counts in the loss the cell is judged on, not in the
+   * buckets (nor the node and zone tallies) until it ends.
+   */
+  const model = (h: readonly Result[]) => {
+    let newest = -Infinity;
+    let run = 0;
+    let last: Result | undefined;
+    let current: Result[] = [];
+    const outage = new Set<Result>();
+    const joined: { at: number; n: number; f: number }[] = [];
+    for (const r of h) {
+      const failed = r.outcome !== 'ok';
+      if (r.at < newest) {
+        joined.push({ at: r.at, n: 1, f: failed ? 1 : 0 });
+        continue;
+      }
+      newest = r.at;
+      last = r;
+      if (failed) {
+        run++;
+        current.push(r);
+        continue;
+      }
+      if (run >= OUTAGE_RUN) for (const x of current) outage.add(x);
+      else if (run > 0) joined.push({ at: r.at, n: run, f: run });
+      joined.push({ at: r.at, n: 1, f: 0 });
+      run = 0;
+      current = [];
+    }
+    // The status window is the last `ring` results recorded.
+    const win = h.slice(-store.ring);
+    const windowFailures = win.filter((r) => r.outcome !== 'ok' && !outage.has(r)).length;
+    const oks = win.filter((r) => r.outcome === 'ok');
+    const within = (buckets: number) => {
+      const n = { n: 0, f: 0 };
+      for (const j of joined) if (j.at > newest - buckets * bucketMs) (n.n += j.n), (n.f += j.f);
+      return n;
+    };
+    /** The code, given the store's loss buckets (whose exact content the model bounds with `surely` and `maybe`). */
+    const code = (buckets: { samples: number; failures: number }) =>
+      decide(
+        {
+          run,
+          explicit: run > 0 && isExplicit(o(last!.outcome)),
+          corroborated: run > 0 && last!.corroborated,
+          windowSamples: win.length,
+          windowFailures,
+          oks: oks.length,
+          slowOks: oks.filter((r) => r.rttUs > slow).length,
+          lossSamples: buckets.samples + run,
+          lossFailures: buckets.failures + run,
+        },
+        OPTIONS.thresholds,
+      );
+    return { newest, run, last: last!, win, surely: within(7), maybe: within(8), code };
+  };
   const CODE_OF = (v: CellView) => (v.status === 'failing' ? CODE_FAILING : v.status === 'ok' ? CODE_OK : v.status === 'unknown' ? CODE_UNKNOWN : v.degradedBy === 'loss' ? CODE_LOSSY : CODE_SLOW);
 
   const check = (step: number) => {
     const now = clock.monotonic();
     const expectSwept = rowExists.flatMap((e, s) => (e && !rowSwept[s] && !fresh(s) ? [s] : []));
+    // The sweep also blanks a non-ok cell of a fresh row that got no result for the stale time.
+    const expectBlank: string[] = [];
+    for (const [k, h] of history) {
+      const [s, d, kind, f] = k.split(',').map(Number) as [number, number, number, number];
+      if (h.length === 0 || expectSwept.includes(s)) continue;
+      const m = model(h);
+      const code = m.code(store.loss(s, d, kind, f));
+      if (code !== CODE_OK && code !== CODE_UNKNOWN && now - m.newest > OPTIONS.thresholds.staleAfterMs) expectBlank.push(k);
+    }
     const swept = store.sweep(now);
     if (JSON.stringify(swept) !== JSON.stringify(expectSwept)) t.same(swept, expectSwept, `step ${step}: the rows swept`);
     for (const s of swept) {
       rowSwept[s] = true;
       empty((src) => src === s, false);
     }
+    for (const k of expectBlank) history.set(k, []);
     const kind = new Array<number>(K * F * CODES).fill(0);
     const inT = new Array<number>(N * K * F * CODES).fill(0);
     const outT = new Array<number>(N * K * F * CODES).fill(0);
     const inLoss = new Array<number>(N * K * F * 2).fill(0);
     const outLoss = new Array<number>(N * K * F * 2).fill(0);
     const zone = new Array<number>(zones * zones * K * F * CODES).fill(0);
+    const zoneLoss = new Array<number>(zones * zones * K * F * 2).fill(0);
     const nonOk = new Set<string>();
     let tracked = 0;
     let problems = 0;
@@ -477,45 +651,23 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
             bump(inLoss, (d * K * F + kf) * 2 + 1, loss.failures);
             bump(outLoss, (s * K * F + kf) * 2, loss.samples);
             bump(outLoss, (s * K * F + kf) * 2 + 1, loss.failures);
-            if (v.lossSamples !== loss.samples || v.lossRatio !== (loss.samples === 0 ? null : loss.failures / loss.samples)) problem('view loss = judged loss', v, loss);
+            bump(zoneLoss, ((zoneOf[s]! * zones + zoneOf[d]!) * K * F + kf) * 2, loss.samples);
+            bump(zoneLoss, ((zoneOf[s]! * zones + zoneOf[d]!) * K * F + kf) * 2 + 1, loss.failures);
 
-            // The cell against its history: the status window is the last `ring` results recorded.
+            // The cell against its history.
             if (h.length === 0) {
-              if (code !== CODE_UNKNOWN || v.samples !== 0) problem(`${key(s, d, k, f)} emptied`, [code, v.samples], [CODE_UNKNOWN, 0]);
+              if (code !== CODE_UNKNOWN || v.samples !== 0 || loss.samples !== 0) problem(`${key(s, d, k, f)} emptied`, [code, v.samples, loss.samples], [CODE_UNKNOWN, 0, 0]);
               continue;
             }
-            const win = h.slice(-store.ring);
-            let newest = -Infinity;
-            let run = 0;
-            let last: Result | undefined;
-            for (const r of h) {
-              if (r.at < newest) continue;
-              newest = r.at;
-              last = r;
-              run = r.outcome === 'ok' ? 0 : run + 1;
-            }
-            // The loss window: every result newer than 7/8 of it counted, none older than all of it.
-            const surely = h.filter((r) => r.at > newest - 7 * bucketMs);
-            const maybe = h.filter((r) => r.at > newest - 8 * bucketMs);
-            if (loss.samples < surely.length || loss.samples > maybe.length) problem(`${key(s, d, k, f)} loss samples within the loss window`, loss.samples, [surely.length, maybe.length]);
-            const failed = (rs: Result[]) => rs.filter((r) => r.outcome !== 'ok').length;
-            if (loss.failures < failed(surely) || loss.failures > failed(maybe)) problem(`${key(s, d, k, f)} loss failures within the loss window`, loss.failures, [failed(surely), failed(maybe)]);
-            const want = decide(
-              {
-                run,
-                explicit: run > 0 && isExplicit(o(last!.outcome)),
-                corroborated: run > 0 && last!.corroborated,
-                windowSamples: win.length,
-                windowFailures: failed(win),
-                oks: win.length - failed(win),
-                slowOks: win.filter((r) => r.outcome === 'ok' && r.rttUs > slow).length,
-                lossSamples: loss.samples,
-                lossFailures: loss.failures,
-              },
-              OPTIONS.thresholds,
-            );
+            const m = model(h);
+            // The loss buckets: every contribution newer than 7/8 of the loss window counted, none older than all of it.
+            if (loss.samples < m.surely.n || loss.samples > m.maybe.n) problem(`${key(s, d, k, f)} loss samples within the loss window`, loss.samples, [m.surely.n, m.maybe.n]);
+            if (loss.failures < m.surely.f || loss.failures > m.maybe.f) problem(`${key(s, d, k, f)} loss failures within the loss window`, loss.failures, [m.surely.f, m.maybe.f]);
+            // What the view says is what was judged: the buckets and the current run.
+            const judged = { samples: loss.samples + m.run, failures: loss.failures + m.run };
+            if (v.lossSamples !== judged.samples || v.lossRatio !== (judged.samples === 0 ? null : judged.failures / judged.samples)) problem(`${key(s, d, k, f)} view loss = judged loss`, [v.lossSamples, v.lossRatio], judged);
             const shown = [code, v.samples, v.lastOutcome, v.failureRun];
-            const wanted = [fresh(s) ? want : CODE_UNKNOWN, win.length, last!.outcome, run];
+            const wanted = [fresh(s) ? m.code(loss) : CODE_UNKNOWN, m.win.length, m.last.outcome, m.run];
             if (JSON.stringify(shown) !== JSON.stringify(wanted)) problem(`${key(s, d, k, f)} [code, samples, last outcome, run]`, shown, wanted);
           }
         }
@@ -523,7 +675,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
     }
     t.equal(problems, 0, `step ${step}: every cell as its history says`);
     t.equal(store.trackedCells, tracked, `step ${step}: trackedCells`);
-    const got = { kind: [] as number[], inT: [] as number[], outT: [] as number[], inLoss: [] as number[], outLoss: [] as number[], zone: [] as number[] };
+    const got = { kind: [] as number[], inT: [] as number[], outT: [] as number[], inLoss: [] as number[], outLoss: [] as number[], zone: [] as number[], zoneLoss: [] as number[] };
     for (let k = 0; k < K; k++) for (let f = 0; f < F; f++) got.kind.push(...store.kindTally(k, f));
     for (let n = 0; n < N; n++) {
       for (let k = 0; k < K; k++) {
@@ -537,8 +689,18 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
         }
       }
     }
-    for (let za = 0; za < zones; za++) for (let zb = 0; zb < zones; zb++) for (let k = 0; k < K; k++) for (let f = 0; f < F; f++) got.zone.push(...store.zoneTally(za, zb, k, f));
-    t.same(got, { kind, inT, outT, inLoss, outLoss, zone }, `step ${step}: tallies by kind, node (in, out, with loss) and zone pair`);
+    for (let za = 0; za < zones; za++) {
+      for (let zb = 0; zb < zones; zb++) {
+        for (let k = 0; k < K; k++) {
+          for (let f = 0; f < F; f++) {
+            const z = store.zoneTally(za, zb, k, f);
+            got.zone.push(...z.codes);
+            got.zoneLoss.push(z.lossSamples, z.lossFailures);
+          }
+        }
+      }
+    }
+    t.same(got, { kind, inT, outT, inLoss, outLoss, zone, zoneLoss }, `step ${step}: tallies by kind, node (in, out) and zone pair, with loss`);
     const set = new Set([...store.nonOkCells()].map((c) => `${key(c.src, c.dst, c.kind, c.family)},${c.code}`));
     t.same([...set].sort(), [...nonOk].sort(), `step ${step}: the non-ok set`);
     t.equal(store.nonOkCount, nonOk.size);
