@@ -37,6 +37,21 @@ const NO_DATA: CellView = Object.freeze({
   failureRun: 0,
 });
 
+/** The matrix as status letters, with cell views only where there is something to read (not ok, not empty). */
+export interface CompactSnapshot {
+  readonly kind: PairKind;
+  readonly family: AddressFamily;
+  readonly nodes: readonly NodeRecord[];
+  /** One letter per column: o ok, d degraded, f failing, u unknown, - the diagonal. */
+  readonly rows: readonly string[];
+  /** details.get(row)?.get(column): cells that are not ok and not without data. */
+  readonly details: ReadonlyMap<number, ReadonlyMap<number, CellView>>;
+  readonly summary: Record<Status, number>;
+}
+
+const LETTER = ['u', 'o', 'd', 'd', 'f'] as const; // by store code
+const LETTER_STATUS: Record<string, Status> = { u: 'unknown', o: 'ok', d: 'degraded', f: 'failing' };
+
 export class MatrixQuery {
   /** Targets whose agent is away while the node is fine (set by each evaluation): their cells read unknown. */
   private away: ReadonlyMap<number, string> = new Map();
@@ -44,8 +59,8 @@ export class MatrixQuery {
   constructor(
     private readonly nodes: NodeRegistry,
     private readonly store: MatrixStore,
-    /** Monotonic ms: the store's time. */
-    private readonly monotonic: () => number = () => performance.now(),
+    /** Monotonic ms: the store's time (the aggregator's clock.monotonic()). */
+    private readonly monotonic: () => number,
   ) {}
 
   /** Called by the evaluator: node index → why its column is unknown. */
@@ -82,6 +97,45 @@ export class MatrixQuery {
       }),
     );
     return { kind, family, nodes, cells, summary };
+  }
+
+  /**
+   * The compact matrix: a status code per cell from the store (no view, no
+   * allocation per cell), views only for cells that are not ok. At 1,000
+   * nodes that is a million code reads and a few views, not a million views.
+   */
+  compact(kind: PairKind, family: AddressFamily): CompactSnapshot {
+    const now = this.monotonic();
+    const nodes = this.nodes.list();
+    const k = kindIndex(kind);
+    const f = addressFamilies.index(family);
+    const summary: Record<Status, number> = { ok: 0, degraded: 0, failing: 0, unknown: 0 };
+    const details = new Map<number, Map<number, CellView>>();
+    const rows = nodes.map((src, s) => {
+      const fresh = this.store.rowFresh(src.index, now);
+      let line = '';
+      nodes.forEach((dst, d) => {
+        if (s === d) {
+          line += '-';
+          return;
+        }
+        const tracked = this.store.tracked(src.index, dst.index, k, f);
+        let letter: string = !tracked ? 'u' : fresh ? LETTER[this.store.code(src.index, dst.index, k, f, now)]! : 'u';
+        const away = this.away.has(dst.index);
+        if (away && tracked) letter = 'u';
+        line += letter;
+        summary[LETTER_STATUS[letter]!]++;
+        // Details: what is not ok, and unknown cells that still hold results (a stale row, an away target).
+        if (letter === 'o' || !tracked) return;
+        const v = this.cell(src.index, dst.index, k, f, now);
+        if (v.status === 'unknown' && v.samples === 0 && v.lastOutcome === null) return;
+        let row = details.get(s);
+        if (!row) details.set(s, (row = new Map()));
+        row.set(d, v);
+      });
+      return line;
+    });
+    return { kind, family, nodes, rows, details, summary };
   }
 
   pair(src: NodeRecord, dst: NodeRecord, family: AddressFamily): PairSnapshot {

@@ -494,6 +494,11 @@ export class MatrixStore {
     return this.nonOk.size;
   }
 
+  /** True when the cell has ever had a result (and was not removed since). */
+  tracked(src: number, dst: number, kind: number, family: number): boolean {
+    return this.rows[src]?.has(cellKey(dst, kind, family)) ?? false;
+  }
+
   /** The cell's code (CODE_UNKNOWN when never probed or its row is stale at `now`). */
   code(src: number, dst: number, kind: number, family: number, now: number): number {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));

@@ -1,9 +1,10 @@
 // The matrix folded by zone: for each ordered pair of zones (source zone,
-// target zone), how many cells have each status. Computed here from a whole
-// matrix snapshot; the one function is the seam where per-zone tallies kept at
-// ingest can take over without the API changing.
+// target zone), how many cells have each status. Read from the compact
+// matrix's status letters (a code per cell from the store, with the same
+// overlay as the API: a target whose agent is away is unknown), so the zone
+// view agrees cell for cell with /api/v1/matrix.
 import { STATUSES, type Status } from '../../common/vocabulary.js';
-import type { MatrixSnapshot } from './query.js';
+import type { CompactSnapshot } from './query.js';
 
 export interface ZonePairCounts {
   readonly srcZone: string;
@@ -14,21 +15,22 @@ export interface ZonePairCounts {
 }
 
 /** Every ordered zone pair with at least one node pair, sorted by source zone, then target zone. */
-export function zoneSummary(snapshot: MatrixSnapshot): ZonePairCounts[] {
+export function zoneSummary(snapshot: Pick<CompactSnapshot, 'nodes' | 'rows'>): ZonePairCounts[] {
   const zones = [...new Set(snapshot.nodes.map((n) => n.zone))].sort();
   const zoneIndex = new Map(zones.map((z, i) => [z, i]));
   const of = snapshot.nodes.map((n) => zoneIndex.get(n.zone)!);
   const z = zones.length;
   // One counter per (source zone, target zone, status): no object per cell.
   const tally = new Float64Array(z * z * STATUSES.length);
-  const statusIndex = Object.fromEntries(STATUSES.map((s, i) => [s, i])) as Record<Status, number>;
-  snapshot.cells.forEach((row, s) => {
+  const letterIndex: Record<string, number> = { o: STATUSES.indexOf('ok'), d: STATUSES.indexOf('degraded'), f: STATUSES.indexOf('failing'), u: STATUSES.indexOf('unknown') };
+  snapshot.rows.forEach((row, s) => {
     const base = of[s]! * z;
-    row.forEach((c, d) => {
-      if (c === null) return;
-      const at = (base + of[d]!) * STATUSES.length + statusIndex[c.status];
+    for (let d = 0; d < row.length; d++) {
+      const k = letterIndex[row[d]!];
+      if (k === undefined) continue; // the diagonal
+      const at = (base + of[d]!) * STATUSES.length + k;
       tally[at] = tally[at]! + 1;
-    });
+    }
   });
   const out: ZonePairCounts[] = [];
   for (let a = 0; a < z; a++) {

@@ -2,7 +2,7 @@
 // built once per evaluation and form (evaluation-cache.ts), with an ETag.
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { MatrixSnapshot } from '../../matrix/query.js';
+import type { CompactSnapshot, MatrixSnapshot } from '../../matrix/query.js';
 import type { CellView } from '../../matrix/store.js';
 import { zoneSummary } from '../../matrix/zones.js';
 import { iso, type ApiDeps } from '../app.js';
@@ -25,7 +25,7 @@ export function cellBody(c: CellView) {
 }
 type CellBody = ReturnType<typeof cellBody>;
 
-function header(m: MatrixSnapshot, windowMs: number, now: number) {
+function header(m: { kind: MatrixSnapshot['kind']; family: MatrixSnapshot['family'] }, windowMs: number, now: number) {
   return { kind: m.kind, family: m.family, windowSeconds: windowMs / 1000, generatedAt: new Date(now).toISOString() };
 }
 
@@ -38,34 +38,18 @@ export function fullMatrixBody(m: MatrixSnapshot, windowMs: number, now: number)
   };
 }
 
-/** A cell that says nothing beyond its letter: unknown, never a result (or every one gone with its node). */
-function noData(c: CellView): boolean {
-  return c.status === 'unknown' && c.samples === 0 && c.lastOutcome === null;
-}
-
 /** One letter per cell, objects only where there is something to read: a healthy 1,000-node matrix is ~1 MB, not ~100. */
-export function compactMatrixBody(m: MatrixSnapshot, windowMs: number, now: number) {
+export function compactMatrixBody(m: CompactSnapshot, windowMs: number, now: number) {
   const details: Record<string, Record<string, CellBody>> = {};
-  const rows = m.cells.map((row, s) => {
-    let line = '';
-    let mine: Record<string, CellBody> | undefined;
-    row.forEach((c, d) => {
-      if (c === null) {
-        line += DIAGONAL_LETTER;
-        return;
-      }
-      line += STATUS_LETTERS[c.status];
-      if (c.status === 'ok' || noData(c)) return;
-      mine ??= details[String(s)] = {};
-      mine[String(d)] = cellBody(c);
-    });
-    return line;
-  });
+  for (const [s, row] of m.details) {
+    const mine: Record<string, CellBody> = (details[String(s)] = {});
+    for (const [d, c] of row) mine[String(d)] = cellBody(c);
+  }
   const { kind, family, ...rest } = header(m, windowMs, now);
-  return { kind, family, format: 'compact' as const, ...rest, nodes: m.nodes.map((n) => n.name), rows, details, summary: m.summary };
+  return { kind, family, format: 'compact' as const, ...rest, nodes: m.nodes.map((n) => n.name), rows: [...m.rows], details, summary: m.summary };
 }
 
-export function zonesBody(m: MatrixSnapshot, windowMs: number, now: number) {
+export function zonesBody(m: CompactSnapshot, windowMs: number, now: number) {
   const nodesPerZone = new Map<string, number>();
   for (const n of m.nodes) nodesPerZone.set(n.zone, (nodesPerZone.get(n.zone) ?? 0) + 1);
   return {
@@ -105,8 +89,7 @@ export const matrixRoutes: FastifyPluginAsync<MatrixRouteOptions> = async (app, 
         key: `matrix.${kind}.${family}.${format}`,
         build: () => {
           const now = o.clock.now();
-          const m = o.query.matrix(kind, family);
-          return serialize(format === 'compact' ? compactMatrixBody(m, o.windowMs, now) : fullMatrixBody(m, o.windowMs, now));
+          return serialize(format === 'compact' ? compactMatrixBody(o.query.compact(kind, family), o.windowMs, now) : fullMatrixBody(o.query.matrix(kind, family), o.windowMs, now));
         },
       });
     },
@@ -131,7 +114,7 @@ export const matrixRoutes: FastifyPluginAsync<MatrixRouteOptions> = async (app, 
         key: `zones.${kind}.${family}`,
         build: () => {
           const now = o.clock.now();
-          return serialize(zonesBody(o.query.matrix(kind, family), o.windowMs, now));
+          return serialize(zonesBody(o.query.compact(kind, family), o.windowMs, now));
         },
       });
     },

@@ -30,7 +30,7 @@ const DNS_SERVERS = [
 const DNS_OPTIONS = { latencyThresholdMs: 20, degradedLoss: 0.05, windowMs: 60_000, clusterDomain: 'cluster.local', questions: [{ name: 'kubernetes.default.svc.cluster.local', type: 'A' as const }] };
 const dnsStore = new DnsStore(DNS_SERVERS, { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 20, staleAfterMs: 15_000 } }, clock.now());
 const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 }, dnsStore);
-const query = new MatrixQuery(nodes, store);
+const query = new MatrixQuery(nodes, store, () => clock.monotonic());
 let notReady: string | undefined = 'gRPC server not listening yet';
 const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org/runbooks' });
 const evaluator = new Evaluator({

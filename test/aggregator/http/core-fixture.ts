@@ -29,7 +29,7 @@ export interface Core {
   readonly clock: ManualClock;
   readonly registry: Registry;
   readonly query: MatrixQuery;
-  /** Calls of query.matrix() so far: the builds. */
+  /** Calls of query.matrix() and query.compact() so far: the builds. */
   readonly builds: () => number;
   /** One more evaluation: what the API's cache keys its bodies by. */
   evaluate(): void;
@@ -45,12 +45,17 @@ export async function core(over: Partial<ApiDeps> = {}, extra = 0): Promise<Core
   const dns = new DnsStore([], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds: THRESHOLDS }, clock.now());
   const cni = new CniStore();
   const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 }, dns);
-  const query = new MatrixQuery(nodes, store);
+  const query = new MatrixQuery(nodes, store, () => clock.monotonic());
   let builds = 0;
   const matrix = query.matrix.bind(query);
   query.matrix = (...args) => {
     builds++;
     return matrix(...args);
+  };
+  const compact = query.compact.bind(query);
+  query.compact = (...args) => {
+    builds++;
+    return compact(...args);
   };
   const findings = new FindingsEngine({ forMs: 0, clearForMs: 0, cluster: 'test', runbookBaseUrl: 'https://example.org/runbooks' });
   const cniInputs = () => nodes.list().map((n) => ({ node: n.name, snapshot: null, receivedAt: null }));

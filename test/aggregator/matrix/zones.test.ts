@@ -1,13 +1,14 @@
-// zoneSummary: a matrix snapshot folded by ordered zone pair.
+// zoneSummary: the compact matrix's status letters folded by ordered zone pair.
 import t from 'tap';
-import type { MatrixSnapshot } from '../../../aggregator/matrix/query.js';
+import type { CompactSnapshot } from '../../../aggregator/matrix/query.js';
 import { zoneSummary } from '../../../aggregator/matrix/zones.js';
 import type { Status } from '../../../common/vocabulary.js';
 
-function snapshot(zones: string[], statuses: (Status | null)[][]): MatrixSnapshot {
-  const nodes = zones.map((zone, i) => ({ name: `n${i}`, zone })) as unknown as MatrixSnapshot['nodes'];
-  const cells = statuses.map((row) => row.map((s) => (s === null ? null : ({ status: s } as never))));
-  return { kind: 'tcp', family: 'ipv4', nodes, cells, summary: { ok: 0, degraded: 0, failing: 0, unknown: 0 } };
+const LETTER: Record<Status, string> = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' };
+
+function snapshot(zones: string[], statuses: (Status | null)[][]): Pick<CompactSnapshot, 'nodes' | 'rows'> {
+  const nodes = zones.map((zone, i) => ({ name: `n${i}`, zone })) as unknown as CompactSnapshot['nodes'];
+  return { nodes, rows: statuses.map((row) => row.map((s) => (s === null ? '-' : LETTER[s])).join('')) };
 }
 
 t.test('counts per ordered zone pair, the diagonal left out, zones sorted', async (t) => {

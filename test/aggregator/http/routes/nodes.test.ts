@@ -33,7 +33,7 @@ async function cluster(apiToken: string | undefined) {
   const dns = new DnsStore([{ name: 'service', role: 'service', address: '10.96.0.10', port: 53 }], { windowMs: 60_000, intervalMs: 5_000, questionsPerRound: 1, thresholds: THRESHOLDS }, clock.now());
   const cni = new CniStore();
   const sessions = new AgentSessions(nodes, store, clock, { maxResultsPerReport: 1000, maxResultAgeMs: 75_000 }, dns);
-  const query = new MatrixQuery(nodes, store);
+  const query = new MatrixQuery(nodes, store, () => clock.monotonic());
   // A long clear-for: only forgetting can resolve a finding within these tests.
   const findings = new FindingsEngine({ forMs: 0, clearForMs: 600_000, cluster: 'test', runbookBaseUrl: 'https://example.org/runbooks' });
   const evaluator = new Evaluator({
