@@ -19,7 +19,7 @@
 // Each step takes the cells it explains away from the next. Pure: no clock, no I/O.
 import type { RaisedKind } from '../findings/kinds.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, CONFIRMING_RUN, PAIR_MIN_LOSS_SAMPLES, PAIR_SILENT_RUN, PAIR_WILSON_Z, lossy, pct, wilsonLower } from '../matrix/rule.js';
-import type { PairKind } from '../../common/vocabulary.js';
+import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
 import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 
 export interface Condition {
@@ -83,6 +83,10 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     const t = inT(d, k);
     return t.known >= 2 && t.failing * 2 < t.known;
   };
+  const failsMost = (d: number, kind: PairKind) => {
+    const k = a.kinds.indexOf(kind);
+    return k >= 0 && most(inT(d, k).failing, inT(d, k).known);
+  };
   const pathData = (d: number, kind: PairKind) => {
     const k = a.kinds.indexOf(kind);
     return k >= 0 && inT(d, k).known > 0;
@@ -91,7 +95,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     const ag = node.agent;
     if (ag.connected) return;
     const goneFor = a.at - (ag.disconnectedAt ?? node.knownSince);
-    const fine = node.kube?.ready === true ? 'Kubernetes says it is Ready' : answers(d, 'node') ? 'its node IP answers' : answers(d, 'icmp') ? 'its pod IP answers ICMP' : null;
+    // Probes that answer are the best witness; Kubernetes Ready only when the
+    // node path does not say otherwise (Ready means the kubelet reaches the API
+    // server, not that other nodes reach the node). Pod ICMP failing does not
+    // contradict it: during a rollout the old pod IP is gone.
+    const deadByProbe = pathData(d, 'node') && failsMost(d, 'node');
+    const fine = answers(d, 'node') ? 'its node IP answers' : answers(d, 'icmp') ? 'its pod IP answers ICMP' : node.kube?.ready === true && !deadByProbe ? 'Kubernetes says it is Ready' : null;
     const noWitness = node.kube === null && !pathData(d, 'node');
     if (fine !== null) away.set(d, `${node.name}'s agent is away (${fine}): probes towards it say nothing about the network until it is back`);
     else if (noWitness && goneFor < (o.agentGraceMs ?? 0)) away.set(d, `${node.name}'s agent is away for ${Math.round(goneFor / 1000)}s and nothing else says whether the node is up (no node probes, no Kubernetes API): unknown for --agent-grace`);
@@ -145,6 +154,8 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       byProtocol.set(p, [...(byProtocol.get(p) ?? []), k]);
     });
     for (const ks of byProtocol.values()) {
+      // The label is the protocol's first kind in the vocabulary's order (icmp before node, tcp before http), whatever --probe-kinds says.
+      ks.sort((x, y) => PAIR_KINDS.indexOf(a.kinds[x]!) - PAIR_KINDS.indexOf(a.kinds[y]!));
       const first = a.kinds[ks[0]!]!;
       const lines = ks.map((k) => `${a.kinds[k]}: ${cluster[k]!.failing} of ${cluster[k]!.known} cells failing`).join('; ');
       const working = a.kinds.filter((_, k) => !failingKinds[k] && cluster[k]!.known > 0).join(', ');
@@ -281,7 +292,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     const explain = (kinds: readonly number[]) => {
       for (const c of cells) if (kinds.includes(c.k)) explained.add(key(c.s, c.d, c.k));
     };
-    if ((failing.size >= 2 && (!nodePath || failing.has('node'))) || (notReady && failing.size >= 1) || (failing.size === 1 && withData.size === 1 && !agent.connected)) {
+    // Unreachable means nothing reaches it: every independent path with data
+    // fails (a host firewall dropping all ICMP fails two paths while TCP
+    // answers: that is ProbeKindFailing, not a dead node), or Kubernetes says
+    // NotReady; with a single path, only when its agent is gone too.
+    const allPaths = failing.size === withData.size && (withData.size >= 2 || !agent.connected);
+    if (allPaths || (notReady && failing.size >= 1)) {
       const t = count();
       downTargets.add(d);
       conditions.push({
@@ -304,7 +320,11 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       });
       explain(liveKinds);
     } else {
-      for (const ks of failing.values()) {
+      // One finding per protocol: ICMP to the pod and to the node IP blocked together is one rule.
+      const byProtocol = new Map<string, number[]>();
+      for (const k of kindsFailing) byProtocol.set(PROTOCOL_OF[a.kinds[k]!], [...(byProtocol.get(PROTOCOL_OF[a.kinds[k]!]) ?? []), k]);
+      for (const ks of byProtocol.values()) {
+        ks.sort((x, y) => PAIR_KINDS.indexOf(a.kinds[x]!) - PAIR_KINDS.indexOf(a.kinds[y]!));
         const kind = a.kinds[ks[0]!]!;
         const t = inOf(d, ks[0]!, isolated);
         const mine = cells.filter((c) => ks.includes(c.k));
@@ -313,7 +333,7 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
           subject: { kind, node: name(d) },
           summary: `${ks.map((k) => a.kinds[k]).join(' and ')} probes towards ${name(d)} fail from ${t.failing} of ${t.known} nodes; other probes reach it`,
           description: () =>
-            `${outcomesLine(a, mine)}${agentLine} The node is up (other kinds reach it): ${PATH_OF[kind] === 'responder' ? `a firewall rule or NetworkPolicy on ${name(d)} blocks the agent's responder port, or its responder is not listening` : PATH_OF[kind] === 'node' ? `ICMP to ${name(d)}'s node IP is blocked (host firewall, security group), or its node IP is wrong` : `ICMP to its pod is blocked (NetworkPolicy, host firewall) while TCP passes`}.${sinceLine(a, mine, wall)}`,
+            `${outcomesLine(a, mine)}${agentLine} The node is up (other kinds reach it): ${PROTOCOL_OF[kind] === 'tcp' ? `a firewall rule or NetworkPolicy on ${name(d)} blocks the agent's responder port, or its responder is not listening` : ks.length > 1 ? `ICMP to ${name(d)} is blocked (a host firewall or security group dropping ICMP) while TCP passes` : PATH_OF[kind] === 'node' ? `ICMP to ${name(d)}'s node IP is blocked (host firewall, security group), or its node IP is wrong` : `ICMP to its pod is blocked (NetworkPolicy, host firewall) while TCP passes`}.${sinceLine(a, mine, wall)}`,
         });
         explain(ks);
       }

@@ -143,6 +143,27 @@ t.test('ICMP to one node blocked while its responder answers: ProbeKindFailing{k
   t.match(w.last.firing[0]!.description, /ICMP to its pod is blocked/);
 });
 
+t.test('a host firewall dropping all ICMP to one node (pod and node IP) while TCP answers: one ProbeKindFailing{kind=icmp,node}, not NodeUnreachable', async (t) => {
+  const c = new AgentCluster();
+  c.join('node', 5);
+  const rig = c.findings({ forMs: FOR, clearForMs: FOR, agentGraceMs: GRACE });
+  const w = watch(c, rig, 36, (_s, d, k) => (d === 'node-2' && (k === 'icmp' || k === 'node') ? 'timeout' : 'ok'));
+  t.same([...w.seen], ['ProbeKindFailing{kind=icmp,node=node-2} warning'], 'two paths fail, the responder answers: nothing says the node is down');
+  t.match(w.last.firing[0]!.summary, /^icmp and node probes towards node-2 fail/);
+  t.match(w.last.firing[0]!.description, /ICMP to node-2 is blocked \(a host firewall or security group dropping ICMP\) while TCP passes/);
+});
+
+t.test('Kubernetes Ready does not outweigh the node path: agent gone and its node IP silent from every peer is NodeUnreachable', async (t) => {
+  const c = new AgentCluster();
+  c.join('node', 4);
+  for (const n of c.nodes.list()) n.kube = kube(true);
+  const rig = c.findings({ forMs: FOR, clearForMs: FOR, agentGraceMs: GRACE });
+  watch(c, rig, 4, healthy);
+  c.leave('node-4');
+  const w = watch(c, rig, 6, (_s, d) => (d === 'node-4' ? 'timeout' : 'ok'));
+  t.same([...w.seen], ['NodeUnreachable{node=node-4} critical'], 'Ready means the kubelet reaches the API server, not that the other nodes reach it');
+});
+
 t.test('pod paths failing towards a node whose node IP answers: PodNetworkUnreachable, critical', async (t) => {
   const c = new AgentCluster();
   c.join('node', 5);
