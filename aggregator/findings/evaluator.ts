@@ -10,7 +10,7 @@ import type { CniAssessment, CniNodeInput } from '../cni/assess.js';
 import type { CniAssessor } from '../cni/assessor.js';
 import { assessDns, type DnsAssessment, type DnsAssessOptions } from '../dns/assess.js';
 import type { DnsStore } from '../dns/store.js';
-import { assess, type Assessment, type AssessOptions } from '../localize/assess.js';
+import { assess, RttSampler, type Assessment, type AssessOptions } from '../localize/assess.js';
 import { localize, type LocalizeOptions } from '../localize/localize.js';
 import type { MatrixQuery } from '../matrix/query.js';
 import type { MatrixStore } from '../matrix/store.js';
@@ -55,6 +55,8 @@ export class Evaluator {
   private stopped = false;
   readonly stats = { evaluations: 0, dropped: new Map<RaisedKind, number>() };
   private dropLogged = false;
+  /** Node RTT percentiles over the last probers read: one read per node and kind each evaluation. */
+  private readonly rtt = new RttSampler();
 
   constructor(private readonly d: EvaluatorDeps) {}
 
@@ -72,7 +74,7 @@ export class Evaluator {
     const now = this.d.clock.monotonic();
     const wall = this.d.clock.now();
     const nodes = this.d.nodes.list();
-    const assessment = assess(nodes, this.d.store, this.d.query.defaultFamily(), now, this.d.assess);
+    const assessment = assess(nodes, this.d.store, this.d.query.defaultFamily(), now, { ...this.d.assess, rtt: this.rtt });
     const { conditions, away } = localize(assessment, { ...this.d.localize, toWall: (m) => m + (wall - now) });
     this.d.query.setAway(new Map([...away].map(([pos, why]) => [nodes[pos]!.index, why])));
     for (const name of assessment.staleRows) this.d.log.info({ node: name }, 'no report from this node\'s agent for the stale time: its row is unknown');

@@ -4,10 +4,10 @@
 // same, per kind a summary, and the non-ok cells themselves. The localizer,
 // the metrics and the API read this. Cost: O(nodes × kinds + zones² + non-ok
 // cells), plus a bounded sample of cells per node for RTT percentiles.
-import { addressFamilies, STATUSES, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
+import { PAIR_KINDS, addressFamilies, outcomes, STATUSES, type AddressFamily, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
 import { kindIndex, type CellView, type MatrixStore, type NodeTally } from '../matrix/store.js';
-import { percentile } from '../matrix/window.js';
+import { percentile, sortPrefix } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes/registry.js';
 
 export interface Tally {
@@ -48,6 +48,12 @@ export interface BadCell {
   readonly k: number;
   readonly kind: PairKind;
   readonly code: number;
+  /** Its loss buckets (not the current run): its share of the node tallies. */
+  readonly lossSamples: number;
+  readonly lossFailures: number;
+  /** The current run of failures, and the newest outcome. */
+  readonly run: number;
+  readonly lastOutcome: Outcome | null;
 }
 
 export interface Assessment {
@@ -89,9 +95,53 @@ export interface AssessOptions {
   readonly planKinds: readonly PairKind[];
   readonly windowMs: number;
   readonly maxUnhealthy: number;
+  /**
+   * Keeps the last RTT_PROBERS probers' percentiles per node across
+   * evaluations, so each evaluation reads one prober per node and kind (the
+   * evaluator has one). Without it, every evaluation reads RTT_PROBERS.
+   */
+  readonly rtt?: RttSampler;
 }
 
-/** Probers per target whose RTT feeds the node's RTT percentiles (rotating each evaluation). */
+/** Per node and kind, the RTT p50/p99 of the last RTT_PROBERS probers read, one more each evaluation (a rotating prober). */
+export class RttSampler {
+  private readonly rings = new WeakMap<NodeRecord, Map<PairKind, { p50: Float64Array; p99: Float64Array; n: number; head: number }>>();
+  private turn = 0;
+  private readonly scratch = new Float64Array(RTT_PROBERS);
+
+  /** Reads one prober's cell towards each node for `kind`, then the node's percentiles over its ring. */
+  sample(nodes: readonly NodeRecord[], kind: PairKind, read: (s: number, d: number) => { p50: number; p99: number } | null): { p50: number | null; p99: number | null }[] {
+    const n = nodes.length;
+    const turn = this.turn++;
+    return nodes.map((node, d) => {
+      let byKind = this.rings.get(node);
+      if (!byKind) this.rings.set(node, (byKind = new Map()));
+      let ring = byKind.get(kind);
+      if (!ring) byKind.set(kind, (ring = { p50: new Float64Array(RTT_PROBERS), p99: new Float64Array(RTT_PROBERS), n: 0, head: 0 }));
+      if (n > 1) {
+        // A prober other than the node itself, a different one each turn.
+        const s = (d + 1 + (turn % (n - 1))) % n;
+        const r = read(s, d);
+        if (r) {
+          ring.p50[ring.head] = r.p50;
+          ring.p99[ring.head] = r.p99;
+          ring.head = (ring.head + 1) % RTT_PROBERS;
+          if (ring.n < RTT_PROBERS) ring.n++;
+        }
+      }
+      if (ring.n === 0) return { p50: null, p99: null };
+      const { scratch } = this;
+      scratch.set(ring.p50.subarray(0, ring.n));
+      sortPrefix(scratch, ring.n);
+      const p50 = round3(percentile(scratch, ring.n, 0.5));
+      scratch.set(ring.p99.subarray(0, ring.n));
+      sortPrefix(scratch, ring.n);
+      return { p50, p99: round3(percentile(scratch, ring.n, 0.99)) };
+    });
+  }
+}
+
+/** Probers per target whose RTT feeds the node's RTT percentiles (the last ones read, rotating each evaluation). */
 export const RTT_PROBERS = 8;
 
 export const newTally = (): Tally => ({ known: 0, reachable: 0, failing: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0 });
@@ -124,8 +174,14 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const start = rotation++;
   const stats = kinds.map((kind) => {
     const k = kindIndex(kind);
+    const sampled = o.rtt?.sample(nodes, kind, (s, d) => store.rtt(nodes[s]!.index, nodes[d]!.index, k, f, now));
     return nodes.map((node, d): NodeKindStats => {
       const st: NodeKindStats = { in: tallyOf(store.nodeTally(node.index, 'in', k, f)), out: tallyOf(store.nodeTally(node.index, 'out', k, f)), rttP50Ms: null, rttP99Ms: null };
+      if (sampled) {
+        st.rttP50Ms = sampled[d]!.p50;
+        st.rttP99Ms = sampled[d]!.p99;
+        return st;
+      }
       const p50: number[] = [];
       const p99: number[] = [];
       for (let j = 0; j < Math.min(n - 1, RTT_PROBERS * 2) && p50.length < RTT_PROBERS; j++) {
@@ -165,13 +221,24 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
 
   const judged = new Map(kinds.map((k, i) => [kindIndex(k), i]));
   const planned = new Set(o.planKinds.map(kindIndex));
+  const kindOf = PAIR_KINDS.slice();
   const bad: BadCell[] = [];
   for (const c of store.nonOkCells()) {
     if (c.family !== f || !planned.has(c.kind)) continue;
     const s = position.get(c.src);
     const d = position.get(c.dst);
     if (s === undefined || d === undefined || c.code === CODE_UNKNOWN) continue;
-    bad.push({ s, d, k: judged.get(c.kind) ?? -1, kind: o.planKinds.find((x) => kindIndex(x) === c.kind)!, code: c.code });
+    bad.push({
+      s,
+      d,
+      k: judged.get(c.kind) ?? -1,
+      kind: kindOf[c.kind]!,
+      code: c.code,
+      lossSamples: c.lossSamples,
+      lossFailures: c.lossFailures,
+      run: c.run,
+      lastOutcome: outcomes.words[c.lastOutcome] ?? null,
+    });
   }
   const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
   const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);

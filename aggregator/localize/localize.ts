@@ -352,11 +352,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       samples += inT(x, k).samples + outT(x, k).samples;
       failures += inT(x, k).failedSamples + outT(x, k).failedSamples;
     }
-    for (const c of [...(badOut.get(x) ?? []), ...(badIn.get(x) ?? [])]) {
-      if (!live.has(c.k) || (c.code !== CODE_FAILING && !gone.has(c.s === x ? c.d : c.s))) continue;
-      const l = a.loss(c.s, c.d, c.kind);
-      samples -= l.samples;
-      failures -= l.failures;
+    for (const cells of [badOut.get(x), badIn.get(x)]) {
+      for (const c of cells ?? []) {
+        if (!live.has(c.k) || (c.code !== CODE_FAILING && !gone.has(c.s === x ? c.d : c.s))) continue;
+        samples -= c.lossSamples;
+        failures -= c.lossFailures;
+      }
     }
     return { samples, failures };
   };
@@ -443,10 +444,9 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     // two kinds failing for two rounds in a row, or one kind silent for a long
     // run. A single round in which two kinds time out together happens to
     // ~150 pairs a round at 1,000 nodes with 0.5 % background loss.
-    const views = failingCells.map((c) => a.view(c.s, c.d, c.kind));
-    const explicitAnswer = views.some((v) => v !== undefined && v.lastOutcome !== null && v.lastOutcome !== 'timeout' && v.lastOutcome !== 'error' && v.lastOutcome !== 'ok');
-    const sustained = views.filter((v) => v !== undefined && v.failureRun >= CONFIRMING_RUN).length;
-    const evidence = explicitAnswer || sustained >= 2 || views.some((v) => v !== undefined && v.failureRun >= PAIR_SILENT_RUN);
+    const explicitAnswer = failingCells.some((c) => c.run > 0 && c.lastOutcome !== null && c.lastOutcome !== 'timeout' && c.lastOutcome !== 'error');
+    const sustained = failingCells.filter((c) => c.run >= CONFIRMING_RUN).length;
+    const evidence = explicitAnswer || sustained >= 2 || failingCells.some((c) => c.run >= PAIR_SILENT_RUN);
     // Timeouts alone on a pair with a node already named lossy are that node's loss.
     const byLossyNode = !explicitAnswer && (lossyNode.has(s) || lossyNode.has(d));
     if (failingCells.length > 0 && evidence && !byLossyNode) {

@@ -88,6 +88,12 @@ export interface NonOkCell {
   readonly kind: number;
   readonly family: number;
   readonly code: number;
+  /** The cell's loss buckets (its share of the node and zone tallies; not the current run). */
+  readonly lossSamples: number;
+  readonly lossFailures: number;
+  /** The current run of failures and the newest outcome (outcome index). */
+  readonly run: number;
+  readonly lastOutcome: number;
 }
 
 const CHUNK_BITS = 12;
@@ -486,7 +492,13 @@ export class MatrixStore {
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
       const key = c.key[i]!;
-      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]! };
+      let lossSamples = 0;
+      let lossFailures = 0;
+      for (let b = i * B, e = b + B; b < e; b++) {
+        lossSamples += c.lossN[b]!;
+        lossFailures += c.lossF[b]!;
+      }
+      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]!, lossSamples, lossFailures, run: c.run[i]!, lastOutcome: c.lastOutcome[i]! };
     }
   }
 
