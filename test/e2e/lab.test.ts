@@ -169,6 +169,26 @@ t.test('a 3-node lab', async (t) => {
     t.equal((await ping(lab, n1.ns, n3.podIP, { count: 2 })).received, 2, 'ICMP passes');
   });
 
+  t.test('a port closed on node-2: TCP to it refused from the network; ICMP and node-2\'s own connections pass', async (t) => {
+    await lab.blockPort('node-2', PORT);
+    t.teardown(() => lab.clear());
+    const [c12, c32, p12, self, c21] = await Promise.all([
+      tcpConnect(lab, n1.ns, n2.podIP, PORT),
+      tcpConnect(lab, n3.ns, n2.podIP, PORT),
+      ping(lab, n1.ns, n2.podIP, { count: 2 }),
+      tcpConnect(lab, n2.ns, n2.podIP, PORT),
+      tcpConnect(lab, n2.ns, n1.podIP, PORT),
+    ]);
+    t.equal(c12.outcome, 'ECONNREFUSED', 'node-1 -> node-2 refused');
+    t.equal(c32.outcome, 'ECONNREFUSED', 'node-3 -> node-2 refused');
+    t.equal(p12.received, 2, 'ICMP passes');
+    t.equal(self.outcome, 'connected', 'node-2 reaches its own port (over lo)');
+    t.equal(c21.outcome, 'connected', 'node-2 -> node-1 unaffected');
+    t.same(await lab.faults(), [{ kind: 'block-port', node: 'node-2', proto: 'tcp', port: PORT, mode: 'reject' }]);
+    await lab.clear('node-2');
+    t.equal((await tcpConnect(lab, n1.ns, n2.podIP, PORT)).outcome, 'connected', 'clear(node-2) opens it again');
+  });
+
   t.test('ICMP blocked into node-2: ping fails both ways, TCP works', async (t) => {
     await lab.blockProtocol('node-2', 'icmp');
     t.teardown(() => lab.clear());
@@ -258,6 +278,10 @@ t.test('a 3-node lab', async (t) => {
     const other = await fping(lab, n1.ns, n3.podIP, { count: 50, periodMs: 10 });
     t.equal(other.lossRatio, 0, 'node-1 -> node-3 loses nothing');
     t.same(await lab.faults(), [{ kind: 'loss', node: 'node-2', percent: 30 }]);
+    const drops = await lab.lossDrops('node-2');
+    t.ok(drops >= r.sent - r.received && drops > 0, `the rule counted ${drops} drops (${r.sent - r.received} replies lost)`);
+    await lab.clear();
+    t.equal(await lab.lossDrops('node-2'), 0, 'no rule, no count');
   });
 
   t.test('MTU blackhole on node-2\'s cable: big DF packets vanish, small ones pass', async (t) => {
@@ -318,6 +342,7 @@ t.test('a 3-node lab', async (t) => {
     await t.rejects(lab.loss('node-1', 130), /expected 0-100/);
     await t.rejects(lab.delay('node-1', -1), /expected 0-60000/);
     await t.rejects(lab.mtu('node-1', 100), /expected an integer from 576 to 9000/);
+    await t.rejects(lab.blockPort('node-1', 0), /expected an integer from 1 to 65535/);
     await t.rejects(lab.exec(n1.ns, ['ip', 'link', 'set', 'nosuchdev', 'up']), /ip netns exec \S+ ip link set nosuchdev up: exited with 1: .*nosuchdev/);
   });
 });

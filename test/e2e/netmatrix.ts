@@ -101,9 +101,98 @@ export interface ApiFinding {
   readonly description: string;
 }
 
+/** Labels every finding carries; the rest say what it is about (node, src/dst, kind, ...). */
+const COMMON_LABELS = new Set(['alertname', 'severity', 'cluster']);
+
+/** What a finding is about: its labels without alertname, severity and cluster. */
+export function subjectOf(f: ApiFinding): Record<string, string> {
+  return Object.fromEntries(Object.entries(f.labels).filter(([k]) => !COMMON_LABELS.has(k)));
+}
+
+/** `PacketLoss{node="node-4"}`: a finding's kind and subject, as an alert reads. */
+export function findingName(f: ApiFinding): string {
+  return `${f.kind}{${Object.entries(subjectOf(f)).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+}
+
+/** One finding as seen over a period of polls. */
+export interface SeenFinding {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly severity: string;
+  readonly subject: Record<string, string>;
+  /** ms after the log's start when it was first listed (pending or firing), and first listed firing. */
+  readonly firstSeenMs: number;
+  firstFiringMs: number | null;
+  lastSeenMs: number;
+  polls: number;
+  summary: string;
+}
+
+/**
+ * Every finding GET /api/v1/findings?state=all listed over a period, by id,
+ * with when it was first seen, first seen firing, and last seen (ms from
+ * `start`): what fired or was pending during a fault, and when.
+ */
+export class FindingsLog {
+  private readonly seen = new Map<string, SeenFinding>();
+  polls = 0;
+
+  constructor(readonly start: number = Date.now()) {}
+
+  add(list: readonly ApiFinding[], at: number = Date.now()): void {
+    this.polls++;
+    const ms = at - this.start;
+    for (const f of list) {
+      const s = this.seen.get(f.id);
+      if (s) {
+        s.lastSeenMs = ms;
+        s.polls++;
+        s.summary = f.summary;
+        if (f.state === 'firing') s.firstFiringMs ??= ms;
+      } else {
+        this.seen.set(f.id, {
+          id: f.id,
+          name: findingName(f),
+          kind: f.kind,
+          severity: f.severity,
+          subject: subjectOf(f),
+          firstSeenMs: ms,
+          firstFiringMs: f.state === 'firing' ? ms : null,
+          lastSeenMs: ms,
+          polls: 1,
+          summary: f.summary,
+        });
+      }
+    }
+  }
+
+  /** Polls once and adds what was listed. */
+  async poll(nm: Netmatrix): Promise<ApiFinding[]> {
+    const list = await nm.findings('all');
+    this.add(list);
+    return list;
+  }
+
+  list(keep: (f: SeenFinding) => boolean = () => true): SeenFinding[] {
+    return [...this.seen.values()].filter(keep).sort((a, b) => a.firstSeenMs - b.firstSeenMs);
+  }
+
+  /** `NodeUnreachable{node="node-3"} critical: pending at +2.1s, firing at +6.3s, last seen +19.8s (18 polls)`, one per line. */
+  describe(keep?: (f: SeenFinding) => boolean): string {
+    const s = (ms: number) => `+${(ms / 1000).toFixed(1)}s`;
+    const lines = this.list(keep).map(
+      (f) =>
+        `${f.name} ${f.severity}: ${f.firstFiringMs === f.firstSeenMs ? `firing at ${s(f.firstSeenMs)}` : `pending at ${s(f.firstSeenMs)}${f.firstFiringMs === null ? ', never firing' : `, firing at ${s(f.firstFiringMs)}`}`}, last seen ${s(f.lastSeenMs)} (${f.polls} of ${this.polls} polls): ${f.summary}`,
+    );
+    return lines.length ? lines.join('\n') : 'none';
+  }
+}
+
 const GRPC_PORT = 9400;
 const HTTP_PORT = 8080;
-const AGENT_PORT = 9402;
+/** The agents' --listen port: their responder (TCP accept and GET /healthz, what peers probe) and /metrics. */
+export const AGENT_PORT = 9402;
 
 export interface NetmatrixOptions {
   /** Extra aggregator flags, e.g. { 'probe-interval': '500ms' }; DNS probes are off (`dns-servers: none`) unless given here. */

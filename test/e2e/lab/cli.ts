@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MAX_DNS_REPLICAS, MAX_NODES, validateDnsReplicas, validateNodeCount } from './addressing.js';
-import { describeFault, BLOCK_MODES, BLOCK_PROTOS, PROTOS, type BlockMode, type BlockProto, type Proto } from './faults.js';
+import { describeFault, BLOCK_MODES, BLOCK_PROTOS, PORT_MODES, PORT_PROTOS, PROTOS, type BlockMode, type BlockProto, type PortMode, type PortProto, type Proto } from './faults.js';
 import { createLab, Lab, listLabs, sweepStaleLabs } from './lab.js';
 import { pidsInNamespaces, processArgv } from './processes.js';
 import { stateRoot, type DnsRecord } from './registry.js';
@@ -19,6 +19,8 @@ const USAGE = `usage: npm run lab -- COMMAND   (as root)
   fault drop|reject|unreachable SRC DST [--proto icmp|tcp|all]
                                           block SRC -> DST on DST's INPUT (drop: both directions)
   fault block-proto NODE icmp|tcp|udp     drop every packet of one protocol into NODE
+  fault block-port NODE PORT [--proto tcp|udp] [--mode reject|drop]
+                                          close one port of NODE to the network (host firewall rule)
   fault cut NODE | fault restore NODE     pull / plug NODE's cable
   fault delay NODE|REPLICA MS [JITTER_MS] delay NODE's (or DNS REPLICA's: dns-b) egress (0 removes it)
   fault loss NODE PERCENT                 drop PERCENT % of NODE's egress at random (0 removes it)
@@ -197,6 +199,14 @@ async function fault(lab: Lab, p: Parsed): Promise<string> {
       const proto: Proto = oneOf(b, PROTOS, 'protocol');
       await lab.blockProtocol(node, proto);
       return describeFault({ kind: 'block-proto', node, proto });
+    }
+    case 'block-port': {
+      const node = nodeName(lab, a);
+      const port = number(b, 'port');
+      const proto: PortProto = oneOf(option(p, 'proto') ?? 'tcp', PORT_PROTOS, '--proto');
+      const mode: PortMode = oneOf(option(p, 'mode') ?? 'reject', PORT_MODES, '--mode');
+      await lab.blockPort(node, port, mode, proto);
+      return describeFault({ kind: 'block-port', node, proto, port, mode });
     }
     case 'cut': {
       const node = nodeName(lab, a);

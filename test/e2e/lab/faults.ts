@@ -20,14 +20,20 @@ const TAG = 'nmlab';
 export type BlockMode = 'drop' | 'reject' | 'unreachable';
 export type BlockProto = 'icmp' | 'tcp' | 'all';
 export type Proto = 'icmp' | 'tcp' | 'udp';
+export type PortProto = 'tcp' | 'udp';
+export type PortMode = 'reject' | 'drop';
 
 export const BLOCK_MODES: readonly BlockMode[] = ['drop', 'reject', 'unreachable'];
 export const BLOCK_PROTOS: readonly BlockProto[] = ['icmp', 'tcp', 'all'];
 export const PROTOS: readonly Proto[] = ['icmp', 'tcp', 'udp'];
+export const PORT_PROTOS: readonly PortProto[] = ['tcp', 'udp'];
+export const PORT_MODES: readonly PortMode[] = ['reject', 'drop'];
 
 export type Fault =
   | { readonly kind: 'block'; readonly mode: BlockMode; readonly src: string; readonly dst: string; readonly proto: BlockProto }
   | { readonly kind: 'block-proto'; readonly node: string; readonly proto: Proto }
+  /** One port of a node closed to the network (a host firewall rule on its INPUT). */
+  | { readonly kind: 'block-port'; readonly node: string; readonly proto: PortProto; readonly port: number; readonly mode: PortMode }
   | { readonly kind: 'cut'; readonly node: string }
   | { readonly kind: 'mtu'; readonly node: string; readonly bytes: number }
   | { readonly kind: 'delay'; readonly node: string; readonly ms: number; readonly jitterMs: number }
@@ -43,6 +49,8 @@ export function describeFault(f: Fault): string {
       return `${f.mode} ${f.src} -> ${f.dst}${f.proto === 'all' ? '' : ` (${f.proto} only)`}${f.mode === 'drop' ? ' (both directions)' : ''}`;
     case 'block-proto':
       return `all ${f.proto} into ${f.node} dropped`;
+    case 'block-port':
+      return `${f.node}: ${f.proto} port ${f.port} ${f.mode === 'reject' ? 'rejected' : 'dropped'} from the network`;
     case 'cut':
       return `${f.node}: cable cut`;
     case 'mtu':
@@ -139,6 +147,19 @@ export function protoRule(node: LabNode, proto: Proto): string[] {
 }
 
 /**
+ * One port of a node closed to the network, as a host firewall rule closes it:
+ * on the node's INPUT, for what arrives on eth0, with no connection-state match
+ * (an established connection is cut too). `reject` answers with a TCP reset
+ * (ECONNREFUSED) or ICMP port unreachable for UDP; `drop` makes it time out.
+ * The node's own connections to its addresses go over lo and pass, so a test
+ * can still read the node's /metrics on that port through a forwarder.
+ */
+export function portRule(node: LabNode, port: number, proto: PortProto, mode: PortMode): string[] {
+  const target = mode === 'drop' ? ['DROP'] : ['REJECT', '--reject-with', proto === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable'];
+  return ['-i', 'eth0', '-p', proto, '--dport', String(port), ...comment(['block-port', node.name, proto, String(port), mode]), '-j', ...target];
+}
+
+/**
  * What a node's DNS queries are dropped with, on one replica's INPUT: UDP and
  * TCP to port 53 from the node's pod and node IPs. On the receiver, like every
  * block (a DROP in the node's own OUTPUT would make send() fail with EPERM), so
@@ -210,6 +231,12 @@ export function lossScript(node: LabNode, percent: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Frames dropped by a node's loss rule, from `nft list chain` output of its loss chain (0 without a rule). */
+export function parseLossDrops(nftChain: string): number {
+  const m = /numgen random mod 10000 < \d+ counter packets (\d+)/.exec(nftChain);
+  return m ? Number(m[1]) : 0;
+}
+
 /** Loss percent from `nft list chain` output of a node's loss chain (0 if none). */
 export function parseLoss(nftChain: string): number {
   const m = /numgen random mod 10000 < (\d+)/.exec(nftChain);
@@ -224,11 +251,13 @@ export function parseTaggedRules(iptablesS: string): Fault[] {
     const m = /--comment "?(nmlab:[^" ]+)"?/.exec(line);
     if (!m?.[1] || seen.has(m[1])) continue;
     seen.add(m[1]);
-    const [, kind, a, b, c] = m[1].split(':');
+    const [, kind, a, b, c, d] = m[1].split(':');
     if ((kind === 'drop' || kind === 'reject' || kind === 'unreachable') && a && b && c) {
       faults.push({ kind: 'block', mode: kind, src: a, dst: b, proto: c as BlockProto });
     } else if (kind === 'block-proto' && a && b) {
       faults.push({ kind: 'block-proto', node: a, proto: b as Proto });
+    } else if (kind === 'block-port' && a && b && c && d) {
+      faults.push({ kind: 'block-port', node: a, proto: b as PortProto, port: Number(c), mode: d as PortMode });
     } else if (kind === 'block-dns' && a) {
       faults.push({ kind: 'dns-blocked', node: a });
     }

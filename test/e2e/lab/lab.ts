@@ -39,13 +39,17 @@ import {
   nodeChainsSetup,
   pairRules,
   parseLoss,
+  parseLossDrops,
   parseTaggedRules,
+  portRule,
   protoRule,
   rulesNaming,
   serviceNat,
   type BlockMode,
   type BlockProto,
   type Fault,
+  type PortMode,
+  type PortProto,
   type Proto,
 } from './faults.js';
 import { FORWARD_SCRIPT } from './forwarder.js';
@@ -56,7 +60,7 @@ import { waitUntil } from './wait.js';
 import { currentOwner, isStale, labDir, listStates, readState, removeState, stateFile, writeState, type DnsDomain, type DnsRecord, type LabState } from './registry.js';
 
 export type { DnsReplica, LabNode, LabPlan } from './addressing.js';
-export type { BlockMode, BlockProto, Fault, Proto } from './faults.js';
+export type { BlockMode, BlockProto, Fault, PortMode, PortProto, Proto } from './faults.js';
 export type { DnsDomain, DnsRecord } from './registry.js';
 export { isListening } from './listening.js';
 
@@ -589,6 +593,18 @@ export class Lab {
     await this.serial(n.ns, () => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, [protoRule(n, proto)]) }));
   }
 
+  /**
+   * Closes one port of a node to the network, as a host firewall rule does (see
+   * portRule): `reject` gives ECONNREFUSED for TCP (ICMP port unreachable for
+   * UDP), `drop` a timeout. ICMP and other ports pass; so do the node's own
+   * connections over lo. clear(node) or clear() remove it.
+   */
+  async blockPort(node: string, port: number, mode: PortMode = 'reject', proto: PortProto = 'tcp'): Promise<void> {
+    if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new Error(`blockPort: port ${port}: expected an integer from 1 to 65535`);
+    const n = this.node(node);
+    await this.serial(n.ns, () => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, [portRule(n, port, proto, mode)]) }));
+  }
+
   /** Pulls a node's cable: its bridge-side veth goes down, so nothing reaches or leaves the node. */
   async cutCable(node: string): Promise<void> {
     const n = this.node(node);
@@ -662,6 +678,16 @@ export class Lab {
     if (!(percent >= 0 && percent <= 100)) throw new Error(`loss ${percent} %: expected 0-100`);
     const n = this.node(node);
     await this.serial(this.bridgeNs, () => this.exec(this.bridgeNs, ['nft', '-f', '-'], { input: lossScript(n, percent) }));
+  }
+
+  /**
+   * Frames a node's loss rule has dropped since its loss was last set (the rule's
+   * nft counter; 0 without loss): proof that a loss fault really lost something.
+   */
+  async lossDrops(node: string): Promise<number> {
+    const n = this.node(node);
+    const out = await this.exec(this.bridgeNs, ['nft', 'list', 'chain', 'bridge', NFT_TABLE, lossChain(n)]);
+    return parseLossDrops(out.stdout);
   }
 
   /**
