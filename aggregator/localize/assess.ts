@@ -26,6 +26,9 @@ export interface Tally {
 export interface NodeKindStats {
   readonly in: Tally;
   readonly out: Tally;
+  /** Loss over the most recent loss buckets (RECENT_BUCKETS), towards and from the node. */
+  readonly recentIn: { readonly samples: number; readonly failures: number };
+  readonly recentOut: { readonly samples: number; readonly failures: number };
   /** Median of (up to RTT_PROBERS) probers' RTT p50 towards the node (ms), null without data. */
   rttP50Ms: number | null;
   /** 0.99 quantile of their p99. */
@@ -48,9 +51,11 @@ export interface BadCell {
   readonly k: number;
   readonly kind: PairKind;
   readonly code: number;
-  /** Its loss buckets (not the current run): its share of the node tallies. */
+  /** Its loss buckets (not the current run): its share of the node tallies; and of the recent ones. */
   readonly lossSamples: number;
   readonly lossFailures: number;
+  readonly recentSamples: number;
+  readonly recentFailures: number;
   /** The current run of failures, and the newest outcome. */
   readonly run: number;
   readonly lastOutcome: Outcome | null;
@@ -87,6 +92,8 @@ export interface Assessment {
   view(s: number, d: number, kind: PairKind): CellView | undefined;
   /** Loss samples and failures of one cell over the loss window (by positions). */
   loss(s: number, d: number, kind: PairKind): { samples: number; failures: number };
+  /** The same over the most recent loss buckets. */
+  recentLoss(s: number, d: number, kind: PairKind): { samples: number; failures: number };
   /** The store's code of one cell (by positions). */
   code(s: number, d: number, kind: PairKind): number;
 }
@@ -172,11 +179,19 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const z = zones.length;
 
   const start = rotation++;
+  const recent = store.recentBuckets(now);
   const stats = kinds.map((kind) => {
     const k = kindIndex(kind);
     const sampled = o.rtt?.sample(nodes, kind, (s, d) => store.rtt(nodes[s]!.index, nodes[d]!.index, k, f, now));
     return nodes.map((node, d): NodeKindStats => {
-      const st: NodeKindStats = { in: tallyOf(store.nodeTally(node.index, 'in', k, f)), out: tallyOf(store.nodeTally(node.index, 'out', k, f)), rttP50Ms: null, rttP99Ms: null };
+      const st: NodeKindStats = {
+        in: tallyOf(store.nodeTally(node.index, 'in', k, f)),
+        out: tallyOf(store.nodeTally(node.index, 'out', k, f)),
+        recentIn: store.nodeRecentLoss(node.index, 'in', k, f, recent),
+        recentOut: store.nodeRecentLoss(node.index, 'out', k, f, recent),
+        rttP50Ms: null,
+        rttP99Ms: null,
+      };
       if (sampled) {
         st.rttP50Ms = sampled[d]!.p50;
         st.rttP99Ms = sampled[d]!.p99;
@@ -223,7 +238,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const planned = new Set(o.planKinds.map(kindIndex));
   const kindOf = PAIR_KINDS.slice();
   const bad: BadCell[] = [];
-  for (const c of store.nonOkCells()) {
+  for (const c of store.nonOkCells(recent)) {
     if (c.family !== f || !planned.has(c.kind)) continue;
     const s = position.get(c.src);
     const d = position.get(c.dst);
@@ -236,6 +251,8 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
       code: c.code,
       lossSamples: c.lossSamples,
       lossFailures: c.lossFailures,
+      recentSamples: c.recentSamples,
+      recentFailures: c.recentFailures,
       run: c.run,
       lastOutcome: outcomes.words[c.lastOutcome] ?? null,
     });
@@ -270,6 +287,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     staleRows,
     view,
     loss: (s, d, kind) => store.loss(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f),
+    recentLoss: (s, d, kind) => store.cellRecentLoss(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, recent),
     code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
   };
 }

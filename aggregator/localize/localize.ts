@@ -345,42 +345,57 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   // pair step say) and non-ok cells between it and a node named down or
   // isolated, or whose agent is away.
   const gone = new Set([...downTargets, ...away.keys()]);
+  // Judged over the whole loss window and over its most recent buckets: a
+  // node that starts losing is named before its loss fills the window.
   const pooled = (x: number) => {
-    let samples = 0;
-    let failures = 0;
+    const full = { samples: 0, failures: 0 };
+    const recent = { samples: 0, failures: 0 };
     for (const k of liveKinds) {
-      samples += inT(x, k).samples + outT(x, k).samples;
-      failures += inT(x, k).failedSamples + outT(x, k).failedSamples;
+      const st = a.stats[k]![x]!;
+      full.samples += st.in.samples + st.out.samples;
+      full.failures += st.in.failedSamples + st.out.failedSamples;
+      recent.samples += st.recentIn.samples + st.recentOut.samples;
+      recent.failures += st.recentIn.failures + st.recentOut.failures;
     }
     for (const cells of [badOut.get(x), badIn.get(x)]) {
       for (const c of cells ?? []) {
         if (!live.has(c.k) || (c.code !== CODE_FAILING && !gone.has(c.s === x ? c.d : c.s))) continue;
-        samples -= c.lossSamples;
-        failures -= c.lossFailures;
+        full.samples -= c.lossSamples;
+        full.failures -= c.lossFailures;
+        recent.samples -= c.recentSamples;
+        recent.failures -= c.recentFailures;
       }
     }
-    return { samples, failures };
+    return { full, recent };
   };
+  /** The stronger of the two windows: the one whose lower bound is higher. */
+  const judged = (p: ReturnType<typeof pooled>) => (wilsonLower(p.recent.failures, p.recent.samples) > wilsonLower(p.full.failures, p.full.samples) ? { ...p.recent, window: 'the last minutes of the loss window' } : { ...p.full, window: 'the loss window' });
   const lossyNodes: number[] = [];
   const order = a.nodes.map((_, x) => x).filter((x) => !downTargets.has(x) && !away.has(x));
-  const lb = order.map((x) => {
-    const p = pooled(x);
-    return wilsonLower(p.failures, p.samples);
-  });
-  const ranked = order.map((x, i) => ({ x, lb: lb[i]! })).filter((r) => r.lb >= o.degradedLoss).sort((p, q) => q.lb - p.lb);
+  const ranked = order
+    .map((x) => {
+      const j = judged(pooled(x));
+      return { x, lb: wilsonLower(j.failures, j.samples) };
+    })
+    .filter((r) => r.lb >= o.degradedLoss)
+    .sort((p, q) => q.lb - p.lb);
   for (const { x } of ranked) {
     // Leave out the cells shared with nodes already named: their loss is explained.
-    const p = pooled(x);
+    const q = pooled(x);
     for (const y of lossyNodes) {
       for (const k of liveKinds) {
         for (const [s, d] of [[x, y], [y, x]] as const) {
           if (a.code(s, d, a.kinds[k]!) === CODE_FAILING) continue; // taken out already
           const l = a.loss(s, d, a.kinds[k]!);
-          p.samples -= l.samples;
-          p.failures -= l.failures;
+          q.full.samples -= l.samples;
+          q.full.failures -= l.failures;
+          const r = a.recentLoss(s, d, a.kinds[k]!);
+          q.recent.samples -= r.samples;
+          q.recent.failures -= r.failures;
         }
       }
     }
+    const p = judged(q);
     if (!lossy(p.failures, p.samples, o.degradedLoss)) continue;
     lossyNodes.push(x);
     const dirs = liveKinds
@@ -394,7 +409,7 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       kind: 'PacketLoss',
       subject: { node: name(x) },
       summary: `packet loss to and from ${name(x)}: ${pct(p.failures / p.samples)} of ${p.samples} probes`,
-      description: `Lost over the loss window, pooled over every cell of ${name(x)} (at least ${pct(wilsonLower(p.failures, p.samples))} with 99 % confidence): ${dirs}. Loss on most of a node's paths points at the node: its NIC, its link, its CPU (softirq), or its CNI datapath.`,
+      description: `Lost over ${p.window}, pooled over every cell of ${name(x)} (at least ${pct(wilsonLower(p.failures, p.samples))} with 99 % confidence); over the whole loss window: ${dirs}. Loss on most of a node's paths points at the node: its NIC, its link, its CPU (softirq), or its CNI datapath.`,
     });
   }
   const lossyNode = new Set(lossyNodes);

@@ -91,6 +91,9 @@ export interface NonOkCell {
   /** The cell's loss buckets (its share of the node and zone tallies; not the current run). */
   readonly lossSamples: number;
   readonly lossFailures: number;
+  /** The same over the recent bucket slots asked for. */
+  readonly recentSamples: number;
+  readonly recentFailures: number;
   /** The current run of failures and the newest outcome (outcome index). */
   readonly run: number;
   readonly lastOutcome: number;
@@ -113,6 +116,8 @@ const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
 const FLAG_EXPLICIT = 1;
 const FLAG_CORROBORATED = 2;
 const B = LOSS_BUCKETS;
+/** Node loss is also judged over the most recent buckets (3 of 8: ~1/3 of the loss window), so a node that starts losing is named before the whole window fills. */
+export const RECENT_BUCKETS = 3;
 
 class Chunk {
   readonly src = new Uint32Array(CHUNK);
@@ -230,8 +235,8 @@ export class MatrixStore {
     };
     this.inCodes = grow(this.inCodes, KF * CODES, (n) => new Int32Array(n));
     this.outCodes = grow(this.outCodes, KF * CODES, (n) => new Int32Array(n));
-    this.inLoss = grow(this.inLoss, KF * 2, (n) => new Float64Array(n));
-    this.outLoss = grow(this.outLoss, KF * 2, (n) => new Float64Array(n));
+    this.inLoss = grow(this.inLoss, KF * B * 2, (n) => new Float64Array(n));
+    this.outLoss = grow(this.outLoss, KF * B * 2, (n) => new Float64Array(n));
     this.rowLast = grow(this.rowLast, 1, (n) => new Float64Array(n));
     this.rowStale = grow(this.rowStale, 1, (n) => new Uint8Array(n));
     this.zoneOf = grow(this.zoneOf, 1, (n) => new Int32Array(n));
@@ -359,7 +364,7 @@ export class MatrixStore {
     if (c.lossN[b]! + n <= 0xffff) {
       c.lossN[b] = c.lossN[b]! + n;
       c.lossF[b] = c.lossF[b]! + f;
-      this.lossDelta(c.src[i]!, c.key[i]!, n, f);
+      this.lossDelta(c.src[i]!, c.key[i]!, epoch % B, n, f);
     }
   }
 
@@ -367,18 +372,19 @@ export class MatrixStore {
     const b = i * B + bucket;
     const n = c.lossN[b]!;
     if (n === 0) return;
-    this.lossDelta(c.src[i]!, c.key[i]!, -n, -c.lossF[b]!);
+    this.lossDelta(c.src[i]!, c.key[i]!, bucket, -n, -c.lossF[b]!);
     c.lossN[b] = 0;
     c.lossF[b] = 0;
   }
 
-  private lossDelta(src: number, key: number, dn: number, df: number): void {
+  /** Node tallies keep loss per bucket (a node's recent loss is judged too); zones over the whole window. */
+  private lossDelta(src: number, key: number, bucket: number, dn: number, df: number): void {
     const kf = key % KF;
     const dst = Math.floor(key / KF);
-    const a = (dst * KF + kf) * 2;
+    const a = ((dst * KF + kf) * B + bucket) * 2;
     this.inLoss[a] = this.inLoss[a]! + dn;
     this.inLoss[a + 1] = this.inLoss[a + 1]! + df;
-    const o = (src * KF + kf) * 2;
+    const o = ((src * KF + kf) * B + bucket) * 2;
     this.outLoss[o] = this.outLoss[o]! + dn;
     this.outLoss[o + 1] = this.outLoss[o + 1]! + df;
     const z = ((this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf) * 2;
@@ -483,11 +489,52 @@ export class MatrixStore {
     const codes = dir === 'in' ? this.inCodes : this.outCodes;
     const loss = dir === 'in' ? this.inLoss : this.outLoss;
     const at = (n * KF + kf) * CODES;
-    return { codes: Array.from(codes.subarray(at, at + CODES)), lossSamples: loss[(n * KF + kf) * 2]!, lossFailures: loss[(n * KF + kf) * 2 + 1]! };
+    let lossSamples = 0;
+    let lossFailures = 0;
+    for (let b = 0, l = (n * KF + kf) * B * 2; b < B; b++, l += 2) {
+      lossSamples += loss[l]!;
+      lossFailures += loss[l + 1]!;
+    }
+    return { codes: Array.from(codes.subarray(at, at + CODES)), lossSamples, lossFailures };
+  }
+
+  /** The bucket slots of the `buckets` most recent loss buckets at `now` (the current one first). */
+  recentBuckets(now: number, buckets = RECENT_BUCKETS): number[] {
+    const epoch = Math.floor(this.tick(now) / this.bucketTicks) + 1;
+    return Array.from({ length: Math.min(B, buckets) }, (_, k) => (((epoch - k) % B) + B) % B);
+  }
+
+  /** One cell's loss over the given bucket slots (recentBuckets). */
+  cellRecentLoss(src: number, dst: number, kind: number, family: number, slots: readonly number[]): { samples: number; failures: number } {
+    const id = this.rows[src]?.get(cellKey(dst, kind, family));
+    if (id === undefined) return { samples: 0, failures: 0 };
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    let samples = 0;
+    let failures = 0;
+    for (const b of slots) {
+      samples += c.lossN[i * B + b]!;
+      failures += c.lossF[i * B + b]!;
+    }
+    return { samples, failures };
+  }
+
+  /** Loss towards (`in`) or from (`out`) node `n` over the given bucket slots (recentBuckets). */
+  nodeRecentLoss(n: number, dir: 'in' | 'out', kind: number, family: number, slots: readonly number[]): { samples: number; failures: number } {
+    if (n >= this.cap) return { samples: 0, failures: 0 };
+    const loss = dir === 'in' ? this.inLoss : this.outLoss;
+    const base = (n * KF + kind * FAMILIES + family) * B;
+    let samples = 0;
+    let failures = 0;
+    for (const b of slots) {
+      samples += loss[(base + b) * 2]!;
+      failures += loss[(base + b) * 2 + 1]!;
+    }
+    return { samples, failures };
   }
 
   /** Every cell that is lossy, slow or failing now. */
-  *nonOkCells(): Generator<NonOkCell> {
+  *nonOkCells(recent: readonly number[] = []): Generator<NonOkCell> {
     for (const id of this.nonOk) {
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
@@ -498,7 +545,13 @@ export class MatrixStore {
         lossSamples += c.lossN[b]!;
         lossFailures += c.lossF[b]!;
       }
-      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]!, lossSamples, lossFailures, run: c.run[i]!, lastOutcome: c.lastOutcome[i]! };
+      let recentSamples = 0;
+      let recentFailures = 0;
+      for (const b of recent) {
+        recentSamples += c.lossN[i * B + b]!;
+        recentFailures += c.lossF[i * B + b]!;
+      }
+      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, run: c.run[i]!, lastOutcome: c.lastOutcome[i]! };
     }
   }
 
