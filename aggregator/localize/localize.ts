@@ -254,6 +254,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
         const code = a.code(s, d, a.kinds[k]!);
         if (code !== 0) (known--, code === CODE_FAILING && failing--);
       }
+      // Cells a zone partition explains are not the node's doing either.
+      for (const c of badOut.get(s) ?? []) {
+        if (c.k !== k || c.code !== CODE_FAILING || candidates.has(c.d) || away.has(c.d) || !explained.has(key(c.s, c.d, k))) continue;
+        known--;
+        failing--;
+      }
       const p = PATH_OF[a.kinds[k]!];
       if (known > 0 && !seen.has(`d${p}`)) (seen.add(`d${p}`), withData++);
       if (most(failing, known) && !seen.has(p)) (seen.add(p), paths++);

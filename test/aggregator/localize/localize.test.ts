@@ -309,6 +309,17 @@ t.test('two zones that cannot reach each other are one ZonePartition, and nothin
   t.match(f.description, /^zone-a→zone-b: 36\/36 cells failing; zone-b→zone-a: 36\/36\. Inside zone-a: 0\/24 failing; inside zone-b: 0\/24\./);
 });
 
+t.test('a partition of a two-zone cluster (2 and 3 nodes) is one ZonePartition: a node that reaches only its own zone is not also isolated', async (t) => {
+  const c = new AgentCluster();
+  const a = c.join('a', 2, 'zone-a');
+  const b = c.join('b', 3, 'zone-b');
+  const rig = c.findings({ forMs: FOR, clearForMs: FOR, agentGraceMs: GRACE });
+  watch(c, rig, 2, healthy);
+  const cut: World = (s, d) => ((a.includes(s) && b.includes(d)) || (b.includes(s) && a.includes(d)) ? 'timeout' : 'ok');
+  const w = watch(c, rig, 12, cut);
+  t.same([...w.seen], ['ZonePartition{src_zone=zone-a,dst_zone=zone-b} critical']);
+});
+
 t.test('a dead node in a zone is not a partition', async (t) => {
   const c = new AgentCluster();
   c.join('a', 3, 'zone-a');
