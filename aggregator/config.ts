@@ -34,7 +34,7 @@ export const aggregatorSettings = defineSettings({
     parse: list<PairKind>((raw) => ((PAIR_KINDS as readonly string[]).includes(raw) ? (raw as PairKind) : new Expected('')), `probe kinds (${PAIR_KINDS.join(', ')})`),
     help: 'probe kinds in every plan',
   },
-  window: { flag: 'window', env: 'NETMATRIX_WINDOW', default: '60s', parse: duration({ min: 1000, max: 3_600_000 }), help: 'rolling window of loss ratio and RTT percentiles' },
+  window: { flag: 'window', env: 'NETMATRIX_WINDOW', parse: duration({ min: 1000, max: 3_600_000 }), help: 'status window: its length / probe interval is the number of results a cell is judged on for failing and latency, at most 240 (default 60s, shortened to hold at most 240 results at a short probe interval or with many --dns-names)' },
   lossWindow: { flag: 'loss-window', env: 'NETMATRIX_LOSS_WINDOW', default: '5m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'window over which loss is judged with a 99 % confidence bound (docs/architecture.md "Cell status"); at least --window' },
   staleAfter: { flag: 'stale-after', env: 'NETMATRIX_STALE_AFTER', parse: duration({ min: 100, max: 3_600_000 }), help: 'a cell without results for this long is unknown (default 3 × probe interval)' },
   degradedLoss: { flag: 'degraded-loss', env: 'NETMATRIX_DEGRADED_LOSS', default: '0.05', parse: ratio, help: 'loss ratio at which a cell is degraded' },
@@ -137,17 +137,19 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   }
   if (c.dnsServers.length > 0 && c.dnsNames.length === 0) throw new ConfigError('netmatrix-aggregator: --dns-names (NETMATRIX_DNS_NAMES) is empty while --dns-servers names servers');
   if (c.probeKinds.length === 0) throw new ConfigError('netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
-  const perWindow = Math.round(c.window / c.probeInterval);
+  // Unset, the window is 60 s, shortened where a short interval (or many DNS names) would put more than 240 results in it.
+  const window = c.window ?? Math.min(60_000, Math.floor((MAX_STATUS_SAMPLES * c.probeInterval) / Math.max(1, c.dnsNames.length)));
+  const perWindow = Math.round(window / c.probeInterval);
   if (perWindow > MAX_STATUS_SAMPLES) {
-    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${c.window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms is ${perWindow} results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window or lengthen the interval)`);
+    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms is ${perWindow} results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window or lengthen the interval)`);
   }
   // DNS cells take a result per name per round: the DNS store's status window is that many times longer.
-  const dnsPerWindow = Math.round(c.window / (c.probeInterval / Math.max(1, c.dnsNames.length)));
+  const dnsPerWindow = Math.round(window / (c.probeInterval / Math.max(1, c.dnsNames.length)));
   if (dnsPerWindow > MAX_STATUS_SAMPLES) {
-    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${c.window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms × ${c.dnsNames.length} --dns-names (NETMATRIX_DNS_NAMES) is ${dnsPerWindow} DNS results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window, lengthen the interval or ask fewer names)`);
+    throw new ConfigError(`netmatrix-aggregator: --window (NETMATRIX_WINDOW) ${window}ms / --probe-interval (NETMATRIX_PROBE_INTERVAL) ${c.probeInterval}ms × ${c.dnsNames.length} --dns-names (NETMATRIX_DNS_NAMES) is ${dnsPerWindow} DNS results per cell: at most ${MAX_STATUS_SAMPLES} (shorten the window, lengthen the interval or ask fewer names)`);
   }
-  if (c.lossWindow < c.window) {
-    throw new ConfigError(`netmatrix-aggregator: --loss-window (NETMATRIX_LOSS_WINDOW) ${c.lossWindow}ms must not be shorter than --window (NETMATRIX_WINDOW) ${c.window}ms`);
+  if (c.lossWindow < window) {
+    throw new ConfigError(`netmatrix-aggregator: --loss-window (NETMATRIX_LOSS_WINDOW) ${c.lossWindow}ms must not be shorter than --window (NETMATRIX_WINDOW) ${window}ms`);
   }
   if (c.degradedLoss > c.failingLoss) {
     throw new ConfigError('netmatrix-aggregator: --degraded-loss (NETMATRIX_DEGRADED_LOSS) must not exceed --failing-loss (NETMATRIX_FAILING_LOSS)');
@@ -155,6 +157,7 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   const host = c.httpListen.host === '0.0.0.0' ? '127.0.0.1' : c.httpListen.host === '::' ? '::1' : c.httpListen.host;
   return Object.freeze({
     ...c,
+    window,
     staleAfter: c.staleAfter ?? 3 * c.probeInterval,
     findingFor: c.findingFor ?? 2 * c.probeInterval,
     findingClearFor: c.findingClearFor ?? 2 * c.probeInterval,

@@ -196,3 +196,10 @@ t.test('bad findings and alert settings name the setting and what was expected',
   t.match(fails(t, ['--finding-for', 'soon']), /--finding-for/);
   t.match(fails(t, ['--max-pair-series', '-1']), /--max-pair-series/);
 });
+
+t.test('an unset --window is 60 s, shortened to hold at most 240 results per cell (a short interval, several DNS names); a set one is refused past it', async (t) => {
+  t.equal(parseAggregatorConfig([], {}).window, 60_000);
+  t.equal(parseAggregatorConfig(['--probe-interval', '200ms', '--probe-timeout', '100ms'], {}).window, 48_000, '240 × 200 ms');
+  t.equal(parseAggregatorConfig(['--probe-interval', '200ms', '--probe-timeout', '100ms', '--dns-names', 'a.example,b.example'], {}).window, 24_000, 'two DNS results per round');
+  t.throws(() => parseAggregatorConfig(['--probe-interval', '200ms', '--probe-timeout', '100ms', '--window', '60s'], {}), /--window \(NETMATRIX_WINDOW\) 60000ms \/ --probe-interval \(NETMATRIX_PROBE_INTERVAL\) 200ms is 300 results per cell: at most 240/);
+});
