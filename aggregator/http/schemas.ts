@@ -52,7 +52,10 @@ export const ForgetNodeResponse = Type.Object({
 
 export const CellSchema = Type.Object({
   status: StatusSchema,
-  lossRatio: nullable(Type.Number()),
+  lossRatio: nullable(Type.Number({ description: 'the loss the status was judged on: failed / results over the loss window (the current run of failures included)' })),
+  lossSamples: Type.Integer({ description: 'results lossRatio covers' }),
+  lossSpanSeconds: Type.Number({ description: 'the time those results span' }),
+  windowSpanSeconds: Type.Number({ description: 'the time the status window (samples) spans' }),
   rttP50Ms: nullable(Type.Number()),
   rttP99Ms: nullable(Type.Number()),
   lastOutcome: nullable(OutcomeSchema),

@@ -16,6 +16,9 @@ export function cellBody(c: CellView) {
   return {
     status: c.status,
     lossRatio: c.lossRatio,
+    lossSamples: c.lossSamples,
+    lossSpanSeconds: c.lossSpanMs / 1000,
+    windowSpanSeconds: c.windowSpanMs / 1000,
     rttP50Ms: c.rttP50Ms,
     rttP99Ms: c.rttP99Ms,
     lastOutcome: c.lastOutcome,
