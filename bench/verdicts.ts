@@ -5,25 +5,13 @@
 // (docs/architecture.md "Cell status"), the time to name 10 % loss on one
 // node, the time to fire a blocked pair under 2 % background loss, and the
 // findings raised by 0.5 % background loss in a simulated day.
-import { independentLoss, modelShares, VerdictSim, type Fault } from '../test/helpers/verdict-sim.js';
+import { independentLoss, measureShares, VerdictSim, type Fault } from '../test/helpers/verdict-sim.js';
 
 export async function verdictsBenchmark(): Promise<void> {
   console.log('verdicts: per-cell shares under independent loss (6 nodes × 4 kinds, 5 s interval, 60 s window, 5 min loss window; 300 rounds after a full loss window)');
   console.log('  loss     ok       degraded failing  | model: ok       degraded failing');
   for (const p of [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]) {
-    const sim = new VerdictSim({ nodes: 6, seed: 1000 + p * 1000 });
-    sim.fault = independentLoss(p);
-    for (let r = 0; r < 60; r++) sim.round();
-    const sum = { ok: 0, degraded: 0, failing: 0 };
-    const rounds = 300;
-    for (let r = 0; r < rounds; r++) {
-      sim.round();
-      for (const kind of sim.kinds) {
-        const s = sim.shares(kind);
-        for (const k of ['ok', 'degraded', 'failing'] as const) sum[k] += s[k] / (rounds * sim.kinds.length);
-      }
-    }
-    const m = modelShares(p, { windowSamples: sim.store.ring, lossSamples: sim.store.lossWindowMs / sim.intervalMs, kinds: sim.kinds.length });
+    const { measured: sum, model: m } = measureShares(p);
     const f = (x: number) => x.toFixed(4).padEnd(8);
     console.log(`  ${(p * 100).toFixed(1).padStart(4)} %   ${f(sum.ok)} ${f(sum.degraded)} ${f(sum.failing)} |        ${f(m.ok)} ${f(m.degraded)} ${f(m.failing)}`);
   }

@@ -9,6 +9,19 @@ import type { MetricsSources } from './metrics.js';
 
 const ratio = (part: number, whole: number) => part / whole;
 
+/** A counter whose value lives elsewhere (a plain counter in the core): set from `read` on every scrape. */
+export function mirroredCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
 /** A gauge whose series are rebuilt from scratch on every scrape by `fill`. */
 export function rebuiltGauge(registry: Registry, name: string, help: string, labelNames: string[], fill: (g: Gauge) => void): Gauge {
   return new Gauge({

@@ -17,7 +17,7 @@ import type { MatrixStore } from '../matrix/store.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import { registerCniMetrics } from './cni.js';
 import { registerDnsMetrics } from './dns.js';
-import { registerEvaluationMetrics } from './evaluation.js';
+import { mirroredCounter, registerEvaluationMetrics } from './evaluation.js';
 import { registerPlanMetrics, type PlanMetricsSource } from './plans.js';
 
 export interface MetricsSources {
@@ -69,17 +69,7 @@ export interface AggregatorMetrics {
 export function createAggregatorMetrics(src: MetricsSources, registry = new Registry()): AggregatorMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'netmatrix_aggregator_' });
   const s = src.sessions.stats;
-  // A counter whose value lives elsewhere: set on each scrape.
-  const mirror = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const mirror = (name: string, help: string, read: () => number) => mirroredCounter(registry, name, help, read);
   mirror('netmatrix_reports_received_total', 'Reports stored from agents (duplicates excluded).', () => s.reports);
   mirror('netmatrix_reports_duplicate_total', 'Reports dropped because their sequence number was already stored (replays).', () => s.duplicates);
   mirror('netmatrix_results_ingested_total', 'Probe results stored in the matrix.', () => s.results);

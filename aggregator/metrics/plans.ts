@@ -2,8 +2,9 @@
 // wire. With the full mesh, encodes grow by one per epoch and pushes by one per
 // connected agent; superseded plans and waiting streams show agents that do not
 // read their stream. Counters mirror the collector's plain PlanPushStats.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { PlanPushStats } from '../grpc/collector.js';
+import { mirroredCounter } from './evaluation.js';
 
 export interface PlanMetricsSource {
   readonly stats: PlanPushStats;
@@ -14,16 +15,7 @@ export interface PlanMetricsSource {
 export function registerPlanMetrics(registry: Registry, src: PlanMetricsSource | undefined): void {
   if (!src) return;
   const s = src.stats;
-  const mirror = (name: string, help: string, read: () => number) =>
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
+  const mirror = (name: string, help: string, read: () => number) => mirroredCounter(registry, name, help, read);
   mirror('netmatrix_plan_encodes_total', 'Plans encoded: one per epoch with the full mesh (shared by every stream), one per agent and epoch with a per-agent planner.', () => s.encodes);
   mirror('netmatrix_plan_pushes_total', 'Plans written to agent streams.', () => s.pushes);
   mirror('netmatrix_plan_push_bytes_total', 'Bytes of the plans written to agent streams (protobuf message size).', () => s.bytes);

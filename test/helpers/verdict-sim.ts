@@ -15,18 +15,10 @@ import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes/registry.j
 import { ManualClock, wallOf } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import { addressFamilies, outcomes, probeKinds, type Outcome, type PairKind } from '../../common/vocabulary.js';
+import { mulberry32 } from './random.js';
 
-/** mulberry32: a small seeded PRNG, so every run of a statistical test sees the same draws. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The sim's seeded PRNG (the same draws on every run). */
+export const prng = mulberry32;
 
 export interface VerdictSimOptions {
   readonly nodes: number;
@@ -219,4 +211,25 @@ export function modelShares(p: number, o: { windowSamples: number; lossSamples: 
   while (k <= n && !lossy(k, n, o.degradedLoss ?? 0.05)) k++;
   const degraded = (1 - failing) * binomTail(n, pl, k);
   return { ok: 1 - failing - degraded, degraded, failing };
+}
+
+/**
+ * Measured shares of cell evaluations by status under independent loss `p`
+ * (6 nodes × 4 kinds by default), after a full loss window, beside the
+ * documented model's: what the statistical test checks and the bench prints.
+ */
+export function measureShares(p: number, o: { nodes?: number; rounds?: number; seed?: number } = {}): { measured: { ok: number; degraded: number; failing: number }; model: { ok: number; degraded: number; failing: number } } {
+  const sim = new VerdictSim({ nodes: o.nodes ?? 6, seed: o.seed ?? 1000 + p * 1000 });
+  sim.fault = independentLoss(p);
+  for (let r = 0; r < sim.store.lossWindowMs / sim.intervalMs; r++) sim.round(); // fill the loss window
+  const measured = { ok: 0, degraded: 0, failing: 0 };
+  const rounds = o.rounds ?? 300;
+  for (let r = 0; r < rounds; r++) {
+    sim.round();
+    for (const kind of sim.kinds) {
+      const s = sim.shares(kind);
+      for (const k of ['ok', 'degraded', 'failing'] as const) measured[k] += s[k] / (rounds * sim.kinds.length);
+    }
+  }
+  return { measured, model: modelShares(p, { windowSamples: sim.store.ring, lossSamples: sim.store.lossWindowMs / sim.intervalMs, kinds: sim.kinds.length }) };
 }

@@ -10,27 +10,13 @@
 import t from 'tap';
 import { kindIndex } from '../../../aggregator/matrix/store.js';
 import { addressFamilies } from '../../../common/vocabulary.js';
-import { independentLoss, modelShares, VerdictSim, type Fault } from '../../helpers/verdict-sim.js';
+import { independentLoss, measureShares, VerdictSim, type Fault } from '../../helpers/verdict-sim.js';
 
 const DAY_ROUNDS = (24 * 3600) / 5;
 
 t.test('per-cell shares of ok, degraded and failing under independent loss match the documented rates', async (t) => {
   for (const p of [0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]) {
-    const sim = new VerdictSim({ nodes: 6, seed: 1000 + p * 1000 });
-    sim.fault = independentLoss(p);
-    for (let r = 0; r < 60; r++) sim.round(); // fill the loss window
-    const sum = { ok: 0, degraded: 0, failing: 0 };
-    const rounds = 300;
-    for (let r = 0; r < rounds; r++) {
-      sim.round();
-      for (const kind of sim.kinds) {
-        const s = sim.shares(kind);
-        sum.ok += s.ok / (rounds * sim.kinds.length);
-        sum.degraded += s.degraded / (rounds * sim.kinds.length);
-        sum.failing += s.failing / (rounds * sim.kinds.length);
-      }
-    }
-    const want = modelShares(p, { windowSamples: sim.store.ring, lossSamples: sim.store.lossWindowMs / sim.intervalMs, kinds: sim.kinds.length });
+    const { measured: sum, model: want } = measureShares(p);
     for (const k of ['ok', 'degraded', 'failing'] as const) {
       const tol = 0.02 + 0.3 * Math.min(want[k], 1 - want[k]);
       t.ok(Math.abs(sum[k] - want[k]) <= tol, `p=${p}: ${k} ${sum[k].toFixed(4)} vs documented ${want[k].toFixed(4)} (±${tol.toFixed(3)})`);

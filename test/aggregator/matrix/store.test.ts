@@ -4,6 +4,7 @@
 // (aggregator/matrix/rule.ts), and the tallies and non-ok set that follow
 // every change of a cell's status.
 import t from 'tap';
+import { mulberry32 } from '../../helpers/random.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
 import { kindIndex, MatrixStore, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
@@ -794,14 +795,3 @@ t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s windo
   t.ok(perSlot < 150, `${perSlot} bytes of typed arrays per cell`);
 });
 
-/** A small seeded generator (mulberry32): the same sequence on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
