@@ -31,7 +31,9 @@ export const MIN_FAILING_FAILURES = 3;
 /**
  * A run of this many failures or more that has ended was an outage: failing
  * while it lasted, then left out of the loss (it is history, in Prometheus;
- * a healed pair is ok at its first answer). Shorter runs are loss.
+ * a healed pair is ok at its first answer). So is a run of CONFIRMING_RUN
+ * whose last failure was explicit or corroborated (a blip of a whole node or
+ * path). Other runs are loss.
  */
 export const OUTAGE_RUN = 3;
 /** Consecutive failures that make a cell failing without other evidence. */

@@ -26,6 +26,7 @@ import {
   MAX_STATUS_SAMPLES,
   OK_OUTCOME,
   OUTAGE_RUN,
+  CONFIRMING_RUN,
   decide,
   explain,
   isExplicit,
@@ -309,8 +310,10 @@ export class MatrixStore {
         // now: a short run is loss; a long one was an outage, shown as
         // failing while it lasted, and left out of the loss (a healed pair is
         // ok at its first answer, and a node that rebooted is not lossy after).
+        // So is a run of two whose last failure was an answer from the path or
+        // timed out with other kinds: a 10 s blip of a whole node, not loss.
         const run = c.run[i]!;
-        if (run >= OUTAGE_RUN) this.excludeOutage(c, i, slot, run);
+        if (run >= OUTAGE_RUN || (run >= CONFIRMING_RUN && c.flags[i] !== 0)) this.excludeOutage(c, i, slot, run);
         else if (run > 0) this.addLoss(c, i, tick, run, run);
         this.addLoss(c, i, tick, 1, 0);
         c.run[i] = 0;

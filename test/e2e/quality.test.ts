@@ -15,7 +15,8 @@ const guard = await RootNamespaceGuard.record();
 const lab = await createLab({ nodes: 4 });
 t.teardown(() => lab.down());
 const nm = new Netmatrix(lab, {
-  aggregator: { 'probe-interval': `${INTERVAL_MS}ms`, 'probe-timeout': '150ms', window: `${WINDOW_MS / 1000}s`, 'latency-threshold': '10ms' },
+  // The loss window as long as the status window: one window after a fault begins, lossRatio is the fault's alone.
+  aggregator: { 'probe-interval': `${INTERVAL_MS}ms`, 'probe-timeout': '150ms', window: `${WINDOW_MS / 1000}s`, 'loss-window': `${WINDOW_MS / 1000}s`, 'latency-threshold': '10ms' },
 });
 t.teardown(() => nm.stop());
 await nm.start();
@@ -51,10 +52,14 @@ t.test('20 ms delay on node-2: its column\'s RTT p50 matches ping within 1 ms, a
   await lab.clear();
 });
 
-t.test('30 % loss on node-3\'s egress reads as a loss ratio of 0.2–0.4', async (t) => {
+// 30 % random loss makes runs of failures: runs of 3 or more, and runs of 2 that
+// time out with other kinds, count as outages (failing while they last), not as
+// loss (docs/architecture.md "Cell status"), so lossRatio reads below the raw
+// loss: the model gives 0.3 × 0.7² × (1 + 0.6 × 0.7³) ≈ 0.18 with 4 kinds.
+t.test('30 % loss on node-3\'s egress reads as a loss ratio of 0.12–0.3 (below the raw loss: runs are outages)', async (t) => {
   await lab.loss('node-3', 30);
   const lossAt = Date.now();
-  // One full window after the loss began, the window holds nothing else.
+  // One full window after the loss began, the window (and the loss window, as long) holds nothing else.
   await waitFor('a full window of lossy samples', async () => {
     const p = await nm.get<Pair>('/api/v1/pairs/node-1/node-3');
     return p.kinds.icmp!.recent.length > 0 && p.kinds.icmp!.recent.every((x) => Date.parse(x.at) > lossAt + INTERVAL_MS);
@@ -62,7 +67,7 @@ t.test('30 % loss on node-3\'s egress reads as a loss ratio of 0.2–0.4', async
   const col = cellsOf(await nm.matrix('icmp')).filter((x) => x.dst === 'node-3');
   const ratios = col.map((x) => x.cell.lossRatio ?? NaN);
   const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
-  t.ok(mean >= 0.2 && mean <= 0.4, `mean loss towards node-3 ${mean.toFixed(3)} (cells ${ratios.map((r) => r.toFixed(2)).join(', ')}, ${col.map((x) => x.cell.samples).join('/')} samples)`);
+  t.ok(mean >= 0.12 && mean <= 0.3, `mean loss towards node-3 ${mean.toFixed(3)} (cells ${ratios.map((r) => r.toFixed(2)).join(', ')}, ${col.map((x) => x.cell.samples).join('/')} samples)`);
   t.ok(ratios.every((r) => r > 0.05 && r < 0.6), 'every cell of the column sees the loss');
   await lab.clear();
 });

@@ -200,9 +200,10 @@ function logChoose(n: number, k: number): number {
 export function modelShares(p: number, o: { windowSamples: number; lossSamples: number; kinds: number; degradedLoss?: number; failingLoss?: number }): { ok: number; degraded: number; failing: number } {
   const c = 1 - (1 - p) ** (o.kinds - 1); // another kind timed out towards the same target this round
   const head = p * p + p * (1 - p) * c;
-  // Failures in runs of OUTAGE_RUN or more are an outage, not loss: what is
-  // left is the share of failures in runs of 1 or 2 ((1-p)² and 2p(1-p)²).
-  const pl = p * (1 - p) ** 2 * (1 + 2 * p);
+  // Failures in runs of OUTAGE_RUN or more, and in runs of 2 whose last
+  // failure was corroborated, are outages, not loss: what is left is the share
+  // of failures in runs of 1 ((1-p)²) and uncorroborated runs of 2 (2p(1-p)²(1-c)).
+  const pl = p * (1 - p) ** 2 * (1 + 2 * p * (1 - c));
   const byLoss = binomTail(o.windowSamples, pl, Math.max(MIN_FAILING_FAILURES, Math.ceil((o.failingLoss ?? 0.5) * o.windowSamples)));
   const failing = 1 - (1 - head) * (1 - byLoss);
   // The loss window holds between 7/8 and 8/8 of its samples: take the middle.

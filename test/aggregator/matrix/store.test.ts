@@ -5,7 +5,7 @@
 // every change of a cell's status.
 import t from 'tap';
 import { mulberry32 } from '../../helpers/random.js';
-import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
+import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, CONFIRMING_RUN, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
 import { kindIndex, MatrixStore, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
@@ -538,7 +538,8 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
    * result older than the newest is a replay: it joins the status window and
    * the loss window as it is. At the newest end a run of failures joins the
    * loss window only when an answer ends it, at the answer's time: a run
-   * shorter than OUTAGE_RUN as that many failures; a longer one was an outage,
+   * shorter than OUTAGE_RUN as that many failures (but a run of CONFIRMING_RUN
+   * ending in an explicit or corroborated failure); a longer one was an outage,
    * left out of the loss window and out of the status window's failure count.
    * The current run counts in the loss the cell is judged on, not in the
    * buckets (nor the node and zone tallies) until it ends.
@@ -563,7 +564,9 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
         current.push(r);
         continue;
       }
-      if (run >= OUTAGE_RUN) for (const x of current) outage.add(x);
+      // A run of CONFIRMING_RUN whose last failure was explicit or corroborated was an outage too.
+      const lastFailure = current[current.length - 1];
+      if (run >= OUTAGE_RUN || (run >= CONFIRMING_RUN && lastFailure !== undefined && (isExplicit(o(lastFailure.outcome)) || lastFailure.corroborated))) for (const x of current) outage.add(x);
       else if (run > 0) joined.push({ at: r.at, n: run, f: run });
       joined.push({ at: r.at, n: 1, f: 0 });
       run = 0;
