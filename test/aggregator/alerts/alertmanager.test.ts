@@ -334,6 +334,8 @@ t.test('413: a batch is split until each post fits; an alert too large alone is 
   await waitFor('every small alert delivered', () => [...small, resolved].every((a) => delivered().has(a.labels.alertname!)), 5_000);
   await waitFor('the big one refused alone, more than once', () => am.posts().filter((p) => p.alerts.length === 1 && p.alerts[0]!.labels.alertname === 'Big').length >= 3, 5_000);
   t.ok(am.posts().every((p) => p.bytes <= limit || p.alerts.length > 1 || p.alerts[0]!.labels.alertname === 'Big'), 'only batches and the big alert were refused');
+  // The fake has answered the third refusal; the sender counts it once it has read that answer.
+  await waitFor('the third refusal counted', () => s.stats().get(am.url)!.failed >= 3, 5_000);
   const st = s.stats().get(am.url)!;
   t.match(st, { sent: 7, dropped: 0, queued: 1 });
   t.ok(st.failed >= 3, `the big alert counted failed on each try (${st.failed})`);
