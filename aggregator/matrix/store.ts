@@ -256,11 +256,6 @@ export class MatrixStore {
     return src < this.cap && this.rowLast[src]! > 0 && now - this.rowLast[src]! <= this.options.thresholds.staleAfterMs;
   }
 
-  /** Monotonic time of the row's last report (0: never). */
-  rowLastAt(src: number): number {
-    return src < this.cap ? this.rowLast[src]! : 0;
-  }
-
   /**
    * Records one result. `corroborated`: another kind timed out towards the
    * same target in the same report. Indices come from the node registry and
@@ -802,8 +797,6 @@ export class MatrixStore {
 export function kindIndex(kind: PairKind): number {
   return PAIR_KINDS.indexOf(kind);
 }
-
-export const CODE_STATUS: readonly Status[] = ['unknown', 'ok', 'degraded', 'degraded', 'failing'];
 
 function add(a: Int32Array, at: number, d: number): void {
   a[at] = a[at]! + d;
