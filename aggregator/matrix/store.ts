@@ -107,6 +107,8 @@ const FAMILIES = addressFamilies.words.length;
 /** Tally planes: one per (kind, family). */
 export const KF = KINDS * FAMILIES;
 const NO_OUTCOME = 255;
+/** rowCodes: the row has no cell towards that target. */
+export const NOT_TRACKED = 255;
 /** Set on a ring entry's outcome when it was part of an outage (left out of the window's failure count). */
 const EXCLUDED = 0x80;
 /** Set on a ring entry's outcome when it was a replay (older than the newest): never part of a run. */
@@ -555,6 +557,26 @@ export class MatrixStore {
 
   get nonOkCount(): number {
     return this.nonOk.size;
+  }
+
+  /**
+   * One row's codes for (kind, family) in one pass over the row: `out[dst]`
+   * (by node index) is the cell's code (CODE_UNKNOWN when the row is stale),
+   * or NOT_TRACKED where the row has no cell. For whole-matrix reads: one
+   * sequential pass instead of a map lookup per cell.
+   */
+  rowCodes(src: number, kind: number, family: number, now: number, out: Uint8Array): void {
+    out.fill(NOT_TRACKED);
+    const row = this.rows[src];
+    if (!row) return;
+    const fresh = this.rowFresh(src, now);
+    const kf = kind * FAMILIES + family;
+    const { chunks } = this;
+    row.forEach((id, key) => {
+      if (key % KF !== kf) return;
+      const dst = (key - kf) / KF;
+      if (dst < out.length) out[dst] = fresh ? chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]! : CODE_UNKNOWN;
+    });
   }
 
   /** True when the cell has ever had a result (and was not removed since). */

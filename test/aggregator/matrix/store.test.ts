@@ -6,7 +6,7 @@
 import t from 'tap';
 import { mulberry32 } from '../../helpers/random.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, CONFIRMING_RUN, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
-import { kindIndex, MatrixStore, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
+import { kindIndex, MatrixStore, NOT_TRACKED, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
 
@@ -678,6 +678,21 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       }
     }
     t.equal(problems, 0, `step ${step}: every cell as its history says`);
+    // A whole row in one pass reads what the cells read one by one.
+    let rowMismatches = 0;
+    const codes = new Uint8Array(N);
+    for (let s = 0; s < N; s++) {
+      for (let k = 0; k < K; k++) {
+        for (let f = 0; f < F; f++) {
+          store.rowCodes(s, k, f, clock.monotonic(), codes);
+          for (let d = 0; d < N; d++) {
+            const want = store.tracked(s, d, k, f) ? store.code(s, d, k, f, clock.monotonic()) : NOT_TRACKED;
+            if (codes[d] !== want) rowMismatches++;
+          }
+        }
+      }
+    }
+    t.equal(rowMismatches, 0, `step ${step}: rowCodes equals code() and tracked() cell by cell`);
     t.equal(store.trackedCells, tracked, `step ${step}: trackedCells`);
     const got = { kind: [] as number[], inT: [] as number[], outT: [] as number[], inLoss: [] as number[], outLoss: [] as number[], zone: [] as number[], zoneLoss: [] as number[] };
     for (let k = 0; k < K; k++) for (let f = 0; f < F; f++) got.kind.push(...store.kindTally(k, f));
