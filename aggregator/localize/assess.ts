@@ -6,7 +6,7 @@
 // cells), plus a bounded sample of cells per node for RTT percentiles.
 import { PAIR_KINDS, addressFamilies, outcomes, STATUSES, type AddressFamily, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
-import { kindIndex, type CellView, type MatrixStore, type NodeTally } from '../matrix/store.js';
+import { kindIndex, newNodeCounts, type CellView, type MatrixStore, type NodeCounts } from '../matrix/store.js';
 import { percentile, sortPrefix } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes/registry.js';
 
@@ -21,14 +21,14 @@ export interface Tally {
   /** Samples over the loss window in those cells, and how many of them failed. */
   samples: number;
   failedSamples: number;
+  /** The same over the most recent loss buckets (RECENT_BUCKETS). */
+  recentSamples: number;
+  recentFailures: number;
 }
 
 export interface NodeKindStats {
   readonly in: Tally;
   readonly out: Tally;
-  /** Loss over the most recent loss buckets (RECENT_BUCKETS), towards and from the node. */
-  readonly recentIn: { readonly samples: number; readonly failures: number };
-  readonly recentOut: { readonly samples: number; readonly failures: number };
   /** Median of (up to RTT_PROBERS) probers' RTT p50 towards the node (ms), null without data. */
   rttP50Ms: number | null;
   /** 0.99 quantile of their p99. */
@@ -90,10 +90,12 @@ export interface Assessment {
   readonly staleRows: readonly string[];
   /** The cell of one pair and kind (by positions), read from the store on demand. */
   view(s: number, d: number, kind: PairKind): CellView | undefined;
-  /** Loss samples and failures of one cell over the loss window (by positions). */
-  loss(s: number, d: number, kind: PairKind): { samples: number; failures: number };
-  /** The same over the most recent loss buckets. */
-  recentLoss(s: number, d: number, kind: PairKind): { samples: number; failures: number };
+  /**
+   * Loss of the cells s→d (by positions) of the given kinds (positions in
+   * `kinds`), summed over the loss window and over the most recent buckets;
+   * failing cells left out when `skipFailing`.
+   */
+  pairLoss(s: number, d: number, kinds: readonly number[], skipFailing: boolean): { samples: number; failures: number; recentSamples: number; recentFailures: number };
   /** The store's code of one cell (by positions). */
   code(s: number, d: number, kind: PairKind): number;
 }
@@ -104,62 +106,117 @@ export interface AssessOptions {
   readonly maxUnhealthy: number;
   /**
    * Keeps the last RTT_PROBERS probers' percentiles per node across
-   * evaluations, so each evaluation reads one prober per node and kind (the
-   * evaluator has one). Without it, every evaluation reads RTT_PROBERS.
+   * evaluations (the evaluator has one). Without it, a new one reads one
+   * prober per node.
    */
   readonly rtt?: RttSampler;
 }
 
-/** Per node and kind, the RTT p50/p99 of the last RTT_PROBERS probers read, one more each evaluation (a rotating prober). */
+/**
+ * Per node and kind, the RTT p50/p99 over the last RTT_PROBERS probers read.
+ * Each evaluation reads one more prober for a 1/RTT_SPREAD share of the nodes
+ * (every node whose ring is empty), so a node's figures move to a new prober
+ * every RTT_SPREAD evaluations and the reads stay O(nodes / RTT_SPREAD): each
+ * read is a random cell of a store of millions. Flat typed arrays by node
+ * index; a ring belongs to the NodeRecord that filled it (an index reused by
+ * another node starts empty).
+ */
 export class RttSampler {
-  private readonly rings = new WeakMap<NodeRecord, Map<PairKind, { p50: Float64Array; p99: Float64Array; n: number; head: number }>>();
+  private owner: (NodeRecord | undefined)[] = [];
+  private cap = 0;
+  /** Per (node index, kind): ring of p50 and p99, its fill and head, and the percentiles over it (NaN: none). */
+  private p50 = new Float64Array(0);
+  private p99 = new Float64Array(0);
+  private fill = new Uint8Array(0);
+  private head = new Uint8Array(0);
+  private out50 = new Float64Array(0);
+  private out99 = new Float64Array(0);
   private turn = 0;
   private readonly scratch = new Float64Array(RTT_PROBERS);
 
-  /** Reads one prober's cell towards each node for `kind`, then the node's percentiles over its ring. */
-  sample(nodes: readonly NodeRecord[], kind: PairKind, read: (s: number, d: number) => { p50: number; p99: number } | null): { p50: number | null; p99: number | null }[] {
+  /** Starts a new evaluation: the share of nodes read turns. */
+  next(): void {
+    this.turn++;
+  }
+
+  /**
+   * Reads one prober's cell towards a share of the nodes for kind `k` (kind
+   * index), then returns the node's percentiles over its ring (null without
+   * data) through `set`.
+   */
+  sample(nodes: readonly NodeRecord[], k: number, read: (s: number, d: number) => { p50: number; p99: number } | null, set: (d: number, p50: number | null, p99: number | null) => void): void {
     const n = nodes.length;
-    const turn = this.turn++;
-    return nodes.map((node, d) => {
-      let byKind = this.rings.get(node);
-      if (!byKind) this.rings.set(node, (byKind = new Map()));
-      let ring = byKind.get(kind);
-      if (!ring) byKind.set(kind, (ring = { p50: new Float64Array(RTT_PROBERS), p99: new Float64Array(RTT_PROBERS), n: 0, head: 0 }));
-      if (n > 1) {
-        // A prober other than the node itself, a different one each turn.
-        const s = (d + 1 + (turn % (n - 1))) % n;
+    const K = PAIR_KINDS.length;
+    const turn = this.turn;
+    for (let d = 0; d < n; d++) {
+      const node = nodes[d]!;
+      const slot = this.slot(node) * K + k;
+      if (n > 1 && (this.fill[slot] === 0 || (d + turn) % RTT_SPREAD === 0)) {
+        // A prober other than the node itself, a different one each time.
+        const s = (d + 1 + (Math.floor(turn / RTT_SPREAD) % (n - 1))) % n;
         const r = read(s, d);
         if (r) {
-          ring.p50[ring.head] = r.p50;
-          ring.p99[ring.head] = r.p99;
-          ring.head = (ring.head + 1) % RTT_PROBERS;
-          if (ring.n < RTT_PROBERS) ring.n++;
+          const at = slot * RTT_PROBERS + this.head[slot]!;
+          this.p50[at] = r.p50;
+          this.p99[at] = r.p99;
+          this.head[slot] = (this.head[slot]! + 1) % RTT_PROBERS;
+          if (this.fill[slot]! < RTT_PROBERS) this.fill[slot] = this.fill[slot]! + 1;
+          this.out50[slot] = this.quantile(this.p50, slot, 0.5);
+          this.out99[slot] = this.quantile(this.p99, slot, 0.99);
         }
       }
-      if (ring.n === 0) return { p50: null, p99: null };
-      const { scratch } = this;
-      scratch.set(ring.p50.subarray(0, ring.n));
-      sortPrefix(scratch, ring.n);
-      const p50 = round3(percentile(scratch, ring.n, 0.5));
-      scratch.set(ring.p99.subarray(0, ring.n));
-      sortPrefix(scratch, ring.n);
-      return { p50, p99: round3(percentile(scratch, ring.n, 0.99)) };
-    });
+      const p50 = this.fill[slot] === 0 ? null : this.out50[slot]!;
+      set(d, p50, p50 === null ? null : this.out99[slot]!);
+    }
+  }
+
+  private quantile(ring: Float64Array, slot: number, q: number): number {
+    const n = this.fill[slot]!;
+    this.scratch.set(ring.subarray(slot * RTT_PROBERS, slot * RTT_PROBERS + n));
+    sortPrefix(this.scratch, n);
+    return round3(percentile(this.scratch, n, q));
+  }
+
+  /** The node's slot, grown and reset as needed. */
+  private slot(node: NodeRecord): number {
+    const i = node.index;
+    const K = PAIR_KINDS.length;
+    if (i >= this.cap) {
+      let cap = Math.max(64, this.cap * 2);
+      while (cap <= i) cap *= 2;
+      const grow = <T extends Float64Array | Uint8Array>(old: T, per: number, make: (n: number) => T): T => {
+        const next = make(cap * per);
+        next.set(old);
+        return next;
+      };
+      this.p50 = grow(this.p50, K * RTT_PROBERS, (x) => new Float64Array(x));
+      this.p99 = grow(this.p99, K * RTT_PROBERS, (x) => new Float64Array(x));
+      this.fill = grow(this.fill, K, (x) => new Uint8Array(x));
+      this.head = grow(this.head, K, (x) => new Uint8Array(x));
+      this.out50 = grow(this.out50, K, (x) => new Float64Array(x));
+      this.out99 = grow(this.out99, K, (x) => new Float64Array(x));
+      this.cap = cap;
+    }
+    if (this.owner[i] !== node) {
+      this.owner[i] = node;
+      this.fill.fill(0, i * K, i * K + K);
+      this.head.fill(0, i * K, i * K + K);
+    }
+    return i;
   }
 }
 
-/** Probers per target whose RTT feeds the node's RTT percentiles (the last ones read, rotating each evaluation). */
+/** Probers per target whose RTT feeds the node's RTT percentiles (the last ones read). */
 export const RTT_PROBERS = 8;
+/** A node's ring takes a new prober every RTT_SPREAD evaluations (a share 1/RTT_SPREAD of the nodes each time). */
+export const RTT_SPREAD = 4;
 
-export const newTally = (): Tally => ({ known: 0, reachable: 0, failing: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0 });
+export const newTally = (): Tally => ({ known: 0, reachable: 0, failing: 0, lossy: 0, slow: 0, samples: 0, failedSamples: 0, recentSamples: 0, recentFailures: 0 });
 
-export function tallyOf(t: NodeTally): Tally {
-  const c = t.codes;
-  const known = c[CODE_OK]! + c[CODE_LOSSY]! + c[CODE_SLOW]! + c[CODE_FAILING]!;
-  return { known, reachable: known - c[CODE_FAILING]!, failing: c[CODE_FAILING]!, lossy: c[CODE_LOSSY]!, slow: c[CODE_SLOW]!, samples: t.lossSamples, failedSamples: t.lossFailures };
+function tallyOf(c: NodeCounts): Tally {
+  const known = c.ok + c.lossy + c.slow + c.failing;
+  return { known, reachable: known - c.failing, failing: c.failing, lossy: c.lossy, slow: c.slow, samples: c.lossSamples, failedSamples: c.lossFailures, recentSamples: c.recentSamples, recentFailures: c.recentFailures };
 }
-
-let rotation = 0;
 
 export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family: AddressFamily, now: number, o: AssessOptions): Assessment {
   const n = nodes.length;
@@ -178,47 +235,38 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   store.setZones((index) => zoneOf[position.get(index) ?? 0] ?? 0, nodes.map((x) => x.index), zones.length);
   const z = zones.length;
 
-  const start = rotation++;
   const recent = store.recentBuckets(now);
+  const rtt = o.rtt ?? new RttSampler();
+  rtt.next();
+  const counts = newNodeCounts();
   const stats = kinds.map((kind) => {
     const k = kindIndex(kind);
-    const sampled = o.rtt?.sample(nodes, kind, (s, d) => store.rtt(nodes[s]!.index, nodes[d]!.index, k, f, now));
-    return nodes.map((node, d): NodeKindStats => {
-      const st: NodeKindStats = {
-        in: tallyOf(store.nodeTally(node.index, 'in', k, f)),
-        out: tallyOf(store.nodeTally(node.index, 'out', k, f)),
-        recentIn: store.nodeRecentLoss(node.index, 'in', k, f, recent),
-        recentOut: store.nodeRecentLoss(node.index, 'out', k, f, recent),
-        rttP50Ms: null,
-        rttP99Ms: null,
-      };
-      if (sampled) {
-        st.rttP50Ms = sampled[d]!.p50;
-        st.rttP99Ms = sampled[d]!.p99;
-        return st;
-      }
-      const p50: number[] = [];
-      const p99: number[] = [];
-      for (let j = 0; j < Math.min(n - 1, RTT_PROBERS * 2) && p50.length < RTT_PROBERS; j++) {
-        const s = (d + 1 + ((start + j) % Math.max(1, n - 1))) % n;
-        if (s === d) continue;
-        const r = store.rtt(nodes[s]!.index, node.index, k, f, now);
-        if (r) (p50.push(r.p50), p99.push(r.p99));
-      }
-      if (p50.length > 0) {
-        p50.sort((a, b) => a - b);
-        p99.sort((a, b) => a - b);
-        st.rttP50Ms = round3(percentile(p50, p50.length, 0.5));
-        st.rttP99Ms = round3(percentile(p99, p99.length, 0.99));
-      }
-      return st;
-    });
+    const row = nodes.map((node): NodeKindStats => ({
+      in: tallyOf(store.nodeCounts(node.index, 'in', k, f, recent, counts)),
+      out: tallyOf(store.nodeCounts(node.index, 'out', k, f, recent, counts)),
+      rttP50Ms: null,
+      rttP99Ms: null,
+    }));
+    rtt.sample(
+      nodes,
+      k,
+      (s, d) => store.rtt(nodes[s]!.index, nodes[d]!.index, k, f, now),
+      (d, p50, p99) => {
+        row[d]!.rttP50Ms = p50;
+        row[d]!.rttP99Ms = p99;
+      },
+    );
+    return row;
   });
   const zoneTallies = kinds.map((kind) => {
     const k = kindIndex(kind);
     const out: Tally[] = [];
     for (let a = 0; a < z; a++) {
-      for (let b = 0; b < z; b++) out.push(tallyOf(store.zoneTally(a, b, k, f)));
+      for (let b = 0; b < z; b++) {
+        const t = store.zoneTally(a, b, k, f);
+        const c = t.codes;
+        out.push(tallyOf({ ok: c[CODE_OK]!, lossy: c[CODE_LOSSY]!, slow: c[CODE_SLOW]!, failing: c[CODE_FAILING]!, lossSamples: t.lossSamples, lossFailures: t.lossFailures, recentSamples: 0, recentFailures: 0 }));
+      }
     }
     return out;
   });
@@ -234,29 +282,20 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     summary[kind] = s;
   }
 
-  const judged = new Map(kinds.map((k, i) => [kindIndex(k), i]));
-  const planned = new Set(o.planKinds.map(kindIndex));
-  const kindOf = PAIR_KINDS.slice();
+  const judged = new Int8Array(PAIR_KINDS.length).fill(-1);
+  kinds.forEach((k, i) => (judged[kindIndex(k)] = i));
+  let planned = 0;
+  for (const k of o.planKinds) planned |= 1 << kindIndex(k);
+  // Node index → position, flat (the walk below does two lookups per non-ok cell).
+  const pos = new Int32Array(nodes.reduce((m, x) => Math.max(m, x.index + 1), 0)).fill(-1);
+  nodes.forEach((x, i) => (pos[x.index] = i));
   const bad: BadCell[] = [];
-  for (const c of store.nonOkCells(recent)) {
-    if (c.family !== f || !planned.has(c.kind)) continue;
-    const s = position.get(c.src);
-    const d = position.get(c.dst);
-    if (s === undefined || d === undefined || c.code === CODE_UNKNOWN) continue;
-    bad.push({
-      s,
-      d,
-      k: judged.get(c.kind) ?? -1,
-      kind: kindOf[c.kind]!,
-      code: c.code,
-      lossSamples: c.lossSamples,
-      lossFailures: c.lossFailures,
-      recentSamples: c.recentSamples,
-      recentFailures: c.recentFailures,
-      run: c.run,
-      lastOutcome: outcomes.words[c.lastOutcome] ?? null,
-    });
-  }
+  store.forEachNonOk(f, planned, recent, (src, dst, kind, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome) => {
+    const s = src < pos.length ? pos[src]! : -1;
+    const d = dst < pos.length ? pos[dst]! : -1;
+    if (s < 0 || d < 0 || code === CODE_UNKNOWN) return;
+    bad.push({ s, d, k: judged[kind]!, kind: PAIR_KINDS[kind]!, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome: outcomes.words[lastOutcome] ?? null });
+  });
   const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
   const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);
   mature.sort((x, y) => (y.code === CODE_FAILING ? 1 : 0) - (x.code === CODE_FAILING ? 1 : 0) || x.s - y.s || x.d - y.d);
@@ -286,8 +325,10 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     summary,
     staleRows,
     view,
-    loss: (s, d, kind) => store.loss(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f),
-    recentLoss: (s, d, kind) => store.cellRecentLoss(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, recent),
+    pairLoss: (s, d, ks, skipFailing) => {
+      const t = store.pairLoss(nodes[s]!.index, nodes[d]!.index, f, ks.map((k) => kindIndex(kinds[k]!)), recent, skipFailing, newNodeCounts());
+      return { samples: t.lossSamples, failures: t.lossFailures, recentSamples: t.recentSamples, recentFailures: t.recentFailures };
+    },
     code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
   };
 }

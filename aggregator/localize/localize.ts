@@ -360,8 +360,8 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       const st = a.stats[k]![x]!;
       full.samples += st.in.samples + st.out.samples;
       full.failures += st.in.failedSamples + st.out.failedSamples;
-      recent.samples += st.recentIn.samples + st.recentOut.samples;
-      recent.failures += st.recentIn.failures + st.recentOut.failures;
+      recent.samples += st.in.recentSamples + st.out.recentSamples;
+      recent.failures += st.in.recentFailures + st.out.recentFailures;
     }
     for (const cells of [badOut.get(x), badIn.get(x)]) {
       for (const c of cells ?? []) {
@@ -389,16 +389,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     // Leave out the cells shared with nodes already named: their loss is explained.
     const q = pooled(x);
     for (const y of lossyNodes) {
-      for (const k of liveKinds) {
-        for (const [s, d] of [[x, y], [y, x]] as const) {
-          if (a.code(s, d, a.kinds[k]!) === CODE_FAILING) continue; // taken out already
-          const l = a.loss(s, d, a.kinds[k]!);
-          q.full.samples -= l.samples;
-          q.full.failures -= l.failures;
-          const r = a.recentLoss(s, d, a.kinds[k]!);
-          q.recent.samples -= r.samples;
-          q.recent.failures -= r.failures;
-        }
+      for (const [s, d] of [[x, y], [y, x]] as const) {
+        const l = a.pairLoss(s, d, liveKinds, true); // failing cells are taken out already
+        q.full.samples -= l.samples;
+        q.full.failures -= l.failures;
+        q.recent.samples -= l.recentSamples;
+        q.recent.failures -= l.recentFailures;
       }
     }
     const p = judged(q);
@@ -452,13 +448,20 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   });
 
   // 5. Pairs.
-  const pairs = new Map<number, BadCell[]>();
-  for (const c of a.bad) {
-    if (c.k < 0 || !live.has(c.k) || isExplained(c)) continue;
-    const p = c.s * n + c.d;
-    (pairs.get(p) ?? pairs.set(p, []).get(p)!).push(c);
+  // The non-ok cells still unexplained, grouped by pair: sorted by pair, then
+  // one slice per pair (a typed-array sort: there can be tens of thousands).
+  const open = a.bad.filter((c) => c.k >= 0 && live.has(c.k) && !isExplained(c));
+  const byPair = new Float64Array(open.length);
+  open.forEach((c, i) => (byPair[i] = (c.s * n + c.d) * open.length + i));
+  byPair.sort();
+  const pairs: BadCell[][] = [];
+  for (let i = 0; i < byPair.length; ) {
+    const p = Math.floor(byPair[i]! / open.length);
+    const cells: BadCell[] = [];
+    for (; i < byPair.length && Math.floor(byPair[i]! / open.length) === p; i++) cells.push(open[byPair[i]! % open.length]!);
+    pairs.push(cells);
   }
-  for (const cells of pairs.values()) {
+  for (const cells of pairs) {
     const { s, d } = cells[0]!;
     const failingCells = cells.filter((c) => c.code === CODE_FAILING);
     // Evidence that pages: an answer from the path (refused, unreachable…),
@@ -482,13 +485,7 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     }
     if (failingCells.length > 0) continue;
     if (cells.some((c) => c.code === CODE_LOSSY) && !lossyNode.has(s) && !lossyNode.has(d)) {
-      let samples = 0;
-      let failures = 0;
-      for (const k of liveKinds) {
-        const l = a.loss(s, d, a.kinds[k]!);
-        samples += l.samples;
-        failures += l.failures;
-      }
+      const { samples, failures } = a.pairLoss(s, d, liveKinds, false);
       // Pooled over the pair's kinds: a chance run of losses on one kind is not the path's loss.
       if (samples >= PAIR_MIN_LOSS_SAMPLES && lossy(failures, samples, o.degradedLoss, PAIR_WILSON_Z)) {
         conditions.push({

@@ -82,23 +82,31 @@ export interface Sample {
   readonly rttUs: number;
 }
 
-/** A cell that is not ok (and not unknown): what the evaluation walks. */
-export interface NonOkCell {
-  readonly src: number;
-  readonly dst: number;
-  readonly kind: number;
-  readonly family: number;
-  readonly code: number;
-  /** The cell's loss buckets (its share of the node and zone tallies; not the current run). */
-  readonly lossSamples: number;
-  readonly lossFailures: number;
-  /** The same over the recent bucket slots asked for. */
-  readonly recentSamples: number;
-  readonly recentFailures: number;
-  /** The current run of failures and the newest outcome (outcome index). */
-  readonly run: number;
-  readonly lastOutcome: number;
+/**
+ * What forEachNonOk hands over per cell that is not ok (and not unknown):
+ * its place, code, loss buckets (its share of the node and zone tallies, not
+ * the current run), the same over the recent slots asked for, the current run
+ * of failures and the newest outcome (outcome index). Positional arguments:
+ * the evaluation walks every non-ok cell, and an object per cell is what it
+ * would allocate most.
+ */
+export type NonOkVisitor = (src: number, dst: number, kind: number, code: number, lossSamples: number, lossFailures: number, recentSamples: number, recentFailures: number, run: number, lastOutcome: number) => void;
+
+/** A node's cells (in or out) of one (kind, family): how many by status, and their loss. Filled by MatrixStore.nodeCounts. */
+export interface NodeCounts {
+  ok: number;
+  lossy: number;
+  slow: number;
+  failing: number;
+  /** Over the loss window. */
+  lossSamples: number;
+  lossFailures: number;
+  /** Over the recent bucket slots asked for. */
+  recentSamples: number;
+  recentFailures: number;
 }
+
+export const newNodeCounts = (): NodeCounts => ({ ok: 0, lossy: 0, slow: 0, failing: 0, lossSamples: 0, lossFailures: 0, recentSamples: 0, recentFailures: 0 });
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS; // cells per chunk
@@ -498,25 +506,34 @@ export class MatrixStore {
     return { codes: Array.from(codes.subarray(at, at + CODES)), lossSamples, lossFailures };
   }
 
+  /** nodeTally and nodeRecentLoss in one read, into `t` (no allocation: the evaluation reads one per node, kind and direction). */
+  nodeCounts(n: number, dir: 'in' | 'out', kind: number, family: number, recent: readonly number[], t: NodeCounts): NodeCounts {
+    t.ok = t.lossy = t.slow = t.failing = t.lossSamples = t.lossFailures = t.recentSamples = t.recentFailures = 0;
+    if (n >= this.cap) return t;
+    const kf = kind * FAMILIES + family;
+    const codes = dir === 'in' ? this.inCodes : this.outCodes;
+    const loss = dir === 'in' ? this.inLoss : this.outLoss;
+    const at = (n * KF + kf) * CODES;
+    t.ok = codes[at + CODE_OK]!;
+    t.lossy = codes[at + CODE_LOSSY]!;
+    t.slow = codes[at + CODE_SLOW]!;
+    t.failing = codes[at + CODE_FAILING]!;
+    const base = (n * KF + kf) * B * 2;
+    for (let b = 0; b < 2 * B; b += 2) {
+      t.lossSamples += loss[base + b]!;
+      t.lossFailures += loss[base + b + 1]!;
+    }
+    for (const b of recent) {
+      t.recentSamples += loss[base + b * 2]!;
+      t.recentFailures += loss[base + b * 2 + 1]!;
+    }
+    return t;
+  }
+
   /** The bucket slots of the `buckets` most recent loss buckets at `now` (the current one first). */
   recentBuckets(now: number, buckets = RECENT_BUCKETS): number[] {
     const epoch = Math.floor(this.tick(now) / this.bucketTicks) + 1;
     return Array.from({ length: Math.min(B, buckets) }, (_, k) => (((epoch - k) % B) + B) % B);
-  }
-
-  /** One cell's loss over the given bucket slots (recentBuckets). */
-  cellRecentLoss(src: number, dst: number, kind: number, family: number, slots: readonly number[]): { samples: number; failures: number } {
-    const id = this.rows[src]?.get(cellKey(dst, kind, family));
-    if (id === undefined) return { samples: 0, failures: 0 };
-    const c = this.chunks[id >>> CHUNK_BITS]!;
-    const i = id & (CHUNK - 1);
-    let samples = 0;
-    let failures = 0;
-    for (const b of slots) {
-      samples += c.lossN[i * B + b]!;
-      failures += c.lossF[i * B + b]!;
-    }
-    return { samples, failures };
   }
 
   /** Loss towards (`in`) or from (`out`) node `n` over the given bucket slots (recentBuckets). */
@@ -533,12 +550,15 @@ export class MatrixStore {
     return { samples, failures };
   }
 
-  /** Every cell that is lossy, slow or failing now. */
-  *nonOkCells(recent: readonly number[] = []): Generator<NonOkCell> {
+  /** Every cell of `family` that is lossy, slow or failing now, of the kinds in `kindMask` (bit per kind index). */
+  forEachNonOk(family: number, kindMask: number, recent: readonly number[], visit: NonOkVisitor): void {
     for (const id of this.nonOk) {
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
       const key = c.key[i]!;
+      const kf = key % KF;
+      const kind = (kf - (kf % FAMILIES)) / FAMILIES;
+      if (kf % FAMILIES !== family || ((kindMask >>> kind) & 1) === 0) continue;
       let lossSamples = 0;
       let lossFailures = 0;
       for (let b = i * B, e = b + B; b < e; b++) {
@@ -551,7 +571,7 @@ export class MatrixStore {
         recentSamples += c.lossN[i * B + b]!;
         recentFailures += c.lossF[i * B + b]!;
       }
-      yield { src: c.src[i]!, dst: Math.floor(key / KF), kind: Math.floor((key % KF) / FAMILIES), family: key % FAMILIES, code: c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, run: c.run[i]!, lastOutcome: c.lastOutcome[i]! };
+      visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, c.run[i]!, c.lastOutcome[i]!);
     }
   }
 
@@ -603,6 +623,34 @@ export class MatrixStore {
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const cc = this.counts(c, id & (CHUNK - 1));
     return { samples: cc.lossSamples - cc.run, failures: cc.lossFailures - cc.run };
+  }
+
+  /**
+   * The loss of the cells src→dst of the given kinds (kind indexes), summed:
+   * over the loss window (as loss()) and over the `recent` slots, leaving out
+   * failing cells when `skipFailing` (their loss is an outage's, or already
+   * counted elsewhere). Into `t`'s loss fields; no allocation.
+   */
+  pairLoss(src: number, dst: number, family: number, kinds: readonly number[], recent: readonly number[], skipFailing: boolean, t: NodeCounts): NodeCounts {
+    t.lossSamples = t.lossFailures = t.recentSamples = t.recentFailures = 0;
+    const row = this.rows[src];
+    if (!row) return t;
+    for (const kind of kinds) {
+      const id = row.get(cellKey(dst, kind, family));
+      if (id === undefined) continue;
+      const c = this.chunks[id >>> CHUNK_BITS]!;
+      const i = id & (CHUNK - 1);
+      if (skipFailing && c.code[i] === CODE_FAILING) continue;
+      for (let b = i * B, e = b + B; b < e; b++) {
+        t.lossSamples += c.lossN[b]!;
+        t.lossFailures += c.lossF[b]!;
+      }
+      for (const b of recent) {
+        t.recentSamples += c.lossN[i * B + b]!;
+        t.recentFailures += c.lossF[i * B + b]!;
+      }
+    }
+    return t;
   }
 
   /**

@@ -6,7 +6,7 @@
 import t from 'tap';
 import { mulberry32 } from '../../helpers/random.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, CONFIRMING_RUN, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
-import { kindIndex, MatrixStore, NOT_TRACKED, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
+import { kindIndex, MatrixStore, newNodeCounts, NOT_TRACKED, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
 
@@ -720,9 +720,41 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       }
     }
     t.same(got, { kind, inT, outT, inLoss, outLoss, zone, zoneLoss }, `step ${step}: tallies by kind, node (in, out) and zone pair, with loss`);
-    const set = new Set([...store.nonOkCells()].map((c) => `${key(c.src, c.dst, c.kind, c.family)},${c.code}`));
+    const set = new Set<string>();
+    for (let f = 0; f < F; f++) store.forEachNonOk(f, (1 << K) - 1, [], (src, dst, k, code) => set.add(`${key(src, dst, k, f)},${code}`));
     t.same([...set].sort(), [...nonOk].sort(), `step ${step}: the non-ok set`);
     t.equal(store.nonOkCount, nonOk.size);
+    // The evaluation's readers agree with the cell-by-cell and per-node ones.
+    const recent = store.recentBuckets(clock.monotonic());
+    let readers = 0;
+    for (let f = 0; f < F; f++) {
+      store.forEachNonOk(f, (1 << K) - 1, recent, (src, dst, k, _code, lossSamples, lossFailures) => {
+        const l = store.loss(src, dst, k, f);
+        if (l.samples !== lossSamples || l.failures !== lossFailures) readers++;
+      });
+    }
+    const counts = newNodeCounts();
+    for (let n = 0; n < N; n++) {
+      for (let k = 0; k < K; k++) {
+        for (let f = 0; f < F; f++) {
+          for (const dir of ['in', 'out'] as const) {
+            const c = store.nodeCounts(n, dir, k, f, recent, counts);
+            const want = store.nodeTally(n, dir, k, f);
+            const r = store.nodeRecentLoss(n, dir, k, f, recent);
+            const got = [c.ok, c.lossy, c.slow, c.failing, c.lossSamples, c.lossFailures, c.recentSamples, c.recentFailures];
+            if (JSON.stringify(got) !== JSON.stringify([...want.codes.slice(1), want.lossSamples, want.lossFailures, r.samples, r.failures])) readers++;
+          }
+          for (let d = 0; d < N; d++) {
+            for (const skip of [false, true]) {
+              const p = store.pairLoss(n, d, f, [k], recent, skip, counts);
+              const l = skip && store.code(n, d, k, f, clock.monotonic()) === CODE_FAILING ? { samples: 0, failures: 0 } : store.loss(n, d, k, f);
+              if (p.lossSamples !== l.samples || p.lossFailures !== l.failures) readers++;
+            }
+          }
+        }
+      }
+    }
+    t.equal(readers, 0, `step ${step}: forEachNonOk, nodeCounts and pairLoss read what loss(), nodeTally() and nodeRecentLoss() read`);
   };
 
   const setZones = () => {
