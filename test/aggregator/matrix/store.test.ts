@@ -6,6 +6,7 @@
 import t from 'tap';
 import { mulberry32 } from '../../helpers/random.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, CONFIRMING_RUN, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
+import { CellIndex } from '../../../aggregator/matrix/cell-index.js';
 import { kindIndex, MatrixStore, newNodeCounts, NOT_TRACKED, type CellView, type MatrixOptions } from '../../../aggregator/matrix/store.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome } from '../../../common/vocabulary.js';
@@ -817,7 +818,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
   t.same([...seen].sort(), [CODE_UNKNOWN, CODE_OK, CODE_LOSSY, CODE_SLOW, CODE_FAILING], 'every status came up');
 });
 
-t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s window, 5 s interval), from the chunk layout plus its row Map entry', async (t) => {
+t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s window, 5 s interval), from the chunk layout plus its row index entry', async (t) => {
   const store = new MatrixStore(OPTIONS, 0);
   store.record(0, 1, ICMP, V4, o('ok'), 1, 1_000);
   // The typed arrays of one chunk, per cell slot.
@@ -831,15 +832,16 @@ t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s windo
   const [bytes0, cap0] = [storeBytes(), cap()];
   store.record(0, cap0, ICMP, V4, o('ok'), 1, 1_000);
   const perNode = (storeBytes() - bytes0) / (cap() - cap0);
-  // A row Map with small-integer keys and values: V8's OrderedHashMap holds 3 slots per entry
-  // and half a bucket slot, 8 bytes each, and doubles its capacity when full.
+  // A full-mesh row at 1,000 nodes (the default plan: icmp, tcp, http, node; one family), its index measured.
   const NODES = 1_000;
-  const entries = (NODES - 1) * 4; // the default plan: icmp, tcp, http, node; one family
-  const capacity = 2 ** Math.ceil(Math.log2(entries));
-  const mapEntry = (3.5 * 8 * capacity) / entries;
-  const perCell = perSlot + mapEntry + (2 * perNode) / entries;
-  t.comment(`per cell: ${perSlot.toFixed(1)} B of typed arrays (ring ${store.ring} × 7 B), ${mapEntry.toFixed(1)} B of row Map at ${NODES} nodes, ${((2 * perNode) / entries).toFixed(2)} B of per-node tallies: ${perCell.toFixed(1)} B`);
-  t.comment(`the Map's share is 28 B/entry when full and 56 B just after it doubles: ${(perSlot + 28).toFixed(0)} to ${(perSlot + 56).toFixed(0)} B per cell across row sizes`);
+  for (let d = 1; d < NODES; d++) for (const k of [ICMP, TCP, kindIndex('http'), NODE]) store.record(1, d + 1, k, V4, o('ok'), 1, 1_000);
+  const row = (store as unknown as { rows: CellIndex[] }).rows[1]!;
+  const entries = (NODES - 1) * 4;
+  t.equal(row.size, entries);
+  const indexEntry = row.bytes / entries;
+  const perCell = perSlot + indexEntry + (2 * perNode) / entries;
+  t.comment(`per cell: ${perSlot.toFixed(1)} B of typed arrays (ring ${store.ring} × 7 B), ${indexEntry.toFixed(1)} B of row index at ${NODES} nodes, ${((2 * perNode) / entries).toFixed(2)} B of per-node tallies: ${perCell.toFixed(1)} B`);
+  t.comment(`the index's share is 10.7 B/entry just before it doubles and 21.3 B just after: ${(perSlot + 10.7).toFixed(0)} to ${(perSlot + 21.3).toFixed(0)} B per cell across row sizes`);
   t.equal(store.ring, 12);
   t.ok(perCell < 200, `${perCell.toFixed(1)} bytes per tracked cell`);
   t.ok(perSlot < 150, `${perSlot} bytes of typed arrays per cell`);
