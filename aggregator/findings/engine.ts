@@ -47,7 +47,10 @@ interface Entry {
 }
 
 export class FindingsEngine {
+  /** By conditionKey (cheap to build for tens of thousands of pair conditions); the id is hashed once, when a finding is new. */
   private readonly entries = new Map<string, Entry>();
+  /** Finding id → its key in `entries`. */
+  private readonly keyOfId = new Map<string, string>();
   private readonly resolvedRing: Finding[] = [];
   /** Nodes forgotten since the last update. */
   private readonly forgotten = new Set<string>();
@@ -74,11 +77,12 @@ export class FindingsEngine {
     const { kept, dropped } = this.cap(conditions);
     for (const c of kept) {
       const spec = FINDING_SPECS[c.kind];
-      const labels = this.labels(c);
-      const id = fingerprint(labels);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const e = this.entries.get(id);
+      const key = conditionKey(c);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const e = this.entries.get(key);
+      const labels = e?.finding.labels ?? this.labels(c);
+      const id = e?.finding.id ?? fingerprint(labels);
       const sinceMono = e?.sinceMono ?? now;
       const firingSince = e?.finding.firingSince ?? (now - sinceMono >= this.o.forMs ? wall : null);
       const finding: Finding = {
@@ -95,18 +99,19 @@ export class FindingsEngine {
         resolvedAt: null,
       };
       if (finding.state === 'firing' && e?.finding.state !== 'firing') fired.push(finding);
-      this.entries.set(id, { finding, sinceMono, clearingSince: null });
+      this.entries.set(key, { finding, sinceMono, clearingSince: null });
+      this.keyOfId.set(id, key);
     }
-    for (const [id, e] of this.entries) {
-      if (seen.has(id)) continue;
+    for (const [key, e] of this.entries) {
+      if (seen.has(key)) continue;
       if (e.finding.state === 'pending') {
-        this.entries.delete(id);
+        this.forget(key, e);
         continue;
       }
       e.clearingSince ??= now;
       if (now - e.clearingSince >= this.o.clearForMs || about(e.finding, this.forgotten)) {
         const done: Finding = { ...e.finding, state: 'resolved', resolvedAt: wall };
-        this.entries.delete(id);
+        this.forget(key, e);
         resolved.push(done);
         this.resolvedRing.push(done);
         if (this.resolvedRing.length > (this.o.keepResolved ?? 100)) this.resolvedRing.shift();
@@ -114,6 +119,11 @@ export class FindingsEngine {
     }
     this.forgotten.clear();
     return { firing: this.firing(), fired, resolved, dropped };
+  }
+
+  private forget(key: string, e: Entry): void {
+    this.entries.delete(key);
+    this.keyOfId.delete(e.finding.id);
   }
 
   private labels(c: Condition): Record<string, string> {
@@ -138,9 +148,9 @@ export class FindingsEngine {
       }
       const firing: Condition[] = [];
       const rest: Condition[] = [];
-      for (const c of list) (this.entries.get(fingerprint(this.labels(c)))?.finding.state === 'firing' ? firing : rest).push(c);
+      for (const c of list) (this.entries.get(conditionKey(c))?.finding.state === 'firing' ? firing : rest).push(c);
       // More firing than places (one came back while clearing): the oldest keep theirs.
-      const age = (c: Condition) => this.entries.get(fingerprint(this.labels(c)))!.sinceMono;
+      const age = (c: Condition) => this.entries.get(conditionKey(c))!.sinceMono;
       if (firing.length > max) firing.sort((a, b) => age(a) - age(b));
       rest.sort((a, b) => (b.rank ?? 0) - (a.rank ?? 0) || (a.summary < b.summary ? -1 : 1));
       const room = Math.max(0, max - firing.length);
@@ -170,7 +180,8 @@ export class FindingsEngine {
 
   /** A current finding, or a recently resolved one. */
   get(id: string): Finding | undefined {
-    return this.entries.get(id)?.finding ?? this.resolvedRing.findLast((f) => f.id === id);
+    const key = this.keyOfId.get(id);
+    return (key === undefined ? undefined : this.entries.get(key)?.finding) ?? this.resolvedRing.findLast((f) => f.id === id);
   }
 
   private list(state: 'firing' | 'pending'): Finding[] {
@@ -187,6 +198,15 @@ function about(f: Finding, nodes: ReadonlySet<string>): boolean {
   if (nodes.size === 0) return false;
   const { node, src, dst } = f.labels;
   return (node !== undefined && nodes.has(node)) || (src !== undefined && nodes.has(src)) || (dst !== undefined && nodes.has(dst));
+}
+
+/** A condition's identity inside the engine: its kind and subject (the other labels are the same for every condition). */
+function conditionKey(c: Condition): string {
+  const names = Object.keys(c.subject);
+  if (names.length > 1) names.sort();
+  let key = c.kind;
+  for (const n of names) key += `\u0000${n}\u0000${c.subject[n]}`;
+  return key;
 }
 
 /** Stable id of a label set: the same on every replica. */
