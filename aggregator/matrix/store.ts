@@ -146,8 +146,8 @@ class Chunk {
   readonly oks = new Uint8Array(CHUNK);
   readonly slow = new Uint8Array(CHUNK);
   readonly lossEpoch = new Uint32Array(CHUNK);
-  readonly lossN = new Uint16Array(CHUNK * B);
-  readonly lossF = new Uint16Array(CHUNK * B);
+  /** Per cell, its loss buckets' samples then failures (2 × B Uint16, 32 bytes: one cache line for both); see nAt/fAt. */
+  readonly loss = new Uint16Array(CHUNK * B * 2);
   readonly sTick: Uint16Array;
   readonly sRtt: Uint32Array;
   readonly sOut: Uint8Array;
@@ -157,6 +157,11 @@ class Chunk {
     this.sOut = new Uint8Array(CHUNK * ring);
   }
 }
+
+// A loss bucket's place in Chunk.loss, from its flat index i * B + bucket.
+const nAt = (x: number): number => (x << 1) - (x & (B - 1));
+const fAt = (x: number): number => nAt(x) + B;
+if ((B & (B - 1)) !== 0) throw new Error('LOSS_BUCKETS must be a power of two');
 
 export function cellKey(dst: number, kind: number, family: number): number {
   return (dst * KINDS + kind) * FAMILIES + family;
@@ -370,20 +375,20 @@ export class MatrixStore {
       c.lossEpoch[i] = epoch;
     } else if (epoch <= current - B) return; // older than the loss window
     const b = i * B + (epoch % B);
-    if (c.lossN[b]! + n <= 0xffff) {
-      c.lossN[b] = c.lossN[b]! + n;
-      c.lossF[b] = c.lossF[b]! + f;
+    if (c.loss[nAt(b)]! + n <= 0xffff) {
+      c.loss[nAt(b)] = c.loss[nAt(b)]! + n;
+      c.loss[fAt(b)] = c.loss[fAt(b)]! + f;
       this.lossDelta(c.src[i]!, c.key[i]!, epoch % B, n, f);
     }
   }
 
   private clearBucket(c: Chunk, i: number, bucket: number): void {
     const b = i * B + bucket;
-    const n = c.lossN[b]!;
+    const n = c.loss[nAt(b)]!;
     if (n === 0) return;
-    this.lossDelta(c.src[i]!, c.key[i]!, bucket, -n, -c.lossF[b]!);
-    c.lossN[b] = 0;
-    c.lossF[b] = 0;
+    this.lossDelta(c.src[i]!, c.key[i]!, bucket, -n, -c.loss[fAt(b)]!);
+    c.loss[nAt(b)] = 0;
+    c.loss[fAt(b)] = 0;
   }
 
   /** Node tallies keep loss per bucket (a node's recent loss is judged too); zones over the whole window. */
@@ -407,8 +412,8 @@ export class MatrixStore {
     let lossSamples = c.run[i]!;
     let lossFailures = c.run[i]!;
     for (let b = i * B, e = b + B; b < e; b++) {
-      lossSamples += c.lossN[b]!;
-      lossFailures += c.lossF[b]!;
+      lossSamples += c.loss[nAt(b)]!;
+      lossFailures += c.loss[fAt(b)]!;
     }
     return {
       run: c.run[i]!,
@@ -471,8 +476,8 @@ export class MatrixStore {
         const zp = (this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf;
         add(this.zoneCodes, zp * CODES + c.code[i]!, 1);
         for (let b = i * B, e = b + B; b < e; b++) {
-          this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + c.lossN[b]!;
-          this.zoneLoss[zp * 2 + 1] = this.zoneLoss[zp * 2 + 1]! + c.lossF[b]!;
+          this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + c.loss[nAt(b)]!;
+          this.zoneLoss[zp * 2 + 1] = this.zoneLoss[zp * 2 + 1]! + c.loss[fAt(b)]!;
         }
       });
     });
@@ -563,14 +568,14 @@ export class MatrixStore {
       let lossSamples = 0;
       let lossFailures = 0;
       for (let b = i * B, e = b + B; b < e; b++) {
-        lossSamples += c.lossN[b]!;
-        lossFailures += c.lossF[b]!;
+        lossSamples += c.loss[nAt(b)]!;
+        lossFailures += c.loss[fAt(b)]!;
       }
       let recentSamples = 0;
       let recentFailures = 0;
       for (const b of recent) {
-        recentSamples += c.lossN[i * B + b]!;
-        recentFailures += c.lossF[i * B + b]!;
+        recentSamples += c.loss[nAt(i * B + b)]!;
+        recentFailures += c.loss[fAt(i * B + b)]!;
       }
       visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, c.run[i]!, c.lastOutcome[i]!);
     }
@@ -653,14 +658,14 @@ export class MatrixStore {
       if (id === undefined) continue;
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
-      if (skipFailing && c.code[i] === CODE_FAILING) continue;
+      if (skipFailing && c.code[i] === CODE_FAILING) continue; // (the code is read only then: one cache miss less)
       for (let b = i * B, e = b + B; b < e; b++) {
-        t.lossSamples += c.lossN[b]!;
-        t.lossFailures += c.lossF[b]!;
+        t.lossSamples += c.loss[nAt(b)]!;
+        t.lossFailures += c.loss[fAt(b)]!;
       }
       for (const b of recent) {
-        t.recentSamples += c.lossN[i * B + b]!;
-        t.recentFailures += c.lossF[i * B + b]!;
+        t.recentSamples += c.loss[nAt(i * B + b)]!;
+        t.recentFailures += c.loss[fAt(i * B + b)]!;
       }
     }
     return t;
@@ -763,7 +768,7 @@ export class MatrixStore {
     let lossSpanTicks = 0;
     const epoch = c.lossEpoch[i]!;
     for (let k = B - 1; k >= 0; k--) {
-      if (c.lossN[i * B + ((epoch - k + B * 1024) % B)]! > 0) {
+      if (c.loss[nAt(i * B + ((epoch - k + B * 1024) % B))]! > 0) {
         lossSpanTicks = (k * this.bucketTicks) + (last % this.bucketTicks);
         break;
       }
