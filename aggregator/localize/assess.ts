@@ -297,9 +297,21 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     bad.push({ s, d, k: judged[kind]!, kind: PAIR_KINDS[kind]!, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome: outcomes.words[lastOutcome] ?? null });
   });
   const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
+  // Failing first, then by source and target: a typed-array sort of one number per cell
+  // (tens of thousands of cells; a comparator sort took several ms).
   const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);
-  mature.sort((x, y) => (y.code === CODE_FAILING ? 1 : 0) - (x.code === CODE_FAILING ? 1 : 0) || x.s - y.s || x.d - y.d);
-  const unhealthy = mature.slice(0, o.maxUnhealthy).map((c): UnhealthyPair => ({
+  const m = mature.length;
+  let first: BadCell[];
+  if (2 * n * n * m < Number.MAX_SAFE_INTEGER) {
+    const order = new Float64Array(m);
+    mature.forEach((c, i) => (order[i] = ((c.code === CODE_FAILING ? 0 : n * n) + c.s * n + c.d) * m + i));
+    order.sort();
+    first = Array.from(order.subarray(0, o.maxUnhealthy), (x) => mature[x % m]!);
+  } else {
+    // Keys that large would lose precision (hundreds of millions of non-ok cells): compare instead.
+    first = mature.sort((x, y) => (y.code === CODE_FAILING ? 1 : 0) - (x.code === CODE_FAILING ? 1 : 0) || x.s - y.s || x.d - y.d).slice(0, o.maxUnhealthy);
+  }
+  const unhealthy = first.map((c): UnhealthyPair => ({
     src: nodes[c.s]!.name,
     dst: nodes[c.d]!.name,
     kind: c.kind,

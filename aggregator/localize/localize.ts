@@ -451,14 +451,19 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   // The non-ok cells still unexplained, grouped by pair: sorted by pair, then
   // one slice per pair (a typed-array sort: there can be tens of thousands).
   const open = a.bad.filter((c) => c.k >= 0 && live.has(c.k) && !isExplained(c));
-  const byPair = new Float64Array(open.length);
-  open.forEach((c, i) => (byPair[i] = (c.s * n + c.d) * open.length + i));
-  byPair.sort();
+  let ordered: BadCell[];
+  if (n * n * open.length >= Number.MAX_SAFE_INTEGER) ordered = open.sort((x, y) => x.s - y.s || x.d - y.d); // keys too large for the typed sort
+  else {
+    const byPair = new Float64Array(open.length);
+    open.forEach((c, i) => (byPair[i] = (c.s * n + c.d) * open.length + i));
+    byPair.sort();
+    ordered = Array.from(byPair, (x) => open[x % open.length]!);
+  }
   const pairs: BadCell[][] = [];
-  for (let i = 0; i < byPair.length; ) {
-    const p = Math.floor(byPair[i]! / open.length);
+  for (let i = 0; i < ordered.length; ) {
+    const { s, d } = ordered[i]!;
     const cells: BadCell[] = [];
-    for (; i < byPair.length && Math.floor(byPair[i]! / open.length) === p; i++) cells.push(open[byPair[i]! % open.length]!);
+    for (; i < ordered.length && ordered[i]!.s === s && ordered[i]!.d === d; i++) cells.push(ordered[i]!);
     pairs.push(cells);
   }
   for (const cells of pairs) {
