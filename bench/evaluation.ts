@@ -24,7 +24,7 @@ import { request, Agent as HttpAgent } from 'node:http';
 import { loadavg, cpus } from 'node:os';
 import type { RunningAggregator } from '../aggregator/server.js';
 import type { EvaluatorDeps } from '../aggregator/findings/evaluator.js';
-import { assess } from '../aggregator/localize/assess.js';
+import { assess, RttSampler } from '../aggregator/localize/assess.js';
 import { localize } from '../aggregator/localize/localize.js';
 import { ManualClock } from '../common/clock.js';
 import { AggregatorProcess } from './aggregator-process.js';
@@ -134,9 +134,11 @@ async function inProcess(m: Mesh, http: boolean): Promise<void> {
       engineMs = t.cpuMs;
       return t.value;
     };
+    // Its own RTT sampler, kept across the repeats as the evaluator keeps its own (a new one reads every node once).
+    const rtt = new RttSampler();
     const split = Array.from({ length: SPLIT_REPEATS }, () => {
       const now = clock.monotonic();
-      const a = timed(() => assess(agg.nodes.list(), agg.store, agg.query.defaultFamily(), now, d.assess));
+      const a = timed(() => assess(agg.nodes.list(), agg.store, agg.query.defaultFamily(), now, { ...d.assess, rtt }));
       const l = timed(() => localize(a.value, d.localize));
       const e = timed(() => agg.evaluator.evaluate());
       return { evaluate: e.cpuMs, assess: a.cpuMs, localize: l.cpuMs, engine: engineMs, rest: e.cpuMs - a.cpuMs - l.cpuMs - engineMs };
