@@ -4,8 +4,15 @@
 // we asked, carries our random ID, is a response and echoes our question;
 // anything else is counted and ignored, and the wait goes on to the deadline
 // the caller owns. Sockets are released on every path.
+//
+// The UDP socket is connect()ed to the server: only then does the kernel hand
+// us the ICMP port unreachable of a server that is not listening (a Service
+// without endpoints, a crashed CoreDNS on a live pod IP) as ECONNREFUSED, so
+// the probe says `refused` at once instead of `timeout` at the deadline. The
+// price: datagrams from any other address or port are dropped by the kernel
+// before we see them, so they are no longer counted in `ignored`.
 import { randomBytes, randomInt } from 'node:crypto';
-import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { connect, isIP } from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Logger } from '../../common/logger.js';
@@ -164,16 +171,6 @@ function canonicalName(name: string): string {
   return name.replace(/\.+$/, '').toLowerCase();
 }
 
-/** IPv6 text has many spellings; compare the canonical one. */
-function canonicalIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
-  try {
-    return new URL(`http://[${ip}]/`).hostname;
-  } catch {
-    return ip.toLowerCase(); // e.g. with a zone index, which URL does not take
-  }
-}
-
 const us = (since: number) => Math.max(1, Math.round((performance.now() - since) * 1000));
 
 /** Is this message the reply to `q`, and if so what does it say? */
@@ -205,7 +202,6 @@ function judge(msg: Buffer, q: Query, rttUs: number): Verdict {
 function overUdp(q: Query, signal: AbortSignal, counter: { ignored: number }): Promise<Attempt> {
   return new Promise<Attempt>((resolve) => {
     const socket = createSocket({ type: isIP(q.ip) === 6 ? 'udp6' : 'udp4' });
-    const server = canonicalIp(q.ip);
     let sent = 0;
     let done = false;
     const finish = (a: Attempt) => {
@@ -223,22 +219,21 @@ function overUdp(q: Query, signal: AbortSignal, counter: { ignored: number }): P
     };
     const onAbort = () => finish(timedOut());
     signal.addEventListener('abort', onAbort, { once: true });
+    // ECONNREFUSED (the server's ICMP port unreachable) arrives here, from the read after our send.
     socket.on('error', (err) => finish(failed(outcomeFromError(err))));
-    socket.on('message', (msg: Buffer, from: RemoteInfo) => {
-      // Not connect()ed on purpose: the kernel would drop other sources silently, and they are worth counting.
-      if (from.port !== q.port || canonicalIp(from.address) !== server) {
-        counter.ignored++;
-        return;
-      }
+    // Connected: every datagram that reaches us is from the server's address and port.
+    socket.on('message', (msg: Buffer) => {
       const v = judge(msg, q, us(sent));
       if (v.accept) finish(v.attempt);
       else counter.ignored++;
     });
-    socket.bind(0, () => {
+    socket.connect(q.port, q.ip, (connectErr?: Error) => {
       if (done) return;
+      // A connect that fails (no route: ENETUNREACH) reports to this callback, not to 'error'.
+      if (connectErr) return finish(failed(outcomeFromError(connectErr)));
       sent = performance.now();
       try {
-        socket.send(q.bytes, q.port, q.ip, (err) => {
+        socket.send(q.bytes, (err) => {
           if (err) finish(failed(outcomeFromError(err)));
         });
       } catch (err) {

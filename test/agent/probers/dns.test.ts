@@ -274,7 +274,7 @@ t.test('a query echoed back with our ID is not an answer: ignored, then the repl
   await released(t, base, s);
 });
 
-t.test('a perfect reply from another address or port is ignored; the silent server → timeout', async (t) => {
+t.test('a perfect reply from another address or port never reaches the prober; the silent server → timeout', async (t) => {
   const base = netResources();
   const other = await udpSocket(OTHER_HOST);
   const samehost = await udpSocket(HOST);
@@ -287,7 +287,8 @@ t.test('a perfect reply from another address or port is ignored; the silent serv
   });
   const { r, ms } = await elapsed(dnsQuery({ ip: HOST, port: s.port }, A, deadline(300)));
   t.equal(spoofed, 2, 'both spoofs were sent before the deadline');
-  t.same(r, { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded', answers: [], rcode: null, transport: 'udp', ignored: 2 });
+  // The socket is connected to the server: the kernel drops the spoofs, so they are not even counted.
+  t.same(r, { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded', answers: [], rcode: null, transport: 'udp', ignored: 0 });
   t.ok(ms >= 280 && ms < 1_500, `ended at the deadline (${ms.toFixed(0)} ms)`);
   await released(t, base, s, { close: () => closeUdp(other) }, { close: () => closeUdp(samehost) });
 });
@@ -319,6 +320,21 @@ t.test('silence → timeout at the deadline, promptly, socket closed', async (t)
   t.same(r, { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded', answers: [], rcode: null, transport: 'udp', ignored: 0 });
   t.ok(ms >= 280 && ms < 1_000, `ended at the deadline (${ms.toFixed(0)} ms)`);
   t.equal(s.queries.length, 1, 'one query, no retries over UDP');
+  await released(t, base, s);
+});
+
+t.test('nothing listening on the UDP port (ICMP port unreachable) → refused at once, not timeout at the deadline', async (t) => {
+  const base = netResources();
+  // A port that was just free: bound, noted, closed. Nothing answers on it, so the kernel sends port unreachable.
+  const probe = await udpSocket(HOST);
+  const port = probe.address().port;
+  await closeUdp(probe);
+  const { r, ms } = await elapsed(dnsQuery({ ip: HOST, port }, A, deadline(2_000)));
+  t.same(r, { outcome: 'refused', rttUs: 0, detail: 'ECONNREFUSED', answers: [], rcode: null, transport: 'udp', ignored: 0 });
+  t.ok(ms < 500, `answered well before the 2 s deadline (${ms.toFixed(0)} ms)`);
+  // Connecting changes nothing for a server that is there.
+  const s = await udpServer((q, send) => send(reply(q, { answers: [a(NAME, '10.0.0.1')] })));
+  t.match(await dnsQuery({ ip: HOST, port: s.port }, A, deadline(2_000)), { outcome: 'ok', answers: ['10.0.0.1'], transport: 'udp' });
   await released(t, base, s);
 });
 
