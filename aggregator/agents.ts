@@ -1,6 +1,8 @@
 // Agent sessions, without any transport: what a Hello must contain, who may
 // connect, and how a Report's results reach the matrix. The gRPC layer maps the
-// refusals here to status codes; tests drive this module directly.
+// refusals here to status codes; tests drive this module directly. Results
+// arrive in columns (report-batch.ts), as the gRPC deserializer decodes them;
+// report() takes decoded objects and goes the same way.
 import { familyOf } from '../common/cidr.js';
 import type { Clock } from '../common/clock.js';
 import { isDns1123Subdomain } from '../common/names.js';
@@ -19,6 +21,7 @@ import type { ResolverInfo } from './nodes/registry.js';
 import type { DnsStore } from './dns/store.js';
 import type { MatrixStore } from './matrix/store.js';
 import type { NodeRecord, NodeRegistry } from './nodes/registry.js';
+import { batchOf, DNS_KIND, type ReportBatch } from './report-batch.js';
 
 /** What the wire Hello carries (proto-loader objects satisfy this shape). */
 export interface HelloInput {
@@ -84,10 +87,14 @@ export interface SessionLimits {
 }
 
 const MAX_FIELD = 253;
-const DNS_PROTO = probeKinds.toProto('dns');
-const DNS_NUMBER = probeKinds.words.indexOf('dns') + 1;
-const TIMEOUT_PROTO = outcomes.toProto('timeout');
 const TIMEOUT_NUMBER = outcomes.words.indexOf('timeout') + 1;
+// Wire number → storage index (-1: none), for the ingest hot path: a typed-array
+// read instead of a Map lookup per result. A number beyond the table is -1 too.
+const KIND_SLOT = new Int8Array(probeKinds.words.length + 1).fill(-1);
+PAIR_KINDS.forEach((k, i) => (KIND_SLOT[probeKinds.words.indexOf(k) + 1] = i));
+const OUTCOME_SLOT = Int8Array.from({ length: outcomes.words.length + 1 }, (_, n) => n - 1);
+const FAMILY_SLOT = Int8Array.from({ length: addressFamilies.words.length + 1 }, (_, n) => n - 1);
+const slotOf = (table: Int8Array, wire: number): number => (wire >= 0 && wire < table.length ? table[wire]! : -1);
 /** More addresses than this in one reply is not a health-check answer; the result is rejected. */
 const MAX_DNS_ANSWERS = 64;
 const RESOLVER_LIST_MAX = 32;
@@ -124,11 +131,10 @@ export class SessionStats {
 
 export class AgentSessions {
   readonly stats = new SessionStats();
-  private readonly kindIndex = new Map<string | number, number>();
-  private readonly outcomeIndex = new Map<string | number, number>();
-  private readonly familyIndex = new Map<string | number, number>();
   /** Scratch: per target node index, the kinds (bits) that timed out in the report being ingested. */
   private timedOut = new Uint8Array(64);
+  /** Scratch: per target of the batch being ingested, its node index (-1: unknown). */
+  private dstOf = new Int32Array(64);
 
   constructor(
     private readonly nodes: NodeRegistry,
@@ -137,23 +143,7 @@ export class AgentSessions {
     readonly limits: SessionLimits,
     /** Where dns results go; without it they are rejected as unknown_kind. */
     private readonly dns?: DnsStore,
-  ) {
-    // Pre-map the proto enum names (and numbers) to storage indices: this is
-    // the ingest hot path.
-    PAIR_KINDS.forEach((k, i) => {
-      const proto = probeKinds.toProto(k);
-      this.kindIndex.set(proto, i);
-      this.kindIndex.set(probeKinds.words.indexOf(k) + 1, i);
-    });
-    outcomes.words.forEach((o, i) => {
-      this.outcomeIndex.set(outcomes.toProto(o), i);
-      this.outcomeIndex.set(i + 1, i);
-    });
-    addressFamilies.words.forEach((f, i) => {
-      this.familyIndex.set(addressFamilies.toProto(f), i);
-      this.familyIndex.set(i + 1, i);
-    });
-  }
+  ) {}
 
   /** Validates a Hello and registers the agent; a refusal names what was wrong. */
   hello(h: HelloInput): { record: NodeRecord } | { refusal: Refusal } {
@@ -209,13 +199,18 @@ export class AgentSessions {
 
   /** Stores a report's results in the matrix; duplicates (same instance, sequence already stored) are dropped. */
   report(record: NodeRecord, r: ReportInput): IngestOutcome {
+    return this.reportBatch(record, batchOf(r));
+  }
+
+  /** report() of a batch, the form the gRPC deserializer decodes a Report into: one pass over its columns. */
+  reportBatch(record: NodeRecord, b: ReportBatch): IngestOutcome {
     const a = record.agent;
-    if (r.sequence <= a.highestSequence) {
+    if (b.sequence <= a.highestSequence) {
       this.stats.duplicates++;
       return { duplicate: true, accepted: 0, rejected: {} };
     }
     const receivedAt = this.clock.monotonic();
-    a.highestSequence = r.sequence;
+    a.highestSequence = b.sequence;
     a.lastReportAt = receivedAt;
     a.reports++;
     this.stats.reports++;
@@ -223,23 +218,35 @@ export class AgentSessions {
     let accepted = 0;
     const src = record.index;
     const maxAge = this.limits.maxResultAgeMs;
-    const { offset, stepMs } = a.clock.observe(receivedAt, r.sentAtMs);
+    const { offset, stepMs } = a.clock.observe(receivedAt, b.sentAtMs);
     if (stepMs !== undefined) this.stats.clockSteps++;
     this.matrix.touchRow(src, receivedAt);
+    // Each distinct target looked up once (-1: not a known node).
+    const targets = b.targets;
+    if (this.dstOf.length < targets.length) this.dstOf = new Int32Array(targets.length * 2);
+    const dstOf = this.dstOf;
+    for (let t = 0; t < targets.length; t++) dstOf[t] = this.nodes.indexOf(targets[t]!) ?? -1;
     // Timeouts towards one target from several kinds in one report corroborate each other.
     if (this.timedOut.length < this.nodes.slots) this.timedOut = new Uint8Array(this.nodes.slots * 2);
     const touched: number[] = [];
-    for (const res of r.results) {
-      if (res.outcome !== TIMEOUT_PROTO && res.outcome !== TIMEOUT_NUMBER) continue;
-      const kind = this.kindIndex.get(res.kind);
-      const dst = kind === undefined ? undefined : this.nodes.indexOf(res.targetNode);
-      if (dst === undefined || kind === undefined) continue;
+    const n = b.length;
+    const kinds = b.kind;
+    const outcomesCol = b.outcome;
+    const families = b.family;
+    const target = b.target;
+    for (let i = 0; i < n; i++) {
+      if (outcomesCol[i] !== TIMEOUT_NUMBER) continue;
+      const kind = slotOf(KIND_SLOT, kinds[i]!);
+      const dst = dstOf[target[i]!]!;
+      if (dst < 0 || kind < 0) continue;
       if (this.timedOut[dst] === 0) touched.push(dst);
       this.timedOut[dst]! |= 1 << kind;
     }
-    for (const res of r.results) {
-      if (res.kind === DNS_PROTO || res.kind === DNS_NUMBER) {
-        const why = this.recordDns(src, res, receivedAt, offset, maxAge);
+    let dns = 0;
+    for (let i = 0; i < n; i++) {
+      const k = kinds[i]!;
+      if (k === DNS_KIND) {
+        const why = this.recordDns(src, b.dns[dns++]!, receivedAt, offset, maxAge);
         if (why === undefined) accepted++;
         else {
           rejected[why] = (rejected[why] ?? 0) + 1;
@@ -247,15 +254,15 @@ export class AgentSessions {
         }
         continue;
       }
-      const kind = this.kindIndex.get(res.kind);
-      const outcome = this.outcomeIndex.get(res.outcome);
-      const family = this.familyIndex.get(res.family);
-      const dst = this.nodes.indexOf(res.targetNode);
+      const kind = slotOf(KIND_SLOT, k);
+      const outcome = slotOf(OUTCOME_SLOT, outcomesCol[i]!);
+      const family = slotOf(FAMILY_SLOT, families[i]!);
+      const dst = dstOf[target[i]!]!;
       let why: RejectReason | undefined;
-      if (kind === undefined) why = 'unknown_kind';
-      else if (outcome === undefined) why = 'bad_outcome';
-      else if (family === undefined) why = 'bad_family';
-      else if (dst === undefined) why = 'unknown_target';
+      if (kind < 0) why = 'unknown_kind';
+      else if (outcome < 0) why = 'bad_outcome';
+      else if (family < 0) why = 'bad_family';
+      else if (dst < 0) why = 'unknown_target';
       else if (dst === src) why = 'self_target';
       if (why !== undefined) {
         rejected[why] = (rejected[why] ?? 0) + 1;
@@ -263,9 +270,9 @@ export class AgentSessions {
         continue;
       }
       // The probe's time on our clock, never in the future nor older than the window needs.
-      const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, res.timestampMs + offset));
-      const bits = this.timedOut[dst!]!;
-      this.matrix.record(src, dst!, kind!, family!, outcome!, res.rttUs >>> 0, at, (bits & (bits - 1)) !== 0);
+      const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, b.timestampMs[i]! + offset));
+      const bits = this.timedOut[dst]!;
+      this.matrix.record(src, dst, kind, family, outcome, b.rttUs[i]!, at, (bits & (bits - 1)) !== 0);
       accepted++;
     }
     for (const d of touched) this.timedOut[d] = 0;

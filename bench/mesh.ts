@@ -17,10 +17,11 @@
 // sent anywhere.
 import { parseAggregatorConfig } from '../aggregator/config.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
-import type { HelloInput, ResultInput } from '../aggregator/agents.js';
+import type { HelloInput } from '../aggregator/agents.js';
+import { ReportBatch } from '../aggregator/report-batch.js';
 import type { Clock } from '../common/clock.js';
 import { silentLogger } from '../common/logger.js';
-import { addressFamilies, outcomes, probeKinds, type Outcome, type PairKind } from '../common/vocabulary.js';
+import { addressFamilies, outcomes, probeKinds, type PairKind } from '../common/vocabulary.js';
 
 export const MESH_KINDS: readonly PairKind[] = ['icmp', 'tcp', 'http', 'node'];
 export const MESH_ZONES = 4;
@@ -136,55 +137,42 @@ export function probe(m: Mesh, s: number, d: number, k: number, round: number, o
 /** Whether node s reports in `round`. */
 export const reports = (m: Mesh, s: number, round: number) => s !== m.dead || round <= DEAD_LAST_ROUND;
 
-type MutableResult = { -readonly [K in keyof ResultInput]: ResultInput[K] };
-
 /**
- * One report's results as proto-loader decodes them (enum names, defaults),
- * built once and rewritten in place for every source and round: the objects
- * are never kept by the aggregator, and reusing them keeps the garbage of the
- * sender out of the heap and CPU figures.
+ * One report's results as the gRPC deserializer decodes them (a ReportBatch:
+ * wire numbers in columns, the mesh's names as the targets), built once and
+ * rewritten in place for every source and round: the aggregator never keeps
+ * a batch, and reusing it keeps the sender's garbage out of the heap and CPU
+ * figures.
  */
 export class ReportBuilder {
-  readonly results: MutableResult[];
+  readonly batch: ReportBatch;
   private readonly scratch: Probe = { outcome: 0, rttUs: 0 };
-  private readonly kindProto = MESH_KINDS.map((k) => probeKinds.toProto(k));
-  private readonly outcomeProto = outcomes.words.map((o) => outcomes.toProto(o as Outcome));
-  private readonly podIps: readonly string[];
-  private readonly nodeIps: readonly string[];
+  private readonly kindWire = MESH_KINDS.map((k) => probeKinds.words.indexOf(k) + 1);
 
   constructor(private readonly m: Mesh) {
-    this.podIps = m.names.map((_, i) => podIp(i));
-    this.nodeIps = m.names.map((_, i) => nodeIp(i));
-    this.results = Array.from({ length: (m.n - 1) * MESH_KINDS.length }, () => ({
-      kind: '',
-      targetNode: '',
-      targetIp: '',
-      family: addressFamilies.toProto('ipv4'),
-      outcome: '',
-      rttUs: 0,
-      timestampMs: 0,
-      dns: null,
-    }));
+    this.batch = new ReportBatch((m.n - 1) * MESH_KINDS.length);
+    // Target i of the batch is node i (the source's own name is listed too, and unused).
+    this.batch.targets.push(...m.names);
+    this.batch.family.fill(addressFamilies.words.indexOf('ipv4') + 1);
   }
 
   /** Source s's results of `round`, probed at `probedAtMs` (its wall clock). */
-  build(s: number, round: number, probedAtMs: number): readonly ResultInput[] {
-    const { m } = this;
+  build(s: number, round: number, probedAtMs: number): ReportBatch {
+    const { m, batch: b } = this;
     let r = 0;
     for (let d = 0; d < m.n; d++) {
       if (d === s) continue;
       for (let k = 0; k < MESH_KINDS.length; k++) {
         const p = probe(m, s, d, k, round, this.scratch);
-        const x = this.results[r++]!;
-        x.kind = this.kindProto[k]!;
-        x.targetNode = m.names[d]!;
-        x.targetIp = MESH_KINDS[k] === 'node' ? this.nodeIps[d]! : this.podIps[d]!;
-        x.outcome = this.outcomeProto[p.outcome]!;
-        x.rttUs = p.rttUs;
-        x.timestampMs = probedAtMs;
+        b.kind[r] = this.kindWire[k]!;
+        b.target[r] = d;
+        b.outcome[r] = p.outcome + 1;
+        b.rttUs[r] = p.rttUs;
+        b.timestampMs[r] = probedAtMs;
+        r++;
       }
     }
-    return this.results;
+    return b;
   }
 }
 
@@ -203,14 +191,14 @@ export async function benchAggregator(clock: Clock): Promise<RunningAggregator> 
 
 export interface IngestFigures {
   readonly results: number;
-  /** CPU of this process (user + system) spent inside AgentSessions.report, ms. */
+  /** CPU of this process (user + system) spent inside AgentSessions.reportBatch, ms. */
   readonly cpuMs: number;
 }
 
 /**
- * Rounds [from, to) of the mesh through AgentSessions.report, the path a
- * decoded gRPC Report takes, one interval apart on the manual clock. Only the
- * report() calls are timed. Nodes must have said hello (records[i] = node i).
+ * Rounds [from, to) of the mesh through AgentSessions.reportBatch, the path a
+ * Report decoded off gRPC takes, one interval apart on the manual clock. Only
+ * the reportBatch() calls are timed. Nodes must have said hello (records[i] = node i).
  */
 export function ingestRounds(
   running: Pick<RunningAggregator, 'sessions'>,
@@ -233,8 +221,10 @@ export function ingestRounds(
       }
       const sentAt = clock.now();
       const batch = builder.build(s, round, sentAt - 1_000);
+      batch.sequence = round + 1;
+      batch.sentAtMs = sentAt;
       const c0 = process.cpuUsage();
-      const out = running.sessions.report(records[s]!, { sequence: round + 1, sentAtMs: sentAt, results: batch });
+      const out = running.sessions.reportBatch(records[s]!, batch);
       const c = process.cpuUsage(c0);
       cpuUs += c.user + c.system;
       if (out.accepted !== batch.length) throw new Error(`bench mesh: ${batch.length - out.accepted} results rejected (${JSON.stringify(out.rejected)})`);
