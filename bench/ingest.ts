@@ -5,11 +5,12 @@
 //     mesh.ts) stream reports over real gRPC on loopback to a real aggregator
 //     process of its own, each keeping a few reports unacknowledged; results
 //     per second of the aggregator's CPU (from /proc: the sender's CPU does not
-//     count). Reference measured in the same run: how fast this runtime merely
-//     decodes the same Report bytes, the floor any ingest path pays.
+//     count). References measured in the same run: how fast the aggregator's
+//     Report decoder merely decodes the same bytes, the floor of its ingest
+//     path, and how fast proto-loader does (what it used before).
 //   - in this process, at 1,000 nodes: rounds of reports through
-//     AgentSessions.report, the path a decoded Report takes, only its calls
-//     timed (CPU); the first round allocates the cells.
+//     AgentSessions.reportBatch, the path a decoded Report takes, only its
+//     calls timed (CPU); the first round allocates the cells.
 //   - memory: heap and array buffers after gc with those 1,000 × 999 × 4
 //     cells, minus the same aggregator after every node said hello.
 // Both throughputs are held to DESIGN's target (≥ 100,000 results/s per core)
@@ -18,6 +19,7 @@
 import { loadavg, cpus } from 'node:os';
 import { ManualClock } from '../common/clock.js';
 import { PAIR_KINDS } from '../common/vocabulary.js';
+import { decodeAgentMessage } from '../aggregator/grpc/report-wire.js';
 import { loadProto } from '../proto/load.js';
 import { AggregatorProcess } from './aggregator-process.js';
 import { benchAggregator, helloOf, ingestRounds, mesh, meshCase, MESH_KINDS, ReportBuilder, type Mesh } from './mesh.js';
@@ -37,20 +39,29 @@ const SAMPLE_BYTES = 7; // time 2, RTT 4, outcome 1 (matrix/store.ts)
 const fmt = (x: number, digits = 0) => x.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const verdict = (perCore: number) => `(target ≥ ${fmt(TARGET)}: ${perCore >= TARGET ? 'met' : 'NOT met'}); ${(perCore / PREVIOUS).toFixed(2)} × the previous ${fmt(PREVIOUS)}`;
 
-/** Decode-only reference: protobuf decode of the same report bytes, in this process. */
-function decodeReference(m: Mesh): number {
-  const def = loadProto().netmatrix.v1.Collector.service.Connect;
-  const bytes = new ReportEncoder(m).encode(0, 1, 0, Date.now() - 1_000, Date.now());
-  const perMsg = (m.n - 1) * MESH_KINDS.length;
+/** Results decoded per CPU-second by `decode`, over the same report bytes, in this process. */
+function decodeRate(bytes: Buffer, perMsg: number, decode: (b: Buffer) => unknown): number {
   let n = 0;
   const t0 = process.cpuUsage();
   const until = performance.now() + 1500;
   while (performance.now() < until) {
-    def.requestDeserialize(bytes);
+    decode(bytes);
     n++;
   }
   const cpu = process.cpuUsage(t0);
   return (n * perMsg) / ((cpu.user + cpu.system) / 1e6);
+}
+
+/**
+ * Decode-only references, of one report's bytes: proto-loader's decoding (what
+ * the aggregator used, objects per result), and the aggregator's own Report
+ * decoder (aggregator/grpc/report-wire.ts, columns), the floor of its path.
+ */
+function decodeReference(m: Mesh): { protobuf: number; wire: number } {
+  const def = loadProto().netmatrix.v1.Collector.service.Connect;
+  const bytes = new ReportEncoder(m).encode(0, 1, 0, Date.now() - 1_000, Date.now());
+  const perMsg = (m.n - 1) * MESH_KINDS.length;
+  return { protobuf: decodeRate(bytes, perMsg, def.requestDeserialize), wire: decodeRate(bytes, perMsg, (b) => decodeAgentMessage(b, def.requestDeserialize)) };
 }
 
 export async function ingestBenchmark(): Promise<void> {
@@ -84,7 +95,9 @@ async function overGrpc(): Promise<void> {
     console.log(`  over gRPC: ${AGENTS} agents × ${(AGENTS - 1) * MESH_KINDS.length} results/report (${m.faults.name}), ${wall.toFixed(1)} s`);
     console.log(`  ingested            ${fmt(results)} results, ${fmt(results / wall)} /s wall, aggregator CPU ${cpu.toFixed(2)} s (${((cpu / wall) * 100).toFixed(0)} % of a core); ${s1.rejected} rejected`);
     console.log(`  per aggregator core ${fmt(perCore)} results/s   ${verdict(perCore)}`);
-    console.log(`  reference           protobuf decode alone ${fmt(reference)} results/s per core; ingest/decode = ${(perCore / reference).toFixed(2)}`);
+    console.log(
+      `  reference           decode alone: the aggregator's Report decoder ${fmt(reference.wire)} results/s per core, ingest/decode = ${(perCore / reference.wire).toFixed(2)}; proto-loader's (objects) ${fmt(reference.protobuf)}, ingest/decode = ${(perCore / reference.protobuf).toFixed(2)}`,
+    );
   } finally {
     agents?.closeAll();
     await agg.stop();
@@ -109,7 +122,7 @@ async function inProcess(): Promise<void> {
     const first = ingestRounds(agg, clock, m, records, builder, 0, 1, INTERVAL_MS);
     const rest = ingestRounds(agg, clock, m, records, builder, 1, ROUNDS, INTERVAL_MS);
     const perCore = rest.results / (rest.cpuMs / 1000);
-    console.log(`  in process: ${fmt(NODES)} nodes × ${fmt((NODES - 1) * MESH_KINDS.length)} results/report through AgentSessions.report (${m.faults.name}), ${ROUNDS} rounds ${INTERVAL_MS / 1000} s apart`);
+    console.log(`  in process: ${fmt(NODES)} nodes × ${fmt((NODES - 1) * MESH_KINDS.length)} results/report through AgentSessions.reportBatch (${m.faults.name}), ${ROUNDS} rounds ${INTERVAL_MS / 1000} s apart`);
     console.log(`  first round         ${fmt(first.results / (first.cpuMs / 1000))} results/s per core (the cells allocated)`);
     console.log(`  per aggregator core ${fmt(perCore)} results/s, rounds 2–${ROUNDS} (${fmt(rest.results)} results, ${fmt(rest.cpuMs / 1000, 2)} CPU-s)   ${verdict(perCore)}`);
     if (!gc) {

@@ -9,17 +9,18 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { bearerToken, type TokenCheck } from '../../common/tls.js';
-import type { AgentMessage__Output, AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
+import type { AggregatorMessage, CollectorHandlers } from '../../proto/load.js';
 import type { AgentSessions, Refusal } from '../agents.js';
 import type { CniStore } from '../cni/store.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
 import type { PlanBook, PlanContent } from '../plan/plans.js';
 import { encodePlan, type EncodedMessage } from './plan-wire.js';
+import type { AgentMessageIn } from './report-wire.js';
 import type { Oversized } from './server.js';
 import { StreamSender } from './stream-sender.js';
 
-/** A Collector stream as the server sets it up: writes take messages or encoded messages (server.ts). */
-export type Call = grpc.ServerDuplexStream<AgentMessage__Output, AggregatorMessage | EncodedMessage>;
+/** A Collector stream as the server sets it up: reports arrive as batches, writes take messages or encoded messages (server.ts). */
+export type Call = grpc.ServerDuplexStream<AgentMessageIn, AggregatorMessage | EncodedMessage>;
 
 export type RefuseReason =
   | Refusal['reason']
@@ -233,7 +234,7 @@ export class Collector {
       if (presented === undefined) return this.refuse(s, log, 'unauthenticated', 'stream without a bearer token: set the agent\'s --token-file or NETMATRIX_TOKEN');
       if (!this.deps.token.matches(presented)) return this.refuse(s, log, 'unauthenticated', 'stream with a wrong bearer token');
     }
-    call.on('data', (msg: AgentMessage__Output & Partial<Oversized>) => {
+    call.on('data', (msg: AgentMessageIn & Partial<Oversized>) => {
       if (s.ended) return;
       if (msg.oversized) {
         const { bytes, limit } = msg.oversized;
@@ -252,10 +253,10 @@ export class Collector {
       } else if (msg.report) {
         if (!s.record) return this.refuse(s, log, 'report_before_hello', 'report before hello: send Hello first');
         const max = this.deps.sessions.limits.maxResultsPerReport;
-        if (msg.report.results.length > max) {
-          return this.refuse(s, log, 'too_many_results', `report has ${msg.report.results.length} results (at most ${max})`);
+        if (msg.report.length > max) {
+          return this.refuse(s, log, 'too_many_results', `report has ${msg.report.length} results (at most ${max})`);
         }
-        const out = this.deps.sessions.report(s.record, msg.report);
+        const out = this.deps.sessions.reportBatch(s.record, msg.report);
         if (Object.keys(out.rejected).length > 0) log.debug({ node: s.record.name, rejected: out.rejected }, 'results rejected');
         if (out.clockStepMs !== undefined) log.warn({ node: s.record.name, stepMs: out.clockStepMs }, 'agent clock stepped: its results are placed by the new offset, nothing is blanked');
         s.sender.sendAck(s.record.agent.highestSequence);

@@ -5,15 +5,20 @@
 // (such a stream ends as "cancelled" for the collector). An interceptor counts
 // every non-OK status the server sends. The response serializer passes an
 // already-encoded message (plan-wire.ts) through unchanged, so that one plan
-// encoding is written to every stream instead of being encoded per agent.
+// encoding is written to every stream instead of being encoded per agent. The
+// request deserializer decodes a Report straight into a batch of columns
+// (report-wire.ts) and leaves every other message to proto-loader; a message
+// it cannot decode is logged with what was wrong, and grpc-js ends the stream
+// with INTERNAL, as it did when proto-loader threw.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../common/logger.js';
 import { formatHostPort, type ListenAddress } from '../../common/settings.js';
-import { loadProto, type AgentMessage__Output, type AggregatorMessage, type CollectorHandlers } from '../../proto/load.js';
+import { loadProto, type AggregatorMessage, type CollectorHandlers } from '../../proto/load.js';
 import { isEncoded, type EncodedMessage } from './plan-wire.js';
+import { decodeAgentMessage, type AgentMessageIn } from './report-wire.js';
 
 /** What the deserializer hands over instead of a message that is too large. */
-export type Oversized = AgentMessage__Output & { oversized: { bytes: number; limit: number } };
+export type Oversized = AgentMessageIn & { oversized: { bytes: number; limit: number } };
 
 export interface GrpcServerOptions {
   readonly listen: ListenAddress;
@@ -62,8 +67,16 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     ...service,
     Connect: {
       ...connect,
-      requestDeserialize: (buf: Buffer): AgentMessage__Output =>
-        buf.length > o.maxMessageBytes ? ({ oversized: { bytes: buf.length, limit: o.maxMessageBytes } } as Oversized) : connect.requestDeserialize(buf),
+      requestDeserialize: (buf: Buffer): AgentMessageIn => {
+        if (buf.length > o.maxMessageBytes) return { oversized: { bytes: buf.length, limit: o.maxMessageBytes } } as Oversized;
+        try {
+          return decodeAgentMessage(buf, connect.requestDeserialize);
+        } catch (e) {
+          // grpc-js keeps the reason to itself (the status says "Error deserializing request"); the log has it.
+          o.log.warn({ bytes: buf.length, error: (e as Error).message }, 'agent message could not be decoded');
+          throw e;
+        }
+      },
       // grpc-js calls this on every write and only reads the result (length, then a copy behind
       // its frame header; responses are never compressed), so shared bytes are safe. Acks and
       // anything else still arrive as objects and are encoded here.

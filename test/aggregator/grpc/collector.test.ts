@@ -6,6 +6,7 @@ import { testAggregator } from '../../helpers/aggregator.js';
 import { logSink } from '../../helpers/log-sink.js';
 import { hello, rawStream } from '../../helpers/raw-client.js';
 import { waitFor } from '../../helpers/wait.js';
+import { loadProto, type AggregatorMessage__Output } from '../../../proto/load.js';
 
 const sink = logSink();
 const agg = await testAggregator({ 'grpc-max-message-bytes': '4096', 'probe-interval': '1s', 'probe-timeout': '500ms' }, sink.log);
@@ -24,6 +25,19 @@ async function goodStillWorks(t: Test): Promise<void> {
   good.send({ report: { sequence: seq, round: seq, sentAtMs: Date.now(), results: [] } });
   const ack = await good.next((m) => m.ack?.sequence === seq);
   t.equal(ack.ack?.sequence, seq, 'the healthy stream still gets its acks');
+}
+
+/** A stream that writes the bytes it is given, for messages no encoder would write. */
+function bytesStream(t: Test) {
+  const connect = loadProto().netmatrix.v1.Collector.service.Connect;
+  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(connect.path, (b: Buffer) => b, connect.responseDeserialize, new grpc.Metadata(), { deadline: Date.now() + 30_000 });
+  const messages: AggregatorMessage__Output[] = [];
+  call.on('data', (m: AggregatorMessage__Output) => messages.push(m));
+  call.on('error', () => {});
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  t.teardown(() => (call.cancel(), client.close()));
+  return { call, messages, status, encode: connect.requestSerialize };
 }
 
 async function metric(name: string, labels: string): Promise<number> {
@@ -135,3 +149,37 @@ t.test('CNI snapshots: before hello refused; stored after; an oversized one drop
   await goodStillWorks(t);
   t.match((await agg.app.inject('/metrics')).body, /netmatrix_cni_snapshots_rejected_total 1/);
 });
+
+t.test('a report that is not well-formed protobuf ends the stream with INTERNAL, logged with what was wrong', async (t) => {
+  const s = bytesStream(t);
+  s.call.write(s.encode({ hello: hello('garbled-node', '127.0.0.36') }));
+  await waitFor('the plan', () => s.messages.some((m) => m.plan != null), 5_000, 20);
+  // A Report of 3 bytes whose only result claims 2 bytes, with 1 left.
+  s.call.write(Buffer.from([0x12, 0x03, 0x22, 0x02, 0x08]));
+  const st = await s.status;
+  t.equal(st.code, grpc.status.INTERNAL);
+  t.match(sink.find('agent message could not be decoded'), { bytes: 5, error: 'Report: length 2 runs past the end of its message (1 bytes left) at byte 4' });
+  await waitFor('the agent gone', () => agg.nodes.get('garbled-node')?.agent.connected === false, 2_000);
+  await goodStillWorks(t);
+});
+
+t.test('a report with fields this aggregator does not know is stored and acked (they are skipped)', async (t) => {
+  const s = bytesStream(t);
+  s.call.write(s.encode({ hello: hello('newer-node', '127.0.0.37') }));
+  await waitFor('the plan', () => s.messages.some((m) => m.plan != null), 5_000, 20);
+  const varint = (v: number): number[] => (v < 0x80 ? [v] : [(v & 0x7f) | 0x80, ...varint(Math.floor(v / 0x80))]);
+  const len = (tag: number, bytes: number[]) => [tag, ...varint(bytes.length), ...bytes];
+  const result = [
+    ...[0x08, 1], // kind ICMP
+    ...len(0x12, [...Buffer.from('good-node')]),
+    ...[0x20, 1, 0x28, 1, 0x30, 100], // family IPv4, outcome OK, rtt 100 µs
+    ...[0x38, ...varint(Date.now())],
+    ...[0x9a, 0x01, ...varint(18), ...Buffer.from('from a newer agent')], // field 19, length-delimited
+    ...[0xa3, 0x01, 0x08, 0x07, 0xa4, 0x01], // a group, field 20, holding a varint
+  ];
+  const report = [0x08, 1, 0xf8, 0x07, 42, ...len(0x22, result)]; // sequence 1, unknown field 127 (varint)
+  s.call.write(Buffer.from(len(0x12, report)));
+  await waitFor('the ack', () => s.messages.some((m) => m.ack != null && Number(m.ack.sequence) === 1), 5_000, 20);
+  t.equal(agg.nodes.get('newer-node')?.agent.results, 1, 'its result is stored');
+});
+
