@@ -24,7 +24,7 @@ export interface CniDirs {
 export interface CollectOptions {
   readonly now: () => number;
   readonly full: boolean;
-  /** Binary hashes kept between snapshots; a full snapshot hashes again (and refreshes them). */
+  /** Binary hashes kept between snapshots: a binary whose inode, size and times are unchanged is not read again, in a full snapshot either. */
   readonly binaryCache?: BinaryHashCache;
 }
 
@@ -62,7 +62,7 @@ async function collect(dirs: CniDirs, o: CollectOptions, takenAtMs: number): Pro
     } catch (err) {
       errors.push(errnoCode(err) === 'ENOENT' ? `bin dir ${dirs.binDir} does not exist` : `bin dir ${dirs.binDir}: ${describeFsError(err)}`);
     }
-    const bins = await inspectBinaries(dirs.binDir, binariesNeeded(list), o.binaryCache, o.full);
+    const bins = await inspectBinaries(dirs.binDir, binariesNeeded(list), o.binaryCache);
     binaries.push(...bins.binaries);
     errors.push(...bins.errors);
     const ranges = hostLocalIpams(list.plugins).flatMap(({ ipam }) => writtenRanges(ipam));

@@ -1,9 +1,10 @@
 // Whole snapshots from fixture trees modelled on real clusters: the effective
 // file, the binaries it needs, host-local usage and dir-level problems.
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { BinaryHashCache, HASH_SETTLE_MS } from '../../../agent/cni/binaries.js';
 import { collectCni, snapshotContentHash, type CniDirs } from '../../../agent/cni/collect.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cni/', import.meta.url));
@@ -130,6 +131,30 @@ t.test('a missing bin dir is a dir-level error, each binary "not found"', async 
   const s = await collectCni(dirs('flannel', '/nonexistent-bin'), { now, full: true });
   t.same(s.errors, ['bin dir /nonexistent-bin does not exist']);
   t.same(s.binaries.map((b) => b.error), ['not found in /nonexistent-bin', 'not found in /nonexistent-bin']);
+});
+
+t.test('a full snapshot hashes no binary whose inode, size and times are unchanged; a replaced one again', async (t) => {
+  const bin = executable(join(t.testdir({ bin: fakeBins(['flannel', 'portmap']) }), 'bin'));
+  /** Counts the hashes made: with its clock past the settle time, every hash made is kept. */
+  class Counting extends BinaryHashCache {
+    hashed = 0;
+    override set(path: string, key: string, sha256: string): void {
+      this.hashed++;
+      super.set(path, key, sha256);
+    }
+  }
+  const cache = new Counting(() => Date.now() + HASH_SETTLE_MS + 1_000);
+  const first = await collectCni(dirs('flannel', bin), { now, full: true, binaryCache: cache });
+  t.equal(cache.hashed, 2, 'flannel and portmap hashed once');
+  const again = await collectCni(dirs('flannel', bin), { now, full: true, binaryCache: cache });
+  t.equal(cache.hashed, 2, 'a second full snapshot read neither');
+  t.same(again.binaries, first.binaries);
+  writeFileSync(join(bin, 'portmap.new'), '#!/bin/false fake portmap v2\n', { mode: 0o755 });
+  renameSync(join(bin, 'portmap.new'), join(bin, 'portmap'));
+  const replaced = await collectCni(dirs('flannel', bin), { now, full: true, binaryCache: cache });
+  t.equal(cache.hashed, 3, 'the replaced binary, and only it, hashed again');
+  t.not(replaced.binaries[1]!.sha256, first.binaries[1]!.sha256);
+  t.equal(replaced.binaries[0]!.sha256, first.binaries[0]!.sha256);
 });
 
 t.test('the content hash ignores when and why, and nothing else', async (t) => {
