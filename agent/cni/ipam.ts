@@ -111,6 +111,17 @@ function clampToNumber(v: bigint): number {
 }
 
 /**
+ * host-local's dir of one network's allocations, or undefined when the network
+ * name cannot be a dir name (empty, ".", "..", a path, a NUL): such a name,
+ * e.g. "../../../tmp", is neither read (countPools) nor watched (the watcher),
+ * so a config cannot point the collector at another part of the host.
+ */
+export function ipamNetworkDir(ipamDir: string, network: string): string | undefined {
+  if (network === '' || network === '.' || network === '..' || network.includes('/') || network.includes('\0')) return undefined;
+  return join(ipamDir, network);
+}
+
+/**
  * Counts the allocations of one network's ranges. A missing network dir is
  * not a problem: host-local creates it on the first allocation.
  */
@@ -125,10 +136,10 @@ export async function countPools(ipamDir: string, network: string, written: read
   }
   if (ranges.length === 0) return { pools: [], errors };
   const used = ranges.map(() => 0);
-  if (network === '' || network === '.' || network === '..' || network.includes('/') || network.includes('\0')) {
+  const dirPath = ipamNetworkDir(ipamDir, network);
+  if (dirPath === undefined) {
     errors.push(`network name ${JSON.stringify(network)} cannot be an IPAM dir name; allocations not counted`);
   } else {
-    const dirPath = join(ipamDir, network);
     try {
       const dir = await opendir(dirPath, { bufferSize: 256 });
       let seen = 0;

@@ -4,14 +4,19 @@
 // inotify watches run out — a dir replaced under it, a filesystem without
 // events). A snapshot is reported only when its content changed, plus a full
 // one every fullEveryMs so the aggregator can tell "unchanged" from "gone".
+//
+// Watches are armed before a scan reads the dirs, never after: a change made
+// once a watch is armed raises an event, one made before is read by the scan.
+// Read-then-arm loses a change made in between until the next rescan (30 s).
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { CniSnapshot } from '../../common/cni.js';
 import type { Logger } from '../../common/logger.js';
 import { BinaryHashCache } from './binaries.js';
 import { collectCni, snapshotContentHash, type CniDirs } from './collect.js';
 import { errnoCode } from './fs-errors.js';
+import { ipamNetworkDir } from './ipam.js';
 
 export interface CniWatcherOptions {
   readonly dirs: CniDirs;
@@ -54,6 +59,8 @@ export class CniWatcher {
   private fullTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private wanted: { full: boolean } | undefined;
+  /** host-local network dirs named by the last snapshot: armed before the next scan reads them. */
+  private ipamDirs: readonly string[] = [];
   private lastHash: string | undefined;
   private reported: CniSnapshot | undefined;
   private started = false;
@@ -120,9 +127,14 @@ export class CniWatcher {
   }
 
   private async scan(full: boolean): Promise<void> {
+    await this.rearm();
+    if (this.stopped) return;
     const snapshot = await collectCni(this.dirs, { now: this.now, full, binaryCache: this.cache });
     if (this.stopped) return;
-    await this.rearm(snapshot);
+    // A network dir first named by this snapshot (a new config, or the first scan) is armed only
+    // now, after it was read: one more scan reads what was written to it in between.
+    this.ipamDirs = [...new Set(snapshot.pools.flatMap((p) => ipamNetworkDir(this.dirs.ipamDir, p.network) ?? []))];
+    if (await this.rearm()) this.request(false);
     if (this.stopped) return;
     const hash = snapshotContentHash(snapshot);
     const changed = hash !== this.lastHash;
@@ -147,8 +159,8 @@ export class CniWatcher {
   };
 
   /** The dirs worth watching now: each target, or its parent while the target does not exist. */
-  private async targets(snapshot: CniSnapshot): Promise<Map<string, number>> {
-    const wanted = [this.dirs.confDir, this.dirs.binDir, ...new Set(snapshot.pools.map((p) => join(this.dirs.ipamDir, p.network)))];
+  private async targets(): Promise<Map<string, number>> {
+    const wanted = [this.dirs.confDir, this.dirs.binDir, ...this.ipamDirs];
     const out = new Map<string, number>();
     for (const target of wanted) {
       for (const path of [target, dirname(target)]) {
@@ -166,10 +178,11 @@ export class CniWatcher {
     return out;
   }
 
-  /** Starts watches for dirs that are new (or were replaced), stops those no longer wanted. */
-  private async rearm(snapshot: CniSnapshot): Promise<void> {
-    const targets = await this.targets(snapshot);
-    if (this.stopped) return;
+  /** Starts watches for dirs that are new (or were replaced), stops those no longer wanted; true when a watch was started. */
+  private async rearm(): Promise<boolean> {
+    const targets = await this.targets();
+    if (this.stopped) return false;
+    let started = false;
     for (const [path, a] of this.armed) if (targets.get(path) !== a.ino) this.disarm(path);
     for (const [path, ino] of targets) {
       if (this.armed.has(path)) continue;
@@ -182,6 +195,7 @@ export class CniWatcher {
         });
         this.armed.set(path, { watcher, ino });
         this.warned.delete(path);
+        started = true;
       } catch (err) {
         if (!this.warned.has(path)) {
           this.warned.add(path);
@@ -189,6 +203,7 @@ export class CniWatcher {
         }
       }
     }
+    return started;
   }
 
   private disarm(path: string): void {

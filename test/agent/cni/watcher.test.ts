@@ -8,7 +8,7 @@ import t from 'tap';
 import type { CniSnapshot } from '../../../common/cni.js';
 import { silentLogger } from '../../../common/logger.js';
 import type { CniDirs } from '../../../agent/cni/collect.js';
-import { CniWatcher } from '../../../agent/cni/watcher.js';
+import { CniWatcher, type CniWatcherOptions } from '../../../agent/cni/watcher.js';
 import { mod, runChild } from '../../helpers/child.js';
 import { logSink } from '../../helpers/log-sink.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -31,7 +31,7 @@ interface Tap {
 }
 
 /** A node's three dirs in a test dir, and a watcher on them (stopped at teardown). */
-function harness(t: Tap, o: { rescanMs?: number; fullEveryMs?: number; withConf?: boolean } = {}): Harness {
+function harness(t: Tap, o: { rescanMs?: number; fullEveryMs?: number; withConf?: boolean; watchDir?: CniWatcherOptions['watchDir'] } = {}): Harness {
   const root = t.testdir({
     'net.d': o.withConf === false ? {} : { '10-bridge.conflist': BRIDGE },
     bin: { bridge: 'b', portmap: 'p', 'host-local': 'h' },
@@ -48,6 +48,7 @@ function harness(t: Tap, o: { rescanMs?: number; fullEveryMs?: number; withConf?
     rescanMs: o.rescanMs ?? 60_000,
     fullEveryMs: o.fullEveryMs ?? 600_000,
     onSnapshot: (s) => seen.push(s),
+    ...(o.watchDir ? { watchDir: o.watchDir } : {}),
   });
   t.teardown(() => watcher.stop());
   return { dirs, seen, watcher, sink, scans: () => sink.lines.filter((l) => l.msg === 'cni scanned').length };
@@ -68,6 +69,8 @@ t.test('an edit is reported within 2 s; a no-op touch is not', async (t) => {
   const h = harness(t);
   h.watcher.start();
   await waitFor('first snapshot', () => h.seen.length === 1 && h.watcher.watchedDirs.length === 3, 2_000);
+  // The network dir is first known from the first scan: it is armed after it, and read by a second.
+  await waitFor('the scan after arming the network dir', () => h.scans() === 2, 2_000);
   const conf = join(h.dirs.confDir, '10-bridge.conflist');
 
   const before = h.scans();
@@ -94,6 +97,41 @@ t.test('a new pod (an IPAM file) is reported from the network dir watch', async 
   writeFileSync(join(h.dirs.ipamDir, 'bridge-net', '10.244.1.2'), 'container\neth0');
   await waitFor('usage reported', () => h.seen.length === 2, 2_000);
   t.equal(h.seen[1]!.pools[0]?.used, 1);
+});
+
+t.test('a change made just before a watch is armed is seen at once, not at the next rescan', async (t) => {
+  // Each dir changes in the instant before its watch is armed (the watchDir hook), when no event can
+  // report it: only a scan after the arming sees it. The rescan is a minute away, the wait 2 s.
+  const edits = new Map<string, () => void>();
+  const h = harness(t, {
+    watchDir: (path, onEvent) => {
+      edits.get(path)?.();
+      edits.delete(path);
+      return watch(path, { persistent: false }, onEvent);
+    },
+  });
+  const network = join(h.dirs.ipamDir, 'bridge-net');
+  edits.set(h.dirs.confDir, () => writeFileSync(join(h.dirs.confDir, '10-bridge.conflist'), BRIDGE.replace('"mtu": 1500', '"mtu": 1400')));
+  edits.set(network, () => writeFileSync(join(network, '10.244.1.2'), 'container\neth0'));
+  h.watcher.start();
+  const last = await waitFor('both changes reported', () => {
+    const s = h.seen.at(-1);
+    return s?.effective?.normalized.includes('"mtu":1400') && s.pools[0]?.used === 1 ? s : undefined;
+  }, 2_000);
+  t.equal(edits.size, 0, 'both dirs were changed just before their watch');
+  t.equal(last.pools[0]?.network, 'bridge-net');
+  t.equal(h.scans(), 2, 'the first scan, and one for the network dir it named');
+});
+
+t.test('an IPAM network named like a path (../outside) is neither counted nor watched', async (t) => {
+  const h = harness(t);
+  // The name would lead out of the IPAM dir, to a dir that exists.
+  mkdirSync(join(h.dirs.ipamDir, '..', 'outside'));
+  writeFileSync(join(h.dirs.confDir, '10-bridge.conflist'), BRIDGE.replace('"name": "bridge-net"', '"name": "../outside"'));
+  h.watcher.start();
+  await waitFor('first snapshot', () => h.seen.length === 1, 2_000);
+  t.match(h.seen[0]!.errors, ['network name "../outside" cannot be an IPAM dir name; allocations not counted']);
+  t.same(h.watcher.watchedDirs, [h.dirs.binDir, h.dirs.confDir].sort(), 'the conf and bin dirs only');
 });
 
 t.test('a full snapshot every fullEveryMs even when nothing changed', async (t) => {
