@@ -79,6 +79,9 @@ export interface ProbeSet {
   readonly refused: number;
   /** Probes skipped because this agent lacks the kind. */
   readonly unavailable: number;
+  /** `refused` and `unavailable` by kind, for the skip counts by kind. */
+  readonly refusedByKind: Readonly<Partial<Record<PairKind, number>>>;
+  readonly unavailableByKind: Readonly<Partial<Record<PairKind, number>>>;
 }
 
 /** Expands peers × kinds × addresses into the probes of one round. */
@@ -87,6 +90,8 @@ export function probeSet(peers: readonly PeerInfo[], o: ProbeSetOptions): ProbeS
   const notAllowed = new Set<string>();
   let refused = 0;
   let unavailable = 0;
+  const refusedByKind: Partial<Record<PairKind, number>> = {};
+  const unavailableByKind: Partial<Record<PairKind, number>> = {};
   for (const peer of peers) {
     for (const kind of o.kinds) {
       const ips = kind === 'node' ? peer.nodeIps : peer.podIps;
@@ -95,16 +100,18 @@ export function probeSet(peers: readonly PeerInfo[], o: ProbeSetOptions): ProbeS
         if (!family || !o.families(kind).includes(family)) continue;
         if (!o.available.has(kind)) {
           unavailable++;
+          unavailableByKind[kind] = (unavailableByKind[kind] ?? 0) + 1;
           continue;
         }
         if (!o.allowed.contains(ip)) {
           notAllowed.add(ip);
           refused++;
+          refusedByKind[kind] = (refusedByKind[kind] ?? 0) + 1;
           continue;
         }
         probes.push({ id: `${kind}/${peer.nodeName}/${ip}`, kind, node: peer.nodeName, ip, family, port: peer.responderPort });
       }
     }
   }
-  return { probes, notAllowed: [...notAllowed], refused, unavailable };
+  return { probes, notAllowed: [...notAllowed], refused, unavailable, refusedByKind, unavailableByKind };
 }

@@ -99,6 +99,8 @@ t.test('probeSet: kinds this agent lacks are counted, not probed', async (t) => 
   const s = probeSet(peers, options({ kinds: ['icmp', 'tcp', 'node'], available: new Set<PairKind>(['tcp']) }));
   t.same(s.probes.map((p) => p.id), ['tcp/b/192.0.2.2', 'tcp/b/2001:db8::2', 'tcp/c/192.0.2.1']);
   t.equal(s.unavailable, 3 + 2, 'icmp to 3 pod IPs and node to 2 node IPs');
+  t.same(s.unavailableByKind, { icmp: 3, node: 2 }, 'by kind');
+  t.same(s.refusedByKind, {});
 });
 
 t.test('probeSet: addresses outside the allowed CIDRs are listed once, never probed', async (t) => {
@@ -110,6 +112,7 @@ t.test('probeSet: addresses outside the allowed CIDRs are listed once, never pro
   t.same(s.probes.map((p) => p.id), ['icmp/b/192.0.2.2', 'tcp/b/192.0.2.2', 'node/c/198.51.100.3']);
   t.same([...s.notAllowed].sort(), ['10.0.0.2', '8.8.8.8'], 'each address once, although several probes would go to it');
   t.equal(s.refused, 5, 'probes not sent per round: icmp and tcp to 10.0.0.2 from each peer, node to 8.8.8.8');
+  t.same(s.refusedByKind, { icmp: 2, tcp: 2, node: 1 }, 'by kind');
   for (const p of s.probes) t.ok(DOCS.contains(p.ip), `${p.ip} allowed`);
 });
 
@@ -128,6 +131,7 @@ t.test('probeSet: unparseable addresses are skipped', async (t) => {
 });
 
 t.test('probeSet: no peers, no kinds', async (t) => {
-  t.same(probeSet([], options()), { probes: [], notAllowed: [], refused: 0, unavailable: 0 });
-  t.same(probeSet([peer('b')], options({ kinds: [] })), { probes: [], notAllowed: [], refused: 0, unavailable: 0 });
+  const none = { probes: [], notAllowed: [], refused: 0, unavailable: 0, refusedByKind: {}, unavailableByKind: {} };
+  t.same(probeSet([], options()), none);
+  t.same(probeSet([peer('b')], options({ kinds: [] })), none);
 });
