@@ -1,5 +1,6 @@
 // The agent's own Prometheus registry. Labels are closed sets (kind, outcome,
-// reason) or the configured aggregator addresses: bounded.
+// reason), the configured aggregator addresses, or the DNS servers of the
+// current plan (series of servers that left the plan are removed): bounded.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createAgentMetrics(registry = new Registry()) {
@@ -17,15 +18,18 @@ export function createAgentMetrics(registry = new Registry()) {
     }),
     skipped: new Counter({
       name: 'netmatrix_agent_probes_skipped_total',
-      help: 'Probes not run or not reported: no_slot (concurrency bound hit for a whole round), not_allowed (target outside the allowed CIDRs: every probe of every round not sent to it), no_prober (kind of the plan this agent cannot run, e.g. icmp and node without CAP_NET_RAW: every probe of every round not sent), no_address (DNS server without a usable address), nodelocal_silent (NodeLocal DNSCache address that never answered here).',
-      labelNames: ['reason'],
+      help: 'Probes not run or not reported, by kind and reason: no_slot (the kind\'s slots were all held until the round\'s latest start), not_allowed (target outside the allowed CIDRs: every probe of every round not sent to it), no_prober (kind of the plan this agent cannot run, e.g. icmp and node without CAP_NET_RAW: every probe of every round not sent), no_address (DNS server without a usable address), nodelocal_silent (NodeLocal DNSCache address that never answered here).',
+      labelNames: ['kind', 'reason'],
       registers: r,
     }),
+    slots: new Gauge({ name: 'netmatrix_agent_probe_slots', help: 'Probes of the kind that may hold a socket at once, sized from the plan (peers × timeout / interval) within --max-concurrent-probes; icmp and node take none.', labelNames: ['kind'], registers: r }),
+    plansRefused: new Counter({ name: 'netmatrix_agent_plans_refused_total', help: 'Plans not followed because their interval or timeout is out of range (the previous plan stays), by reason.', labelNames: ['reason'], registers: r }),
+    callbackErrors: new Counter({ name: 'netmatrix_agent_scheduler_callback_errors_total', help: 'Exceptions thrown by what the scheduler calls back (probe, round, skipped): caught, the probe and its slot unaffected; a bug when it grows.', labelNames: ['callback'], registers: r }),
     rounds: new Counter({ name: 'netmatrix_agent_rounds_total', help: 'Probe rounds completed.', registers: r }),
     peers: new Gauge({ name: 'netmatrix_agent_peers', help: 'Peers in the current plan that this agent probes.', registers: r }),
     targetsRefused: new Gauge({ name: 'netmatrix_agent_targets_refused', help: 'Addresses in the current plan (peer pod and node IPs, DNS servers) outside --allowed-cidrs, so never probed.', registers: r }),
     peersOverLimit: new Gauge({ name: 'netmatrix_agent_peers_over_limit', help: 'Peers in the current plan ignored because of --max-peers.', registers: r }),
-    dnsIgnored: new Counter({ name: 'netmatrix_agent_dns_replies_ignored_total', help: 'Datagrams and TCP frames the DNS prober dropped as not the reply to its query (wrong source, ID or question, undecodable): spoofing or a broken server when it grows.', labelNames: ['server'], registers: r }),
+    dnsIgnored: new Counter({ name: 'netmatrix_agent_dns_replies_ignored_total', help: 'Datagrams and TCP frames the DNS prober dropped as not the reply to its query (wrong source, ID or question, undecodable): spoofing or a broken server when it grows. Only servers of the current plan have a series.', labelNames: ['server'], registers: r }),
     dnsServers: new Gauge({ name: 'netmatrix_agent_dns_servers', help: 'DNS servers in the current plan that this agent asks.', registers: r }),
     cniSnapshots: new Counter({ name: 'netmatrix_agent_cni_snapshots_total', help: 'CNI snapshots sent: full="false" when something changed, full="true" for the periodic full one.', labelNames: ['full'], registers: r }),
     cniErrors: new Gauge({ name: 'netmatrix_agent_cni_errors', help: 'Problems in the last CNI snapshot: invalid config files, directory errors, unreadable plugin binaries.', registers: r }),
