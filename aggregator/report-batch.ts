@@ -18,6 +18,8 @@ export class ReportBatch {
   sequence = 0;
   round = 0;
   sentAtMs = 0;
+  /** Results in the batch: the columns' first `length` entries (they may be longer, see reuse). */
+  length: number;
   readonly timestampMs: Float64Array;
   /** Wire numbers of ProbeKind, Outcome and AddressFamily (0 when absent; negative for a name no enum has). */
   readonly kind: Int32Array;
@@ -35,15 +37,31 @@ export class ReportBatch {
    */
   readonly dns: ResultInput[] = [];
 
-  constructor(readonly length: number) {
+  constructor(
+    length: number,
+    /** Room in the columns: a batch is reused for any report of up to this many results (reuse()). */
+    readonly capacity = length,
+  ) {
+    this.length = length;
     // One allocation for the columns.
-    const buf = new ArrayBuffer(length * 28);
-    this.timestampMs = new Float64Array(buf, 0, length);
-    this.kind = new Int32Array(buf, length * 8, length);
-    this.outcome = new Int32Array(buf, length * 12, length);
-    this.family = new Int32Array(buf, length * 16, length);
-    this.rttUs = new Uint32Array(buf, length * 20, length);
-    this.target = new Int32Array(buf, length * 24, length);
+    const buf = new ArrayBuffer(capacity * 28);
+    this.timestampMs = new Float64Array(buf, 0, capacity);
+    this.kind = new Int32Array(buf, capacity * 8, capacity);
+    this.outcome = new Int32Array(buf, capacity * 12, capacity);
+    this.family = new Int32Array(buf, capacity * 16, capacity);
+    this.rttUs = new Uint32Array(buf, capacity * 20, capacity);
+    this.target = new Int32Array(buf, capacity * 24, capacity);
+  }
+
+  /** Empties the batch for a report of `length` results (at most `capacity`); the columns are left as they were. */
+  reuse(length: number): void {
+    if (length > this.capacity) throw new Error(`ReportBatch: ${length} results do not fit in ${this.capacity}`);
+    this.length = length;
+    this.sequence = 0;
+    this.round = 0;
+    this.sentAtMs = 0;
+    this.targets.length = 0;
+    this.dns.length = 0;
   }
 }
 

@@ -15,7 +15,7 @@ import type { CniStore } from '../cni/store.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
 import type { PlanBook, PlanContent } from '../plan/plans.js';
 import { encodePlan, type EncodedMessage } from './plan-wire.js';
-import type { AgentMessageIn } from './report-wire.js';
+import { releaseBatch, type AgentMessageIn } from './report-wire.js';
 import type { Oversized } from './server.js';
 import { StreamSender } from './stream-sender.js';
 
@@ -257,6 +257,7 @@ export class Collector {
           return this.refuse(s, log, 'too_many_results', `report has ${msg.report.length} results (at most ${max})`);
         }
         const out = this.deps.sessions.reportBatch(s.record, msg.report);
+        releaseBatch(msg.report);
         if (Object.keys(out.rejected).length > 0) log.debug({ node: s.record.name, rejected: out.rejected }, 'results rejected');
         if (out.clockStepMs !== undefined) log.warn({ node: s.record.name, stepMs: out.clockStepMs }, 'agent clock stepped: its results are placed by the new offset, nothing is blanked');
         s.sender.sendAck(s.record.agent.highestSequence);
