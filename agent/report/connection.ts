@@ -21,7 +21,8 @@
 // 'drain' whenever write() says the stream's buffer is full. The aggregator
 // acks what it already stored right after the Plan (its resume point): with one
 // report on the way, that ack releases the rest of what it has before any of
-// it is sent again.
+// it is sent again. An Ack before the Plan can only be that resume point: the
+// replay then need not feel its way and starts with the whole window.
 import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
@@ -119,6 +120,8 @@ export class AggregatorConnection {
   private window = 1;
   /** write() returned false: nothing more until 'drain'. */
   private blocked = false;
+  /** An Ack came before the Plan: the aggregator said where to resume. */
+  private resumed = false;
   /** The plan last received on the current stream. */
   plan: Plan__Output | undefined;
 
@@ -209,12 +212,14 @@ export class AggregatorConnection {
         this.plan = msg.plan;
         if (!this.ready) {
           this.ready = true;
+          if (this.resumed) this.window = REPLAY_WINDOW;
           this.o.log.info({ aggregator: this.o.address }, 'connected to aggregator');
           this.o.onStateChange?.(this);
         }
         this.o.onPlan(this, msg.plan);
         this.flush();
       } else if (msg.ack) {
+        if (!this.ready) this.resumed = true;
         this.acked(msg.ack.sequence);
       }
     });
@@ -286,6 +291,7 @@ export class AggregatorConnection {
     this.written = [];
     this.window = 1;
     this.blocked = false;
+    this.resumed = false;
     if (this.planTimer) clearTimeout(this.planTimer);
     this.planTimer = undefined;
     const call = this.call;

@@ -27,6 +27,8 @@ export interface FakeAggregatorOptions {
   readonly maxMessageBytes?: number;
   /** Highest sequence already stored, acked after the plan when above 0; default what this one stored. */
   readonly resume?: () => number;
+  /** Ack the resume point before the plan, even when it is 0 (what an aggregator could do to make it explicit). */
+  readonly resumeFirst?: boolean;
   /** What to do with a report; default store it. */
   readonly verdict?: (r: ReceivedReport) => Verdict;
 }
@@ -103,9 +105,10 @@ export async function fakeAggregator(o: FakeAggregatorOptions): Promise<FakeAggr
         if (msg.hello) {
           stream = ++streams;
           opened.push(Date.now());
-          call.write({ plan: { epoch: o.epoch, peers: [], kinds: ['PROBE_KIND_TCP'], intervalMs: 1_000, timeoutMs: 500 } });
           const resume = o.resume?.() ?? stored;
-          if (resume > 0) call.write({ ack: { sequence: resume } });
+          if (o.resumeFirst) call.write({ ack: { sequence: resume } });
+          call.write({ plan: { epoch: o.epoch, peers: [], kinds: ['PROBE_KIND_TCP'], intervalMs: 1_000, timeoutMs: 500 } });
+          if (!o.resumeFirst && resume > 0) call.write({ ack: { sequence: resume } });
         } else if (msg.cni) {
           cnis++;
         } else if (msg.report) {

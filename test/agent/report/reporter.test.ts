@@ -3,11 +3,13 @@
 // reports is not reconnected to in a storm, and what it refused is dropped and
 // counted, not sent forever; a round too large for one message goes as several
 // that each fit; after a reconnect only what the aggregator has not acked is
-// sent again; with two aggregators the highest epoch is followed and each gets
-// every report, a restarted one too; an aggregator that reads nothing is not
-// handed the whole outbox at once.
+// sent again (at most one report more when its resume Ack follows the Plan, as
+// the collector sends it today; none when it comes first); with two
+// aggregators the highest epoch is followed and each gets every report, a
+// restarted one too; an aggregator that reads nothing is not handed the whole
+// outbox at once.
 import * as grpc from '@grpc/grpc-js';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { REPLAY_WINDOW, REPLAY_WINDOW_BYTES } from '../../../agent/report/connection.js';
 import { Reporter, type ReporterOptions } from '../../../agent/report/reporter.js';
 import { createAgentMetrics } from '../../../agent/metrics.js';
@@ -190,7 +192,12 @@ t.test('an aggregator with a lower limit refuses the larger reports: each is dro
   t.same(downs(a.sink.lines).map((l) => l.attempt), refused.map((_, i) => i + 1), 'backing off all along');
 });
 
-t.test('after a reconnect only what the aggregator has not acknowledged is sent again (its resume point)', async (t) => {
+/**
+ * Reports 1-3 acked; 4-7 stored too, but their acks lost as the stream breaks;
+ * the aggregator comes back knowing it has up to 7 and says so (after the Plan,
+ * as the collector does, or before it). Returns what it got on the new stream.
+ */
+async function resumeAfterLostAcks(t: Test, resumeFirst: boolean): Promise<{ resent: number[]; kept: number }> {
   const first = await fakeAggregator({ epoch: 1 });
   t.teardown(() => first.close());
   const a = reporter([first.address]);
@@ -207,15 +214,35 @@ t.test('after a reconnect only what the aggregator has not acknowledged is sent 
   t.equal(a.rep.outbox(first.address)!.size, 7, '4-10 held');
   const port = first.port;
   await first.close();
-  // The aggregator is back, and has what it kept: it says so with an Ack right after the Plan.
-  const again = await fakeAggregator({ port, epoch: 2, resume: () => kept });
+  const again = await fakeAggregator({ port, epoch: 2, resume: () => kept, resumeFirst });
   t.teardown(() => again.close());
   await waitFor('everything acked', () => a.rep.outbox(again.address)!.size === 0 && again.stored === 10, 15_000);
   const resent = again.reports.map((r) => r.sequence);
-  t.ok(resent.filter((s) => s <= kept).length <= 1, `at most the one report on its way when the resume ack came was sent again: ${resent.join(', ')} (it had up to ${kept})`);
-  t.same(resent.filter((s) => s > kept), Array.from({ length: 10 - kept }, (_, i) => kept + 1 + i), 'then what it does not have, in order');
+  t.same(resent.filter((s) => s > kept), Array.from({ length: 10 - kept }, (_, i) => kept + 1 + i), 'what it does not have, in order, once');
   t.equal(await value(a.metrics.reportsAcked, again.address), 10);
   t.equal(await value(a.metrics.reportsDropped, again.address), 0);
+  return { resent, kept };
+}
+
+t.test('after a reconnect only what the aggregator has not acknowledged is sent again (its resume point, acked after the Plan)', async (t) => {
+  const { resent, kept } = await resumeAfterLostAcks(t, false);
+  t.ok(resent.filter((s) => s <= kept).length <= 1, `at most the one report on its way when the resume ack came was sent again: ${resent.join(', ')} (it had up to ${kept})`);
+});
+
+t.test('a resume point acked before the Plan: nothing it has is sent again', async (t) => {
+  const { resent, kept } = await resumeAfterLostAcks(t, true);
+  t.same(resent.filter((s) => s <= kept), [], `it had up to ${kept}, got ${resent.join(', ')}`);
+});
+
+t.test('a resume point of 0 before the Plan (a new aggregator): everything held is replayed, in order', async (t) => {
+  const agg = await fakeAggregator({ epoch: 1, resumeFirst: true });
+  t.teardown(() => agg.close());
+  const a = reporter([agg.address]);
+  t.teardown(() => a.rep.close());
+  for (let i = 1; i <= 5; i++) a.rep.submit(round(i));
+  a.rep.start();
+  await waitFor('everything acked', () => agg.stored === 5 && a.rep.outbox(agg.address)!.size === 0);
+  t.same(agg.reports.map((r) => r.sequence), [1, 2, 3, 4, 5]);
 });
 
 t.test('two aggregators with different epochs: the highest is followed, each gets every report; a restarted one with a newer epoch too', async (t) => {
