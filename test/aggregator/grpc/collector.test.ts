@@ -9,7 +9,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { loadProto, type AggregatorMessage__Output } from '../../../proto/load.js';
 
 const sink = logSink();
-const agg = await testAggregator({ 'grpc-max-message-bytes': '4096', 'probe-interval': '1s', 'probe-timeout': '500ms' }, sink.log);
+const agg = await testAggregator({ 'grpc-max-message-bytes': '4096', 'max-results-per-report': '100', 'probe-interval': '1s', 'probe-timeout': '500ms' }, sink.log);
 t.teardown(() => agg.stop());
 const address = `127.0.0.1:${agg.grpcPort}`;
 
@@ -98,6 +98,20 @@ t.test('an oversized message is RESOURCE_EXHAUSTED', async (t) => {
   t.equal(await metric('netmatrix_agent_stream_errors_total', 'code="RESOURCE_EXHAUSTED"'), 1, 'and by status code');
   t.ok(sink.find(/exceeds the limit of 4096 bytes/), 'logged');
   t.equal(agg.nodes.get('big-node')?.agent.connected, false, 'the refused agent is no longer connected');
+  await goodStillWorks(t);
+});
+
+t.test('a report with more results than --max-results-per-report is INVALID_ARGUMENT, nothing of it stored', async (t) => {
+  const s = rawStream(address);
+  s.send({ hello: hello('chatty-node', '127.0.0.38') });
+  await s.next((m) => m.plan != null);
+  const result = { kind: 'PROBE_KIND_TCP' as const, targetNode: 'good-node', family: 'ADDRESS_FAMILY_IPV4' as const, outcome: 'OUTCOME_OK' as const };
+  s.send({ report: { sequence: 1, round: 1, sentAtMs: Date.now(), results: Array.from({ length: 101 }, () => result) } });
+  const st = await s.status;
+  t.equal(st.code, grpc.status.INVALID_ARGUMENT);
+  t.match(st.details, /report has 101 results \(at most 100\)/);
+  t.equal(await metric('netmatrix_agent_streams_refused_total', 'reason="too_many_results"'), 1);
+  t.equal(agg.nodes.get('chatty-node')?.agent.results, 0, 'nothing stored');
   await goodStillWorks(t);
 });
 
