@@ -3,7 +3,7 @@
 // aggregator-clock milliseconds; outlets format them.
 import { PAIR_KINDS, addressFamilies, type AddressFamily, type PairKind, type Status } from '../../common/vocabulary.js';
 import { primaryFamily, type NodeRecord, type NodeRegistry } from '../nodes/registry.js';
-import { kindIndex, type CellView, type MatrixStore, type Sample } from './store.js';
+import { kindIndex, NOT_TRACKED, type CellView, type MatrixStore, type Sample } from './store.js';
 
 export interface MatrixSnapshot {
   readonly kind: PairKind;
@@ -49,8 +49,14 @@ export interface CompactSnapshot {
   readonly summary: Record<Status, number>;
 }
 
-const LETTER = ['u', 'o', 'd', 'd', 'f'] as const; // by store code
-const LETTER_STATUS: Record<string, Status> = { u: 'unknown', o: 'ok', d: 'degraded', f: 'failing' };
+// The compact form's letters as bytes (a row is decoded as latin1), and the letter of each store code.
+const OK = 0x6f; // o
+const DEGRADED = 0x64; // d
+const FAILING = 0x66; // f
+const UNKNOWN = 0x75; // u
+const DIAGONAL = 0x2d; // -
+const LETTER_COUNT = 0x80;
+const LETTER_OF_CODE = Uint8Array.from([UNKNOWN, OK, DEGRADED, DEGRADED, FAILING]); // by store code
 
 export class MatrixQuery {
   /** Targets whose agent is away while the node is fine (set by each evaluation): their cells read unknown. */
@@ -103,38 +109,52 @@ export class MatrixQuery {
    * The compact matrix: a status code per cell from the store (no view, no
    * allocation per cell), views only for cells that are not ok. At 1,000
    * nodes that is a million code reads and a few views, not a million views.
+   * Codes come a row at a time (rowCodes), and each row string is decoded
+   * from a buffer of letters: a flat string, where one built with += letter
+   * by letter is a rope of a thousand pieces that JSON.stringify must flatten.
    */
   compact(kind: PairKind, family: AddressFamily): CompactSnapshot {
     const now = this.monotonic();
     const nodes = this.nodes.list();
+    const n = nodes.length;
     const k = kindIndex(kind);
     const f = addressFamilies.index(family);
-    const summary: Record<Status, number> = { ok: 0, degraded: 0, failing: 0, unknown: 0 };
+    // Per column: its node index and whether its agent is away, read once and not per cell.
+    const column = new Int32Array(n);
+    const away = new Uint8Array(n);
+    let slots = 0;
+    nodes.forEach((dst, d) => {
+      column[d] = dst.index;
+      away[d] = this.away.has(dst.index) ? 1 : 0;
+      slots = Math.max(slots, dst.index + 1);
+    });
+    const codes = new Uint8Array(slots);
+    const line = Buffer.allocUnsafe(n);
+    const count = new Int32Array(LETTER_COUNT);
     const details = new Map<number, Map<number, CellView>>();
     const rows = nodes.map((src, s) => {
-      const fresh = this.store.rowFresh(src.index, now);
-      let line = '';
-      nodes.forEach((dst, d) => {
-        if (s === d) {
-          line += '-';
-          return;
+      this.store.rowCodes(src.index, k, f, now, codes);
+      for (let d = 0; d < n; d++) {
+        if (d === s) {
+          line[d] = DIAGONAL;
+          continue;
         }
-        const tracked = this.store.tracked(src.index, dst.index, k, f);
-        let letter: string = !tracked ? 'u' : fresh ? LETTER[this.store.code(src.index, dst.index, k, f, now)]! : 'u';
-        const away = this.away.has(dst.index);
-        if (away && tracked) letter = 'u';
-        line += letter;
-        summary[LETTER_STATUS[letter]!]++;
+        const code = codes[column[d]!]!;
+        // Never probed, or towards an away target: unknown (rowCodes says unknown for a stale row already).
+        const letter = code === NOT_TRACKED || away[d] === 1 ? UNKNOWN : LETTER_OF_CODE[code]!;
+        line[d] = letter;
+        count[letter] = count[letter]! + 1;
         // Details: what is not ok, and unknown cells that still hold results (a stale row, an away target).
-        if (letter === 'o' || !tracked) return;
-        const v = this.cell(src.index, dst.index, k, f, now);
-        if (v.status === 'unknown' && v.samples === 0 && v.lastOutcome === null) return;
+        if (letter === OK || code === NOT_TRACKED) continue;
+        const v = this.cell(src.index, column[d]!, k, f, now);
+        if (v.status === 'unknown' && v.samples === 0 && v.lastOutcome === null) continue;
         let row = details.get(s);
         if (!row) details.set(s, (row = new Map()));
         row.set(d, v);
-      });
-      return line;
+      }
+      return line.toString('latin1', 0, n);
     });
+    const summary: Record<Status, number> = { ok: count[OK]!, degraded: count[DEGRADED]!, failing: count[FAILING]!, unknown: count[UNKNOWN]! };
     return { kind, family, nodes, rows, details, summary };
   }
 

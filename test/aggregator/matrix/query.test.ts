@@ -3,10 +3,11 @@
 // columns of targets whose agent is away read as unknown.
 import t from 'tap';
 import { MatrixQuery } from '../../../aggregator/matrix/query.js';
-import { kindIndex, MatrixStore } from '../../../aggregator/matrix/store.js';
+import { kindIndex, MatrixStore, type CellView } from '../../../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeIdentity } from '../../../aggregator/nodes/registry.js';
 import { ManualClock, wallOf } from '../../../common/clock.js';
 import { addressFamilies, outcomes, PAIR_KINDS, type Outcome, type PairKind } from '../../../common/vocabulary.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 function node(name: string, podIPs: string[], nodeIPs: string[] = []): NodeIdentity {
   return { name, zone: 'zone-1', podIPs, nodeIPs, responderPort: 9402 };
@@ -183,4 +184,48 @@ t.test('defaultFamily is that of the first node by name', async (t) => {
   t.equal(query.defaultFamily(), 'ipv6', 'node-a sorts first and is IPv6-primary');
   nodes.remove('node-a');
   t.equal(query.defaultFamily(), 'ipv4');
+});
+
+t.test('compact() reads what matrix() reads cell by cell: stale and swept rows, away targets, cells never probed, node indices out of name order and reused', async (t) => {
+  const { nodes, store, query, clock, rec } = setup();
+  const random = mulberry32(0xc0ffee);
+  // Registered out of order, one removed and its index reused: a node's index is not its column.
+  for (const name of ['node-f', 'node-b', 'node-h', 'node-a', 'node-e', 'node-c', 'node-g', 'node-d']) nodes.upsert(node(name, [`192.0.2.${name.charCodeAt(5)}`]), 0);
+  store.removeNode(nodes.remove('node-e')!, nodes.slots);
+  nodes.upsert(node('node-i', ['192.0.2.9']), 0);
+  const names = nodes.list().map((n) => n.name);
+  const letters: Record<string, string> = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' };
+  const results: Outcome[] = ['ok', 'ok', 'ok', 'ok', 'timeout', 'refused'];
+  for (let step = 0; step < 6; step++) {
+    // Every source but the silent ones reports; a pair is probed or not, ok (some slow) or not.
+    const silent = new Set(step < 2 ? [] : step < 4 ? ['node-c'] : ['node-c', 'node-h']);
+    for (const src of names) {
+      if (silent.has(src)) continue;
+      store.touchRow(nodes.indexOf(src)!, clock.monotonic());
+      for (const dst of names) {
+        if (src === dst || random() < 0.2) continue;
+        for (const kind of ['icmp', 'tcp'] as const) rec(src, dst, kind, results[Math.floor(random() * results.length)]!, 'ipv4', random() < 0.3 ? 80_000 : 500);
+      }
+    }
+    clock.advance(5_000);
+    if (step === 4) store.sweep(clock.monotonic()); // node-c's row swept (blank); node-h's stale but not yet
+    query.setAway(new Map(step >= 3 ? [[nodes.indexOf('node-g')!, "node-g's agent is away"]] : []));
+    for (const kind of ['icmp', 'tcp', 'http'] as const) {
+      const m = query.matrix(kind, 'ipv4');
+      const c = query.compact(kind, 'ipv4');
+      t.same(c.nodes.map((n) => n.name), names);
+      t.same(c.rows, m.cells.map((row) => row.map((v) => (v === null ? '-' : letters[v.status])).join('')), `step ${step} ${kind}: the letters of matrix()`);
+      t.same(c.summary, m.summary, `step ${step} ${kind}: summary`);
+      const details: [number, number, CellView][] = [];
+      m.cells.forEach((row, s) => row.forEach((v, d) => v && v.status !== 'ok' && (v.samples > 0 || v.lastOutcome !== null) && details.push([s, d, v])));
+      t.same([...c.details].flatMap(([s, row]) => [...row].map(([d, v]) => [s, d, v])), details, `step ${step} ${kind}: details are matrix()'s cells not ok and not without data`);
+    }
+  }
+  // The cases above were all met: stale rows with data, away targets with data, cells never probed.
+  const c = query.compact('tcp', 'ipv4');
+  const h = names.indexOf('node-h');
+  t.ok(c.details.get(h)?.size, 'a stale row keeps its cells that hold results');
+  t.match(c.details.get(0)?.get(names.indexOf('node-g')), { status: 'unknown', reason: "node-g's agent is away" });
+  t.notOk(c.details.has(names.indexOf('node-c')), 'a swept row has nothing to show');
+  t.ok(c.rows.some((row) => row.includes('u')));
 });

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import t from 'tap';
+import { cellBody } from '../../../../aggregator/http/routes/matrix.js';
 import { core, NODES } from '../core-fixture.js';
 
 type Cell = { status: string } & Record<string, unknown>;
@@ -41,6 +42,17 @@ t.test('the compact form has the full form\'s statuses, and its cells where they
   const stale = (await c.app.inject('/api/v1/matrix?kind=tcp&format=compact')).json();
   t.same(stale.rows, ['-uu', 'u-u', 'uu-']);
   t.match(stale.details[0][2], { status: 'unknown', lastOutcome: 'refused' });
+});
+
+t.test('the compact body is the text JSON.stringify gives of its object form, byte for byte (it is written by hand)', async (t) => {
+  const c = await core({}, 12);
+  t.teardown(() => c.app.close());
+  const res = await c.app.inject('/api/v1/matrix?kind=tcp&format=compact');
+  const m = c.query.compact('tcp', 'ipv4');
+  const details = Object.fromEntries([...m.details].map(([s, row]) => [s, Object.fromEntries([...row].map(([d, cell]) => [d, cellBody(cell)]))]));
+  t.ok(Object.keys(details).length > 10, 'details in 14 rows: row keys of one and two digits');
+  const object = { kind: 'tcp', family: 'ipv4', format: 'compact', windowSeconds: 60, generatedAt: new Date(c.clock.now()).toISOString(), nodes: m.nodes.map((n) => n.name), rows: m.rows, details, summary: m.summary };
+  t.equal(res.body, JSON.stringify(object));
 });
 
 t.test('an ETag per evaluation: If-None-Match is a 304 until the next one', async (t) => {
