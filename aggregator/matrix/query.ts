@@ -44,7 +44,7 @@ export interface CompactSnapshot {
   readonly nodes: readonly NodeRecord[];
   /** One letter per column: o ok, d degraded, f failing, u unknown, - the diagonal. */
   readonly rows: readonly string[];
-  /** details.get(row)?.get(column): cells that are not ok and not without data. */
+  /** details.get(row)?.get(column): cells that are not ok and not without data (none when compact() was asked for rows only). */
   readonly details: ReadonlyMap<number, ReadonlyMap<number, CellView>>;
   readonly summary: Record<Status, number>;
 }
@@ -113,7 +113,8 @@ export class MatrixQuery {
    * from a buffer of letters: a flat string, where one built with += letter
    * by letter is a rope of a thousand pieces that JSON.stringify must flatten.
    */
-  compact(kind: PairKind, family: AddressFamily): CompactSnapshot {
+  compact(kind: PairKind, family: AddressFamily, o: { readonly details?: boolean } = {}): CompactSnapshot {
+    const withDetails = o.details ?? true;
     const now = this.monotonic();
     const nodes = this.nodes.list();
     const n = nodes.length;
@@ -145,7 +146,7 @@ export class MatrixQuery {
         line[d] = letter;
         count[letter] = count[letter]! + 1;
         // Details: what is not ok, and unknown cells that still hold results (a stale row, an away target).
-        if (letter === OK || code === NOT_TRACKED) continue;
+        if (letter === OK || code === NOT_TRACKED || !withDetails) continue;
         const v = this.cell(src.index, column[d]!, k, f, now);
         if (v.status === 'unknown' && v.samples === 0 && v.lastOutcome === null) continue;
         let row = details.get(s);

@@ -598,23 +598,24 @@ export class MatrixStore {
   }
 
   /**
-   * One row's codes for (kind, family) in one pass over the row: `out[dst]`
-   * (by node index) is the cell's code (CODE_UNKNOWN when the row is stale),
-   * or NOT_TRACKED where the row has no cell. For whole-matrix reads: one
-   * sequential pass instead of a map lookup per cell.
+   * One row's codes for (kind, family): `out[dst]` (by node index, for every
+   * dst < out.length) is the cell's code (CODE_UNKNOWN when the row is stale),
+   * or NOT_TRACKED where the row has no cell. For whole-matrix reads: the row's
+   * index and freshness are looked up once, then one index probe per target
+   * (walking the whole table, every kind's slots, was slower).
    */
   rowCodes(src: number, kind: number, family: number, now: number, out: Uint8Array): void {
-    out.fill(NOT_TRACKED);
     const row = this.rows[src];
-    if (!row) return;
+    if (!row) {
+      out.fill(NOT_TRACKED);
+      return;
+    }
     const fresh = this.rowFresh(src, now);
-    const kf = kind * FAMILIES + family;
     const { chunks } = this;
-    row.forEach((id, key) => {
-      if (key % KF !== kf) return;
-      const dst = (key - kf) / KF;
-      if (dst < out.length) out[dst] = fresh ? chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]! : CODE_UNKNOWN;
-    });
+    for (let dst = 0; dst < out.length; dst++) {
+      const id = row.get(cellKey(dst, kind, family));
+      out[dst] = id === undefined ? NOT_TRACKED : fresh ? chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]! : CODE_UNKNOWN;
+    }
   }
 
   /** True when the cell has ever had a result (and was not removed since). */
