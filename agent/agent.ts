@@ -4,13 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
-import { capabilities as capabilityWords, isPairKind, PAIR_KINDS, probeKinds, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
+import { capabilities as capabilityWords, PAIR_KINDS, type AddressFamily, type Capability, type PairKind } from '../common/vocabulary.js';
 import type { Hello, Plan__Output } from '../proto/load.js';
 import type { AgentConfig } from './config.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import { CniWatcher } from './cni/watcher.js';
-import { dnsProbeSet, readResolver } from './dns/targets.js';
-import { diffPeers, planPeers, probeSet, type PeerInfo } from './peers.js';
+import { readResolver } from './dns/targets.js';
+import { PlanFollower } from './plan.js';
 import { IcmpSocket } from './probers/icmp-socket.js';
 import { createProbers } from './probers/registry.js';
 import type { ProberRegistry } from './probers/types.js';
@@ -81,18 +81,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     resolver: resolver.view,
   });
 
-  let peers: PeerInfo[] = [];
-  // Probes of the current plan not sent each round because their target is outside --allowed-cidrs.
-  let refusedPerRound = 0;
-  // Probes of the current plan not sent each round because this agent has no prober for the kind (no CAP_NET_RAW, --icmp off).
-  let unavailablePerRound = 0;
-  const loggedNotAllowed = new Set<string>();
-  const loggedUnknownKinds = new Set<string>();
-  const loggedDnsSkips = new Set<string>();
-  const loggedDnsIgnored = new Set<string>();
-  // NodeLocal DNSCache runs on some clusters only: its address is asked from
-  // the start, but reported only once it has answered on this node.
-  const nodelocalAnswered = new Set<string>();
+  const follower = new PlanFollower({
+    nodeName: config.nodeName,
+    maxPeers: config.maxPeers,
+    allowed: config.allowed,
+    available,
+    families: (k) => FAMILIES[k],
+    resolver: resolver.conf,
+    metrics,
+    log,
+  });
   let reporter: Reporter;
   const scheduler = new Scheduler({
     probers,
@@ -101,81 +99,25 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     maxConcurrent: config.maxConcurrentProbes,
     onRound: (r) => {
       metrics.rounds.inc();
-      if (refusedPerRound > 0) metrics.skipped.inc({ reason: 'not_allowed' }, refusedPerRound);
-      if (unavailablePerRound > 0) metrics.skipped.inc({ reason: 'no_prober' }, unavailablePerRound);
-      let silent = 0;
-      const results = r.results.filter((p) => {
-        if (p.spec.dns?.role !== 'nodelocal') return true;
-        if (p.result.dns?.rcode) nodelocalAnswered.add(p.spec.dns.server);
-        if (nodelocalAnswered.has(p.spec.dns.server)) return true;
-        silent++;
-        return false;
-      });
-      if (silent > 0) metrics.skipped.inc({ reason: 'nodelocal_silent' }, silent);
-      reporter.submit(silent > 0 ? { round: r.round, results } : r);
+      reporter.submit(follower.report(r));
     },
-    onProbe: (kind, res, spec) => {
-      metrics.probes.inc({ kind, outcome: res.outcome });
-      if (res.dns && res.dns.ignored > 0 && spec.dns) {
-        metrics.dnsIgnored.inc({ server: spec.dns.server }, res.dns.ignored);
-        if (!loggedDnsIgnored.has(spec.dns.server)) {
-          loggedDnsIgnored.add(spec.dns.server);
-          log.warn({ server: spec.dns.server, address: `${spec.ip}:${spec.port}`, ignored: res.dns.ignored }, 'DNS replies that were not the answer to our query arrived (spoofing, or a broken server); counted in netmatrix_agent_dns_replies_ignored_total, logged once per server');
-        }
-      }
-      if (res.outcome === 'ok') metrics.rtt.observe({ kind }, res.rttUs / 1e6);
-    },
-    onSkipped: (reason, n) => metrics.skipped.inc({ reason }, n),
+    onProbe: (kind, res, spec) => follower.probed(kind, res, spec),
+    onSkipped: (kind, reason, n) => metrics.skipped.inc({ kind, reason }, n),
+    onCallbackError: (callback) => metrics.callbackErrors.inc({ callback }),
   });
 
   const applyPlan = (plan: Plan__Output) => {
-    // The plan may name this node too (the full mesh sends every agent the same list): never probe it.
-    const { peers: next, over } = planPeers(plan.peers, config.nodeName, config.maxPeers);
-    metrics.peersOverLimit.set(over);
-    if (over > 0) log.warn({ peers: next.length + over, maxPeers: config.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');
-    const diff = diffPeers(peers, next);
-    if (diff.added.length + diff.removed.length + diff.changed.length > 0) log.info({ epoch: plan.epoch, ...diff }, 'peers changed');
-    peers = next;
-    const kinds: PairKind[] = [];
-    for (const k of plan.kinds) {
-      // A newer aggregator may plan kinds this agent does not know: skip them, say so once.
-      const word = probeKinds.lookupProto(k);
-      if (word !== undefined && isPairKind(word)) kinds.push(word);
-      else if (!loggedUnknownKinds.has(String(k))) {
-        loggedUnknownKinds.add(String(k));
-        log.warn({ kind: k }, 'plan names a probe kind this agent cannot run; skipped');
-      }
+    const spec = follower.follow(plan);
+    if (!spec) return;
+    scheduler.setSpec(spec);
+    metrics.slots.reset();
+    const short: Record<string, { slots: number; need: number }> = {};
+    for (const [kind, b] of scheduler.slots) {
+      metrics.slots.set({ kind }, b.slots);
+      if (b.slots < b.need) short[kind] = b;
     }
-    const set = probeSet(peers, { kinds, available, allowed: config.allowed, families: (k) => FAMILIES[k] });
-    for (const ip of set.notAllowed) {
-      if (!loggedNotAllowed.has(ip)) {
-        loggedNotAllowed.add(ip);
-        log.warn({ ip, allowed: config.allowed.toString() }, 'peer address outside --allowed-cidrs: not probed');
-      }
-    }
-    const dns = dnsProbeSet(plan, resolver.conf, config.allowed);
-    for (const ip of dns.notAllowed) {
-      if (!loggedNotAllowed.has(ip)) {
-        loggedNotAllowed.add(ip);
-        log.warn({ ip, allowed: config.allowed.toString() }, 'DNS server outside --allowed-cidrs: not probed');
-      }
-    }
-    for (const s of dns.skipped) {
-      const key = `${s.server}: ${s.reason}`;
-      if (!loggedDnsSkips.has(key)) {
-        loggedDnsSkips.add(key);
-        log.warn({ server: s.server, reason: s.reason }, 'DNS server of the plan not probed');
-      }
-    }
-    // Counted per round (onRound) like every other skip; the gauge says how many addresses now.
-    refusedPerRound = set.refused + dns.refused;
-    unavailablePerRound = set.unavailable;
-    metrics.targetsRefused.set(new Set([...set.notAllowed, ...dns.notAllowed]).size);
-    if (dns.skipped.length > 0) metrics.skipped.inc({ reason: 'no_address' }, dns.skipped.length);
-    metrics.peers.set(peers.length);
-    metrics.dnsServers.set(new Set(dns.probes.map((p) => p.dns!.server)).size);
-    metrics.planEpoch.set(plan.epoch);
-    scheduler.setSpec({ probes: [...set.probes, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs });
+    // Only a concern in an outage: live peers are still probed every round, hanging ones take turns.
+    if (Object.keys(short).length > 0) log.info({ epoch: plan.epoch, slots: short, maxConcurrentProbes: config.maxConcurrentProbes }, 'probe slots below need: if many peers hang, they are probed in turn rather than every round');
   };
 
   const creds = deps.credentials;

@@ -1,7 +1,7 @@
 // A real agent with --icmp off and a real aggregator whose plan asks for tcp
 // and icmp towards two peers (TCP listeners standing for their responders):
 // the tcp probes run every round, and every icmp probe the agent cannot send
-// is counted, every round, as netmatrix_agent_probes_skipped_total{reason="no_prober"}
+// is counted, every round, as netmatrix_agent_probes_skipped_total{kind="icmp",reason="no_prober"}
 // (the same count an agent without CAP_NET_RAW keeps).
 import t from 'tap';
 import { testAgent } from '../helpers/agent.js';
@@ -36,7 +36,7 @@ t.test('icmp in the plan without an ICMP prober: each probe not sent is counted,
   const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
   const rounds = value(/^netmatrix_agent_rounds_total (\d+)$/m);
   t.ok(rounds >= 5, `${rounds} rounds`);
-  t.equal(value(/^netmatrix_agent_probes_skipped_total\{reason="no_prober"\} (\d+)$/m), 2 * rounds, 'icmp to each of the 2 peers, every round');
+  t.equal(value(/^netmatrix_agent_probes_skipped_total\{kind="icmp",reason="no_prober"\} (\d+)$/m), 2 * rounds, 'icmp to each of the 2 peers, every round');
   t.equal(value(/^netmatrix_agent_icmp_available (\d+)$/m), 0, 'ICMP is off');
   t.match(text, /^netmatrix_agent_probes_total\{kind="tcp",outcome="ok"\} \d+$/m, 'tcp probes ran');
   t.notMatch(text, /netmatrix_agent_probes_total\{kind="icmp"/, 'no icmp probe ran');

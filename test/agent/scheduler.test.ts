@@ -3,10 +3,13 @@
 import t, { type Test } from 'tap';
 import type { ProbeSpec } from '../../agent/peers.js';
 import type { ProbeOutcome, Prober, ProberRegistry, ProbeTarget } from '../../agent/probers/types.js';
-import { Scheduler, type RoundResult, type ScheduleSpec, type SchedulerOptions } from '../../agent/scheduler.js';
+import { Scheduler, slotBudgets, spreadWindow, type RoundResult, type ScheduleSpec, type SchedulerOptions } from '../../agent/scheduler.js';
 import { systemClock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import type { PairKind, ProbeKind } from '../../common/vocabulary.js';
+import { logSink } from '../helpers/log-sink.js';
+import { mulberry32 } from '../helpers/random.js';
+import { waitFor } from '../helpers/wait.js';
 
 function spec(kind: PairKind, node: string, ip: string): ProbeSpec {
   return { id: `${kind}/${node}/${ip}`, kind, node, ip, family: ip.includes(':') ? 'ipv6' : 'ipv4', port: 9402 };
@@ -54,7 +57,7 @@ function stuckProber() {
 interface Harness {
   readonly scheduler: Scheduler;
   readonly rounds: (RoundResult & { at: number })[];
-  readonly skipped: { reason: string; count: number }[];
+  readonly skipped: { kind: ProbeKind; reason: string; count: number }[];
   readonly probed: { kind: ProbeKind; result: ProbeOutcome }[];
   /** Resolves with the first round (seen or future) matching `pred`; rejects after `timeoutMs`. */
   round(pred?: (r: RoundResult) => boolean, timeoutMs?: number): Promise<RoundResult & { at: number }>;
@@ -62,7 +65,7 @@ interface Harness {
 
 function harness(t: Test, probers: ProberRegistry, over: Partial<SchedulerOptions> = {}): Harness {
   const rounds: (RoundResult & { at: number })[] = [];
-  const skipped: { reason: string; count: number }[] = [];
+  const skipped: { kind: ProbeKind; reason: string; count: number }[] = [];
   const probed: { kind: ProbeKind; result: ProbeOutcome }[] = [];
   const waiters = new Set<() => void>();
   const scheduler = new Scheduler({
@@ -76,7 +79,7 @@ function harness(t: Test, probers: ProberRegistry, over: Partial<SchedulerOption
       rounds.push({ ...r, at: performance.now() });
       for (const w of [...waiters]) w();
     },
-    onSkipped: (reason, count) => skipped.push({ reason, count }),
+    onSkipped: (kind, reason, count) => skipped.push({ kind, reason, count }),
     onProbe: (kind, result) => probed.push({ kind, result }),
     ...over,
   });
@@ -188,14 +191,27 @@ t.test('a prober that throws is an error result, not a lost probe', async (t) =>
 
 t.test('concurrency never exceeds maxConcurrent', async (t) => {
   const p = fakeProber(10);
-  const h = harness(t, { tcp: p.prober, icmp: p.prober }, { maxConcurrent: 3 });
-  h.scheduler.setSpec({ probes: [...probes('tcp', 8), ...probes('icmp', 7, '203.0.113')], intervalMs: 2_000, timeoutMs: 500 });
+  const h = harness(t, { tcp: p.prober, http: p.prober }, { maxConcurrent: 3 });
+  h.scheduler.setSpec({ probes: [...probes('tcp', 8), ...probes('http', 7, '203.0.113')], intervalMs: 2_000, timeoutMs: 500 });
   const r = await h.round((x) => x.round === 1);
   await h.scheduler.stop();
   t.equal(r.results.length, 15, 'every probe ran, in turn');
   t.equal(p.state.maxInFlight, 3, 'the limit was reached and never exceeded');
   t.same(h.skipped, []);
   t.ok(r.results.every((x) => x.result.outcome === 'ok'));
+});
+
+t.test('ICMP takes no slot: its probes share one socket', async (t) => {
+  const icmp = fakeProber(30);
+  const tcp = fakeProber(30);
+  const h = harness(t, { icmp: icmp.prober, node: icmp.prober, tcp: tcp.prober }, { maxConcurrent: 1 });
+  h.scheduler.setSpec({ probes: [...probes('icmp', 20), ...probes('node', 20, '198.51.100'), ...probes('tcp', 2, '203.0.113')], intervalMs: 1_000, timeoutMs: 200 });
+  const r = await h.round((x) => x.round === 1);
+  await h.scheduler.stop();
+  t.equal(r.results.length, 42);
+  t.equal(icmp.state.maxInFlight, 40, 'every icmp and node probe in flight at once, although maxConcurrent is 1');
+  t.equal(tcp.state.maxInFlight, 1, 'tcp keeps to its slot');
+  t.same([...h.scheduler.slots], [['tcp', { slots: 1, need: 1 }]], 'only tcp has a budget');
 });
 
 t.test('concurrency is shared between rounds whose probes overlap', async (t) => {
@@ -222,11 +238,7 @@ t.test('a probe that cannot get a slot before the round\'s latest start is skipp
   t.equal(stuck.state.calls >= 1, true);
   t.same(r.results.map((x) => x.spec.id), ['tcp/node-1/192.0.2.1'], 'only the probe that had the slot');
   t.equal(r.results[0]!.result.outcome, 'timeout');
-  const roundOneSkips = h.skipped.slice(0, 2);
-  t.same(roundOneSkips, [
-    { reason: 'no_slot', count: 1 },
-    { reason: 'no_slot', count: 1 },
-  ], 'each skipped probe reported');
+  t.same(h.skipped[0], { kind: 'tcp', reason: 'no_slot', count: 2 }, 'the skipped probes reported with the round, by kind');
 });
 
 t.test('queued probes that get a slot in time do run', async (t) => {
@@ -239,18 +251,20 @@ t.test('queued probes that get a slot in time do run', async (t) => {
   t.equal(p.state.maxInFlight, 1);
 });
 
-t.test('kinds without a prober are skipped as no_prober, once per round with a count', async (t) => {
+t.test('kinds without a prober are skipped as no_prober, once per round and kind with a count', async (t) => {
   const p = fakeProber();
   const h = harness(t, { tcp: p.prober });
   h.scheduler.setSpec({ probes: [...probes('tcp', 2), ...probes('mtu', 3), ...probes('icmp', 1, '198.51.100')], intervalMs: 60, timeoutMs: 30 });
   const r = await h.round((x) => x.round === 2);
   await h.scheduler.stop();
   t.same(r.results.map((x) => x.spec.kind), ['tcp', 'tcp'], 'the round reports what could run');
-  t.same(h.skipped.slice(0, 2), [
-    { reason: 'no_prober', count: 4 },
-    { reason: 'no_prober', count: 4 },
+  t.same(h.skipped.slice(0, 4), [
+    { kind: 'mtu', reason: 'no_prober', count: 3 },
+    { kind: 'icmp', reason: 'no_prober', count: 1 },
+    { kind: 'mtu', reason: 'no_prober', count: 3 },
+    { kind: 'icmp', reason: 'no_prober', count: 1 },
   ]);
-  t.equal(h.skipped.length, h.scheduler.roundsStarted, 'one report per round');
+  t.equal(h.skipped.length, 2 * h.scheduler.roundsStarted, 'one report per round and kind');
 });
 
 t.test('a plan whose probes all lack a prober still ends its rounds', async (t) => {
@@ -258,7 +272,7 @@ t.test('a plan whose probes all lack a prober still ends its rounds', async (t) 
   h.scheduler.setSpec({ probes: probes('icmp', 2), intervalMs: 50, timeoutMs: 20 });
   const r = await h.round((x) => x.round === 2);
   t.same(r.results, []);
-  t.same(h.skipped[0], { reason: 'no_prober', count: 2 });
+  t.same(h.skipped[0], { kind: 'icmp', reason: 'no_prober', count: 2 });
 });
 
 t.test('an empty plan makes empty rounds', async (t) => {
@@ -339,4 +353,110 @@ t.test('stop() between rounds leaves nothing scheduled', async (t) => {
   t.equal(p.state.calls, calls);
   await h.scheduler.stop();
   t.pass('stopping twice is harmless');
+});
+
+t.test('an onProbe that throws loses no slot, no probe and no round: counted, logged once, no unhandled rejection', async (t) => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => void process.off('unhandledRejection', onUnhandled));
+  const sink = logSink('error');
+  const failed: string[] = [];
+  const p = fakeProber(2);
+  // One slot: a slot lost to the first throw would leave every later probe waiting.
+  const h = harness(t, { tcp: p.prober }, {
+    maxConcurrent: 1,
+    log: sink.log,
+    onProbe: () => {
+      throw new Error('bug in onProbe');
+    },
+    onCallbackError: (callback) => failed.push(callback),
+  });
+  h.scheduler.setSpec({ probes: probes('tcp', 3), intervalMs: 100, timeoutMs: 20 });
+  const r = await h.round((x) => x.round === 3);
+  await h.scheduler.stop();
+  t.equal(r.results.length, 3, 'round 3 has all its probes, run one after another in the one slot');
+  t.same(h.skipped, [], 'nothing waited past its latest start');
+  t.equal(failed.length, p.state.calls, 'every throw counted');
+  t.same([...new Set(failed)], ['probe']);
+  const lines = sink.lines.filter((l) => l.msg === 'scheduler callback threw: caught, probing goes on; counted, logged once per callback');
+  t.equal(lines.length, 1, 'logged once');
+  t.match(lines[0], { callback: 'probe', err: { message: 'bug in onProbe' } });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(unhandled, [], 'no unhandled rejection');
+});
+
+t.test('an onRound that throws does not stop the rounds, with or without probes', async (t) => {
+  const failed: string[] = [];
+  for (const plan of [probes('tcp', 2), []]) {
+    let calls = 0;
+    const scheduler = new Scheduler({
+      probers: { tcp: fakeProber().prober },
+      clock: systemClock,
+      log: silentLogger(),
+      maxConcurrent: 10,
+      random: () => 0,
+      onRound: () => {
+        calls++;
+        throw new Error('bug in onRound');
+      },
+      onCallbackError: (callback) => failed.push(callback),
+    });
+    t.teardown(() => scheduler.stop());
+    scheduler.setSpec({ probes: plan, intervalMs: 30, timeoutMs: 10 });
+    await waitFor('three rounds', () => calls >= 3, 5_000, 5);
+    await scheduler.stop();
+    t.pass(`${plan.length} probes: rounds went on after onRound threw`);
+  }
+  t.ok(failed.length >= 6 && failed.every((c) => c === 'round'), 'counted as round');
+});
+
+t.test('slot budgets: sized from probes × timeout, shared in proportion within the bound', async (t) => {
+  const counts = (o: Record<string, number>) => new Map(Object.entries(o)) as Map<ProbeKind, number>;
+  // 5 s rounds, 1 s timeout, 250 ms spread: a slot fits ⌊0.95 × 4750 / 1000⌋ = 4 hanging probes.
+  const defaults = { intervalMs: 5_000, timeoutMs: 1_000, spreadMs: 250 };
+  t.same(Object.fromEntries(slotBudgets(counts({ tcp: 100, http: 100, icmp: 100, node: 100, dns: 9 }), { ...defaults, maxConcurrent: 128 })), {
+    tcp: { slots: 25, need: 25 },
+    http: { slots: 25, need: 25 },
+    dns: { slots: 3, need: 3 },
+  }, 'within the bound every kind gets its need; icmp and node take no slot');
+  t.same(Object.fromEntries(slotBudgets(counts({ tcp: 1_000, http: 1_000, dns: 9 }), { ...defaults, maxConcurrent: 128 })), {
+    tcp: { slots: 64, need: 250 },
+    http: { slots: 63, need: 250 },
+    dns: { slots: 1, need: 3 },
+  }, 'over it, shares of the 128 in proportion to need');
+  t.same(Object.fromEntries(slotBudgets(counts({ tcp: 10, http: 10, dns: 10 }), { ...defaults, maxConcurrent: 2 })), {
+    tcp: { slots: 1, need: 3 },
+    http: { slots: 1, need: 3 },
+    dns: { slots: 1, need: 3 },
+  }, 'at least one slot per kind');
+  t.same(slotBudgets(counts({ tcp: 7 }), { intervalMs: 1_000, timeoutMs: 900, spreadMs: 50, maxConcurrent: 128 }).get('tcp'), { slots: 7, need: 7 }, 'a timeout near the interval: one probe per slot and round');
+  t.equal(spreadWindow(5_000, 1_000, 0.05), 250);
+  t.equal(spreadWindow(1_000, 990, 0.05), 10, 'never past the latest start');
+});
+
+t.test('the order rotates: no probe is always first or last', async (t) => {
+  const p = fakeProber();
+  const h = harness(t, { tcp: p.prober }, { random: mulberry32(16), maxConcurrent: 1 });
+  h.scheduler.setSpec({ probes: probes('tcp', 5), intervalMs: 40, timeoutMs: 10 });
+  await h.round((x) => x.round === 8);
+  await h.scheduler.stop();
+  const rounds = Array.from({ length: 8 }, (_, i) => p.state.targets.slice(i * 5, i * 5 + 5).map((x) => x.ip));
+  t.ok(new Set(rounds.map((r) => r[0])).size > 1, `first: ${rounds.map((r) => r[0]).join(' ')}`);
+  t.ok(new Set(rounds.map((r) => r[4])).size > 1, `last: ${rounds.map((r) => r[4]).join(' ')}`);
+});
+
+t.test('a new plan drops what was kept for probes no longer in it', async (t) => {
+  const p = fakeProber(0, { outcome: 'timeout', rttUs: 0 });
+  const h = harness(t, { tcp: p.prober });
+  h.scheduler.setSpec({ probes: probes('tcp', 20), intervalMs: 40, timeoutMs: 10 });
+  await h.round((x) => x.round === 2);
+  t.equal(h.scheduler.tracked, 20, 'each timed-out probe remembered for the order');
+  // A rollout: the same number of peers under new names and addresses.
+  h.scheduler.setSpec({ probes: probes('tcp', 20, '203.0.113').map((x) => ({ ...x, id: `${x.id}-new`, node: `${x.node}-new` })), intervalMs: 40, timeoutMs: 10 });
+  t.equal(h.scheduler.tracked, 0, 'the old probes forgotten at once');
+  const first = h.scheduler.roundsStarted;
+  await h.round((x) => x.round === first + 2);
+  await h.scheduler.stop();
+  t.equal(h.scheduler.tracked, 20, 'no more than the plan');
 });
