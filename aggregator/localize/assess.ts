@@ -319,6 +319,8 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     lossRatio: view(c.s, c.d, c.kind)?.lossRatio ?? null,
   }));
 
+  let pairKinds: { of: readonly number[]; store: readonly number[] } = { of: [], store: [] };
+  const scratch = newNodeCounts();
   return {
     at: now,
     family,
@@ -338,7 +340,9 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     staleRows,
     view,
     pairLoss: (s, d, ks, skipFailing) => {
-      const t = store.pairLoss(nodes[s]!.index, nodes[d]!.index, f, ks.map((k) => kindIndex(kinds[k]!)), recent, skipFailing, newNodeCounts());
+      // The localizer asks with the same list of kind positions thousands of times: map it once.
+      if (ks !== pairKinds.of) pairKinds = { of: ks, store: ks.map((k) => kindIndex(kinds[k]!)) };
+      const t = store.pairLoss(nodes[s]!.index, nodes[d]!.index, f, pairKinds.store, recent, skipFailing, scratch);
       return { samples: t.lossSamples, failures: t.lossFailures, recentSamples: t.recentSamples, recentFailures: t.recentFailures };
     },
     code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),

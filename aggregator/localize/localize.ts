@@ -69,7 +69,10 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   // Non-ok cells by target and by source (positions → cells).
   const badIn = new Map<number, BadCell[]>();
   const badOut = new Map<number, BadCell[]>();
-  for (const c of a.bad) {
+  // Indexed loops over the non-ok cells here and below: tens of thousands of them, and an
+  // iterator per loop in a function this size is garbage the optimizer does not always remove.
+  for (let i = 0; i < a.bad.length; i++) {
+    const c = a.bad[i]!;
     if (c.k < 0) continue;
     (badIn.get(c.d) ?? badIn.set(c.d, []).get(c.d)!).push(c);
     (badOut.get(c.s) ?? badOut.set(c.s, []).get(c.s)!).push(c);
@@ -208,7 +211,12 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       });
     }
   }
-  for (const c of a.bad) if (c.k >= 0 && partitioned.has(a.zoneOf[c.s]! * z + a.zoneOf[c.d]!)) explained.add(key(c.s, c.d, c.k));
+  if (partitioned.size > 0) {
+    for (let i = 0; i < a.bad.length; i++) {
+      const c = a.bad[i]!;
+      if (c.k >= 0 && partitioned.has(a.zoneOf[c.s]! * z + a.zoneOf[c.d]!)) explained.add(key(c.s, c.d, c.k));
+    }
+  }
 
   // 3. Isolated and unreachable nodes, per independent path.
   /** Failing/known towards d for kind k, leaving out sources in `skip` and partitioned zone pairs. */
@@ -220,7 +228,11 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       const code = a.code(s, d, a.kinds[k]!);
       if (code !== 0) (known--, code === CODE_FAILING && failing--);
     }
-    for (const c of badIn.get(d) ?? []) if (c.k === k && c.code === CODE_FAILING && !skip.has(c.s) && explained.has(key(c.s, c.d, k))) (failing--, known--);
+    const cells = badIn.get(d) ?? [];
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      if (c.k === k && c.code === CODE_FAILING && !skip.has(c.s) && explained.has(key(c.s, c.d, k))) (failing--, known--);
+    }
     return { known, failing };
   };
   const pathsFailing = (d: number, skip: ReadonlySet<number>) => {
@@ -255,7 +267,9 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
         if (code !== 0) (known--, code === CODE_FAILING && failing--);
       }
       // Cells a zone partition explains are not the node's doing either.
-      for (const c of badOut.get(s) ?? []) {
+      const cells = badOut.get(s) ?? [];
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells[i]!;
         if (c.k !== k || c.code !== CODE_FAILING || candidates.has(c.d) || away.has(c.d) || !explained.has(key(c.s, c.d, k))) continue;
         known--;
         failing--;
@@ -363,8 +377,9 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       recent.samples += st.in.recentSamples + st.out.recentSamples;
       recent.failures += st.in.recentFailures + st.out.recentFailures;
     }
-    for (const cells of [badOut.get(x), badIn.get(x)]) {
-      for (const c of cells ?? []) {
+    for (const cells of [badOut.get(x) ?? [], badIn.get(x) ?? []]) {
+      for (let i = 0; i < cells.length; i++) {
+        const c = cells[i]!;
         if (!live.has(c.k) || (c.code !== CODE_FAILING && !gone.has(c.s === x ? c.d : c.s))) continue;
         full.samples -= c.lossSamples;
         full.failures -= c.lossFailures;
@@ -457,28 +472,37 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
     const byPair = new Float64Array(open.length);
     open.forEach((c, i) => (byPair[i] = (c.s * n + c.d) * open.length + i));
     byPair.sort();
-    ordered = Array.from(byPair, (x) => open[x % open.length]!);
+    ordered = new Array<BadCell>(open.length);
+    for (let i = 0; i < byPair.length; i++) ordered[i] = open[byPair[i]! % open.length]!;
   }
-  const pairs: BadCell[][] = [];
-  for (let i = 0; i < ordered.length; ) {
+  // One pair at a time: ordered[i, j) are its cells. Counted in place; arrays only for a condition.
+  for (let i = 0, j = 0; i < ordered.length; i = j) {
     const { s, d } = ordered[i]!;
-    const cells: BadCell[] = [];
-    for (; i < ordered.length && ordered[i]!.s === s && ordered[i]!.d === d; i++) cells.push(ordered[i]!);
-    pairs.push(cells);
-  }
-  for (const cells of pairs) {
-    const { s, d } = cells[0]!;
-    const failingCells = cells.filter((c) => c.code === CODE_FAILING);
-    // Evidence that pages: an answer from the path (refused, unreachable…),
-    // two kinds failing for two rounds in a row, or one kind silent for a long
-    // run. A single round in which two kinds time out together happens to
-    // ~150 pairs a round at 1,000 nodes with 0.5 % background loss.
-    const explicitAnswer = failingCells.some((c) => c.run > 0 && c.lastOutcome !== null && c.lastOutcome !== 'timeout' && c.lastOutcome !== 'error');
-    const sustained = failingCells.filter((c) => c.run >= CONFIRMING_RUN).length;
-    const evidence = explicitAnswer || sustained >= 2 || failingCells.some((c) => c.run >= PAIR_SILENT_RUN);
+    let failing = 0;
+    let lossyCells = 0;
+    let slowCells = 0;
+    let explicitAnswer = false;
+    let sustained = 0;
+    let silent = false;
+    for (j = i; j < ordered.length && ordered[j]!.s === s && ordered[j]!.d === d; j++) {
+      const c = ordered[j]!;
+      if (c.code === CODE_LOSSY) lossyCells++;
+      else if (c.code === CODE_SLOW) slowCells++;
+      if (c.code !== CODE_FAILING) continue;
+      failing++;
+      // Evidence that pages: an answer from the path (refused, unreachable…),
+      // two kinds failing for two rounds in a row, or one kind silent for a long
+      // run. A single round in which two kinds time out together happens to
+      // ~150 pairs a round at 1,000 nodes with 0.5 % background loss.
+      if (c.run > 0 && c.lastOutcome !== null && c.lastOutcome !== 'timeout' && c.lastOutcome !== 'error') explicitAnswer = true;
+      if (c.run >= CONFIRMING_RUN) sustained++;
+      if (c.run >= PAIR_SILENT_RUN) silent = true;
+    }
+    const evidence = explicitAnswer || sustained >= 2 || silent;
     // Timeouts alone on a pair with a node already named lossy are that node's loss.
     const byLossyNode = !explicitAnswer && (lossyNode.has(s) || lossyNode.has(d));
-    if (failingCells.length > 0 && evidence && !byLossyNode) {
+    if (failing > 0 && evidence && !byLossyNode) {
+      const failingCells = ordered.slice(i, j).filter((c) => c.code === CODE_FAILING);
       conditions.push({
         kind: 'PairUnreachable',
         subject: { src: name(s), dst: name(d) },
@@ -488,8 +512,8 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
       });
       continue;
     }
-    if (failingCells.length > 0) continue;
-    if (cells.some((c) => c.code === CODE_LOSSY) && !lossyNode.has(s) && !lossyNode.has(d)) {
+    if (failing > 0) continue;
+    if (lossyCells > 0 && !lossyNode.has(s) && !lossyNode.has(d)) {
       const { samples, failures } = a.pairLoss(s, d, liveKinds, false);
       // Pooled over the pair's kinds: a chance run of losses on one kind is not the path's loss.
       if (samples >= PAIR_MIN_LOSS_SAMPLES && lossy(failures, samples, o.degradedLoss, PAIR_WILSON_Z)) {
@@ -502,13 +526,13 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
         });
       }
     }
-    if (cells.some((c) => c.code === CODE_SLOW) && !slowNodes.has(s) && !slowNodes.has(d)) {
+    if (slowCells > 0 && !slowNodes.has(s) && !slowNodes.has(d)) {
       conditions.push({
         kind: 'HighLatency',
         subject: { src: name(s), dst: name(d) },
         summary: `high latency from ${name(s)} to ${name(d)}`,
         description: () => pairLine(a, s, d, liveKinds),
-        rank: 10 + cells.filter((c) => c.code === CODE_SLOW).length,
+        rank: 10 + slowCells,
       });
     }
   }

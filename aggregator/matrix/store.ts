@@ -558,7 +558,9 @@ export class MatrixStore {
 
   /** Every cell of `family` that is lossy, slow or failing now, of the kinds in `kindMask` (bit per kind index). */
   forEachNonOk(family: number, kindMask: number, recent: readonly number[], visit: NonOkVisitor): void {
-    for (const id of this.nonOkIds()) {
+    const ids = this.nonOkIds();
+    for (let x = 0; x < ids.length; x++) {
+      const id = ids[x]!;
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
       const key = c.key[i]!;
@@ -573,9 +575,9 @@ export class MatrixStore {
       }
       let recentSamples = 0;
       let recentFailures = 0;
-      for (const b of recent) {
-        recentSamples += c.loss[nAt(i * B + b)]!;
-        recentFailures += c.loss[fAt(i * B + b)]!;
+      for (let r = 0; r < recent.length; r++) {
+        recentSamples += c.loss[nAt(i * B + recent[r]!)]!;
+        recentFailures += c.loss[fAt(i * B + recent[r]!)]!;
       }
       visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, c.run[i]!, c.lastOutcome[i]!);
     }
@@ -589,7 +591,7 @@ export class MatrixStore {
   private nonOkIds(): Uint32Array {
     const ids = new Uint32Array(this.nonOk.size);
     let j = 0;
-    for (const id of this.nonOk) ids[j++] = id;
+    this.nonOk.forEach((id) => (ids[j++] = id));
     return ids.sort();
   }
 
@@ -690,9 +692,10 @@ export class MatrixStore {
     // left the plan, the prober skipped it) must not keep a finding alive.
     const staleTicks = this.options.thresholds.staleAfterMs / TICK_MS;
     const nowTick = this.tick(now);
-    for (const id of this.nonOkIds()) {
-      const c = this.chunks[id >>> CHUNK_BITS]!;
-      if (nowTick - c.lastTick[id & (CHUNK - 1)]! > staleTicks) this.blank(id);
+    const ids = this.nonOkIds();
+    for (let x = 0; x < ids.length; x++) {
+      const c = this.chunks[ids[x]! >>> CHUNK_BITS]!;
+      if (nowTick - c.lastTick[ids[x]! & (CHUNK - 1)]! > staleTicks) this.blank(ids[x]!);
     }
     return out;
   }
