@@ -67,7 +67,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   else if (resolver.view.warnings!.length > 0) log.info({ warnings: resolver.view.warnings }, 'resolv.conf');
 
   const responder = await startResponder(config.listen, metrics.registry, log);
-  log.info({ listen: responder.address }, 'responder listening');
+  log.info({ listen: responder.addresses }, 'responder listening');
 
   const hello = (): Hello => ({
     nodeName: config.nodeName,

@@ -1,6 +1,8 @@
 // netmatrix-agent settings (DESIGN.md "Public interface"). Identity comes from
 // the Downward API (NODE_NAME, POD_IP, NODE_IP); POD_IP and NODE_IP may be
-// comma-separated lists (status.podIPs of a dual-stack pod).
+// comma-separated lists (status.podIPs of a dual-stack pod). The responder
+// listens on every pod IP, since Hello announces them all and peers probe
+// tcp and http on each family.
 import { CidrSet, PRIVATE_RANGES } from '../common/cidr.js';
 import { LOG_LEVELS } from '../common/logger.js';
 import { isDns1123Subdomain } from '../common/names.js';
@@ -18,6 +20,7 @@ import {
   optionalPath,
   parseSettings,
   path,
+  type ListenAddress,
 } from '../common/settings.js';
 
 /** Where NodeLocal DNSCache listens by default (kubernetes/dns nodelocaldns). */
@@ -26,6 +29,24 @@ export const NODELOCAL_DNS_ADDRESS = '169.254.20.10';
 function nodeName(raw: string): string | Expected {
   return isDns1123Subdomain(raw) ? raw : new Expected('a DNS-1123 subdomain (lower-case alphanumerics, "-" and ".")');
 }
+
+/** The responder's port when --listen is not set. */
+const RESPONDER_PORT = 9402;
+
+/**
+ * One or more listen addresses on one port: Hello announces a single responder
+ * port for every pod IP. Port 0 picks one free port for all of them.
+ */
+function listenAddresses(raw: string): readonly ListenAddress[] | Expected {
+  const addresses = list(listenAddress, 'host:port addresses, like 192.0.2.10:9402,[2001:db8::10]:9402')(raw);
+  if (addresses instanceof Expected) return addresses;
+  if (addresses.length === 0) return new Expected('at least one host:port');
+  if (new Set(addresses.map((a) => a.port)).size > 1) return new Expected('the same port for every address (peers are told one responder port)');
+  return dedupeHosts(addresses);
+}
+
+const dedupeHosts = (addresses: readonly ListenAddress[]): readonly ListenAddress[] =>
+  Object.freeze([...new Map(addresses.map((a) => [a.host, a])).values()]);
 
 /** host:port, where host is a DNS name or an IP (IPv6 in brackets). */
 function aggregatorAddress(raw: string): string | Expected {
@@ -45,7 +66,12 @@ export const agentSettings = defineSettings({
   podIPs: { flag: 'pod-ip', env: 'POD_IP', required: true, parse: list(ip, 'IP addresses'), help: 'this pod\'s IP(s), primary first (Downward API status.podIP(s))' },
   nodeIPs: { flag: 'node-ip', env: 'NODE_IP', default: '', parse: list(ip, 'IP addresses'), help: 'this node\'s IP(s) (Downward API status.hostIP(s))' },
   zone: { flag: 'zone', env: 'NETMATRIX_ZONE', default: '', parse: (raw: string) => (raw.length <= 63 ? raw : new Expected('at most 63 characters')), help: 'topology zone of this node' },
-  listen: { flag: 'listen', env: 'NETMATRIX_AGENT_LISTEN', parse: listenAddress, help: 'responder and /metrics address (default ${POD_IP}:9402)' },
+  listen: {
+    flag: 'listen',
+    env: 'NETMATRIX_AGENT_LISTEN',
+    parse: listenAddresses,
+    help: 'responder and /metrics address(es), comma-separated, one port for all (default: every POD_IP at port 9402)',
+  },
   allowedCidrs: {
     flag: 'allowed-cidrs',
     env: 'NETMATRIX_ALLOWED_CIDRS',
@@ -106,6 +132,7 @@ export type AgentConfig = ReturnType<typeof parseAgentConfig>;
 export function parseAgentConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>) {
   const c = parseSettings('netmatrix-agent', agentSettings, argv, env);
   if (c.podIPs.length === 0) throw new ConfigError('netmatrix-agent: --pod-ip (POD_IP) is empty');
-  const listen = c.listen ?? { host: c.podIPs[0]!, port: 9402 };
+  // Every pod IP, each its own listener (agent/responder.ts says why not [::]).
+  const listen = c.listen ?? dedupeHosts(c.podIPs.map((host) => ({ host, port: RESPONDER_PORT })));
   return Object.freeze({ ...c, listen, allowed: new CidrSet(c.allowedCidrs) });
 }

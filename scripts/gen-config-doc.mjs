@@ -30,7 +30,11 @@ ${table(aggregator)}
 ${table(agent)}
 
 The agent's identity normally comes from the Downward API: \`NODE_NAME\` (spec.nodeName), \`POD_IP\`
-(status.podIPs, comma-separated for dual-stack, primary first), \`NODE_IP\` (status.hostIPs).
+(status.podIPs, comma-separated for dual-stack, primary first), \`NODE_IP\` (status.hostIPs). The
+responder listens on every address of \`POD_IP\`, one listener each, on one port (9402 unless \`--listen\`
+says otherwise): Hello announces every pod IP and peers probe tcp and http on each family. An address
+that cannot be bound (one that is not this pod's, a port in use) stops the start with one line naming
+it. With \`status.podIP\` (a single address) a dual-stack pod is probed on its primary family only.
 `;
 }
 

@@ -1,5 +1,5 @@
 // netmatrix-agent settings: identity from the Downward API, the listen default
-// derived from POD_IP, dual-stack lists, and one line per bad value.
+// derived from POD_IP (every pod IP), dual-stack lists, and one line per bad value.
 import t, { type Test } from 'tap';
 import { agentSettings, parseAgentConfig } from '../../agent/config.js';
 import { PRIVATE_RANGES } from '../../common/cidr.js';
@@ -28,7 +28,7 @@ t.test('defaults', async (t) => {
   t.same(c.podIPs, ['192.0.2.10']);
   t.same(c.nodeIPs, [], 'NODE_IP may be absent');
   t.equal(c.zone, '');
-  t.same(c.listen, { host: '192.0.2.10', port: 9402 }, 'listen defaults to ${POD_IP}:9402');
+  t.same(c.listen, [{ host: '192.0.2.10', port: 9402 }], 'listen defaults to ${POD_IP}:9402');
   const allowed = [...PRIVATE_RANGES, '169.254.20.10/32'];
   t.same(c.allowedCidrs.map((x) => `${x.address}/${x.prefix}`), allowed, 'private ranges and NodeLocal DNSCache\'s address');
   t.equal(c.allowed.toString(), allowed.join(','));
@@ -56,14 +56,39 @@ t.test('dual-stack POD_IP and NODE_IP lists, primary first', async (t) => {
   const c = parseAgentConfig([], { NODE_NAME: 'node-a', POD_IP: '192.0.2.10,2001:db8::10', NODE_IP: '198.51.100.10, 2001:db8:1::10' });
   t.same(c.podIPs, ['192.0.2.10', '2001:db8::10']);
   t.same(c.nodeIPs, ['198.51.100.10', '2001:db8:1::10']);
-  t.same(c.listen, { host: '192.0.2.10', port: 9402 }, 'listens on the primary pod IP');
+  // Hello announces both pod IPs and peers probe tcp and http on both families: both must answer.
+  t.same(
+    c.listen,
+    [
+      { host: '192.0.2.10', port: 9402 },
+      { host: '2001:db8::10', port: 9402 },
+    ],
+    'listens on every pod IP, one port',
+  );
   const v6first = parseAgentConfig([], { NODE_NAME: 'node-a', POD_IP: '2001:db8::10,192.0.2.10' });
-  t.same(v6first.listen, { host: '2001:db8::10', port: 9402 }, 'an IPv6 primary listens on IPv6');
+  t.same(v6first.listen.map((a) => a.host), ['2001:db8::10', '192.0.2.10'], 'in POD_IP order');
+  t.same(parseAgentConfig([], { NODE_NAME: 'node-a', POD_IP: '192.0.2.10,192.0.2.10' }).listen, [{ host: '192.0.2.10', port: 9402 }], 'a repeated IP is listened on once');
 });
 
 t.test('an explicit listen address wins over the POD_IP default', async (t) => {
-  t.same(parseAgentConfig(['--listen', '[::]:19402'], IDENTITY).listen, { host: '::', port: 19402 });
-  t.same(parseAgentConfig([], { ...IDENTITY, NETMATRIX_AGENT_LISTEN: ':0' }).listen, { host: '0.0.0.0', port: 0 });
+  t.same(parseAgentConfig(['--listen', '[::]:19402'], IDENTITY).listen, [{ host: '::', port: 19402 }]);
+  t.same(parseAgentConfig([], { ...IDENTITY, NETMATRIX_AGENT_LISTEN: ':0' }).listen, [{ host: '0.0.0.0', port: 0 }]);
+  t.same(
+    parseAgentConfig(['--listen', '127.0.0.1:0, [::1]:0'], IDENTITY).listen,
+    [
+      { host: '127.0.0.1', port: 0 },
+      { host: '::1', port: 0 },
+    ],
+    'several, comma-separated',
+  );
+});
+
+t.test('listen addresses must share one port: peers are told one responder port', async (t) => {
+  t.equal(
+    fails(t, ['--listen', '192.0.2.10:9402,[2001:db8::10]:9403'], IDENTITY),
+    'netmatrix-agent: invalid --listen (NETMATRIX_AGENT_LISTEN) "192.0.2.10:9402,[2001:db8::10]:9403": expected the same port for every address (peers are told one responder port)',
+  );
+  t.match(fails(t, ['--listen', ' , '], IDENTITY), /expected at least one host:port$/);
 });
 
 t.test('flags beat the Downward API env vars', async (t) => {
