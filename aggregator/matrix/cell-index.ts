@@ -16,7 +16,13 @@ export class CellIndex {
   private bits: number;
   private count = 0;
 
-  constructor() {
+  /**
+   * Keys with the same ⌊key / group⌋ hash to the same home, so linear probing
+   * keeps them in adjacent slots: with group = kinds × families, the cells of
+   * one pair (every kind towards one target) are found in one cache line,
+   * which is how the localizer reads them (pooled pair loss).
+   */
+  constructor(private readonly group = 1) {
     this.bits = MIN_BITS;
     this.table = new Int32Array(2 << MIN_BITS).fill(EMPTY);
   }
@@ -114,7 +120,7 @@ export class CellIndex {
 
   private home(key: number): number {
     // Fibonacci hashing: keys are dense small integers (dst × kinds × families).
-    return Math.imul(key, 0x9e3779b1) >>> (32 - this.bits);
+    return Math.imul(this.group === 1 ? key : Math.floor(key / this.group), 0x9e3779b1) >>> (32 - this.bits);
   }
 
   private resize(bits: number): void {

@@ -281,7 +281,7 @@ export class MatrixStore {
     this.ensure(Math.max(src, dst));
     let row = this.rows[src];
     if (row === undefined) {
-      row = new CellIndex();
+      row = new CellIndex(KF); // a pair's kinds and families side by side
       this.rows[src] = row;
     }
     const key = cellKey(dst, kind, family);
