@@ -15,6 +15,7 @@ import t from 'tap';
 import { canRun, repoRoot } from '../helpers/child.js';
 import { argDefaults, inContext, instructions, labels, parseCopy, parseDockerfile, parseEntrypoint, stageNamed, workdir, type Stage } from '../helpers/dockerfile.js';
 import { waitFor } from '../helpers/wait.js';
+import { skipUnlessCi } from '../helpers/ci.js';
 
 const IMAGES = { agent: 'Dockerfile.agent', aggregator: 'Dockerfile.aggregator' } as const;
 type ImageName = keyof typeof IMAGES;
@@ -380,7 +381,7 @@ for (const [name, file] of Object.entries(IMAGES) as [ImageName, string][]) {
 
 // ---- running them ------------------------------------------------------------
 
-const setprivSkip = process.getuid?.() !== 0 ? 'needs root' : !canRun('setpriv', ['--version']) ? 'needs setpriv (util-linux)' : false;
+const setprivSkip = skipUnlessCi(process.getuid?.() !== 0 ? 'needs root' : !canRun('setpriv', ['--version']) ? 'needs setpriv (util-linux)' : false);
 
 t.test('the aggregator image serves agents from the agent image', async (t) => {
   const agg = images.get('aggregator');

@@ -39,6 +39,7 @@ import {
   type SimResult,
 } from '../helpers/sim-cluster.js';
 import { waitFor } from '../helpers/wait.js';
+import { skipUnlessCi } from '../helpers/ci.js';
 
 // ------------------------------------------------------------------ what we ship
 
@@ -303,7 +304,7 @@ const EMPTY_IN_PHASE_1: Record<string, string> = {
   'record netmatrix:dns_server_failing': 'no DNS front address fails from most nodes until phase 3',
 };
 
-const skip = prometheusAvailable ? false : `${PROMETHEUS_BIN} not installed (Debian package prometheus)`;
+const skip = skipUnlessCi(prometheusAvailable ? false : `${PROMETHEUS_BIN} not installed (Debian package prometheus)`);
 
 t.test('against a real aggregator and a real Prometheus', { skip }, async (t) => {
   // A stand-in Alertmanager that accepts every post, so the alert delivery metrics have series.

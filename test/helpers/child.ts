@@ -4,6 +4,7 @@
 // process can't show: a missing capability, a private network namespace.
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { skipUnlessCi } from './ci.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsLoader = process.execArgv.find((a) => a.includes('@tapjs/typescript'));
@@ -23,7 +24,7 @@ export function canRun(cmd: string, args: string[]): boolean {
 }
 
 /** Why child tests can't run here (a tap skip reason), or false. */
-export const childSkip: string | false = !tsLoader ? 'needs the TypeScript loader tap runs tests with' : process.getuid?.() !== 0 ? 'needs root' : false;
+export const childSkip: string | false = skipUnlessCi(!tsLoader ? 'needs the TypeScript loader tap runs tests with' : process.getuid?.() !== 0 ? 'needs root' : false);
 
 export interface ChildResult {
   readonly status: number | null;

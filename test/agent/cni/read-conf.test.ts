@@ -8,6 +8,7 @@ import t from 'tap';
 import { CNI_LIMITS } from '../../../common/cni.js';
 import { byteOrder, readConfDir } from '../../../agent/cni/read-conf.js';
 import { canRun, childSkip, mod, runChild } from '../../helpers/child.js';
+import { skipUnlessCi } from '../../helpers/ci.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/cni/', import.meta.url));
 const GOOD = '{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge"}]}';
@@ -103,7 +104,7 @@ async function nobodySkip(): Promise<string | false> {
   const probe = await runChild(NOBODY, `const { readConfDir } = await import(${mod('agent/cni/read-conf.js')}); console.log(typeof readConfDir);`);
   return probe.status === 0 && probe.stdout.trim() === 'function' ? false : `a child process as nobody cannot load the collector here (exit ${probe.status}): ${(probe.stderr || probe.stdout).trim().slice(0, 300)}`;
 }
-const permissionSkip = await nobodySkip();
+const permissionSkip = skipUnlessCi(await nobodySkip());
 t.test('an unreadable file and an unreadable dir: permission denied', { skip: permissionSkip }, async (t) => {
   const dir = t.testdir({ 'net.d': { 'a.conflist': GOOD, 'b.conflist': GOOD }, closed: { 'c.conf': GOOD } });
   chmodSync(dir, 0o755);

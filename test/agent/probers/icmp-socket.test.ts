@@ -12,6 +12,7 @@ import t from 'tap';
 import { buildEchoRequest, checksum, IcmpSocket, icmpErrorOutcome, MAX_PAYLOAD, parseIcmpPacket } from '../../../agent/probers/icmp-socket.js';
 import { ManualClock } from '../../../common/clock.js';
 import { silentLogger } from '../../../common/logger.js';
+import { missingHere, skipUnlessCi } from '../../helpers/ci.js';
 import { canRun, childSkip, mod, runChild } from '../../helpers/child.js';
 import { logSink } from '../../helpers/log-sink.js';
 
@@ -413,7 +414,7 @@ t.test('a socket raw-socket closes by itself (poll error) fails its echoes at on
 
 const sock = IcmpSocket.open({ log: silentLogger() });
 if (!sock) {
-  t.comment('no CAP_NET_RAW here: live ICMP tests not run (CI runs as root)');
+  missingHere(t, 'no CAP_NET_RAW here (live ICMP on loopback)');
 } else {
   t.teardown(() => sock.close());
 
@@ -473,7 +474,7 @@ if (!sock) {
 
 
 
-t.test('child: without CAP_NET_RAW, open() declines instead of throwing', { skip: childSkip || (!canRun('setpriv', ['--version']) && 'no setpriv') }, async (t) => {
+t.test('child: without CAP_NET_RAW, open() declines instead of throwing', { skip: skipUnlessCi(childSkip || (!canRun('setpriv', ['--version']) && 'no setpriv')) }, async (t) => {
   const r = await runChild(
     ['setpriv', '--inh-caps=-net_raw', '--bounding-set=-net_raw', '--'],
     `import { IcmpSocket } from ${mod('agent/probers/icmp-socket.js')};
@@ -484,7 +485,7 @@ t.test('child: without CAP_NET_RAW, open() declines instead of throwing', { skip
   t.same(JSON.parse(r.stdout), { open: false });
 });
 
-const netnsSkip = childSkip || (!canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here');
+const netnsSkip = skipUnlessCi(childSkip || (!canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here'));
 
 t.test('child, private netns: ICMP errors settle at once, a blackhole times out, DF too big fails at send, the idle socket lets the process exit', { skip: netnsSkip }, async (t) => {
   // Only this new namespace's rules and lo are changed; the host's are untouched.

@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import t from 'tap';
 import { tcpProber } from '../../../agent/probers/tcp.js';
 import { silentLogger } from '../../../common/logger.js';
+import { skipUnlessCi } from '../../helpers/ci.js';
 import { canRun, childSkip, mod, runChild } from '../../helpers/child.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -80,7 +81,7 @@ t.test('an aborted signal → timeout, before and during the connect; nothing le
 
 
 
-const skip = childSkip || (!canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here');
+const skip = skipUnlessCi(childSkip || (!canRun('unshare', ['-n', '--', 'iptables', '-L', '-n']) && 'no private network namespace with iptables here'));
 
 t.test('child, private netns: a blackholed connect ends at the deadline and lets the process exit; REJECTs are classified', { skip }, async (t) => {
   const setup = [
