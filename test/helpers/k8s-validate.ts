@@ -152,7 +152,7 @@ export function deployProblems(objects: readonly K8sObject[], o: { replicas: num
   check(agent.image === `ghcr.io/netmatrix/netmatrix-agent:${packageVersion}`, `agent image (${String(agent.image)})`);
   const aenv = envOf(agent);
   check(aenv.NODE_NAME?.valueFrom?.fieldRef?.fieldPath === 'spec.nodeName', 'NODE_NAME from spec.nodeName');
-  check(aenv.POD_IP?.valueFrom?.fieldRef?.fieldPath === 'status.podIP', 'POD_IP from status.podIP');
+  check(aenv.POD_IP?.valueFrom?.fieldRef?.fieldPath === 'status.podIPs', 'POD_IP from status.podIPs (every family of a dual-stack pod)');
   check(aenv.NODE_IP?.valueFrom?.fieldRef?.fieldPath === 'status.hostIP', 'NODE_IP from status.hostIP');
   const asc = (agent.securityContext ?? {}) as Obj;
   check(same(asc.capabilities?.drop, ['ALL']), 'agent drops ALL capabilities');
