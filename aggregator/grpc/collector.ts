@@ -247,9 +247,11 @@ export class Collector {
         s.record = r.record;
         this.live.add(s);
         log.info({ node: r.record.name, instance: msg.hello.instanceId, version: msg.hello.agentVersion }, 'agent connected');
+        // The resume point first, always (0: nothing stored): an agent reads an Ack
+        // before the Plan as what this aggregator already has, drops that, and
+        // replays only the rest (agent/report/reporter.ts).
+        s.sender.sendAck(r.record.agent.highestSequence);
         this.sendPlan(s);
-        // Tell a reconnecting agent what is already stored, so it can drop it.
-        if (r.record.agent.highestSequence > 0) s.sender.sendAck(r.record.agent.highestSequence);
       } else if (msg.report) {
         if (!s.record) return this.refuse(s, log, 'report_before_hello', 'report before hello: send Hello first');
         const max = this.deps.sessions.limits.maxResultsPerReport;

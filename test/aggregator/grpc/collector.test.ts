@@ -197,3 +197,22 @@ t.test('a report with fields this aggregator does not know is stored and acked (
   t.equal(agg.nodes.get('newer-node')?.agent.results, 1, 'its result is stored');
 });
 
+
+t.test('the resume point comes before the plan: Ack 0 on a first hello, the highest stored sequence when the instance reconnects', async (t) => {
+  const kinds = (ms: readonly AggregatorMessage__Output[]) => ms.map((m) => (m.ack ? `ack ${Number(m.ack.sequence)}` : m.plan ? 'plan' : '?'));
+  const first = rawStream(address);
+  first.send({ hello: hello('resume-node', '127.0.0.39', { instanceId: 'resume-1' }) });
+  await first.next((m) => m.plan != null);
+  t.same(kinds(first.messages).slice(0, 2), ['ack 0', 'plan'], 'nothing stored yet: Ack 0, then the plan');
+  first.send({ report: { sequence: 5, round: 5, sentAtMs: Date.now(), results: [] } });
+  await first.next((m) => m.ack?.sequence === 5);
+  first.close();
+  await waitFor('the first stream gone', () => agg.nodes.get('resume-node')?.agent.connected === false, 5_000, 20);
+
+  const again = rawStream(address);
+  t.teardown(() => again.close());
+  again.send({ hello: hello('resume-node', '127.0.0.39', { instanceId: 'resume-1' }) });
+  await again.next((m) => m.plan != null);
+  t.same(kinds(again.messages).slice(0, 2), ['ack 5', 'plan'], 'the same instance back: its resume point, then the plan');
+  await goodStillWorks(t);
+});
