@@ -66,7 +66,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   if (resolver.view.error) log.warn({ error: resolver.view.error }, 'no resolver view: DNS "auto" service address unavailable');
   else if (resolver.view.warnings!.length > 0) log.info({ warnings: resolver.view.warnings }, 'resolv.conf');
 
-  const responder = await startResponder(config.listen, metrics.registry, log);
+  // A responder that cannot start fails the start: close the ICMP socket opened above with it.
+  const responder = await startResponder(config.listen, metrics.registry, log).catch((err: unknown) => {
+    icmp?.close();
+    throw err;
+  });
   log.info({ listen: responder.addresses }, 'responder listening');
 
   const hello = (): Hello => ({

@@ -81,7 +81,7 @@ export const agentSettings = defineSettings({
     help: 'the only networks this agent ever sends probes to',
   },
   maxPeers: { flag: 'max-peers', env: 'NETMATRIX_MAX_PEERS', default: '1000', parse: integer(1, 100_000), help: 'most peers probed; extra peers in a plan are ignored and counted' },
-  maxConcurrentProbes: { flag: 'max-concurrent-probes', env: 'NETMATRIX_MAX_CONCURRENT_PROBES', default: '128', parse: integer(1, 10_000), help: 'probes in flight at once' },
+  maxConcurrentProbes: { flag: 'max-concurrent-probes', env: 'NETMATRIX_MAX_CONCURRENT_PROBES', default: '128', parse: integer(1, 10_000), help: 'TCP, HTTP and DNS probes in flight at once, shared among those kinds by need (ICMP and node probes share one socket and take no slot)' },
   reportBuffer: { flag: 'report-buffer', env: 'NETMATRIX_REPORT_BUFFER', default: '120', parse: integer(1, 100_000), help: 'unacknowledged reports kept per aggregator while disconnected (older rounds thinned first)' },
   reportBufferBytes: {
     flag: 'report-buffer-bytes',
