@@ -17,22 +17,9 @@ import * as grpc from '@grpc/grpc-js';
 import { addressFamilies, outcomes, probeKinds, type Outcome } from '../common/vocabulary.js';
 import { loadProto, type AggregatorMessage__Output, type Hello } from '../proto/load.js';
 import { helloOf, MESH_KINDS, nodeIp, podIp, probe, reports, type Mesh, type Probe } from './mesh.js';
+import { AGENT_MESSAGE_REPORT, REPORT_SEQUENCE, REPORT_ROUND, REPORT_SENT_AT, REPORT_RESULT, RESULT_KIND, RESULT_TARGET_NODE, RESULT_TARGET_IP, RESULT_FAMILY, RESULT_OUTCOME, RESULT_RTT, RESULT_TIMESTAMP, AGGREGATOR_MESSAGE_PLAN } from '../proto/wire-tags.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-// Field tags (field number << 3 | wire type) of proto/netmatrix/v1/collector.proto.
-const AGENT_MESSAGE_REPORT = 0x12; // AgentMessage.report = 2, length-delimited
-const REPORT_SEQUENCE = 0x08; // Report.sequence = 1
-const REPORT_ROUND = 0x10; // Report.round = 2
-const REPORT_SENT_AT = 0x18; // Report.sent_at_ms = 3
-const REPORT_RESULT = 0x22; // Report.results = 4, length-delimited
-const RESULT_KIND = 0x08;
-const RESULT_TARGET_NODE = 0x12;
-const RESULT_TARGET_IP = 0x1a;
-const RESULT_FAMILY = 0x20;
-const RESULT_OUTCOME = 0x28;
-const RESULT_RTT = 0x30;
-const RESULT_TIMESTAMP = 0x38;
-const AGGREGATOR_MESSAGE_PLAN = 0x0a; // AggregatorMessage.plan = 1
 
 function varintLength(v: number): number {
   let n = 1;

@@ -25,6 +25,7 @@ import type { AgentMessage__Output } from '../../proto/load.js';
 import { dnsTypes } from '../../common/vocabulary.js';
 import type { DnsResultWire, ResultInput } from '../agents.js';
 import { batchOf, DNS_KIND, ReportBatch } from '../report-batch.js';
+import { AGENT_MESSAGE_REPORT, REPORT_SEQUENCE, REPORT_ROUND, REPORT_SENT_AT, REPORT_RESULT, RESULT_KIND, RESULT_TARGET_NODE, RESULT_TARGET_IP, RESULT_FAMILY, RESULT_OUTCOME, RESULT_RTT, RESULT_TIMESTAMP, RESULT_HTTP, RESULT_DNS } from '../../proto/wire-tags.js';
 
 /** An agent message as the collector gets it: proto-loader's shape, but its report a batch. */
 export type AgentMessageIn = Omit<AgentMessage__Output, 'report'> & { readonly report?: ReportBatch | null };
@@ -41,21 +42,6 @@ const END_GROUP = 4;
 const I32 = 5;
 const MAX_GROUP_DEPTH = 100;
 
-// Tags (field number << 3 | wire type) of proto/netmatrix/v1/collector.proto.
-const AGENT_MESSAGE_REPORT = 0x12;
-const REPORT_SEQUENCE = 0x08;
-const REPORT_ROUND = 0x10;
-const REPORT_SENT_AT = 0x18;
-const REPORT_RESULT = 0x22;
-const RESULT_KIND = 0x08;
-const RESULT_TARGET_NODE = 0x12;
-const RESULT_TARGET_IP = 0x1a;
-const RESULT_FAMILY = 0x20;
-const RESULT_OUTCOME = 0x28;
-const RESULT_RTT = 0x30;
-const RESULT_TIMESTAMP = 0x38;
-const RESULT_HTTP = 0x4a;
-const RESULT_DNS = 0x52;
 /** ProbeResult's field names by number, for errors. */
 const RESULT_FIELDS = ['', 'kind', 'target_node', 'target_ip', 'family', 'outcome', 'rtt_us', 'timestamp_ms', 'detail', 'http', 'dns'];
 const DNS_SERVER = 0x0a;
