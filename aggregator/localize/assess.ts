@@ -7,6 +7,7 @@
 import { PAIR_KINDS, addressFamilies, outcomes, STATUSES, type AddressFamily, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
 import { kindIndex, newNodeCounts, type CellView, type MatrixStore, type NodeCounts } from '../matrix/store.js';
+import { grown } from '../matrix/typed.js';
 import { percentile, sortPrefix } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes/registry.js';
 
@@ -184,17 +185,12 @@ export class RttSampler {
     if (i >= this.cap) {
       let cap = Math.max(64, this.cap * 2);
       while (cap <= i) cap *= 2;
-      const grow = <T extends Float64Array | Uint8Array>(old: T, per: number, make: (n: number) => T): T => {
-        const next = make(cap * per);
-        next.set(old);
-        return next;
-      };
-      this.p50 = grow(this.p50, K * RTT_PROBERS, (x) => new Float64Array(x));
-      this.p99 = grow(this.p99, K * RTT_PROBERS, (x) => new Float64Array(x));
-      this.fill = grow(this.fill, K, (x) => new Uint8Array(x));
-      this.head = grow(this.head, K, (x) => new Uint8Array(x));
-      this.out50 = grow(this.out50, K, (x) => new Float64Array(x));
-      this.out99 = grow(this.out99, K, (x) => new Float64Array(x));
+      this.p50 = grown(this.p50, cap * K * RTT_PROBERS);
+      this.p99 = grown(this.p99, cap * K * RTT_PROBERS);
+      this.fill = grown(this.fill, cap * K);
+      this.head = grown(this.head, cap * K);
+      this.out50 = grown(this.out50, cap * K);
+      this.out99 = grown(this.out99, cap * K);
       this.cap = cap;
     }
     if (this.owner[i] !== node) {

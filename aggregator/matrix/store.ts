@@ -34,6 +34,7 @@ import {
   type RuleThresholds,
 } from './rule.js';
 import { CellIndex } from './cell-index.js';
+import { grown } from './typed.js';
 import { percentile, sortPrefix } from './window.js';
 
 export interface StatusThresholds extends RuleThresholds {
@@ -245,18 +246,13 @@ export class MatrixStore {
     if (node < this.cap) return;
     let cap = Math.max(64, this.cap * 2);
     while (cap <= node) cap *= 2;
-    const grow = <T extends Int32Array | Float64Array | Uint8Array>(old: T, per: number, make: (n: number) => T): T => {
-      const next = make(cap * per);
-      next.set(old);
-      return next;
-    };
-    this.inCodes = grow(this.inCodes, KF * CODES, (n) => new Int32Array(n));
-    this.outCodes = grow(this.outCodes, KF * CODES, (n) => new Int32Array(n));
-    this.inLoss = grow(this.inLoss, KF * B * 2, (n) => new Float64Array(n));
-    this.outLoss = grow(this.outLoss, KF * B * 2, (n) => new Float64Array(n));
-    this.rowLast = grow(this.rowLast, 1, (n) => new Float64Array(n));
-    this.rowStale = grow(this.rowStale, 1, (n) => new Uint8Array(n));
-    this.zoneOf = grow(this.zoneOf, 1, (n) => new Int32Array(n));
+    this.inCodes = grown(this.inCodes, cap * KF * CODES);
+    this.outCodes = grown(this.outCodes, cap * KF * CODES);
+    this.inLoss = grown(this.inLoss, cap * KF * B * 2);
+    this.outLoss = grown(this.outLoss, cap * KF * B * 2);
+    this.rowLast = grown(this.rowLast, cap);
+    this.rowStale = grown(this.rowStale, cap);
+    this.zoneOf = grown(this.zoneOf, cap);
     this.cap = cap;
   }
 
