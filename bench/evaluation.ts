@@ -3,7 +3,7 @@
 // DESIGN's target:
 //   (a) one evaluation (assessment, localization, findings, CNI, listeners) of
 //       a real aggregator in this process on a manual clock, filled through
-//       AgentSessions.report round by round (mesh.ts: the `noise` case, 2 %
+//       AgentSessions.reportBatch round by round (mesh.ts: the `noise` case, 2 %
 //       random loss everywhere and one dead node, and the `bad-cells` stress
 //       case). Target ≤ 50 ms; also against the ~3 s the evaluation took
 //       before the state moved to ingest, and against reading every cell once
@@ -116,7 +116,7 @@ async function inProcess(m: Mesh, http: boolean): Promise<void> {
     const cells = agg.store.trackedCells;
     const firing = last!.firing.map((f) => `${f.kind}{${Object.entries(f.labels).filter(([k]) => ['node', 'src', 'dst', 'kind', 'src_zone', 'dst_zone'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',')}}`);
     console.log(
-      `    filled: ${rounds} rounds through AgentSessions.report, ${fmt(results / 1e6, 1)} M results at ${fmt(results / (cpu / 1000) / 1e6, 2)} M/s per core (CPU inside report()); ${fmt(nonOk)} of ${fmt(cells)} cells not ok (${((100 * nonOk) / cells).toFixed(2)} %); firing: ${firing.slice(0, 4).join(' ') || 'nothing'}${firing.length > 4 ? ` and ${firing.length - 4} more` : ''}; pending ${fmt(agg.findings.pending().length)}`,
+      `    filled: ${rounds} rounds through AgentSessions.reportBatch, ${fmt(results / 1e6, 1)} M results at ${fmt(results / (cpu / 1000) / 1e6, 2)} M/s per core (CPU inside reportBatch()); ${fmt(nonOk)} of ${fmt(cells)} cells not ok (${((100 * nonOk) / cells).toFixed(2)} %); firing: ${firing.slice(0, 4).join(' ') || 'nothing'}${firing.length > 4 ? ` and ${firing.length - 4} more` : ''}; pending ${fmt(agg.findings.pending().length)}`,
     );
     const steady = evals.slice(1);
     const wall = median(steady.map((x) => x.wallMs));
