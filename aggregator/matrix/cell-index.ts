@@ -110,14 +110,6 @@ export class CellIndex {
     for (let i = 0; i < t.length; i += 2) if (t[i] !== EMPTY) f(t[i + 1]!, t[i]!);
   }
 
-  /** The ids, copied (the caller may change the index while walking them). */
-  ids(): Int32Array {
-    const out = new Int32Array(this.count);
-    let j = 0;
-    this.forEach((id) => (out[j++] = id));
-    return out;
-  }
-
   private home(key: number): number {
     // Fibonacci hashing: keys are dense small integers (dst × kinds × families).
     return Math.imul(this.group === 1 ? key : Math.floor(key / this.group), 0x9e3779b1) >>> (32 - this.bits);

@@ -110,6 +110,11 @@ export interface NodeCounts {
 
 export const newNodeCounts = (): NodeCounts => ({ ok: 0, lossy: 0, slow: 0, failing: 0, lossSamples: 0, lossFailures: 0, recentSamples: 0, recentFailures: 0 });
 
+function clearLoss(t: NodeCounts): NodeCounts {
+  t.lossSamples = t.lossFailures = t.recentSamples = t.recentFailures = 0;
+  return t;
+}
+
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS; // cells per chunk
 const KINDS = PAIR_KINDS.length;
@@ -494,21 +499,13 @@ export class MatrixStore {
 
   /** Cells towards (`in`) or from (`out`) node `n` of one (kind, family). */
   nodeTally(n: number, dir: 'in' | 'out', kind: number, family: number): NodeTally {
-    const kf = kind * FAMILIES + family;
     if (n >= this.cap) return { codes: new Array<number>(CODES).fill(0), lossSamples: 0, lossFailures: 0 };
-    const codes = dir === 'in' ? this.inCodes : this.outCodes;
-    const loss = dir === 'in' ? this.inLoss : this.outLoss;
-    const at = (n * KF + kf) * CODES;
-    let lossSamples = 0;
-    let lossFailures = 0;
-    for (let b = 0, l = (n * KF + kf) * B * 2; b < B; b++, l += 2) {
-      lossSamples += loss[l]!;
-      lossFailures += loss[l + 1]!;
-    }
-    return { codes: Array.from(codes.subarray(at, at + CODES)), lossSamples, lossFailures };
+    const at = (n * KF + kind * FAMILIES + family) * CODES;
+    const t = this.nodeCounts(n, dir, kind, family, [], newNodeCounts());
+    return { codes: Array.from((dir === 'in' ? this.inCodes : this.outCodes).subarray(at, at + CODES)), lossSamples: t.lossSamples, lossFailures: t.lossFailures };
   }
 
-  /** nodeTally and nodeRecentLoss in one read, into `t` (no allocation: the evaluation reads one per node, kind and direction). */
+  /** A node's cells by status and their loss, over the loss window and the `recent` slots, into `t` (no allocation: the evaluation reads one per node, kind and direction). */
   nodeCounts(n: number, dir: 'in' | 'out', kind: number, family: number, recent: readonly number[], t: NodeCounts): NodeCounts {
     t.ok = t.lossy = t.slow = t.failing = t.lossSamples = t.lossFailures = t.recentSamples = t.recentFailures = 0;
     if (n >= this.cap) return t;
@@ -525,9 +522,9 @@ export class MatrixStore {
       t.lossSamples += loss[base + b]!;
       t.lossFailures += loss[base + b + 1]!;
     }
-    for (const b of recent) {
-      t.recentSamples += loss[base + b * 2]!;
-      t.recentFailures += loss[base + b * 2 + 1]!;
+    for (let r = 0; r < recent.length; r++) {
+      t.recentSamples += loss[base + recent[r]! * 2]!;
+      t.recentFailures += loss[base + recent[r]! * 2 + 1]!;
     }
     return t;
   }
@@ -538,22 +535,9 @@ export class MatrixStore {
     return Array.from({ length: Math.min(B, buckets) }, (_, k) => (((epoch - k) % B) + B) % B);
   }
 
-  /** Loss towards (`in`) or from (`out`) node `n` over the given bucket slots (recentBuckets). */
-  nodeRecentLoss(n: number, dir: 'in' | 'out', kind: number, family: number, slots: readonly number[]): { samples: number; failures: number } {
-    if (n >= this.cap) return { samples: 0, failures: 0 };
-    const loss = dir === 'in' ? this.inLoss : this.outLoss;
-    const base = (n * KF + kind * FAMILIES + family) * B;
-    let samples = 0;
-    let failures = 0;
-    for (const b of slots) {
-      samples += loss[(base + b) * 2]!;
-      failures += loss[(base + b) * 2 + 1]!;
-    }
-    return { samples, failures };
-  }
-
   /** Every cell of `family` that is lossy, slow or failing now, of the kinds in `kindMask` (bit per kind index). */
   forEachNonOk(family: number, kindMask: number, recent: readonly number[], visit: NonOkVisitor): void {
+    const scratch = newNodeCounts();
     const ids = this.nonOkIds();
     for (let x = 0; x < ids.length; x++) {
       const id = ids[x]!;
@@ -563,19 +547,8 @@ export class MatrixStore {
       const kf = key % KF;
       const kind = (kf - (kf % FAMILIES)) / FAMILIES;
       if (kf % FAMILIES !== family || ((kindMask >>> kind) & 1) === 0) continue;
-      let lossSamples = 0;
-      let lossFailures = 0;
-      for (let b = i * B, e = b + B; b < e; b++) {
-        lossSamples += c.loss[nAt(b)]!;
-        lossFailures += c.loss[fAt(b)]!;
-      }
-      let recentSamples = 0;
-      let recentFailures = 0;
-      for (let r = 0; r < recent.length; r++) {
-        recentSamples += c.loss[nAt(i * B + recent[r]!)]!;
-        recentFailures += c.loss[fAt(i * B + recent[r]!)]!;
-      }
-      visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, lossSamples, lossFailures, recentSamples, recentFailures, c.run[i]!, c.lastOutcome[i]!);
+      const t = this.addCellLoss(c, i, recent, clearLoss(scratch));
+      visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, t.lossSamples, t.lossFailures, t.recentSamples, t.recentFailures, c.run[i]!, c.lastOutcome[i]!);
     }
   }
 
@@ -649,7 +622,7 @@ export class MatrixStore {
    * counted elsewhere). Into `t`'s loss fields; no allocation.
    */
   pairLoss(src: number, dst: number, family: number, kinds: readonly number[], recent: readonly number[], skipFailing: boolean, t: NodeCounts): NodeCounts {
-    t.lossSamples = t.lossFailures = t.recentSamples = t.recentFailures = 0;
+    clearLoss(t);
     const row = this.rows[src];
     if (!row) return t;
     for (const kind of kinds) {
@@ -658,14 +631,20 @@ export class MatrixStore {
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
       if (skipFailing && c.code[i] === CODE_FAILING) continue; // (the code is read only then: one cache miss less)
-      for (let b = i * B, e = b + B; b < e; b++) {
-        t.lossSamples += c.loss[nAt(b)]!;
-        t.lossFailures += c.loss[fAt(b)]!;
-      }
-      for (const b of recent) {
-        t.recentSamples += c.loss[nAt(i * B + b)]!;
-        t.recentFailures += c.loss[fAt(i * B + b)]!;
-      }
+      this.addCellLoss(c, i, recent, t);
+    }
+    return t;
+  }
+
+  /** Adds cell i's loss into t's loss fields: every bucket (the loss window), and the `recent` slots. */
+  private addCellLoss(c: Chunk, i: number, recent: readonly number[], t: NodeCounts): NodeCounts {
+    for (let b = i * B, e = b + B; b < e; b++) {
+      t.lossSamples += c.loss[nAt(b)]!;
+      t.lossFailures += c.loss[fAt(b)]!;
+    }
+    for (let r = 0; r < recent.length; r++) {
+      t.recentSamples += c.loss[nAt(i * B + recent[r]!)]!;
+      t.recentFailures += c.loss[fAt(i * B + recent[r]!)]!;
     }
     return t;
   }
