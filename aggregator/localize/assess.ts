@@ -7,7 +7,7 @@
 import { PAIR_KINDS, addressFamilies, outcomes, STATUSES, type AddressFamily, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
 import { kindIndex, newNodeCounts, type CellView, type MatrixStore, type NodeCounts } from '../matrix/store.js';
-import { grown } from '../matrix/typed.js';
+import { grown, orderBy } from '../matrix/typed.js';
 import { percentile, sortPrefix } from '../matrix/window.js';
 import type { NodeRecord } from '../nodes/registry.js';
 
@@ -69,8 +69,6 @@ export interface Assessment {
   /** Kinds judged for reachability (the plan's kinds but mtu). */
   readonly kinds: readonly PairKind[];
   readonly nodes: readonly NodeRecord[];
-  /** Node index (registry) → position in `nodes`. */
-  readonly position: ReadonlyMap<number, number>;
   /** stats[k][node position] */
   readonly stats: readonly (readonly NodeKindStats[])[];
   /** Known for a full window (counted as a target in metrics), agent connected for a full window (as a prober). */
@@ -125,7 +123,7 @@ export interface AssessOptions {
 export class RttSampler {
   private owner: (NodeRecord | undefined)[] = [];
   private cap = 0;
-  /** Per (node index, kind): ring of p50 and p99, its fill and head, and the percentiles over it (NaN: none). */
+  /** Per (node index, kind): ring of p50 and p99, its fill and head, and the percentiles over it (valid while fill > 0). */
   private p50 = new Float64Array(0);
   private p99 = new Float64Array(0);
   private fill = new Uint8Array(0);
@@ -218,17 +216,17 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const n = nodes.length;
   const kinds: PairKind[] = o.planKinds.filter((k) => k !== 'mtu');
   const f = addressFamilies.index(family);
-  const position = new Map(nodes.map((x, i) => [x.index, i]));
-  const staleRows = store.sweep(now).flatMap((src) => {
-    const p = position.get(src);
-    return p === undefined ? [] : [nodes[p]!.name];
-  });
+  // Node index (registry) → position in `nodes`, -1 for none; flat: the walk over the non-ok cells below does two lookups per cell.
+  const pos = new Int32Array(nodes.reduce((m, x) => Math.max(m, x.index + 1), 0)).fill(-1);
+  nodes.forEach((x, i) => (pos[x.index] = i));
+  const positionOf = (index: number) => (index < pos.length ? pos[index]! : -1);
+  const staleRows = store.sweep(now).flatMap((src) => (positionOf(src) < 0 ? [] : [nodes[positionOf(src)]!.name]));
   const matureIn = nodes.map((x) => now - x.knownSince >= o.windowMs);
   const matureOut = nodes.map((x) => x.agent.connected && x.agent.instanceSince !== null && now - x.agent.instanceSince >= o.windowMs);
   const zones = [...new Set(nodes.map((x) => x.zone))].sort();
   const zoneIndex = new Map(zones.map((z, i) => [z, i]));
   const zoneOf = nodes.map((x) => zoneIndex.get(x.zone)!);
-  store.setZones((index) => zoneOf[position.get(index) ?? 0] ?? 0, nodes.map((x) => x.index), zones.length);
+  store.setZones((index) => zoneOf[Math.max(0, positionOf(index))] ?? 0, nodes.map((x) => x.index), zones.length);
   const z = zones.length;
 
   const recent = store.recentBuckets(now);
@@ -282,31 +280,17 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   kinds.forEach((k, i) => (judged[kindIndex(k)] = i));
   let planned = 0;
   for (const k of o.planKinds) planned |= 1 << kindIndex(k);
-  // Node index → position, flat (the walk below does two lookups per non-ok cell).
-  const pos = new Int32Array(nodes.reduce((m, x) => Math.max(m, x.index + 1), 0)).fill(-1);
-  nodes.forEach((x, i) => (pos[x.index] = i));
   const bad: BadCell[] = [];
   store.forEachNonOk(f, planned, recent, (src, dst, kind, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome) => {
-    const s = src < pos.length ? pos[src]! : -1;
-    const d = dst < pos.length ? pos[dst]! : -1;
+    const s = positionOf(src);
+    const d = positionOf(dst);
     if (s < 0 || d < 0 || code === CODE_UNKNOWN) return;
     bad.push({ s, d, k: judged[kind]!, kind: PAIR_KINDS[kind]!, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome: outcomes.words[lastOutcome] ?? null });
   });
   const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
-  // Failing first, then by source and target: a typed-array sort of one number per cell
-  // (tens of thousands of cells; a comparator sort took several ms).
+  // Failing first, then by source and target.
   const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);
-  const m = mature.length;
-  let first: BadCell[];
-  if (2 * n * n * m < Number.MAX_SAFE_INTEGER) {
-    const order = new Float64Array(m);
-    mature.forEach((c, i) => (order[i] = ((c.code === CODE_FAILING ? 0 : n * n) + c.s * n + c.d) * m + i));
-    order.sort();
-    first = Array.from(order.subarray(0, o.maxUnhealthy), (x) => mature[x % m]!);
-  } else {
-    // Keys that large would lose precision (hundreds of millions of non-ok cells): compare instead.
-    first = mature.sort((x, y) => (y.code === CODE_FAILING ? 1 : 0) - (x.code === CODE_FAILING ? 1 : 0) || x.s - y.s || x.d - y.d).slice(0, o.maxUnhealthy);
-  }
+  const first = orderBy(mature, (c) => (c.code === CODE_FAILING ? 0 : n * n) + c.s * n + c.d, 2 * n * n).slice(0, o.maxUnhealthy);
   const unhealthy = first.map((c): UnhealthyPair => ({
     src: nodes[c.s]!.name,
     dst: nodes[c.d]!.name,
@@ -322,7 +306,6 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     family,
     kinds,
     nodes,
-    position,
     stats,
     matureIn,
     matureOut,

@@ -21,6 +21,7 @@ import type { RaisedKind } from '../findings/kinds.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, CONFIRMING_RUN, PAIR_MIN_LOSS_SAMPLES, PAIR_SILENT_RUN, PAIR_WILSON_Z, lossy, pct, wilsonLower } from '../matrix/rule.js';
 import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
 import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
+import { orderBy } from '../matrix/typed.js';
 
 export interface Condition {
   readonly kind: RaisedKind;
@@ -471,18 +472,10 @@ export function localize(a: Assessment, o: LocalizeOptions): Localized {
   });
 
   // 5. Pairs.
-  // The non-ok cells still unexplained, grouped by pair: sorted by pair, then
-  // one slice per pair (a typed-array sort: there can be tens of thousands).
+  // The non-ok cells still unexplained, grouped by pair: sorted by pair (there
+  // can be tens of thousands), then one slice per pair.
   const open = a.bad.filter((c) => c.k >= 0 && live.has(c.k) && !isExplained(c));
-  let ordered: BadCell[];
-  if (n * n * open.length >= Number.MAX_SAFE_INTEGER) ordered = open.sort((x, y) => x.s - y.s || x.d - y.d); // keys too large for the typed sort
-  else {
-    const byPair = new Float64Array(open.length);
-    open.forEach((c, i) => (byPair[i] = (c.s * n + c.d) * open.length + i));
-    byPair.sort();
-    ordered = new Array<BadCell>(open.length);
-    for (let i = 0; i < byPair.length; i++) ordered[i] = open[byPair[i]! % open.length]!;
-  }
+  const ordered = orderBy(open, (c) => c.s * n + c.d, n * n);
   // One pair at a time: ordered[i, j) are its cells. Counted in place; arrays only for a condition.
   for (let i = 0, j = 0; i < ordered.length; i = j) {
     const { s, d } = ordered[i]!;
