@@ -20,8 +20,8 @@
 import type { RaisedKind } from '../findings/kinds.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_SLOW, CONFIRMING_RUN, PAIR_MIN_LOSS_SAMPLES, PAIR_SILENT_RUN, PAIR_WILSON_Z, lossy, pct, wilsonLower } from '../matrix/rule.js';
 import { PAIR_KINDS, type PairKind } from '../../common/vocabulary.js';
-import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 import { orderBy } from '../matrix/typed.js';
+import { newTally, type Assessment, type BadCell, type Tally } from './assess.js';
 
 export interface Condition {
   readonly kind: RaisedKind;
