@@ -98,10 +98,6 @@ export const MatrixQuerystring = Type.Object(
   { additionalProperties: false },
 );
 
-/** One letter per cell status in the compact matrix, and `-` for the diagonal. */
-export const STATUS_LETTERS = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' } as const satisfies Record<(typeof STATUSES)[number], string>;
-export const DIAGONAL_LETTER = '-';
-
 export const CompactMatrixResponse = Type.Object({
   kind: PairKindSchema,
   family: FamilySchema,

@@ -49,12 +49,16 @@ export interface CompactSnapshot {
   readonly summary: Record<Status, number>;
 }
 
-// The compact form's letters as bytes (a row is decoded as latin1), and the letter of each store code.
-const OK = 0x6f; // o
-const DEGRADED = 0x64; // d
-const FAILING = 0x66; // f
-const UNKNOWN = 0x75; // u
-const DIAGONAL = 0x2d; // -
+/** One letter per cell status in the compact matrix, and `-` for the diagonal (zones.ts reads them back). */
+export const STATUS_LETTERS = { ok: 'o', degraded: 'd', failing: 'f', unknown: 'u' } as const satisfies Record<Status, string>;
+export const DIAGONAL_LETTER = '-';
+
+// The same as bytes (a row is decoded as latin1), and the letter of each store code.
+const OK = STATUS_LETTERS.ok.charCodeAt(0);
+const DEGRADED = STATUS_LETTERS.degraded.charCodeAt(0);
+const FAILING = STATUS_LETTERS.failing.charCodeAt(0);
+const UNKNOWN = STATUS_LETTERS.unknown.charCodeAt(0);
+const DIAGONAL = DIAGONAL_LETTER.charCodeAt(0);
 const LETTER_COUNT = 0x80;
 const LETTER_OF_CODE = Uint8Array.from([UNKNOWN, OK, DEGRADED, DEGRADED, FAILING]); // by store code
 

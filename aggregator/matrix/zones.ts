@@ -4,7 +4,7 @@
 // overlay as the API: a target whose agent is away is unknown), so the zone
 // view agrees cell for cell with /api/v1/matrix.
 import { STATUSES, type Status } from '../../common/vocabulary.js';
-import type { CompactSnapshot } from './query.js';
+import { STATUS_LETTERS, type CompactSnapshot } from './query.js';
 
 export interface ZonePairCounts {
   readonly srcZone: string;
@@ -22,7 +22,7 @@ export function zoneSummary(snapshot: Pick<CompactSnapshot, 'nodes' | 'rows'>): 
   const z = zones.length;
   // One counter per (source zone, target zone, status): no object per cell.
   const tally = new Float64Array(z * z * STATUSES.length);
-  const letterIndex: Record<string, number> = { o: STATUSES.indexOf('ok'), d: STATUSES.indexOf('degraded'), f: STATUSES.indexOf('failing'), u: STATUSES.indexOf('unknown') };
+  const letterIndex: Record<string, number> = Object.fromEntries(STATUSES.map((st, i) => [STATUS_LETTERS[st], i]));
   snapshot.rows.forEach((row, s) => {
     const base = of[s]! * z;
     for (let d = 0; d < row.length; d++) {
