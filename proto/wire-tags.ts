@@ -18,4 +18,5 @@ export const RESULT_RTT = 0x30; // ProbeResult.rtt_us = 6
 export const RESULT_TIMESTAMP = 0x38; // ProbeResult.timestamp_ms = 7
 export const RESULT_HTTP = 0x4a; // ProbeResult.http = 9, length-delimited
 export const RESULT_DNS = 0x52; // ProbeResult.dns = 10, length-delimited
+export const RESULT_LOOP_DELAY = 0x58; // ProbeResult.loop_delay_us = 11
 export const AGGREGATOR_MESSAGE_PLAN = 0x0a; // AggregatorMessage.plan = 1

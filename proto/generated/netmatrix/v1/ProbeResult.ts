@@ -18,6 +18,7 @@ export interface ProbeResult {
   'detail'?: (string);
   'http'?: (_netmatrix_v1_HttpTimings | null);
   'dns'?: (_netmatrix_v1_DnsResult | null);
+  'loopDelayUs'?: (number);
 }
 
 export interface ProbeResult__Output {
@@ -31,4 +32,5 @@ export interface ProbeResult__Output {
   'detail': (string);
   'http': (_netmatrix_v1_HttpTimings__Output | null);
   'dns': (_netmatrix_v1_DnsResult__Output | null);
+  'loopDelayUs': (number);
 }
