@@ -254,7 +254,11 @@ interface Proc {
 const procs: Proc[] = [];
 
 function start(image: ImageRoot, args: string[], wrapper: readonly string[] = [], script = image.script): Proc {
-  const argv = [...wrapper, process.execPath, ...image.nodeArgs.filter((a) => a !== image.script), script, ...args];
+  // tap's process-info hook puts `--import <checkout>/node_modules/...` into the
+  // NODE_OPTIONS of every process spawned here; an image's process must not
+  // load anything from the checkout (and as another uid it could not, from a
+  // checkout in a 0700 directory), so node starts without it.
+  const argv = [...wrapper, 'env', '-u', 'NODE_OPTIONS', process.execPath, ...image.nodeArgs.filter((a) => a !== image.script), script, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { cwd: image.root, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
