@@ -94,17 +94,20 @@ t.test('too many files: the first ones in order are read, the cut is an error', 
 });
 
 // chmod 000 does not stop root (CAP_DAC_OVERRIDE): as root the check runs in a
-// child process that drops to nobody with setpriv.
+// child process that keeps uid 0 but drops every capability with setpriv. It
+// stays the owner of the files, so mode 000 denies it as it would any owner,
+// and it can still read the checkout where another uid could not (a clone in a
+// 0700 directory).
 const asRoot = process.getuid?.() === 0;
-const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-/** Why a child process as nobody cannot run here (the environment, not the collector); false when it can. */
-async function nobodySkip(): Promise<string | false> {
+const UNPRIVILEGED = ['setpriv', '--inh-caps=-all', '--bounding-set=-all'];
+/** Why a child process without capabilities cannot run here (the environment, not the collector); false when it can. */
+async function unprivilegedSkip(): Promise<string | false> {
   if (!asRoot) return false;
   if (childSkip !== false || !canRun('setpriv', ['--version'])) return 'runs as root without setpriv or the child loader: chmod 000 cannot stop reads';
-  const probe = await runChild(NOBODY, `const { readConfDir } = await import(${mod('agent/cni/read-conf.js')}); console.log(typeof readConfDir);`);
-  return probe.status === 0 && probe.stdout.trim() === 'function' ? false : `a child process as nobody cannot load the collector here (exit ${probe.status}): ${(probe.stderr || probe.stdout).trim().slice(0, 300)}`;
+  const probe = await runChild(UNPRIVILEGED, `const { readConfDir } = await import(${mod('agent/cni/read-conf.js')}); console.log(typeof readConfDir);`);
+  return probe.status === 0 && probe.stdout.trim() === 'function' ? false : `a child process without capabilities cannot load the collector here (exit ${probe.status}): ${(probe.stderr || probe.stdout).trim().slice(0, 300)}`;
 }
-const permissionSkip = skipUnlessCi(await nobodySkip());
+const permissionSkip = skipUnlessCi(await unprivilegedSkip());
 t.test('an unreadable file and an unreadable dir: permission denied', { skip: permissionSkip }, async (t) => {
   const dir = t.testdir({ 'net.d': { 'a.conflist': GOOD, 'b.conflist': GOOD }, closed: { 'c.conf': GOOD } });
   chmodSync(dir, 0o755);
@@ -131,8 +134,8 @@ t.test('an unreadable file and an unreadable dir: permission denied', { skip: pe
       const closed = await readConfDir(${JSON.stringify(join(dir, 'closed'))});
       console.log(JSON.stringify({ names: r.files.map((f) => f.info.name), fileErrors: r.files.map((f) => f.info.error), errors: closed.errors }));`;
     // The probe above ran the same child: a failure now is the collector's.
-    const out = await runChild(NOBODY, code);
-    t.equal(out.status, 0, out.status === 0 ? 'the child as nobody ran' : `the child as nobody failed: ${out.stderr.slice(0, 300)}`);
+    const out = await runChild(UNPRIVILEGED, code);
+    t.equal(out.status, 0, out.status === 0 ? 'the child without capabilities ran' : `the child without capabilities failed: ${out.stderr.slice(0, 300)}`);
     result = JSON.parse(out.stdout) as typeof result;
   }
   t.same(result.names, ['a.conflist', 'b.conflist']);
