@@ -4,20 +4,36 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MAX_DNS_REPLICAS, MAX_NODES, validateDnsReplicas, validateNodeCount } from './addressing.js';
-import { describeFault, BLOCK_MODES, BLOCK_PROTOS, PORT_MODES, PORT_PROTOS, PROTOS, type BlockMode, type BlockProto, type PortMode, type PortProto, type Proto } from './faults.js';
+import { LAB_CIDR, LAB_CIDR6, MAX_DNS_REPLICAS, MAX_NODES, validateDnsReplicas, validateNodeCount } from './addressing.js';
+import {
+  describeFault,
+  BLOCK_FAMILIES,
+  BLOCK_MODES,
+  BLOCK_PROTOS,
+  PORT_MODES,
+  PORT_PROTOS,
+  PROTOS,
+  type BlockFamily,
+  type BlockMode,
+  type BlockProto,
+  type PortMode,
+  type PortProto,
+  type Proto,
+} from './faults.js';
 import { createLab, Lab, listLabs, sweepStaleLabs } from './lab.js';
 import { pidsInNamespaces, processArgv } from './processes.js';
 import { stateRoot, type DnsRecord } from './registry.js';
 
 const USAGE = `usage: npm run lab -- COMMAND   (as root)
 
-  up N [--prefix P] [--dns NAME=IP ...] [--dns-replicas K]
+  up N [--prefix P] [--dns NAME=IP ...] [--dns-replicas K] [--ipv6]
                                           build a lab of N nodes (1-${MAX_NODES}) with K DNS replicas
-                                          (1-${MAX_DNS_REPLICAS}, default 1) and print how to use it
+                                          (1-${MAX_DNS_REPLICAS}, default 1) and print how to use it;
+                                          --ipv6: dual-stack (${LAB_CIDR6} beside IPv4)
   status                                  nodes, cables, faults and processes of the lab
-  fault drop|reject|unreachable SRC DST [--proto icmp|tcp|all]
-                                          block SRC -> DST on DST's INPUT (drop: both directions)
+  fault drop|reject|unreachable SRC DST [--proto icmp|tcp|all] [--family ipv4|ipv6|all]
+                                          block SRC -> DST on DST's INPUT (drop: both directions);
+                                          in a dual-stack lab, both families unless --family
   fault block-proto NODE icmp|tcp|udp     drop every packet of one protocol into NODE
   fault block-port NODE PORT [--proto tcp|udp] [--mode reject|drop]
                                           close one port of NODE to the network (host firewall rule)
@@ -37,6 +53,9 @@ Nodes are node-1..node-N (or just 1..N); DNS replicas dns-a, dns-b, ...; every n
 service IP 198.18.0.10 to the replicas. --prefix picks a lab when several are up.`;
 
 class UsageError extends Error {}
+
+/** Options that take no value. */
+const FLAGS = new Set(['ipv6']);
 
 interface Parsed {
   readonly positional: string[];
@@ -59,8 +78,11 @@ function parse(argv: readonly string[]): Parsed {
       positional.unshift('help');
       continue;
     }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (m?.[1]) {
+    const m = /^--([a-z][a-z0-9-]*)(?:=(.*))?$/.exec(a);
+    if (m?.[1] && FLAGS.has(m[1])) {
+      if (m[2] !== undefined) throw new UsageError(`--${m[1]} takes no value`);
+      options.set(m[1], ['true']);
+    } else if (m?.[1]) {
       const value = m[2] ?? argv[++i];
       if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
       options.set(m[1], [...(options.get(m[1]) ?? []), value]);
@@ -124,26 +146,28 @@ export function dnsServersFlag(lab: Lab): string {
 }
 
 function describeLab(lab: Lab, dns: readonly DnsRecord[]): string {
+  const both = (ip: string, ip6: string | null) => (ip6 ? `${ip} ${ip6}` : ip);
   const rows = [
     ['name', 'namespace', 'pod IP', 'node IP', 'cable (bridge side)'],
-    ...lab.nodes.map((n) => [n.name, n.ns, n.podIP, n.nodeIP, n.vethHost]),
-    ...lab.dnsReplicas.map((r) => [r.name, r.ns, r.ip, '', `dnsmasq: ${[...dns.map((d) => `${d.name} -> ${d.ip}`), `whoami.lab -> ${r.ip}`].join(', ')}`]),
+    ...lab.nodes.map((n) => [n.name, n.ns, n.podIPs.join(' '), n.nodeIPs.join(' '), n.vethHost]),
+    ...lab.dnsReplicas.map((r) => [r.name, r.ns, both(r.ip, r.ip6), '', `dnsmasq: ${[...dns.map((d) => `${d.name} -> ${d.ip}`), `whoami.lab -> ${both(r.ip, r.ip6)}`].join(', ')}`]),
     ...(lab.dnsService ? [['dns svc', '(every node)', lab.dnsServiceIP, '', `DNAT at random to ${lab.dnsReplicas.map((r) => r.name).join(', ')}`]] : []),
-    ['agg', lab.aggregatorNs, lab.aggregatorIP, '', 'run the aggregator here'],
+    ['agg', lab.aggregatorNs, both(lab.aggregatorIP, lab.aggregatorIP6), '', 'run the aggregator here'],
   ];
   const n1 = lab.nodes[0];
   const n2 = lab.nodes[1] ?? n1;
+  const cidrs = lab.ipv6 ? `${LAB_CIDR},${LAB_CIDR6}` : LAB_CIDR;
   const agents = lab.nodes
     .map(
       (n) =>
-        `  ip netns exec ${n.ns} node dist/agent/main.js --node-name ${n.name} --pod-ip ${n.podIP} --node-ip ${n.nodeIP} ` +
-        `--aggregator ${lab.aggregatorIP}:9400 --allowed-cidrs 198.18.0.0/15 &`,
+        `  ip netns exec ${n.ns} node dist/agent/main.js --node-name ${n.name} --pod-ip ${n.podIPs.join(',')} --node-ip ${n.nodeIPs.join(',')} ` +
+        `--aggregator ${lab.aggregatorIP}:9400 --allowed-cidrs ${cidrs} &`,
     )
     .join('\n');
   return `${table(rows)}
 
-Bridge namespace ${lab.bridgeNs}; addresses are from 198.18.0.0/15 (benchmarking range); no namespace has a
-default route, so nothing in the lab reaches anything outside it, nor the root namespace.
+Bridge namespace ${lab.bridgeNs}; addresses are from ${LAB_CIDR} (benchmarking range)${lab.ipv6 ? ` and ${LAB_CIDR6} (unique local)` : ''}; no
+namespace has a default route, so nothing in the lab reaches anything outside it, nor the root namespace.
 
 Run a command inside a namespace:
   ip netns exec ${n1?.ns} ping -c 3 ${n2?.podIP}
@@ -159,7 +183,7 @@ Look at it (the API listens inside the lab, so ask from inside):
   ip netns exec ${lab.aggregatorNs} curl -s http://${lab.aggregatorIP}:8080/api/v1/matrix?kind=icmp
 
 Break it, and mend it:
-  npm run lab -- fault drop node-1 node-2        (also reject, unreachable)
+  npm run lab -- fault drop node-1 node-2        (also reject, unreachable)${lab.ipv6 ? '\n  npm run lab -- fault drop node-1 node-2 --family ipv6   (IPv6 only)' : ''}
   npm run lab -- fault cut node-3 ; npm run lab -- fault restore node-3
   npm run lab -- fault delay node-2 20 2 ; npm run lab -- fault loss node-2 30
   npm run lab -- fault clear
@@ -171,7 +195,7 @@ Tear down (ends every process started in the lab, netmatrix included):
 
 async function status(lab: Lab): Promise<string> {
   const faults = await lab.faults();
-  const out = [`lab ${lab.prefix}: ${lab.nodes.length} nodes`];
+  const out = [`lab ${lab.prefix}: ${lab.nodes.length} nodes${lab.ipv6 ? ', dual-stack' : ''}`];
   for (const ns of lab.namespaces) {
     const pids = await pidsInNamespaces([ns]);
     const names = await Promise.all(pids.map(async (pid) => `${pid} ${(await processArgv(pid)).slice(0, 3).join(' ')}`));
@@ -189,10 +213,13 @@ async function fault(lab: Lab, p: Parsed): Promise<string> {
     case 'unreachable': {
       const mode: BlockMode = oneOf(what, BLOCK_MODES, 'mode');
       const proto: BlockProto = oneOf(option(p, 'proto') ?? 'all', BLOCK_PROTOS, '--proto');
+      const family: BlockFamily = oneOf(option(p, 'family') ?? 'all', BLOCK_FAMILIES, '--family');
       const src = nodeName(lab, a);
       const dst = nodeName(lab, b);
-      await lab.blockPair(src, dst, mode, proto);
-      return describeFault({ kind: 'block', mode, src, dst, proto });
+      await lab.blockPair(src, dst, mode, proto, family);
+      // As faults() lists it: a family only when the lab has two and one is blocked.
+      const only = family !== 'all' && lab.ipv6 ? { family } : {};
+      return describeFault({ kind: 'block', mode, src, dst, proto, ...only });
     }
     case 'block-proto': {
       const node = nodeName(lab, a);
@@ -276,7 +303,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         const existing = (await listLabs()).filter((l) => l.state?.owner === null);
         if (!prefix && existing.length > 0) throw new Error(`a lab is already up (${existing.map((l) => l.prefix).join(', ')}): npm run lab -- down, or give --prefix`);
         const started = Date.now();
-        const lab = await createLab({ nodes: n, persistent: true, dnsRecords, dnsReplicas, ...(prefix ? { prefix } : {}) });
+        const ipv6 = option(p, 'ipv6') === 'true';
+        const lab = await createLab({ nodes: n, persistent: true, dnsRecords, dnsReplicas, ipv6, ...(prefix ? { prefix } : {}) });
         console.log(`lab ${lab.prefix} is up: ${n} node${n === 1 ? '' : 's'} in ${Date.now() - started} ms\n`);
         console.log(describeLab(lab, dnsRecords));
         return 0;

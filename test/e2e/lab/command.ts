@@ -91,6 +91,9 @@ export const LAB_BINARIES: ReadonlyArray<{ readonly bin: string; readonly pkg: s
   { bin: 'iptables', pkg: 'iptables' },
   { bin: 'iptables-save', pkg: 'iptables' },
   { bin: 'ip6tables-save', pkg: 'iptables' },
+  // Dual-stack labs: IPv6 rules (iptables never touches IPv6).
+  { bin: 'ip6tables', pkg: 'iptables' },
+  { bin: 'ip6tables-restore', pkg: 'iptables' },
   { bin: 'nft', pkg: 'nftables' },
   { bin: 'dnsmasq', pkg: 'dnsmasq-base' },
   { bin: 'sysctl', pkg: 'procps' },

@@ -22,15 +22,21 @@ export type BlockProto = 'icmp' | 'tcp' | 'all';
 export type Proto = 'icmp' | 'tcp' | 'udp';
 export type PortProto = 'tcp' | 'udp';
 export type PortMode = 'reject' | 'drop';
+/** An address family: iptables rules are IPv4's, ip6tables rules IPv6's. */
+export type Family = 'ipv4' | 'ipv6';
+/** What blockPair blocks in a dual-stack lab: one family, or both ('all'). */
+export type BlockFamily = Family | 'all';
 
 export const BLOCK_MODES: readonly BlockMode[] = ['drop', 'reject', 'unreachable'];
 export const BLOCK_PROTOS: readonly BlockProto[] = ['icmp', 'tcp', 'all'];
 export const PROTOS: readonly Proto[] = ['icmp', 'tcp', 'udp'];
 export const PORT_PROTOS: readonly PortProto[] = ['tcp', 'udp'];
 export const PORT_MODES: readonly PortMode[] = ['reject', 'drop'];
+export const BLOCK_FAMILIES: readonly BlockFamily[] = ['ipv4', 'ipv6', 'all'];
 
 export type Fault =
-  | { readonly kind: 'block'; readonly mode: BlockMode; readonly src: string; readonly dst: string; readonly proto: BlockProto }
+  /** `family` only in a dual-stack lab where one family alone is blocked; absent: every family the lab has. */
+  | { readonly kind: 'block'; readonly mode: BlockMode; readonly src: string; readonly dst: string; readonly proto: BlockProto; readonly family?: Family }
   | { readonly kind: 'block-proto'; readonly node: string; readonly proto: Proto }
   /** One port of a node closed to the network (a host firewall rule on its INPUT). */
   | { readonly kind: 'block-port'; readonly node: string; readonly proto: PortProto; readonly port: number; readonly mode: PortMode }
@@ -46,7 +52,7 @@ export type Fault =
 export function describeFault(f: Fault): string {
   switch (f.kind) {
     case 'block':
-      return `${f.mode} ${f.src} -> ${f.dst}${f.proto === 'all' ? '' : ` (${f.proto} only)`}${f.mode === 'drop' ? ' (both directions)' : ''}`;
+      return `${f.mode} ${f.src} -> ${f.dst}${f.proto === 'all' ? '' : ` (${f.proto} only)`}${f.family ? ` (${f.family === 'ipv4' ? 'IPv4' : 'IPv6'} only)` : ''}${f.mode === 'drop' ? ' (both directions)' : ''}`;
     case 'block-proto':
       return `all ${f.proto} into ${f.node} dropped`;
     case 'block-port':
@@ -64,6 +70,34 @@ export function describeFault(f: Fault): string {
     case 'dns-blocked':
       return `${f.node}: DNS queries dropped (port 53 to every replica)`;
   }
+}
+
+/** The command of each family: iptables for IPv4, ip6tables for IPv6 (iptables rules never touch IPv6). */
+export function iptablesFor(family: Family, what: '' | '-restore' = ''): string {
+  return `${family === 'ipv4' ? 'iptables' : 'ip6tables'}${what}`;
+}
+
+/** The IPv6 name of a protocol where it has one of its own: ICMP is ICMPv6 (`ipv6-icmp`). */
+function protoName(proto: string, family: Family): string {
+  return proto === 'icmp' && family === 'ipv6' ? 'ipv6-icmp' : proto;
+}
+
+/** An echo request of the family (ping), matched by type. */
+function echoRequest(family: Family): string[] {
+  return family === 'ipv4' ? ['-p', 'icmp', '--icmp-type', 'echo-request'] : ['-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request'];
+}
+
+/** REJECT's answers in each family: ICMPv6 has "address unreachable" (EHOSTUNREACH) where ICMP has "host unreachable". */
+const REJECT_WITH = {
+  ipv4: { port: 'icmp-port-unreachable', host: 'icmp-host-unreachable' },
+  ipv6: { port: 'icmp6-port-unreachable', host: 'icmp6-addr-unreachable' },
+} as const;
+
+/** A node's addresses of one family as an iptables source match (`-s pod/32,node/32`). */
+function sourceOf(n: LabNode, family: Family): string[] {
+  if (family === 'ipv4') return ['-s', `${n.podIP}/32,${n.nodeIP}/32`];
+  if (n.podIP6 === null || n.nodeIP6 === null) throw new Error(`${n.name} has no IPv6 addresses: the lab is not dual-stack (createLab({ ipv6: true }))`);
+  return ['-s', `${n.podIP6}/128,${n.nodeIP6}/128`];
 }
 
 /** iptables-restore input that creates the lab's chains in a node namespace and hooks them in. */
@@ -92,10 +126,6 @@ export interface PairRules {
   readonly rules: readonly (readonly string[])[];
 }
 
-function protoMatch(proto: BlockProto): string[] {
-  return proto === 'all' ? [] : ['-p', proto];
-}
-
 /**
  * Rules for a blocked pair, always on a receiver's INPUT chain: a DROP in the
  * sender's own OUTPUT would make send() fail with EPERM, which no real network does.
@@ -110,9 +140,11 @@ function protoMatch(proto: BlockProto): string[] {
  *   (EHOSTUNREACH); replies to what `dst` itself starts towards `src` pass, so the
  *   other direction stays healthy.
  */
-export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: BlockProto): PairRules[] {
-  const tag = comment([mode, src.name, dst.name, proto]);
-  const from = (n: LabNode) => ['-s', `${n.podIP}/32,${n.nodeIP}/32`];
+export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: BlockProto, family: Family = 'ipv4'): PairRules[] {
+  // IPv6 rules say so in their tag (IPv4's keep the tag they always had).
+  const tag = comment([mode, src.name, dst.name, proto, ...(family === 'ipv6' ? ['ipv6'] : [])]);
+  const from = (n: LabNode) => sourceOf(n, family);
+  const protoMatch = (p: BlockProto): string[] => (p === 'all' ? [] : ['-p', protoName(p, family)]);
   if (mode === 'drop') {
     return [
       { receiver: dst, rules: [[...from(src), ...protoMatch(proto), ...tag, '-j', 'DROP']] },
@@ -124,13 +156,14 @@ export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: Bl
   // has conntrack on from the start, and a ping flow begun before the fault
   // (same identifier) would be ESTABLISHED and slip past a NEW match.
   const fresh = ['-m', 'conntrack', '--ctstate', 'NEW'];
-  const echo = ['-p', 'icmp', '--icmp-type', 'echo-request'];
-  const started = (p: BlockProto): string[][] => (p === 'icmp' ? [echo] : p === 'tcp' ? [['-p', 'tcp', ...fresh]] : [echo, ['!', '-p', 'icmp', ...fresh]]);
+  const echo = echoRequest(family);
+  const icmp = protoName('icmp', family);
+  const started = (p: BlockProto): string[][] => (p === 'icmp' ? [echo] : p === 'tcp' ? [['-p', 'tcp', ...fresh]] : [echo, ['!', '-p', icmp, ...fresh]]);
   if (mode === 'unreachable') {
-    return [{ receiver: dst, rules: started(proto).map((m) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']) }];
+    return [{ receiver: dst, rules: started(proto).map((m) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', REJECT_WITH[family].host]) }];
   }
   const tcpReset = [...from(src), '-p', 'tcp', ...fresh, ...tag, '-j', 'REJECT', '--reject-with', 'tcp-reset'];
-  const portUnreachable = (m: string[]) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', 'icmp-port-unreachable'];
+  const portUnreachable = (m: string[]) => [...from(src), ...m, ...tag, '-j', 'REJECT', '--reject-with', REJECT_WITH[family].port];
   switch (proto) {
     case 'tcp':
       return [{ receiver: dst, rules: [tcpReset] }];
@@ -141,9 +174,13 @@ export function pairRules(src: LabNode, dst: LabNode, mode: BlockMode, proto: Bl
   }
 }
 
-/** Every packet of one protocol into a node is dropped (also the replies to what the node sends). */
-export function protoRule(node: LabNode, proto: Proto): string[] {
-  return ['-p', proto, ...comment(['block-proto', node.name, proto]), '-j', 'DROP'];
+/**
+ * Every packet of one protocol into a node is dropped (also the replies to what
+ * the node sends). In IPv6, `icmp` is ICMPv6, neighbour discovery included: the
+ * lab's permanent neighbour entries need none.
+ */
+export function protoRule(node: LabNode, proto: Proto, family: Family = 'ipv4'): string[] {
+  return ['-p', protoName(proto, family), ...comment(['block-proto', node.name, proto]), '-j', 'DROP'];
 }
 
 /**
@@ -154,8 +191,8 @@ export function protoRule(node: LabNode, proto: Proto): string[] {
  * The node's own connections to its addresses go over lo and pass, so a test
  * can still read the node's /metrics on that port through a forwarder.
  */
-export function portRule(node: LabNode, port: number, proto: PortProto, mode: PortMode): string[] {
-  const target = mode === 'drop' ? ['DROP'] : ['REJECT', '--reject-with', proto === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable'];
+export function portRule(node: LabNode, port: number, proto: PortProto, mode: PortMode, family: Family = 'ipv4'): string[] {
+  const target = mode === 'drop' ? ['DROP'] : ['REJECT', '--reject-with', proto === 'tcp' ? 'tcp-reset' : REJECT_WITH[family].port];
   return ['-i', 'eth0', '-p', proto, '--dport', String(port), ...comment(['block-port', node.name, proto, String(port), mode]), '-j', ...target];
 }
 
@@ -165,9 +202,9 @@ export function portRule(node: LabNode, port: number, proto: PortProto, mode: Po
  * block (a DROP in the node's own OUTPUT would make send() fail with EPERM), so
  * the node's prober times out and the replica never sees the query.
  */
-export function dnsBlockRules(node: LabNode): string[][] {
+export function dnsBlockRules(node: LabNode, family: Family = 'ipv4'): string[][] {
   const tag = comment(['block-dns', node.name]);
-  const from = ['-s', `${node.podIP}/32,${node.nodeIP}/32`];
+  const from = sourceOf(node, family);
   return ['udp', 'tcp'].map((p) => [...from, '-p', p, '--dport', '53', ...tag, '-j', 'DROP']);
 }
 
@@ -253,7 +290,7 @@ export function parseTaggedRules(iptablesS: string): Fault[] {
     seen.add(m[1]);
     const [, kind, a, b, c, d] = m[1].split(':');
     if ((kind === 'drop' || kind === 'reject' || kind === 'unreachable') && a && b && c) {
-      faults.push({ kind: 'block', mode: kind, src: a, dst: b, proto: c as BlockProto });
+      faults.push({ kind: 'block', mode: kind, src: a, dst: b, proto: c as BlockProto, ...(d === 'ipv6' ? { family: 'ipv6' as const } : {}) });
     } else if (kind === 'block-proto' && a && b) {
       faults.push({ kind: 'block-proto', node: a, proto: b as Proto });
     } else if (kind === 'block-port' && a && b && c && d) {
@@ -263,6 +300,26 @@ export function parseTaggedRules(iptablesS: string): Fault[] {
     }
   }
   return faults;
+}
+
+/**
+ * The faults of a lab from the tagged rules of both families: in a dual-stack
+ * lab a block found in one family only says which (`family`), one found in
+ * both is one fault without it (as blockPair made it with family 'all'); in an
+ * IPv4-only lab blocks carry no family. Other faults are the same in both
+ * families (the lab puts them in both) and are listed once.
+ */
+export function mergeFamilies(ipv4: readonly Fault[], ipv6: readonly Fault[], dualStack: boolean): Fault[] {
+  const key = (f: Fault) => faultKey(f.kind === 'block' ? { ...f, family: undefined } : f);
+  const v6 = new Map(ipv6.map((f) => [key(f), f]));
+  const out = new Map<string, Fault>();
+  for (const f of ipv4) {
+    const k = key(f);
+    if (f.kind !== 'block' || !dualStack) out.set(k, f);
+    else out.set(k, v6.has(k) ? f : { ...f, family: 'ipv4' });
+  }
+  for (const [k, f] of v6) if (!out.has(k)) out.set(k, f);
+  return [...out.values()];
 }
 
 /** The `-A ...` lines of `iptables -S CHAIN` whose tag names `node` as either end. */

@@ -11,7 +11,8 @@
 //
 // With 2+ replicas (or dnsService: true), every node DNATs the DNS service IP
 // 198.18.0.10 to the replicas at random, as kube-proxy's iptables mode does for
-// the kube-dns ClusterIP.
+// the kube-dns ClusterIP. A dual-stack lab (ipv6: true) gives every member the
+// IPv6 twin of each IPv4 address too (fd00:198:18::11 beside 198.18.0.11).
 //
 // No namespace has a default route, and nothing here touches the root namespace
 // (links are created inside the lab namespaces), so lab traffic can reach nothing
@@ -33,7 +34,9 @@ import {
   delayRule,
   dnsBlockRules,
   faultKey,
+  iptablesFor,
   lossChain,
+  mergeFamilies,
   lossScript,
   nftSetup,
   nodeChainsSetup,
@@ -45,8 +48,10 @@ import {
   protoRule,
   rulesNaming,
   serviceNat,
+  type BlockFamily,
   type BlockMode,
   type BlockProto,
+  type Family,
   type Fault,
   type PortMode,
   type PortProto,
@@ -55,12 +60,12 @@ import {
 import { FORWARD_SCRIPT } from './forwarder.js';
 import { isListening } from './listening.js';
 import { listNamespaces, pidsInNamespaces, processArgv, terminateAll, terminateNamespaces } from './processes.js';
-import { BRIDGE_SYSCTLS, MEMBER_SYSCTLS, bridgeScript, memberScript } from './topology.js';
+import { BRIDGE_SYSCTLS, MEMBER_SYSCTLS, MEMBER_SYSCTLS_DUAL_STACK, bridgeScript, memberScript } from './topology.js';
 import { waitUntil } from './wait.js';
 import { currentOwner, isStale, labDir, listStates, readState, removeState, stateFile, writeState, type DnsDomain, type DnsRecord, type LabState } from './registry.js';
 
 export type { DnsReplica, LabNode, LabPlan } from './addressing.js';
-export type { BlockMode, BlockProto, Fault, PortMode, PortProto, Proto } from './faults.js';
+export type { BlockFamily, BlockMode, BlockProto, Family, Fault, PortMode, PortProto, Proto } from './faults.js';
 export type { DnsDomain, DnsRecord } from './registry.js';
 export { isListening } from './listening.js';
 
@@ -94,6 +99,15 @@ export interface LabOptions {
    * (without it dnsmasq, having no upstream, answers REFUSED). Default ['cluster.local'].
    */
   readonly dnsLocalDomains?: readonly string[];
+  /**
+   * Dual-stack: every member also gets the IPv6 twin of each of its addresses
+   * (unique local, fd00:198:18::/48: node-1 has pod IP fd00:198:18::11 and node
+   * IP fd00:198:18:1::11 beside 198.18.0.11 and 198.18.1.11), without duplicate
+   * address detection, with permanent neighbour entries, no router
+   * advertisements and no ICMPv6 rate limit; faults apply to both families
+   * (blockPair can take one). Default false: IPv6 is disabled on every eth0.
+   */
+  readonly ipv6?: boolean;
   /**
    * A lab for people (the CLI): it outlives this process, and the processes it
    * starts (dnsmasq, delayers) are detached. Default false: the lab belongs to
@@ -172,6 +186,10 @@ export class Lab {
   readonly aggregatorNs: string;
   readonly dnsIP: string;
   readonly aggregatorIP: string;
+  /** The aggregator namespace's IPv6 address in a dual-stack lab (fd00:198:18::3), else null. */
+  readonly aggregatorIP6: string | null;
+  /** Whether the lab is dual-stack (LabOptions.ipv6). */
+  readonly ipv6: boolean;
   readonly dnsRecords: readonly DnsRecord[];
   readonly dnsDomains: readonly DnsDomain[];
   readonly dnsLocalDomains: readonly string[];
@@ -189,7 +207,7 @@ export class Lab {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(opts: LabOptions & { readonly prefix: string }) {
-    this.plan = planLab(opts.prefix, opts.nodes, opts.dnsReplicas ?? 1);
+    this.plan = planLab(opts.prefix, opts.nodes, { dnsReplicas: opts.dnsReplicas ?? 1, ipv6: opts.ipv6 ?? false });
     this.prefix = opts.prefix;
     this.nodes = this.plan.nodes;
     this.bridgeNs = this.plan.bridgeNs;
@@ -197,6 +215,8 @@ export class Lab {
     this.aggregatorNs = this.plan.aggregatorNs;
     this.dnsIP = this.plan.dnsIP;
     this.aggregatorIP = this.plan.aggregatorIP;
+    this.aggregatorIP6 = this.plan.aggregatorIP6;
+    this.ipv6 = this.plan.ipv6;
     this.dnsRecords = opts.dnsRecords ?? [];
     this.dnsDomains = opts.dnsDomains ?? [];
     this.dnsLocalDomains = opts.dnsLocalDomains ?? ['cluster.local'];
@@ -205,6 +225,11 @@ export class Lab {
     this.dnsServiceIP = this.plan.dnsServiceIP;
     this.persistent = opts.persistent ?? false;
     this.commandTimeoutMs = opts.commandTimeoutMs ?? 10_000;
+  }
+
+  /** The address families the lab has: IPv4, and IPv6 when dual-stack. */
+  get families(): readonly Family[] {
+    return this.ipv6 ? ['ipv4', 'ipv6'] : ['ipv4'];
   }
 
   /** Every namespace of the lab (bridge first). */
@@ -314,6 +339,7 @@ export class Lab {
       dnsReplicas: this.dnsReplicas.length,
       dnsService: this.dnsService,
       dnsLocalDomains: this.dnsLocalDomains,
+      ipv6: this.ipv6,
     };
     writeState(state);
     if (!this.persistent) {
@@ -337,7 +363,7 @@ export class Lab {
     // Sysctls first: interfaces created afterwards take the namespace's defaults.
     await mapLimit(this.namespaces, PARALLEL, async (ns) => {
       // -e: the bridge-nf keys exist only where br_netfilter is (not needed if it isn't).
-      await this.exec(ns, ['sysctl', '-q', '-e', '-w', ...(ns === plan.bridgeNs ? BRIDGE_SYSCTLS : MEMBER_SYSCTLS)]);
+      await this.exec(ns, ['sysctl', '-q', '-e', '-w', ...(ns === plan.bridgeNs ? BRIDGE_SYSCTLS : this.ipv6 ? MEMBER_SYSCTLS_DUAL_STACK : MEMBER_SYSCTLS)]);
     });
 
     await this.cmd(['ip', '-n', plan.bridgeNs, '-batch', '-'], { input: bridgeScript(plan) });
@@ -348,6 +374,10 @@ export class Lab {
     const service = this.dnsService ? serviceNat(this.dnsServiceIP, this.dnsReplicas) : '';
     await mapLimit(this.nodes, PARALLEL, (n) => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: nodeChainsSetup() + service }));
     await mapLimit(this.dnsReplicas, PARALLEL, (r) => this.exec(r.ns, ['iptables-restore', '--noflush'], { input: nodeChainsSetup() }));
+    if (this.ipv6) {
+      // The same chains for IPv6 (no DNS service there: its IP is IPv4).
+      await mapLimit([...this.nodes, ...this.dnsReplicas], PARALLEL, (m) => this.exec(m.ns, ['ip6tables-restore', '--noflush'], { input: nodeChainsSetup() }));
+    }
     await this.exec(plan.bridgeNs, ['nft', '-f', '-'], { input: nftSetup(this.nodes, (n) => n.vethHost) });
 
     await waitUntil('every lab cable to come up', () => this.allPortsUp(), 5000);
@@ -439,6 +469,7 @@ export class Lab {
       dnsReplicas: s.dnsReplicas ?? 1,
       dnsService: s.dnsService ?? false,
       dnsLocalDomains: s.dnsLocalDomains ?? [],
+      ipv6: s.ipv6 ?? false,
       persistent: true,
     });
     lab.isUp = true;
@@ -472,19 +503,20 @@ export class Lab {
       '--no-hosts',
       '--no-poll',
       '--bind-interfaces',
-      `--listen-address=${r.ip}`,
+      `--listen-address=${r.ip6 ? `${r.ip},${r.ip6}` : r.ip}`,
       `--port=${DNS_PORT}`,
       '--pid-file',
       '--user=root',
       '--log-facility=-',
       ...this.dnsRecords.map((d) => `--host-record=${d.name},${d.ip}`),
-      `--host-record=${DNS_WHOAMI},${r.ip}`,
+      `--host-record=${DNS_WHOAMI},${r.ip}${r.ip6 ? `,${r.ip6}` : ''}`,
       ...this.dnsDomains.map((d) => `--address=/${d.domain}/${d.ip}`),
       ...this.dnsLocalDomains.map((d) => `--local=/${d}/`),
     ];
     const log = r.ns === this.dnsNs ? 'dnsmasq.log' : `dnsmasq-${r.name}.log`;
     const child = this.startProcess(r.ns, args, log);
-    await this.waitReady(`dnsmasq ${r.name}`, child, log, () => isListening(child.pid ?? 0, r.ip, DNS_PORT, 'udp') && isListening(child.pid ?? 0, r.ip, DNS_PORT, 'tcp'));
+    const ips = r.ip6 ? [r.ip, r.ip6] : [r.ip];
+    await this.waitReady(`dnsmasq ${r.name}`, child, log, () => ips.every((ip) => isListening(child.pid ?? 0, ip, DNS_PORT, 'udp') && isListening(child.pid ?? 0, ip, DNS_PORT, 'tcp')));
   }
 
   /**
@@ -519,7 +551,7 @@ export class Lab {
   async blockDns(node: string): Promise<void> {
     const n = this.node(node);
     await mapLimit(this.dnsReplicas, PARALLEL, (r) =>
-      this.serial(r.ns, () => this.exec(r.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, dnsBlockRules(n)) })),
+      this.serial(r.ns, () => this.appendEach(r.ns, 'filter', INPUT_CHAIN, (f) => dnsBlockRules(n, f))),
     );
   }
 
@@ -578,19 +610,27 @@ export class Lab {
    * out); `reject` gives ECONNREFUSED (TCP reset, ICMP port unreachable
    * otherwise); `unreachable` gives EHOSTUNREACH at once (ICMP host unreachable).
    */
-  async blockPair(src: string, dst: string, mode: BlockMode, proto: BlockProto = 'all'): Promise<void> {
+  async blockPair(src: string, dst: string, mode: BlockMode, proto: BlockProto = 'all', family: BlockFamily = 'all'): Promise<void> {
     const s = this.node(src);
     const d = this.node(dst);
     if (s === d) throw new Error(`blockPair: ${src} and ${dst} are the same node`);
-    for (const { receiver, rules } of pairRules(s, d, mode, proto)) {
-      await this.serial(receiver.ns, () => this.exec(receiver.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, rules) }));
+    if (family === 'ipv6' && !this.ipv6) throw new Error(`blockPair: lab ${this.prefix} has no IPv6 (createLab({ ipv6: true }) makes a dual-stack lab)`);
+    for (const f of family === 'all' ? this.families : [family]) {
+      for (const { receiver, rules } of pairRules(s, d, mode, proto, f)) {
+        await this.serial(receiver.ns, () => this.exec(receiver.ns, [iptablesFor(f, '-restore'), '--noflush'], { input: appendRules('filter', INPUT_CHAIN, rules) }));
+      }
     }
+  }
+
+  /** Appends the rules `rulesOf(family)` to a chain in every family the lab has. */
+  private async appendEach(ns: string, table: string, chain: string, rulesOf: (f: Family) => readonly (readonly string[])[]): Promise<void> {
+    for (const f of this.families) await this.exec(ns, [iptablesFor(f, '-restore'), '--noflush'], { input: appendRules(table, chain, rulesOf(f)) });
   }
 
   /** Drops every packet of one protocol into a node (e.g. ICMP: ping fails both ways, TCP works). */
   async blockProtocol(node: string, proto: Proto = 'icmp'): Promise<void> {
     const n = this.node(node);
-    await this.serial(n.ns, () => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, [protoRule(n, proto)]) }));
+    await this.serial(n.ns, () => this.appendEach(n.ns, 'filter', INPUT_CHAIN, (f) => [protoRule(n, proto, f)]));
   }
 
   /**
@@ -602,7 +642,7 @@ export class Lab {
   async blockPort(node: string, port: number, mode: PortMode = 'reject', proto: PortProto = 'tcp'): Promise<void> {
     if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new Error(`blockPort: port ${port}: expected an integer from 1 to 65535`);
     const n = this.node(node);
-    await this.serial(n.ns, () => this.exec(n.ns, ['iptables-restore', '--noflush'], { input: appendRules('filter', INPUT_CHAIN, [portRule(n, port, proto, mode)]) }));
+    await this.serial(n.ns, () => this.appendEach(n.ns, 'filter', INPUT_CHAIN, (f) => [portRule(n, port, proto, mode, f)]));
   }
 
   /** Pulls a node's cable: its bridge-side veth goes down, so nothing reaches or leaves the node. */
@@ -657,12 +697,12 @@ export class Lab {
         if (b.toString().includes('ready')) sawReady = true;
       });
       await this.waitReady(`the delayer of ${node}`, child, `delayer-${n.name}.log`, () => sawReady);
-      await this.exec(n.ns, ['iptables-restore', '--noflush'], { input: appendRules('mangle', EGRESS_CHAIN, [delayRule(n)]) });
+      await this.appendEach(n.ns, 'mangle', EGRESS_CHAIN, () => [delayRule(n)]);
     });
   }
 
   private async removeDelay(n: LabNode | DnsReplica): Promise<void> {
-    await this.exec(n.ns, ['iptables', '-t', 'mangle', '-F', EGRESS_CHAIN]);
+    for (const f of this.families) await this.exec(n.ns, [iptablesFor(f), '-t', 'mangle', '-F', EGRESS_CHAIN]);
     await terminateAll(() => this.delayerPids(n), `${n.ns} (delayer)`);
   }
 
@@ -703,7 +743,7 @@ export class Lab {
     await mapLimit(this.nodes, PARALLEL, async (n) => {
       await this.serial(n.ns, async () => {
         if (target === undefined || n === target) {
-          await this.exec(n.ns, ['iptables', '-F', INPUT_CHAIN]);
+          for (const f of this.families) await this.exec(n.ns, [iptablesFor(f), '-F', INPUT_CHAIN]);
         } else if (isNode) {
           await this.removeRulesNaming(n.ns, n.name === target.name ? '' : target.name);
         }
@@ -712,7 +752,7 @@ export class Lab {
     // The replicas' INPUT holds the DNS blocks of nodes.
     await mapLimit(this.dnsReplicas, PARALLEL, (r) =>
       this.serial(r.ns, async () => {
-        if (target === undefined) await this.exec(r.ns, ['iptables', '-F', INPUT_CHAIN]);
+        if (target === undefined) for (const f of this.families) await this.exec(r.ns, [iptablesFor(f), '-F', INPUT_CHAIN]);
         else if (isNode) await this.removeRulesNaming(r.ns, target.name);
       }),
     );
@@ -731,11 +771,19 @@ export class Lab {
 
   private async removeRulesNaming(ns: string, name: string): Promise<void> {
     if (!name) return;
-    const listed = await this.exec(ns, ['iptables', '-S', INPUT_CHAIN]);
-    const lines = rulesNaming(listed.stdout, name);
-    if (lines.length > 0) {
-      await this.exec(ns, ['iptables-restore', '--noflush'], { input: ['*filter', ...lines.map((l) => l.replace(/^-A /, '-D ')), 'COMMIT', ''].join('\n') });
+    for (const f of this.families) {
+      const listed = await this.exec(ns, [iptablesFor(f), '-S', INPUT_CHAIN]);
+      const lines = rulesNaming(listed.stdout, name);
+      if (lines.length > 0) {
+        await this.exec(ns, [iptablesFor(f, '-restore'), '--noflush'], { input: ['*filter', ...lines.map((l) => l.replace(/^-A /, '-D ')), 'COMMIT', ''].join('\n') });
+      }
     }
+  }
+
+  /** The faults tagged in a namespace's INPUT chain, both families read (see mergeFamilies). */
+  private async taggedFaults(ns: string): Promise<Fault[]> {
+    const [v4, v6] = await Promise.all(this.families.map(async (f) => parseTaggedRules((await this.exec(ns, [iptablesFor(f), '-S', INPUT_CHAIN])).stdout)));
+    return mergeFamilies(v4 ?? [], v6 ?? [], this.ipv6);
   }
 
   private async cable(n: { readonly vethHost: string }): Promise<{ cut: boolean; mtu: number }> {
@@ -751,8 +799,7 @@ export class Lab {
     const lossOut = await this.exec(this.bridgeNs, ['nft', 'list', 'table', 'bridge', NFT_TABLE]);
     const blocks = lossOut.stdout.split(/\n\s*chain /);
     await mapLimit(this.nodes, PARALLEL, async (n) => {
-      const rules = await this.exec(n.ns, ['iptables', '-S', INPUT_CHAIN]);
-      for (const f of parseTaggedRules(rules.stdout)) add(f);
+      for (const f of await this.taggedFaults(n.ns)) add(f);
       for (const pid of await this.delayerPids(n)) {
         const argv = await processArgv(pid);
         const opt = (name: string) => Number(argv[argv.indexOf(name) + 1] ?? 0);
@@ -766,8 +813,7 @@ export class Lab {
       if (cable.mtu !== DEFAULT_MTU) add({ kind: 'mtu', node: n.name, bytes: cable.mtu });
     });
     await mapLimit(this.dnsReplicas, PARALLEL, async (r) => {
-      const rules = await this.exec(r.ns, ['iptables', '-S', INPUT_CHAIN]);
-      for (const f of parseTaggedRules(rules.stdout)) add(f);
+      for (const f of await this.taggedFaults(r.ns)) add(f);
       for (const pid of await this.delayerPids(r)) {
         const argv = await processArgv(pid);
         const opt = (name: string) => Number(argv[argv.indexOf(name) + 1] ?? 0);

@@ -42,7 +42,8 @@ export async function ping(lab: Lab, ns: string, ip: string, opts: { count?: num
     timeoutMs: Math.ceil((count * interval + wait) * 1000) + 5000,
   });
   const rttsMs = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-  const errors = [...r.stdout.matchAll(/(Destination [A-Za-z ]+Unreachable|Packet filtered|Time to live exceeded)/g)].map((m) => m[1] ?? '');
+  // IPv4: "Destination Host Unreachable"; IPv6: "Destination unreachable: Address unreachable".
+  const errors = [...r.stdout.matchAll(/(Destination [A-Za-z ]+Unreachable|Destination unreachable: [A-Za-z ]+|Packet filtered|Time to live exceeded)/g)].map((m) => m[1] ?? '');
   const stats = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   return {
     sent: Number(stats?.[1] ?? 0),
@@ -94,7 +95,7 @@ s.once('connect', () => done('connected'));
 s.once('error', (e) => done(e.code || e.message));
 `;
 
-/** One TCP connect from a namespace, timed from inside it (so node's start-up is not counted). */
+/** One TCP connect from a namespace (to an IPv4 or IPv6 address), timed from inside it (so node's start-up is not counted). */
 export async function tcpConnect(lab: Lab, ns: string, ip: string, port: number, timeoutMs = 1000): Promise<ConnectResult> {
   const r = await lab.exec(ns, [process.execPath, '-e', CONNECT_SCRIPT, ip, String(port), String(timeoutMs)], { timeoutMs: timeoutMs + 10_000 });
   return JSON.parse(r.stdout) as ConnectResult;

@@ -35,6 +35,8 @@ export interface LabState {
   readonly dnsService?: boolean;
   /** Domains dnsmasq answers NXDOMAIN for when it has no record (--local); absent: cluster.local. */
   readonly dnsLocalDomains?: readonly string[];
+  /** Whether the lab is dual-stack (absent: false). */
+  readonly ipv6?: boolean;
 }
 
 export function stateFile(prefix: string): string {
