@@ -1,0 +1,21 @@
+// A worker thread of netmatrix-sim (run.ts starts one per --workers): runs its
+// share of the agents until the end of the run, posting its statistics every
+// second and once more at the end, then exits.
+import { parentPort, workerData } from 'node:worker_threads';
+import { shardAgents, type ShardInput } from './shard.js';
+
+const STATS_EVERY_MS = 1_000;
+
+const port = parentPort!;
+const agents = shardAgents(workerData as ShardInput);
+const timer = setInterval(() => port.postMessage({ stats: agents.stats }), STATS_EVERY_MS);
+// The parent asks to stop early (Ctrl-C): the run ends at the next tick.
+port.on('message', (m: { stop?: boolean }) => {
+  if (m.stop) agents.close();
+});
+const running = agents.run();
+await agents.connect();
+await running;
+clearInterval(timer);
+port.postMessage({ stats: agents.stats, done: true });
+port.close();
