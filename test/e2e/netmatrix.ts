@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LAB_CIDR, LAB_CIDR6 } from './lab/addressing.js';
 import { spawnLogged, stopChild } from './lab/child-process.js';
 import { getVia } from './lab/forwarded-http.js';
 import type { Lab, LabNode } from './lab/lab.js';
@@ -277,12 +278,13 @@ export class Netmatrix {
 
   startAgent(name: string): void {
     const n = this.lab.node(name);
-    const env = { NODE_NAME: n.name, POD_IP: n.podIP, NODE_IP: n.nodeIP, NETMATRIX_ZONE: this.o.zone?.(n.name) ?? 'lab' };
+    // Every pod and node IP, IPv4 first, as status.podIPs gives them (one of each in an IPv4-only lab).
+    const env = { NODE_NAME: n.name, POD_IP: n.podIPs.join(','), NODE_IP: n.nodeIPs.join(','), NETMATRIX_ZONE: this.o.zone?.(n.name) ?? 'lab' };
     const resolvConf = this.resolvConfPath();
     const flags = {
       aggregator: this.aggregatorAddress,
-      listen: `${n.podIP}:${AGENT_PORT}`,
-      'allowed-cidrs': '198.18.0.0/15',
+      listen: n.podIPs.map((ip) => (ip.includes(':') ? `[${ip}]:${AGENT_PORT}` : `${ip}:${AGENT_PORT}`)).join(','),
+      'allowed-cidrs': this.lab.ipv6 ? `${LAB_CIDR},${LAB_CIDR6}` : LAB_CIDR,
       'reconnect-max': '1s',
       'log-level': 'warn',
       ...(resolvConf ? { 'resolv-conf': resolvConf } : {}),
