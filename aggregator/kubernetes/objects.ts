@@ -1,6 +1,8 @@
 // What netmatrix keeps from the Kubernetes objects it watches, and the pure functions that derive it
-// from the objects in their wire (JSON) form. Pure, so the aggregator's view of the cluster can be
-// tested without a server.
+// from the objects in their wire (JSON) form. Each object is reduced to these fields as it arrives (a
+// list page, a watch event): the reflectors keep only the reduced form, never the whole object (a
+// Node with its image list is some 10 KiB of JSON; what netmatrix reads of it, a few hundred bytes).
+// Pure, so the aggregator's view of the cluster can be tested without a server.
 
 export interface KubeNode {
   readonly name: string;
@@ -22,6 +24,21 @@ export interface KubeDnsEndpoint {
 export interface KubeDns {
   readonly clusterIPs: readonly string[];
   readonly port: number;
+  readonly endpoints: readonly KubeDnsEndpoint[];
+}
+
+/** A Service as the DNS view reads it: its cluster IPs (`None` dropped). */
+export interface KubeService {
+  readonly clusterIPs: readonly string[];
+}
+
+/** An EndpointSlice as the DNS view reads it. FQDN slices keep no endpoints and no port. */
+export interface KubeSlice {
+  /** namespace/name: slices are merged in this order. */
+  readonly key: string;
+  /** The port named `dns` with protocol UDP, if the slice has one. */
+  readonly dnsPort: number | null;
+  /** Every address of every endpoint, in the slice's order (an endpoint with two addresses gives two). */
   readonly endpoints: readonly KubeDnsEndpoint[];
 }
 
@@ -83,8 +100,46 @@ export function nodeFromObject(o: WireObject, zoneLabel = ZONE_LABEL): KubeNode 
   };
 }
 
+const byName = (a: { readonly name: string }, b: { readonly name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The Nodes view: every reduced Node, in name order. */
+export function sortNodes(nodes: Iterable<KubeNode>): KubeNode[] {
+  return [...nodes].sort(byName);
+}
+
 export function nodesFromObjects(objects: Iterable<WireObject>, zoneLabel = ZONE_LABEL): KubeNode[] {
-  return [...objects].map((o) => nodeFromObject(o, zoneLabel)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return sortNodes([...objects].map((o) => nodeFromObject(o, zoneLabel)));
+}
+
+export function serviceFromObject(o: WireObject): KubeService {
+  const spec = record(o['spec']);
+  let clusterIPs = strings(spec['clusterIPs']);
+  if (clusterIPs.length === 0) clusterIPs = strings([spec['clusterIP']]);
+  return { clusterIPs: clusterIPs.filter((ip) => ip !== 'None') };
+}
+
+export function sliceFromObject(o: WireObject): KubeSlice {
+  const key = objectKey(o);
+  if (o['addressType'] === 'FQDN') return { key, dnsPort: null, endpoints: [] };
+  let dnsPort: number | null = null;
+  for (const p of array(o['ports']).map(record)) {
+    if (p['name'] === 'dns' && p['protocol'] === 'UDP' && typeof p['port'] === 'number') {
+      dnsPort = p['port'];
+      break;
+    }
+  }
+  const endpoints: KubeDnsEndpoint[] = [];
+  for (const ep of array(o['endpoints']).map(record)) {
+    const conditions = record(ep['conditions']);
+    // The API says an unset `ready` means unknown, to be read as ready.
+    const ready = conditions['ready'] !== false;
+    const targetName = record(ep['targetRef'])['name'];
+    const node = typeof ep['nodeName'] === 'string' && ep['nodeName'] !== '' ? ep['nodeName'] : null;
+    for (const address of strings(ep['addresses'])) {
+      endpoints.push({ name: typeof targetName === 'string' && targetName !== '' ? targetName : address, address, ready, node });
+    }
+  }
+  return { key, dnsPort, endpoints };
 }
 
 /**
@@ -92,35 +147,25 @@ export function nodesFromObjects(objects: Iterable<WireObject>, zoneLabel = ZONE
  * EndpointSlices labelled with the service name. An address in two slices (which happens while the
  * EndpointSlice controller moves endpoints between slices) is listed once, ready if either says so.
  */
-export function dnsFromObjects(service: WireObject | undefined, slices: Iterable<WireObject>): KubeDns {
-  const svcSpec = record(service?.['spec']);
-  let clusterIPs = strings(svcSpec['clusterIPs']);
-  if (clusterIPs.length === 0) clusterIPs = strings([svcSpec['clusterIP']]);
-  clusterIPs = clusterIPs.filter((ip) => ip !== 'None');
-
+export function dnsView(service: KubeService | undefined, slices: Iterable<KubeSlice>): KubeDns {
   let port: number | undefined;
   const byAddress = new Map<string, KubeDnsEndpoint>();
-  const sorted = [...slices].sort((a, b) => (objectKey(a) < objectKey(b) ? -1 : 1));
+  const sorted = [...slices].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const slice of sorted) {
-    if (slice['addressType'] === 'FQDN') continue;
-    for (const p of array(slice['ports']).map(record)) {
-      if (port === undefined && p['name'] === 'dns' && p['protocol'] === 'UDP' && typeof p['port'] === 'number') port = p['port'];
-    }
-    for (const ep of array(slice['endpoints']).map(record)) {
-      const conditions = record(ep['conditions']);
-      // The API says an unset `ready` means unknown, to be read as ready.
-      const ready = conditions['ready'] !== false;
-      const targetName = record(ep['targetRef'])['name'];
-      const node = typeof ep['nodeName'] === 'string' && ep['nodeName'] !== '' ? ep['nodeName'] : null;
-      for (const address of strings(ep['addresses'])) {
-        const seen = byAddress.get(address);
-        if (seen && (seen.ready || !ready)) continue;
-        byAddress.set(address, { name: typeof targetName === 'string' && targetName !== '' ? targetName : address, address, ready, node });
-      }
+    if (port === undefined && slice.dnsPort !== null) port = slice.dnsPort;
+    for (const ep of slice.endpoints) {
+      const seen = byAddress.get(ep.address);
+      if (seen && (seen.ready || !ep.ready)) continue;
+      byAddress.set(ep.address, ep);
     }
   }
   const endpoints = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { clusterIPs, port: port ?? DEFAULT_DNS_PORT, endpoints };
+  return { clusterIPs: [...(service?.clusterIPs ?? [])], port: port ?? DEFAULT_DNS_PORT, endpoints };
+}
+
+/** dnsView of objects in wire form. */
+export function dnsFromObjects(service: WireObject | undefined, slices: Iterable<WireObject>): KubeDns {
+  return dnsView(service === undefined ? undefined : serviceFromObject(service), [...slices].map(sliceFromObject));
 }
 
 export function networkPolicyFromObject(o: WireObject): KubeNetworkPolicy {
@@ -140,10 +185,15 @@ export function networkPolicyFromObject(o: WireObject): KubeNetworkPolicy {
   };
 }
 
-export function networkPoliciesFromObjects(objects: Iterable<WireObject>): KubeNetworkPolicy[] {
-  return [...objects].map(networkPolicyFromObject).sort((a, b) => {
+/** The NetworkPolicies view: in namespace/name order. */
+export function sortPolicies(policies: Iterable<KubeNetworkPolicy>): KubeNetworkPolicy[] {
+  return [...policies].sort((a, b) => {
     const ka = `${a.namespace}/${a.name}`;
     const kb = `${b.namespace}/${b.name}`;
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
+}
+
+export function networkPoliciesFromObjects(objects: Iterable<WireObject>): KubeNetworkPolicy[] {
+  return sortPolicies([...objects].map(networkPolicyFromObject));
 }

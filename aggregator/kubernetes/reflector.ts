@@ -1,38 +1,45 @@
-// One resource kept in step with the API server: list, then watch from the list's resourceVersion,
-// resume each watch from the last resourceVersion seen (events or BOOKMARKs), relist on 410 Gone,
-// and back off with jitter after errors. The store holds objects in their wire (JSON) form.
-import type { ConfigurationOptions, ObservableMiddleware, RequestContext, ResponseContext, Watch } from '@kubernetes/client-node';
-// The typed API's per-call middleware returns the library's own Observable stub, which the package
-// root does not re-export.
-import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+// One resource kept in step with the API server: list (in pages), then watch from the list's
+// resourceVersion, resume each watch from the last resourceVersion seen (events or BOOKMARKs),
+// relist on 410 Gone, and back off with jitter after errors. Objects are reduced to what netmatrix
+// reads as they arrive (list pages and watch events alike); the store holds only that.
+import type { KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
 import type { Backoff } from './backoff.js';
 import type { WatchKubeConfig } from './kubeconfig.js';
+import { getListPage, KubeApiError, type ListPage, type ListQuery } from './list.js';
 import { objectKey, type WireObject } from './objects.js';
 
-export interface ResourceListing {
-  readonly metadata?: { readonly resourceVersion?: string | undefined } | undefined;
-  readonly items: readonly unknown[];
-}
+export { KubeApiError } from './list.js';
 
-export interface ResourceSpec {
+export interface ResourceSpec<T> {
   /** The plural name RBAC uses: 'nodes'. */
   readonly resource: string;
   /** The API group, '' for core. */
   readonly group: string;
   /** The namespace the list and watch are limited to; null for cluster scope or all namespaces. */
   readonly namespace: string | null;
-  readonly watchPath: string;
+  /** The collection's path, for list and watch: '/api/v1/nodes'. */
+  readonly path: string;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
-  /** One typed list call of the library; `options` carries the signal that ends it at its deadline. */
-  readonly list: (options: ConfigurationOptions) => Promise<ResourceListing>;
-  /** Typed list items back to the wire form that watch events have. */
-  readonly toWire: (item: unknown) => WireObject;
+  /** An object in wire form (a list item, a watch event's object) to what is kept of it. */
+  readonly reduce: (o: WireObject) => T;
+}
+
+/** One request of a list: the library's KubeConfig and the page getter (list.ts; a test may wrap it). */
+export type PageGetter = (path: string, query: ListQuery, signal: AbortSignal) => Promise<ListPage>;
+
+export function pageGetter(kc: KubeConfig): PageGetter {
+  return (path, query, signal) => getListPage(kc, path, query, signal);
 }
 
 export interface ResourceStats {
+  /** Lists completed (each of one or more pages). */
   lists: number;
+  /** List requests answered (pages), the first page of each list included. */
+  pages: number;
+  /** Continue tokens the server no longer had (410 on a page after the first): the list started over. */
+  continueExpired: number;
   watches: number;
   /** Watches started again after one ended without an error (server close, disconnect, silence). */
   reconnects: number;
@@ -54,9 +61,21 @@ export interface ResourceState {
 export interface ReflectorDeps {
   readonly watch: Watch;
   readonly watchConfig: WatchKubeConfig;
+  readonly getPage: PageGetter;
   readonly log: Logger;
   readonly backoff: Backoff;
+  /** Items asked per list request (`limit`). */
+  readonly listPageSize: number;
+  /** Deadline of one list request: this much, plus listTimeoutPerObjectMs for each object expected (below). */
   readonly listTimeoutMs: number;
+  /**
+   * Added to a list request's deadline per object the list is expected to hold: the most of the objects
+   * stored, the last list's size and what the pages so far say (received + remainingItemCount). An API
+   * server that ignores `limit` (the watch cache with resourceVersion=0) sends the whole list at once.
+   */
+  readonly listTimeoutPerObjectMs: number;
+  /** A list request's deadline never exceeds this; it doubles after each list that ran out of time. */
+  readonly listTimeoutMaxMs: number;
   /** Asked of the server; it ends the watch after this long, and we reconnect. */
   readonly watchTimeoutSeconds: number;
   /** How long past watchTimeoutSeconds a silent watch is given before we end it ourselves. */
@@ -69,53 +88,34 @@ export interface ReflectorDeps {
 
 type WatchEnd = 'closed' | 'gone' | 'silent' | 'stopped';
 
-/** An error with the HTTP status the API answered, whichever way the library reported it. */
-export class KubeApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly verb: 'list' | 'watch',
-  ) {
-    super(message);
-  }
-}
-
 function statusOf(err: unknown): number | undefined {
-  const e = err as { code?: unknown; statusCode?: unknown } | null;
+  if (err instanceof KubeApiError) return err.status;
+  const e = err as { statusCode?: unknown } | null;
   if (typeof e?.statusCode === 'number') return e.statusCode; // the library's Watch
-  if (typeof e?.code === 'number') return e.code; // the generated API's ApiException
   return undefined;
 }
 
 function reasonOf(err: unknown): string {
-  const body = (err as { body?: unknown } | null)?.body;
-  if (typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string') return (body as { message: string }).message;
-  if (typeof body === 'string' && body !== '') {
-    try {
-      const parsed = JSON.parse(body) as { message?: unknown };
-      if (typeof parsed.message === 'string') return parsed.message;
-    } catch {
-      // not JSON: fall through to the error's own message
-    }
-  }
   return (err as Error | null)?.message?.split('\n')[0] ?? String(err);
 }
 
-/** Per-call options that put the list's deadline on its request (the generated API has no timeout). */
-function signalMiddleware(signal: AbortSignal): ConfigurationOptions {
-  const middleware: ObservableMiddleware = {
-    pre: (ctx: RequestContext) => {
-      ctx.setSignal(signal);
-      return of(ctx);
-    },
-    post: (ctx: ResponseContext) => of(ctx),
-  };
-  return { middleware: [middleware], middlewareMergeStrategy: 'append' };
-}
+/**
+ * Where a list starts (docs/kubernetes.md "Lists"). `cache`: resourceVersion=0, any version the API
+ * server's watch cache has, for the first list, when nothing has been seen that it could be older
+ * than. `notOlderThan`: the last resourceVersion seen with resourceVersionMatch=NotOlderThan, for a
+ * relist after a watch expired, so the view never goes back in time. `consistent`: no
+ * resourceVersion, the most recent state, after a list whose resourceVersion the server refused (410).
+ */
+type ListFrom = 'cache' | 'notOlderThan' | 'consistent';
 
-export class Reflector {
-  readonly objects = new Map<string, WireObject>();
-  readonly stats: ResourceStats = { lists: 0, watches: 0, reconnects: 0, gone: 0, errors: 0, events: 0, bookmarks: 0, silentWatches: 0 };
+/** A list started over: a continue token expired (410 on a later page). */
+class ContinueExpired extends Error {}
+
+export class Reflector<T> {
+  /** What is kept of each object, by namespace/name: the reduced form only. */
+  readonly objects = new Map<string, T>();
+  readonly stats: ResourceStats = { lists: 0, pages: 0, continueExpired: 0, watches: 0, reconnects: 0, gone: 0, errors: 0, events: 0, bookmarks: 0, silentWatches: 0 };
+  /** The last resourceVersion seen: where the next watch resumes. */
   resourceVersion = '';
   /** A list has completed at least once. */
   synced = false;
@@ -126,9 +126,18 @@ export class Reflector {
   private listAbort: AbortController | undefined;
   private endWatch: ((why: 'silent' | 'stopped') => void) | undefined;
   private wake: (() => void) | undefined;
+  /** A list is due (at start, after 410 Gone); the watch resumes from resourceVersion otherwise. */
+  private needList = true;
+  private listFrom: ListFrom = 'cache';
+  /** Objects in the last completed list: part of the next list's deadline. */
+  private lastListSize = 0;
+  /** Lists in a row that ran out of time: each doubles the next one's deadline. */
+  private listTimeouts = 0;
+  /** 410s in a row with no watch event between them: past the first, relists wait a backoff. */
+  private goneInARow = 0;
 
   constructor(
-    readonly spec: ResourceSpec,
+    readonly spec: ResourceSpec<T>,
     private readonly deps: ReflectorDeps,
   ) {}
 
@@ -150,22 +159,21 @@ export class Reflector {
     while (!this.stopped) {
       let verb: 'list' | 'watch' = 'list';
       try {
-        if (this.resourceVersion === '') await this.relist();
+        if (this.needList) await this.relist();
         if (this.stopped) break;
         verb = 'watch';
         const started = Date.now();
         const eventsBefore = this.stats.events + this.stats.bookmarks;
         const end = await this.watchOnce();
         if (end === 'stopped' || this.stopped) break;
+        const quiet = this.stats.events + this.stats.bookmarks === eventsBefore;
+        if (!quiet) this.goneInARow = 0;
         if (end === 'gone') {
-          this.stats.gone++;
-          this.resourceVersion = '';
-          log.info({ resource: this.spec.resource }, 'kubernetes watch expired (410 Gone), relisting');
+          await this.gone('watch');
           continue;
         }
         this.stats.reconnects++;
         log.debug({ resource: this.spec.resource, end, resourceVersion: this.resourceVersion }, 'kubernetes watch ended, resuming');
-        const quiet = this.stats.events + this.stats.bookmarks === eventsBefore;
         // A server that closes every watch at once would otherwise be hammered in a tight loop.
         if (quiet && Date.now() - started < this.deps.minWatchMs) await this.sleep(backoff.next());
         else backoff.reset();
@@ -173,9 +181,10 @@ export class Reflector {
         if (this.stopped) break;
         const status = statusOf(err);
         if (status === 410) {
-          this.stats.gone++;
-          this.resourceVersion = '';
-          log.info({ resource: this.spec.resource, verb }, 'kubernetes watch expired (410 Gone), relisting');
+          // A list whose resourceVersion is gone (an API server that ignores resourceVersionMatch
+          // reads NotOlderThan as Exact): the next one asks for the most recent state.
+          if (verb === 'list') this.listFrom = 'consistent';
+          await this.gone(verb);
           continue;
         }
         this.stats.errors++;
@@ -195,39 +204,140 @@ export class Reflector {
     }
   }
 
-  private async relist(): Promise<void> {
+  /**
+   * 410 Gone: relist. After a watch, at once the first time, and after a backoff when watches keep
+   * expiring with nothing delivered in between (a relist each time would hammer the API server).
+   */
+  private async gone(verb: 'list' | 'watch'): Promise<void> {
+    this.stats.gone++;
+    this.needList = true;
+    let delayMs = 0;
+    if (verb === 'watch') {
+      this.listFrom = 'notOlderThan';
+      this.goneInARow++;
+      if (this.goneInARow > 1) delayMs = this.deps.backoff.next();
+    }
+    if (verb === 'watch') this.deps.log.info({ resource: this.spec.resource, retryInMs: delayMs }, 'kubernetes watch expired (410 Gone), relisting');
+    else this.deps.log.info({ resource: this.spec.resource }, 'kubernetes list resourceVersion expired (410 Gone), listing the most recent state');
+    if (delayMs > 0) await this.sleep(delayMs);
+  }
+
+  /** The query of a list's first page. */
+  private firstPageQuery(): ListQuery {
+    const q: Record<string, string | number | undefined> = { limit: this.deps.listPageSize, labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector };
+    if (this.listFrom === 'notOlderThan' && this.resourceVersion !== '') {
+      q['resourceVersion'] = this.resourceVersion;
+      q['resourceVersionMatch'] = 'NotOlderThan';
+    } else if (this.listFrom !== 'consistent') q['resourceVersion'] = '0';
+    return q;
+  }
+
+  /** The deadline of one list request, for `expected` objects. */
+  private listDeadlineMs(expected: number): number {
+    const { listTimeoutMs, listTimeoutPerObjectMs, listTimeoutMaxMs } = this.deps;
+    const ms = (listTimeoutMs + listTimeoutPerObjectMs * expected) * 2 ** Math.min(this.listTimeouts, 16);
+    return Math.min(listTimeoutMaxMs, ms);
+  }
+
+  /** One list request with its deadline; a deadline that passes is a KubeApiError naming it. */
+  private async page(query: ListQuery, expected: number): Promise<ListPage> {
     const ctrl = new AbortController();
     this.listAbort = ctrl;
+    const deadlineMs = this.listDeadlineMs(expected);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       ctrl.abort();
-    }, this.deps.listTimeoutMs);
-    this.stats.lists++;
-    let listing: ResourceListing;
+    }, deadlineMs);
     try {
-      listing = await this.spec.list(signalMiddleware(ctrl.signal));
+      const page = await this.deps.getPage(this.spec.path, query, ctrl.signal);
+      this.stats.pages++;
+      return page;
     } catch (err) {
-      if (timedOut) throw new KubeApiError(`no answer within ${this.deps.listTimeoutMs} ms`, undefined, 'list');
+      if (timedOut) {
+        this.listTimeouts++;
+        throw new KubeApiError(`no answer within ${deadlineMs} ms`, undefined, 'list');
+      }
       throw err;
     } finally {
       clearTimeout(timer);
       this.listAbort = undefined;
     }
-    if (this.stopped) return;
-    this.objects.clear();
-    for (const item of listing.items) {
-      const o = this.spec.toWire(item);
-      this.objects.set(objectKey(o), o);
+  }
+
+  /**
+   * The whole list, page by page (limit/continue), each item reduced as its page arrives; it replaces
+   * the store at the end, so anything deleted while we were not watching disappears. A continue token
+   * that expired (410 on a later page) starts the list over once at once; a second time in the same
+   * list it is an error (backoff, counted).
+   */
+  private async relist(): Promise<void> {
+    let restarted = false;
+    for (;;) {
+      try {
+        await this.listOnce();
+        return;
+      } catch (err) {
+        if (!(err instanceof ContinueExpired) || this.stopped) throw err;
+        this.stats.continueExpired++;
+        this.deps.log.info({ resource: this.spec.resource, restarted }, 'kubernetes list continue token expired (410 Gone), listing again from the first page');
+        if (restarted) throw new KubeApiError('the continue token expired twice in one list', undefined, 'list');
+        restarted = true;
+      }
     }
-    this.resourceVersion = listing.metadata?.resourceVersion ?? '';
+  }
+
+  private async listOnce(): Promise<void> {
+    const next = new Map<string, T>();
+    let query = this.firstPageQuery();
+    let resourceVersion = '';
+    let remaining = 0;
+    let pages = 0;
+    for (;;) {
+      const expected = Math.max(this.objects.size, this.lastListSize, next.size + remaining, pages === 0 ? 0 : this.deps.listPageSize);
+      let page: ListPage;
+      try {
+        page = await this.page(query, expected);
+      } catch (err) {
+        if (pages > 0 && statusOf(err) === 410) throw new ContinueExpired((err as Error).message);
+        throw err;
+      }
+      if (this.stopped) return;
+      pages++;
+      for (const item of page.items) {
+        const o = item as WireObject;
+        next.set(objectKey(o), this.spec.reduce(o));
+      }
+      if (pages === 1) resourceVersion = page.resourceVersion;
+      remaining = page.remainingItemCount ?? 0;
+      if (page.continue === '') break;
+      // Later pages carry the token only: it holds the resourceVersion and where the list stopped.
+      query = { limit: this.deps.listPageSize, continue: page.continue, labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector };
+    }
+    this.objects.clear();
+    for (const [k, v] of next) this.objects.set(k, v);
+    this.lastListSize = next.size;
+    this.resourceVersion = resourceVersion;
+    this.needList = false;
+    this.listFrom = 'notOlderThan';
+    this.listTimeouts = 0;
+    this.stats.lists++;
     const firstSync = !this.synced;
     this.synced = true;
     this.lastError = undefined;
     this.deps.backoff.reset();
-    this.deps.log.debug({ resource: this.spec.resource, items: this.objects.size, resourceVersion: this.resourceVersion, firstSync }, 'kubernetes list done');
+    this.deps.log.debug({ resource: this.spec.resource, items: next.size, pages, resourceVersion, firstSync }, 'kubernetes list done');
     this.deps.onState({ resource: this.spec.resource, synced: true });
     this.deps.onChange();
+  }
+
+  /** Stores what is kept of an object; false when that is what was kept already (a change netmatrix does not read). */
+  private put(o: WireObject): boolean {
+    const key = objectKey(o);
+    const reduced = this.spec.reduce(o);
+    const old = this.objects.get(key);
+    this.objects.set(key, reduced);
+    return old === undefined || JSON.stringify(old) !== JSON.stringify(reduced);
   }
 
   /** One watch request, from this.resourceVersion until it ends; rejects on an error. */
@@ -278,13 +388,14 @@ export class Reflector {
         if (finished || endedBy !== undefined) return;
         armSilence();
         const o = obj as WireObject;
+        let changed = false;
         switch (type) {
           case 'ADDED':
           case 'MODIFIED':
-            this.objects.set(objectKey(o), o);
+            changed = this.put(o);
             break;
           case 'DELETED':
-            this.objects.delete(objectKey(o));
+            changed = this.objects.delete(objectKey(o));
             break;
           case 'BOOKMARK':
             this.stats.bookmarks++;
@@ -303,7 +414,7 @@ export class Reflector {
         }
         this.stats.events++;
         this.resourceVersion = o.metadata?.resourceVersion ?? this.resourceVersion;
-        this.deps.onChange();
+        if (changed) this.deps.onChange();
       };
 
       armSilence();
@@ -314,7 +425,7 @@ export class Reflector {
         labelSelector: this.spec.labelSelector,
         fieldSelector: this.spec.fieldSelector,
       };
-      watch.watch(this.spec.watchPath, query, onEvent, finish).then(
+      watch.watch(this.spec.path, query, onEvent, finish).then(
         (ctrl) => {
           if (finished) return void ctrl.abort();
           controller = ctrl;

@@ -1,15 +1,25 @@
 // Watches the Kubernetes objects netmatrix needs (Nodes, the DNS Service and its EndpointSlices,
 // NetworkPolicies) and hands the aggregator the full current view of each after every change.
-import { CoreV1Api, DiscoveryV1Api, NetworkingV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
-// Not re-exported by the package root; the typed list calls return class instances whose field
-// names differ from the wire form in places (ipBlock.except is `_except`), and watch events arrive
-// in wire form, so list items are serialized back to keep one form in the store.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
 import { jitteredBackoff } from './backoff.js';
 import { WatchKubeConfig, loadKubeConfig } from './kubeconfig.js';
-import { dnsFromObjects, networkPoliciesFromObjects, nodesFromObjects, type KubeDns, type KubeNetworkPolicy, type KubeNode, type WireObject } from './objects.js';
-import { Reflector, type ResourceSpec, type ResourceState, type ResourceStats } from './reflector.js';
+import {
+  dnsView,
+  networkPolicyFromObject,
+  nodeFromObject,
+  serviceFromObject,
+  sliceFromObject,
+  sortNodes,
+  sortPolicies,
+  ZONE_LABEL,
+  type KubeDns,
+  type KubeNetworkPolicy,
+  type KubeNode,
+  type KubeService,
+  type KubeSlice,
+} from './objects.js';
+import { pageGetter, Reflector, type PageGetter, type ResourceSpec, type ResourceState, type ResourceStats } from './reflector.js';
 
 export { kubernetesAvailable } from './available.js';
 export type { KubeDns, KubeDnsEndpoint, KubeNetworkPolicy, KubeNode } from './objects.js';
@@ -32,8 +42,14 @@ export interface KubeWatchOptions {
   readonly onState?: (s: ResourceState) => void;
   /** How long start() waits for the first list of every resource. */
   readonly startTimeoutMs?: number;
-  /** Deadline of a list request, and of the response headers of a watch request. */
+  /** Items asked per list request (`limit`); the API server may send more (see docs/kubernetes.md). */
+  readonly listPageSize?: number;
+  /** Deadline of a list request (plus listTimeoutPerObjectMs per object expected), and of the response headers of a watch request. */
   readonly listTimeoutMs?: number;
+  /** Added to a list request's deadline per object expected in it. */
+  readonly listTimeoutPerObjectMs?: number;
+  /** The most a list request's deadline grows to. */
+  readonly listTimeoutMaxMs?: number;
   /** timeoutSeconds asked of the server for each watch. */
   readonly watchTimeoutSeconds?: number;
   /** Extra time a watch may stay silent past watchTimeoutSeconds before it is restarted. */
@@ -41,13 +57,18 @@ export interface KubeWatchOptions {
   readonly debounceMs?: number;
   /** For tests: the jitter source. */
   readonly random?: () => number;
+  /** For tests: wraps the list requests (to watch what they ask). */
+  readonly wrapGetPage?: (get: PageGetter) => PageGetter;
 }
 
 export const KUBE_WATCH_DEFAULTS = {
   backoffInitialMs: 500,
   backoffMaxMs: 30_000,
   startTimeoutMs: 30_000,
+  listPageSize: 500,
   listTimeoutMs: 15_000,
+  listTimeoutPerObjectMs: 2,
+  listTimeoutMaxMs: 300_000,
   watchTimeoutSeconds: 300,
   watchSlackMs: 30_000,
   debounceMs: 100,
@@ -63,44 +84,23 @@ export function parseDnsService(s: string): { namespace: string; name: string } 
   return { namespace: m[1] as string, name: m[3] as string };
 }
 
-function wire(type: string): (item: unknown) => WireObject {
-  return (item) => ObjectSerializer.serialize(item, type, '') as WireObject;
-}
+type AnySpec = ResourceSpec<KubeNode> | ResourceSpec<KubeService> | ResourceSpec<KubeSlice> | ResourceSpec<KubeNetworkPolicy>;
 
-function resourceSpecs(kc: KubeConfig, dns: { namespace: string; name: string }): ResourceSpec[] {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
-  const networking = kc.makeApiClient(NetworkingV1Api);
+function resourceSpecs(dns: { namespace: string; name: string }, zoneLabel: string): AnySpec[] {
   const sliceSelector = `kubernetes.io/service-name=${dns.name}`;
   const serviceSelector = `metadata.name=${dns.name}`;
   return [
-    { resource: 'nodes', group: '', namespace: null, watchPath: '/api/v1/nodes', list: (o) => core.listNode({}, o), toWire: wire('V1Node') },
-    {
-      resource: 'services',
-      group: '',
-      namespace: dns.namespace,
-      watchPath: `/api/v1/namespaces/${dns.namespace}/services`,
-      fieldSelector: serviceSelector,
-      list: (o) => core.listNamespacedService({ namespace: dns.namespace, fieldSelector: serviceSelector }, o),
-      toWire: wire('V1Service'),
-    },
+    { resource: 'nodes', group: '', namespace: null, path: '/api/v1/nodes', reduce: (o) => nodeFromObject(o, zoneLabel) },
+    { resource: 'services', group: '', namespace: dns.namespace, path: `/api/v1/namespaces/${dns.namespace}/services`, fieldSelector: serviceSelector, reduce: serviceFromObject },
     {
       resource: 'endpointslices',
       group: 'discovery.k8s.io',
       namespace: dns.namespace,
-      watchPath: `/apis/discovery.k8s.io/v1/namespaces/${dns.namespace}/endpointslices`,
+      path: `/apis/discovery.k8s.io/v1/namespaces/${dns.namespace}/endpointslices`,
       labelSelector: sliceSelector,
-      list: (o) => discovery.listNamespacedEndpointSlice({ namespace: dns.namespace, labelSelector: sliceSelector }, o),
-      toWire: wire('V1EndpointSlice'),
+      reduce: sliceFromObject,
     },
-    {
-      resource: 'networkpolicies',
-      group: 'networking.k8s.io',
-      namespace: null,
-      watchPath: '/apis/networking.k8s.io/v1/networkpolicies',
-      list: (o) => networking.listNetworkPolicyForAllNamespaces({}, o),
-      toWire: wire('V1NetworkPolicy'),
-    },
+    { resource: 'networkpolicies', group: 'networking.k8s.io', namespace: null, path: '/apis/networking.k8s.io/v1/networkpolicies', reduce: networkPolicyFromObject },
   ];
 }
 
@@ -113,7 +113,7 @@ const VIEW_RESOURCES: Record<View, readonly string[]> = {
 export class KubeWatcher {
   private readonly o: KubeWatchOptions & typeof KUBE_WATCH_DEFAULTS;
   private readonly dns: { namespace: string; name: string };
-  private readonly reflectors = new Map<string, Reflector>();
+  private readonly reflectors = new Map<string, Reflector<unknown>>();
   private readonly debounce = new Map<View, NodeJS.Timeout>();
   private readonly lastEmitted = new Map<View, string>();
   private startWait: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
@@ -146,14 +146,19 @@ export class KubeWatcher {
       }, this.o.startTimeoutMs);
       this.startWait = { resolve, reject, timer };
     });
-    for (const spec of resourceSpecs(kc, this.dns)) {
+    const getPage = this.o.wrapGetPage ? this.o.wrapGetPage(pageGetter(kc)) : pageGetter(kc);
+    for (const spec of resourceSpecs(this.dns, this.o.zoneLabel ?? ZONE_LABEL)) {
       const watchConfig = new WatchKubeConfig(kc, this.o.listTimeoutMs);
-      const reflector = new Reflector(spec, {
+      const reflector = new Reflector<unknown>(spec as ResourceSpec<unknown>, {
         watch: new Watch(watchConfig),
         watchConfig,
+        getPage,
         log: this.o.log,
         backoff: jitteredBackoff(this.o.backoffInitialMs, this.o.backoffMaxMs, this.o.random),
+        listPageSize: this.o.listPageSize,
         listTimeoutMs: this.o.listTimeoutMs,
+        listTimeoutPerObjectMs: this.o.listTimeoutPerObjectMs,
+        listTimeoutMaxMs: this.o.listTimeoutMaxMs,
         watchTimeoutSeconds: this.o.watchTimeoutSeconds,
         watchSlackMs: this.o.watchSlackMs,
         minWatchMs: 1000,
@@ -181,7 +186,7 @@ export class KubeWatcher {
   }
 
   get stats(): KubeWatchStats {
-    const total: ResourceStats = { lists: 0, watches: 0, reconnects: 0, gone: 0, errors: 0, events: 0, bookmarks: 0, silentWatches: 0 };
+    const total: ResourceStats = { lists: 0, pages: 0, continueExpired: 0, watches: 0, reconnects: 0, gone: 0, errors: 0, events: 0, bookmarks: 0, silentWatches: 0 };
     const byResource: Record<string, ResourceStats> = {};
     for (const [name, r] of this.reflectors) {
       byResource[name] = { ...r.stats };
@@ -193,6 +198,11 @@ export class KubeWatcher {
   /** The resourceVersion each resource would resume its watch from ('' = it will relist). */
   resourceVersions(): Record<string, string> {
     return Object.fromEntries([...this.reflectors].map(([name, r]) => [name, r.resourceVersion]));
+  }
+
+  /** What is kept of each object of a resource, by namespace/name (the reduced form; for tests and diagnosis). */
+  stored(resource: string): ReadonlyMap<string, unknown> {
+    return this.reflectors.get(resource)?.objects ?? new Map();
   }
 
   private unsyncedSummary(): string {
@@ -231,11 +241,11 @@ export class KubeWatcher {
   private emit(view: View): void {
     const rs = VIEW_RESOURCES[view].map((name) => this.reflectors.get(name));
     if (rs.some((r) => !r?.synced)) return; // a partial view would look like deletions
-    const objects = (name: string): WireObject[] => [...(this.reflectors.get(name)?.objects.values() ?? [])];
+    const objects = <T>(name: string): T[] => [...((this.reflectors.get(name)?.objects.values() ?? []) as Iterable<T>)];
     let value: readonly KubeNode[] | KubeDns | readonly KubeNetworkPolicy[];
-    if (view === 'nodes') value = nodesFromObjects(objects('nodes'), this.o.zoneLabel);
-    else if (view === 'dns') value = dnsFromObjects(objects('services')[0], objects('endpointslices'));
-    else value = networkPoliciesFromObjects(objects('networkpolicies'));
+    if (view === 'nodes') value = sortNodes(objects<KubeNode>('nodes'));
+    else if (view === 'dns') value = dnsView(objects<KubeService>('services')[0], objects<KubeSlice>('endpointslices'));
+    else value = sortPolicies(objects<KubeNetworkPolicy>('networkpolicies'));
     const json = JSON.stringify(value);
     if (this.lastEmitted.get(view) === json) return;
     this.lastEmitted.set(view, json);

@@ -78,7 +78,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
     const k = src.kubernetes;
     new Counter({
       name: 'netmatrix_kubernetes_watch_total',
-      help: 'Kubernetes API activity by resource and what: list, watch, reconnect, gone (410, then a relist), error, event, bookmark, silent (a watch ended for silence).',
+      help: 'Kubernetes API activity by resource and what: list (completed), page (list requests answered), continue_expired (a list started over), watch, reconnect, gone (410, then a relist), error, event, bookmark, silent (a watch ended for silence).',
       labelNames: ['resource', 'what'],
       registers: [registry],
       collect() {
@@ -86,7 +86,7 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
         const s = k().stats;
         if (!s) return;
         for (const [resource, r] of Object.entries(s.byResource)) {
-          for (const [what, v] of [['list', r.lists], ['watch', r.watches], ['reconnect', r.reconnects], ['gone', r.gone], ['error', r.errors], ['event', r.events], ['bookmark', r.bookmarks], ['silent', r.silentWatches]] as const) {
+          for (const [what, v] of [['list', r.lists], ['page', r.pages], ['continue_expired', r.continueExpired], ['watch', r.watches], ['reconnect', r.reconnects], ['gone', r.gone], ['error', r.errors], ['event', r.events], ['bookmark', r.bookmarks], ['silent', r.silentWatches]] as const) {
             this.inc({ resource, what }, v);
           }
         }

@@ -1,9 +1,16 @@
 // A fake Kubernetes API server on 127.0.0.1:0 speaking enough of the API for the kinds netmatrix
-// watches (Nodes, Services, EndpointSlices, NetworkPolicies): lists with a resourceVersion, watches
+// watches (Nodes, Services, EndpointSlices, NetworkPolicies): lists with a resourceVersion, paged
+// with limit/continue over a snapshot (410 Expired for a continue token it no longer has), watches
 // streaming newline-delimited JSON events from a resourceVersion, BOOKMARKs, 410 Gone after a
 // compaction (as an HTTP answer or as an ERROR event), disconnects, slow or missing answers, and
 // 403s. Tests mutate objects through its API; each mutation bumps the one resourceVersion counter
-// (as etcd does) and reaches the open watches.
+// (as etcd does) and reaches the open watches. Every request is recorded (query, status, items).
+//
+// Lists follow the API concepts page's table: resourceVersion=0 is "any" (the watch cache; with
+// cacheIgnoresLimit, as API servers whose watch cache cannot page, the whole list in one answer
+// whatever the limit); resourceVersionMatch=NotOlderThan is served at the current version (with
+// ignoreResourceVersionMatch, as servers older than 1.19, it is read as an exact version: 410 when
+// compacted); no resourceVersion is the most recent state.
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -81,6 +88,15 @@ export interface RequestRecord {
   readonly query: Readonly<Record<string, string>>;
   /** The status answered (a watch answered 200 that later sends ERROR is recorded as 200). */
   status: number;
+  /** A list answered 200: the items in it, and whether it ended with a continue token. */
+  items?: number;
+  continued?: boolean;
+}
+
+/** A list's items at its resourceVersion, kept for its continue tokens. */
+interface ListSnapshot {
+  readonly rv: number;
+  readonly items: readonly KubeObject[];
 }
 
 interface OpenWatch {
@@ -123,6 +139,18 @@ export interface FakeKubeApi {
   hang(kind: FakeKind | 'all', verbs: readonly ('list' | 'watch')[] | null): void;
   /** Delay list answers by this many ms. */
   delayLists(ms: number): void;
+  /** As API servers whose watch cache cannot page: resourceVersion=0 lists come whole, whatever the limit. */
+  cacheIgnoresLimit: boolean;
+  /** As API servers older than 1.19: resourceVersionMatch is ignored (NotOlderThan with a limit reads as exact). */
+  ignoreResourceVersionMatch: boolean;
+  /** Forget every continue token handed out: the next page asked with one gets 410 Expired. */
+  expireContinues(): void;
+  /** Called after each list answer (a test can change the state between pages). */
+  onList(fn: ((r: RequestRecord) => void) | null): void;
+  /** Requests of a kind and verb received so far. */
+  count(kind: FakeKind, verb: 'list' | 'watch'): number;
+  /** The objects of a kind as stored now (wire form, with their resourceVersion). */
+  objects(kind: FakeKind): KubeObject[];
   openWatches(kind?: FakeKind): number;
   /** TCP connections the server has open right now. */
   openConnections(): number;
@@ -169,6 +197,11 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   let listDelayMs = 0;
   let goneAs: 'http' | 'event' = 'http';
   let honourTimeoutSeconds = true;
+  let cacheIgnoresLimit = false;
+  let ignoreResourceVersionMatch = false;
+  const continues = new Map<string, { snapshot: ListSnapshot; offset: number }>();
+  let continueSeq = 0;
+  let listHook: ((r: RequestRecord) => void) | null = null;
   const token = 'fake-token-for-tests';
   const store = new Map<FakeKind, Map<string, KubeObject>>();
   const history = new Map<FakeKind, HistoryEvent[]>();
@@ -247,7 +280,45 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     const items = [...(store.get(route.kind)?.values() ?? [])].filter((o) => matches(o, route.namespace, query));
 
     if (verb === 'list') {
-      const send = (): void => answer(200, { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata: { resourceVersion: String(rv) }, items });
+      const limit = Number(query['limit'] ?? 0);
+      const token = query['continue'] ?? '';
+      const from = query['resourceVersion'] ?? '';
+      const match = ignoreResourceVersionMatch ? '' : (query['resourceVersionMatch'] ?? '');
+      let snapshot: ListSnapshot;
+      let offset = 0;
+      if (token !== '') {
+        if (from !== '' && from !== '0') return answer(400, status(400, 'BadRequest', 'specifying resource version is not allowed when using continue'));
+        const c = continues.get(token);
+        if (!c) {
+          return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.'));
+        }
+        ({ snapshot, offset } = c);
+      } else {
+        // Exact: the state at an older version, which the fake keeps only until a compaction.
+        const exact = match === 'Exact' || (match === '' && from !== '' && from !== '0' && limit > 0);
+        if (exact && Number(from) !== rv) {
+          if (Number(from) < compactedRV) return answer(410, status(410, 'Expired', `The resourceVersion for the provided list is too old.`));
+          return answer(400, status(400, 'BadRequest', `fake-kube-api: an exact list at ${from} (now ${rv}) is not served`));
+        }
+        snapshot = { rv, items: items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) };
+      }
+      const whole = limit <= 0 || (from === '0' && token === '' && cacheIgnoresLimit);
+      const page = whole ? snapshot.items.slice(offset) : snapshot.items.slice(offset, offset + limit);
+      const rest = snapshot.items.length - offset - page.length;
+      const metadata: Record<string, unknown> = { resourceVersion: String(snapshot.rv) };
+      if (rest > 0) {
+        const next = `c${++continueSeq}`;
+        continues.set(next, { snapshot, offset: offset + page.length });
+        metadata['continue'] = next;
+        // As the API server: no estimate with selectors.
+        if (!query['labelSelector'] && !query['fieldSelector']) metadata['remainingItemCount'] = rest;
+      }
+      const send = (): void => {
+        answer(200, { kind: `${info.kind}List`, apiVersion: info.apiVersion, metadata, items: page });
+        record.items = page.length;
+        record.continued = rest > 0;
+        listHook?.(record);
+      };
       if (listDelayMs > 0) {
         const t = setTimeout(send, listDelayMs);
         res.on('close', () => clearTimeout(t));
@@ -337,6 +408,24 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     set honourTimeoutSeconds(v) {
       honourTimeoutSeconds = v;
     },
+    get cacheIgnoresLimit() {
+      return cacheIgnoresLimit;
+    },
+    set cacheIgnoresLimit(v) {
+      cacheIgnoresLimit = v;
+    },
+    get ignoreResourceVersionMatch() {
+      return ignoreResourceVersionMatch;
+    },
+    set ignoreResourceVersionMatch(v) {
+      ignoreResourceVersionMatch = v;
+    },
+    expireContinues: () => continues.clear(),
+    onList: (fn) => {
+      listHook = fn;
+    },
+    count: (kind, verb) => requests.filter((r) => r.kind === kind && r.verb === verb).length,
+    objects: (kind) => [...(store.get(kind)?.values() ?? [])],
     resourceVersion: () => rv,
     add: (kind, obj) => mutate(kind, 'ADDED', obj),
     modify: (kind, obj) => {
@@ -351,6 +440,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     compact: () => {
       compactedRV = rv;
       for (const h of history.values()) h.length = 0;
+      continues.clear();
     },
     sendGone: (kind) => {
       for (const w of [...watches]) {
@@ -392,7 +482,12 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 
 // Builders for the objects, in wire form, with documentation addresses (RFC 5737).
 
-export function makeNode(name: string, o: { ips?: string[]; zone?: string; legacyZone?: string; podCIDRs?: string[]; podCIDR?: string; ready?: boolean; unschedulable?: boolean } = {}): KubeObject {
+/**
+ * A Node in wire form. `images` adds that many container images to status.images (with
+ * status.nodeInfo and the other conditions), as a real kubelet reports them: a real Node is some
+ * 5-20 KiB of JSON, of which netmatrix reads a few hundred bytes.
+ */
+export function makeNode(name: string, o: { ips?: string[]; zone?: string; legacyZone?: string; podCIDRs?: string[]; podCIDR?: string; ready?: boolean; unschedulable?: boolean; images?: number; heartbeat?: string } = {}): KubeObject {
   const labels: Record<string, string> = { 'kubernetes.io/hostname': name };
   if (o.zone !== undefined) labels['topology.kubernetes.io/zone'] = o.zone;
   if (o.legacyZone !== undefined) labels['failure-domain.beta.kubernetes.io/zone'] = o.legacyZone;
@@ -400,17 +495,27 @@ export function makeNode(name: string, o: { ips?: string[]; zone?: string; legac
   if (o.podCIDRs) spec['podCIDRs'] = o.podCIDRs;
   if (o.podCIDR) spec['podCIDR'] = o.podCIDR;
   if (o.unschedulable) spec['unschedulable'] = true;
-  return {
-    metadata: { name, labels, creationTimestamp: '2026-01-01T00:00:00Z' },
-    spec,
-    status: {
-      addresses: [...(o.ips ?? []).map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: name }],
-      conditions: [
-        { type: 'MemoryPressure', status: 'False' },
-        { type: 'Ready', status: o.ready === false ? 'False' : 'True', lastHeartbeatTime: '2026-01-01T00:00:00Z' },
-      ],
-    },
+  const heartbeat = o.heartbeat ?? '2026-01-01T00:00:00Z';
+  const status: Record<string, unknown> = {
+    addresses: [...(o.ips ?? []).map((address) => ({ type: 'InternalIP', address })), { type: 'Hostname', address: name }],
+    conditions: [
+      { type: 'MemoryPressure', status: 'False' },
+      { type: 'Ready', status: o.ready === false ? 'False' : 'True', lastHeartbeatTime: heartbeat },
+    ],
   };
+  if (o.images !== undefined) {
+    for (const type of ['DiskPressure', 'PIDPressure', 'NetworkUnavailable']) {
+      (status['conditions'] as object[]).push({ type, status: 'False', lastHeartbeatTime: heartbeat, lastTransitionTime: '2026-01-01T00:00:00Z', reason: `Kubelet${type}`, message: `kubelet reports no ${type}` });
+    }
+    status['capacity'] = { cpu: '16', memory: '65842896Ki', pods: '110', 'ephemeral-storage': '203070420Ki' };
+    status['allocatable'] = { cpu: '15800m', memory: '64740560Ki', pods: '110', 'ephemeral-storage': '187149698101' };
+    status['nodeInfo'] = { machineID: 'f'.repeat(32), systemUUID: 'ec2f0000-0000-0000-0000-000000000000', bootID: '00000000-0000-0000-0000-000000000000', kernelVersion: '6.1.0-18-cloud-amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', containerRuntimeVersion: 'containerd://1.7.13', kubeletVersion: 'v1.30.2', kubeProxyVersion: 'v1.30.2', operatingSystem: 'linux', architecture: 'amd64' };
+    status['images'] = Array.from({ length: o.images }, (_, i) => ({
+      names: [`registry.example/team-${i % 17}/service-${i}@sha256:${'0123456789abcdef'.repeat(4)}`, `registry.example/team-${i % 17}/service-${i}:v1.${i}.0`],
+      sizeBytes: 50_000_000 + i * 1_000_003,
+    }));
+  }
+  return { metadata: { name, labels, creationTimestamp: '2026-01-01T00:00:00Z' }, spec, status };
 }
 
 export function makeService(namespace: string, name: string, clusterIPs: string[]): KubeObject {

@@ -1,6 +1,6 @@
 // The pure derivations from wire-form objects.
 import t from 'tap';
-import { dnsFromObjects, networkPolicyFromObject, nodeFromObject, objectKey, type WireObject } from '../../../aggregator/kubernetes/objects.js';
+import { dnsFromObjects, dnsView, networkPolicyFromObject, nodeFromObject, objectKey, serviceFromObject, sliceFromObject, type WireObject } from '../../../aggregator/kubernetes/objects.js';
 import { makeEndpointSlice, makeNode, makeService } from '../../helpers/fake-kube-api.js';
 
 const wire = (o: unknown): WireObject => o as WireObject;
@@ -44,6 +44,21 @@ t.test('dnsFromObjects', async (t) => {
   t.same(dnsFromObjects(undefined, []), { clusterIPs: [], port: 53, endpoints: [] }, 'no service yet');
   t.same(dnsFromObjects(wire({ metadata: { name: 'x' }, spec: { clusterIP: '198.51.100.20' } }), []).clusterIPs, ['198.51.100.20'], 'clusterIP when clusterIPs is absent');
   t.same(dnsFromObjects(wire({ metadata: { name: 'x' }, spec: { clusterIP: 'None', clusterIPs: ['None'] } }), []).clusterIPs, [], 'headless');
+});
+
+t.test('the reduced forms kept of a Service and an EndpointSlice', async (t) => {
+  t.same(serviceFromObject(wire(makeService('kube-system', 'kube-dns', ['198.51.100.10', '2001:db8:53::a']))), { clusterIPs: ['198.51.100.10', '2001:db8:53::a'] });
+  const slice = wire(makeEndpointSlice('kube-system', 's', 'kube-dns', [{ ip: '203.0.113.2', pod: 'p1', node: 'n1', ready: false }, { ip: '203.0.113.3' }], 1053));
+  t.same(sliceFromObject(slice), {
+    key: 'kube-system/s',
+    dnsPort: 1053,
+    endpoints: [
+      { name: 'p1', address: '203.0.113.2', ready: false, node: 'n1' },
+      { name: '203.0.113.3', address: '203.0.113.3', ready: true, node: null },
+    ],
+  }, 'labels, ports other than dns/UDP, conditions other than ready are not kept');
+  t.same(sliceFromObject(wire({ metadata: { name: 'f', namespace: 'ns' }, addressType: 'FQDN', endpoints: [{ addresses: ['dns.example.'] }], ports: [{ name: 'dns', protocol: 'UDP', port: 53 }] })), { key: 'ns/f', dnsPort: null, endpoints: [] });
+  t.same(dnsView(undefined, [sliceFromObject(slice)]), dnsFromObjects(undefined, [slice]), 'the view of reduced objects is the view of the objects');
 });
 
 t.test('networkPolicyFromObject', async (t) => {

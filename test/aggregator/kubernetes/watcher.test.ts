@@ -94,8 +94,10 @@ t.test('the first list of every resource gives nodes, DNS and network policies',
 
   const lists = h.fake.requests.filter((r) => r.verb === 'list');
   t.same(lists.map((r) => r.kind).sort(), ['endpointslices', 'networkpolicies', 'nodes', 'services']);
-  t.same(lists.find((r) => r.kind === 'endpointslices')?.query, { labelSelector: 'kubernetes.io/service-name=kube-dns' });
-  t.same(lists.find((r) => r.kind === 'services')?.query, { fieldSelector: 'metadata.name=kube-dns' });
+  // The first list of each: from the watch cache (resourceVersion=0), in pages of 500.
+  t.same(lists.find((r) => r.kind === 'endpointslices')?.query, { labelSelector: 'kubernetes.io/service-name=kube-dns', limit: '500', resourceVersion: '0' });
+  t.same(lists.find((r) => r.kind === 'services')?.query, { fieldSelector: 'metadata.name=kube-dns', limit: '500', resourceVersion: '0' });
+  t.same(lists.find((r) => r.kind === 'nodes')?.query, { limit: '500', resourceVersion: '0' });
   t.same(lists.find((r) => r.kind === 'services')?.namespace, NS);
   await waitFor('four watches open', () => h.fake.openWatches() === 4);
   for (const kind of ['nodes', 'services', 'endpointslices', 'networkpolicies']) {
@@ -238,6 +240,9 @@ for (const goneAs of ['http', 'event'] as const) {
     t.equal(s?.errors, 0, '410 is not an error');
     t.equal(watchRequests(h, 'nodes')[1]?.status, goneAs === 'http' ? 410 : 200);
     t.ok(h.sink.find('kubernetes watch expired (410 Gone), relisting'));
+    // The relist is never older than what the expired watch had seen.
+    const relist = h.fake.requests.filter((r) => r.kind === 'nodes' && r.verb === 'list')[1];
+    t.same(relist?.query, { limit: '500', resourceVersion: watchRequests(h, 'nodes')[1]?.resourceVersion, resourceVersionMatch: 'NotOlderThan' });
     await waitFor('watch from the new list', () => h.fake.openWatches('nodes') === 1);
     t.equal(watchRequests(h, 'nodes').at(-1)?.resourceVersion, String(h.fake.resourceVersion()));
   });
