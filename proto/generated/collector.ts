@@ -20,6 +20,7 @@ import type { Plan as _netmatrix_v1_Plan, Plan__Output as _netmatrix_v1_Plan__Ou
 import type { ProbeResult as _netmatrix_v1_ProbeResult, ProbeResult__Output as _netmatrix_v1_ProbeResult__Output } from './netmatrix/v1/ProbeResult.js';
 import type { Report as _netmatrix_v1_Report, Report__Output as _netmatrix_v1_Report__Output } from './netmatrix/v1/Report.js';
 import type { ResolverView as _netmatrix_v1_ResolverView, ResolverView__Output as _netmatrix_v1_ResolverView__Output } from './netmatrix/v1/ResolverView.js';
+import type { Sampling as _netmatrix_v1_Sampling, Sampling__Output as _netmatrix_v1_Sampling__Output } from './netmatrix/v1/Sampling.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -53,6 +54,7 @@ export interface ProtoGrpcType {
       ProbeResult: MessageTypeDefinition<_netmatrix_v1_ProbeResult, _netmatrix_v1_ProbeResult__Output>
       Report: MessageTypeDefinition<_netmatrix_v1_Report, _netmatrix_v1_Report__Output>
       ResolverView: MessageTypeDefinition<_netmatrix_v1_ResolverView, _netmatrix_v1_ResolverView__Output>
+      Sampling: MessageTypeDefinition<_netmatrix_v1_Sampling, _netmatrix_v1_Sampling__Output>
     }
   }
 }

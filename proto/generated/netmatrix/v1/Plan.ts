@@ -4,6 +4,7 @@ import type { Peer as _netmatrix_v1_Peer, Peer__Output as _netmatrix_v1_Peer__Ou
 import type { ProbeKind as _netmatrix_v1_ProbeKind, ProbeKind__Output as _netmatrix_v1_ProbeKind__Output } from '../../netmatrix/v1/ProbeKind.js';
 import type { DnsServer as _netmatrix_v1_DnsServer, DnsServer__Output as _netmatrix_v1_DnsServer__Output } from '../../netmatrix/v1/DnsServer.js';
 import type { DnsQuestion as _netmatrix_v1_DnsQuestion, DnsQuestion__Output as _netmatrix_v1_DnsQuestion__Output } from '../../netmatrix/v1/DnsQuestion.js';
+import type { Sampling as _netmatrix_v1_Sampling, Sampling__Output as _netmatrix_v1_Sampling__Output } from '../../netmatrix/v1/Sampling.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Plan {
@@ -16,6 +17,7 @@ export interface Plan {
   'dnsQuestions'?: (_netmatrix_v1_DnsQuestion)[];
   'dnsNxZone'?: (string);
   'dnsTcpCheck'?: (boolean);
+  'sampling'?: (_netmatrix_v1_Sampling | null);
 }
 
 export interface Plan__Output {
@@ -28,4 +30,5 @@ export interface Plan__Output {
   'dnsQuestions': (_netmatrix_v1_DnsQuestion__Output)[];
   'dnsNxZone': (string);
   'dnsTcpCheck': (boolean);
+  'sampling': (_netmatrix_v1_Sampling__Output | null);
 }
