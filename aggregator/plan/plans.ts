@@ -1,9 +1,12 @@
 // The plan agents are sent: the planner's peers plus the probe settings and the
-// DNS section, under an epoch. The epoch moves forward exactly when an input
-// changes, and that is told by version counters and identities (the registry's
+// DNS section, under an epoch. The epoch changes exactly when an input changes,
+// and that is told by version counters and identities (the registry's
 // setVersion, a settings counter, the DNS section's object), never by comparing
 // plans: so "has the plan changed?" costs O(1), and with a shared planner the
-// whole plan is built once per epoch, not once per agent.
+// whole plan is built once per epoch, not once per agent. The epoch itself is a
+// fingerprint of those inputs, so replicas that see the same inputs send the
+// same epoch, whenever they started (docs/architecture.md "High availability").
+import { createHash } from 'node:crypto';
 import type { PairKind } from '../../common/vocabulary.js';
 import type { DnsQuestion, DnsServerSpec } from '../dns/servers.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
@@ -76,15 +79,15 @@ export class PlanBook {
   }
 
   /**
-   * The epoch moves forward whenever the node set (or a node's addresses, zone
-   * or port), the settings or the DNS section changed, and only then. It is
-   * taken from the wall clock (and never goes back), so a restarted aggregator
-   * does not hand out epochs lower than the ones its agents already saw.
+   * The epoch changes whenever the node set (or a node's addresses, zone or
+   * port), the settings or the DNS section changed, and only then. It is the
+   * fingerprint of those inputs (planEpoch), not a time: a replica that started
+   * later, or restarted, sends the epoch the others send for the same inputs.
    */
   currentEpoch(): number {
     const dns = this.dns();
     if (this.seenNodes !== this.nodes.setVersion || this.seenSettings !== this.settingsVersion || this.seenDns !== dns) {
-      this.epoch = Math.max(this.epoch + 1, Math.floor(this.now()));
+      this.epoch = planEpoch(this.list(), this.settings, dns);
       this.seenNodes = this.nodes.setVersion;
       this.seenSettings = this.settingsVersion;
       this.seenDns = dns;
@@ -129,4 +132,22 @@ export class PlanBook {
 
 function toPeer(n: NodeRecord): PlanPeer {
   return { nodeName: n.name, podIps: n.podIPs, nodeIps: n.nodeIPs, zone: n.zone, responderPort: n.responderPort };
+}
+
+/**
+ * The epoch of a plan's inputs: 52 bits of the SHA-256 of the node list (in the
+ * registry's name order: name, pod IPs, node IPs, zone, responder port), the
+ * probe settings and the DNS section, never 0 (proto3's unset). The same inputs
+ * give the same epoch on every replica and after a restart; other inputs give
+ * another (a collision, 2^-52 per change, would leave a change unpushed until
+ * the next). An input added to the plan must be added here too. An agent with
+ * several replicas follows the highest epoch: while replicas disagree (one has
+ * not seen a change yet), every agent follows the same one of them.
+ */
+export function planEpoch(nodes: readonly NodeRecord[], settings: ProbeSettings, dns: DnsPlan): number {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([settings.kinds, settings.intervalMs, settings.timeoutMs, dns.servers, dns.questions, dns.nxZone, dns.tcpCheck]));
+  for (const n of nodes) h.update(JSON.stringify([n.name, n.podIPs, n.nodeIPs, n.zone, n.responderPort]));
+  const epoch = parseInt(h.digest('hex').slice(0, 13), 16);
+  return epoch === 0 ? 1 : epoch;
 }

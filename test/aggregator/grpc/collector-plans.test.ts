@@ -51,7 +51,7 @@ t.test('full mesh: every agent gets the same bytes, naming every node (itself to
   const before = { ...srv.stats };
   const epoch = srv.plans.currentEpoch();
   srv.nodes.upsert(node(1), Date.now());
-  await Promise.all(agents.map((a) => a.waitForPlan((e) => e > epoch, 'the new epoch')));
+  await Promise.all(agents.map((a) => a.waitForPlan((e) => e !== epoch, 'the new epoch')));
   const size = agents[0]!.lastPlan()!.bytes.length;
   t.equal(srv.stats.encodes - before.encodes, 1, 'a node joins: one encoding for five agents');
   t.equal(srv.stats.pushes - before.pushes, 5, 'written to each stream');
@@ -127,7 +127,7 @@ t.test('a per-agent planner: each agent its own plan, encoded per agent, under o
   t.same(agents.map((a) => a.lastPlan()!.plan.peers.map((p) => p.nodeName)), [['node-b'], ['node-c'], ['node-a']]);
   const before = srv.stats.encodes;
   srv.nodes.upsert(node(1), Date.now());
-  await Promise.all(agents.map((a) => a.waitForPlan((e) => e > epoch, 'the new epoch')));
+  await Promise.all(agents.map((a) => a.waitForPlan((e) => e !== epoch, 'the new epoch')));
   t.equal(srv.stats.encodes - before, 3, 'one encoding per agent');
   t.same(agents.map((a) => a.lastPlan()!.plan.peers.map((p) => p.nodeName)), [['node-b'], ['node-c'], ['node-00001']]);
 });
