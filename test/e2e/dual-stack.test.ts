@@ -15,7 +15,8 @@ import { run, assertLabRequirements } from './lab/command.js';
 import { createLab, type Family } from './lab/lab.js';
 import { fping, ping, tcpConnect, tcpListener } from './lab/reference-probes.js';
 import { RootNamespaceGuard } from './lab/root-snapshot.js';
-import { Netmatrix } from './netmatrix.js';
+import { waitFor } from '../helpers/wait.js';
+import { metricValue, Netmatrix } from './netmatrix.js';
 
 const TEST_TOOLS = [
   { bin: 'ping', pkg: 'iputils-ping' },
@@ -260,10 +261,14 @@ t.test('netmatrix, both families healthy: every probed cell of the IPv4 and the 
     2 * INTERVAL_MS + 10_000,
   );
   t.pass(`all ok ${first.ms} ms after the agents started`);
-  // ...then two more rounds, so a kind probed over IPv6 has had its chance to
-  // report (the same rounds carry every kind): an IPv6 matrix with any result now
-  // is probed, one with none is not, and must stay so.
-  await new Promise((r) => setTimeout(r, 2 * INTERVAL_MS));
+  // ...then two more rounds on every agent, so a kind probed over IPv6 has had
+  // its chance to report (the same rounds carry every kind, and the first of
+  // them is evaluated before the second ends): an IPv6 matrix with any result
+  // now is probed, one with none is not, and must stay so.
+  const rounds = async (name: string) => metricValue(await nm.agentMetrics(name), 'netmatrix_agent_rounds_total') ?? 0;
+  const before = new Map<string, number>();
+  for (const n of lab.nodes) before.set(n.name, await rounds(n.name));
+  for (const n of lab.nodes) await waitFor(`two more rounds on ${n.name}`, async () => (await rounds(n.name)) >= before.get(n.name)! + 2, 4 * INTERVAL_MS + 5_000, 100);
   const all = await matrices();
   planned = [...all].filter(([k, cells]) => must.includes(k) || !empty(cells)).map(([k]) => k);
   unplanned = [...all.keys()].filter((k) => !planned.includes(k));
