@@ -1,35 +1,81 @@
-// Loads proto/netmatrix/v1 at run time with proto/loader-options.json, the
-// same options scripts/gen-proto-types.mjs gives proto-loader-gen-types, so the
-// checked-in types in proto/generated describe exactly what this returns.
+// The Collector service of proto/netmatrix/v1, built from proto/descriptor.ts:
+// the .proto parsed at build time (scripts/gen-proto-descriptor.mjs, run by
+// `npm run proto:gen`) with the options of proto/loader-options.json, the same
+// ones scripts/gen-proto-types.mjs gives proto-loader-gen-types, so the types
+// in proto/generated describe exactly what this returns.
+//
+// protobufjs's light build (no .proto parser) and grpc-js alone, not
+// @grpc/proto-loader: its serializers are these, but it also loads the full
+// protobufjs, its descriptor extension and the well-known types, and builds a
+// descriptor of every message that only reflection would read. That was ~3 MB
+// of an agent's RSS (docs/architecture.md, "Footprint").
+// test/proto/descriptor.test.ts checks the descriptor against the .proto and
+// this loader's encodings against proto-loader's.
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs/light.js';
+import { conversionOptions, descriptor } from './descriptor.js';
 import type { ProtoGrpcType } from './generated/collector.js';
+import type { CollectorClient } from './generated/netmatrix/v1/Collector.js';
 
-// The .proto files are read at run time from the package's proto/ directory:
-// one level up from proto/load.ts, two from dist/proto/load.js.
-function protoRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [here, join(here, '..', '..', 'proto')]) {
-    if (existsSync(join(candidate, 'netmatrix', 'v1', 'collector.proto'))) return candidate;
-  }
-  throw new Error(`proto/netmatrix/v1/collector.proto not found from ${here}`);
+type ConnectDefinition = ProtoGrpcType['netmatrix']['v1']['Collector']['service']['Connect'];
+/** A gRPC method as grpc-js takes it (proto-loader adds message descriptors that nothing here reads). */
+type Method<D> = Omit<D, 'requestType' | 'responseType' | 'options'>;
+export type CollectorService = { readonly Connect: Method<ConnectDefinition> };
+export type CollectorConstructor = (new (...args: ConstructorParameters<typeof grpc.Client>) => CollectorClient) & { readonly service: CollectorService };
+/** The services of netmatrix.v1 (the messages are reached through them). */
+export interface Proto {
+  readonly netmatrix: { readonly v1: { readonly Collector: CollectorConstructor } };
 }
 
-let cached: ProtoGrpcType | undefined;
+/** As proto-loader serializes: fromObject (names, enum names, defaults), then encode. */
+function serializer(type: protobuf.Type): (value: object) => Buffer {
+  return (value) => {
+    if (Array.isArray(value)) throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
+    return type.encode(type.fromObject(value)).finish() as Buffer;
+  };
+}
 
-export function loadProto(): ProtoGrpcType {
+/** As proto-loader deserializes: decode, then toObject with the loader's options. */
+function deserializer(type: protobuf.Type): (bytes: Buffer) => object {
+  return (bytes) => type.toObject(type.decode(bytes), conversionOptions);
+}
+
+function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+  const def: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const m of service.methodsArray) {
+    const req = m.resolvedRequestType!;
+    const res = m.resolvedResponseType!;
+    def[m.name] = {
+      path: `/${service.fullName.slice(1)}/${m.name}`,
+      requestStream: m.requestStream === true,
+      responseStream: m.responseStream === true,
+      requestSerialize: serializer(req),
+      requestDeserialize: deserializer(req),
+      responseSerialize: serializer(res),
+      responseDeserialize: deserializer(res),
+      // grpc-js adds the client method under this name too (client.connect beside client.Connect), as proto-loader has it.
+      originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+    };
+  }
+  return def;
+}
+
+let cached: Proto | undefined;
+
+export function loadProto(): Proto {
   if (cached) return cached;
-  const root = protoRoot();
-  const raw = JSON.parse(readFileSync(join(root, 'loader-options.json'), 'utf8')) as Record<string, unknown>;
-  // The JSON names the types as the gen-types CLI takes them ("String",
-  // "Number"); loadSync wants the constructors.
-  const ctor = (v: unknown) => (v === 'String' ? String : v === 'Number' ? Number : v);
-  const options = { ...raw, longs: ctor(raw.longs), enums: ctor(raw.enums) } as protoLoader.Options;
-  const definition = protoLoader.loadSync(join('netmatrix', 'v1', 'collector.proto'), { ...options, includeDirs: [root] });
-  cached = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+  // As Root.toJSON wrote it (protobufjs's INamespace type wants a comment on every method, which toJSON leaves out).
+  const root = protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
+  root.resolveAll();
+  const services: Parameters<typeof grpc.loadPackageDefinition>[0] = {};
+  const walk = (ns: protobuf.NamespaceBase) => {
+    for (const obj of ns.nestedArray) {
+      if (obj instanceof protobuf.Service) services[obj.fullName.slice(1)] = serviceDefinition(obj);
+      else if (obj instanceof protobuf.Namespace && !(obj instanceof protobuf.Type)) walk(obj);
+    }
+  };
+  walk(root);
+  cached = grpc.loadPackageDefinition(services) as unknown as Proto;
   return cached;
 }
 
