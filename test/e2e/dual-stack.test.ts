@@ -119,6 +119,28 @@ t.test('the lab, with plain tools: IPv6 beside IPv4 on every node, closed, and a
   t.match(u.errors.join(), /Address unreachable/, 'ICMPv6 address unreachable');
   t.equal(uc.outcome, 'EHOSTUNREACH', 'node-3 -> node-4 IPv6 TCP: EHOSTUNREACH');
   t.equal(back.outcome, 'connected', 'node-4 -> node-3 IPv6 TCP untouched');
+  // clear(node) takes the IPv6 rules naming it from the other nodes too.
+  await lab.clear('node-3');
+  t.same(await lab.faults(), []);
+
+  // Without a family, a block takes both (one fault); with 'ipv4', IPv4 alone (IPv6 passes).
+  await lab.blockPair('node-1', 'node-3', 'drop');
+  await lab.blockPair('node-2', 'node-4', 'drop', 'all', 'ipv4');
+  t.same(
+    (await lab.faults()).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    [
+      { kind: 'block', mode: 'drop', src: 'node-1', dst: 'node-3', proto: 'all' },
+      { kind: 'block', mode: 'drop', src: 'node-2', dst: 'node-4', proto: 'all', family: 'ipv4' },
+    ],
+  );
+  const [b4, b6, i4, i6] = await Promise.all([
+    ping(lab, n1.ns, n3.podIP, { count: 1, waitS: 1 }),
+    ping(lab, n1.ns, n3.podIP6!, { count: 1, waitS: 1 }),
+    ping(lab, n2.ns, n4.podIP, { count: 1, waitS: 1 }),
+    ping(lab, n2.ns, n4.podIP6!, { count: 2 }),
+  ]);
+  t.same([b4.received, b6.received], [0, 0], 'node-1 -> node-3: both families lost');
+  t.same([i4.received, i6.received], [0, 2], 'node-2 -> node-4: IPv4 lost, IPv6 passes');
   await lab.clear();
   t.same(await lab.faults(), []);
   for (const ns of [n1.ns, n2.ns, n3.ns, n4.ns]) {
