@@ -4,6 +4,12 @@
 // (server.ts). grpc-js copies those bytes behind its 5-byte frame header per
 // write and never modifies them, so one Buffer is safely shared by any number
 // of streams and writes.
+//
+// A sampled plan is the same directory for every agent plus a small Sampling
+// part of its own (Plan field 10). Protobuf reads a message's fields in any
+// order and a length-delimited field is its tag, its length and its bytes, so
+// the plan is the directory's encoding (made once per epoch) followed by the
+// agent's Sampling field: one encoding of N peers per epoch, not one per agent.
 import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import { loadProto, type AggregatorMessage, type Plan } from '../../proto/load.js';
 import type { PlanContent } from '../plan/plans.js';
@@ -24,6 +30,7 @@ export function planToWire(plan: PlanContent): Plan {
     dnsQuestions: plan.dns.questions.map((q) => ({ name: q.name, type: dnsTypes.toProto(q.type === 'A' ? 'a' : 'aaaa') })),
     dnsNxZone: plan.dns.nxZone,
     dnsTcpCheck: plan.dns.tcpCheck,
+    ...(plan.sampling ? { sampling: { peersPerRound: plan.sampling.peersPerRound, fixed: [...plan.sampling.fixed], followMax: plan.sampling.followMax } } : {}),
   };
 }
 
@@ -35,7 +42,41 @@ export function encodeMessage(msg: AggregatorMessage): EncodedMessage {
 }
 
 export function encodePlan(plan: PlanContent): EncodedMessage {
-  return encodeMessage({ plan: planToWire(plan) });
+  if (!plan.sampling) return encodeMessage({ plan: planToWire(plan) });
+  // The directory, once per epoch: cached on the peers array every agent's plan of the epoch shares.
+  let shared = directories.get(plan.peers);
+  if (shared?.epoch !== plan.epoch) {
+    const { sampling: _, ...rest } = plan;
+    shared = { epoch: plan.epoch, bytes: planBody(encodeMessage({ plan: planToWire(rest) })) };
+    directories.set(plan.peers, shared);
+  }
+  // A Plan with only `sampling` set encodes to that one field (proto3 leaves defaults out).
+  const own = planBody(encodeMessage({ plan: { sampling: planToWire(plan).sampling! } }));
+  const length = shared.bytes.length + own.length;
+  return Buffer.concat([Buffer.from([PLAN_TAG]), varint(length), shared.bytes, own]) as EncodedMessage;
+}
+
+/** AggregatorMessage.plan: field 1, length-delimited. */
+const PLAN_TAG = (1 << 3) | 2;
+const directories = new WeakMap<PlanContent['peers'], { readonly epoch: number; readonly bytes: Buffer }>();
+
+/** The Plan's bytes inside an encoded AggregatorMessage { plan } (its tag and length taken off). */
+function planBody(msg: Buffer): Buffer {
+  if (msg.length === 0) return msg; // an empty plan: proto3 writes nothing
+  if (msg[0] !== PLAN_TAG) throw new Error(`not an encoded plan (first byte ${msg[0]})`);
+  let i = 1;
+  while (msg[i]! & 0x80) i++;
+  return msg.subarray(i + 1);
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  while (n > 0x7f) {
+    out.push((n & 0x7f) | 0x80);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
 }
 
 /** Whether a value written to a Collector stream is already encoded (the serializer's pass-through test). */

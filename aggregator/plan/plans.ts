@@ -6,11 +6,15 @@
 // whole plan is built once per epoch, not once per agent. The epoch itself is a
 // fingerprint of those inputs, so replicas that see the same inputs send the
 // same epoch, whenever they started (docs/architecture.md "High availability").
+// A sampled planner's layout (plan/sampled.ts) is computed once per epoch too;
+// the suspect set it reads moves the epoch when it changes (a version counter,
+// like the rest, and part of the fingerprint).
 import { createHash } from 'node:crypto';
 import type { PairKind } from '../../common/vocabulary.js';
 import type { DnsQuestion, DnsServerSpec } from '../dns/servers.js';
 import type { NodeRecord, NodeRegistry } from '../nodes/registry.js';
 import type { Planner } from './planner.js';
+import { sampledLayout, walkPeriod, type SampledLayout } from './sampled.js';
 
 export interface PlanPeer {
   readonly nodeName: string;
@@ -22,12 +26,35 @@ export interface PlanPeer {
 
 export interface PlanContent {
   readonly epoch: number;
-  /** With a shared planner: every node, the receiving agent included (it skips itself). */
+  /** With a shared or sampled planner: every node, the receiving agent included (it skips itself); sampled, in ring order. */
   readonly peers: readonly PlanPeer[];
   readonly kinds: readonly PairKind[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
   readonly dns: DnsPlan;
+  /** Set in a sampled plan: the only part that differs between agents (the rest is the same objects for every agent of an epoch). */
+  readonly sampling?: SamplingPart;
+}
+
+/** The receiving agent's part of a sampled plan (proto Sampling). */
+export interface SamplingPart {
+  readonly peersPerRound: number;
+  /** Positions in `peers` it probes every round. */
+  readonly fixed: readonly number[];
+  readonly followMax: number;
+}
+
+/** The nodes a sampled plan treats as suspects (plan/suspects.ts), and a counter that moves when they change. */
+export interface SuspectSource {
+  readonly version: number;
+  readonly names: ReadonlySet<string>;
+}
+
+/** How often a cell is probed under the current plan, for the store's staleness. */
+export interface Cadence {
+  readonly sampled: boolean;
+  /** Most rounds between two probes of one ordered pair (every prober's walk, its follow-up slots full): 1 in the full mesh. */
+  readonly maxGapRounds: number;
 }
 
 /** The DNS section: the same for every agent. */
@@ -58,17 +85,28 @@ export class PlanBook {
   private seenDns: DnsPlan | undefined;
   private shared: PlanContent | undefined;
   private listed: { version: number; nodes: readonly NodeRecord[] } | undefined;
+  private seenSuspects = -1;
+  private sampled: SampledEpoch | undefined;
 
   constructor(
     private readonly nodes: NodeRegistry,
     readonly planner: Planner,
     private settings: ProbeSettings,
     private readonly now: () => number,
+    /** The suspects of a sampled plan; none without. */
+    private readonly suspects?: SuspectSource,
   ) {}
 
-  /** Whether every agent gets the same plan (sharedPlan), or each its own (planFor). */
+  /** Whether every agent gets the same plan (sharedPlan), or each its own (planFor): a sampled planner is shared up to its threshold. */
   get isShared(): boolean {
-    return this.planner.scope === 'shared';
+    const p = this.planner;
+    return p.scope === 'shared' || (p.scope === 'sampled' && this.list().length <= p.fullMeshMax);
+  }
+
+  /** Whether the current plan is sampled: a sampled planner above its threshold. */
+  get isSampled(): boolean {
+    const p = this.planner;
+    return p.scope === 'sampled' && this.list().length > p.fullMeshMax;
   }
 
   /** New probe settings (kinds, interval, timeout, DNS): a new object is a new epoch. */
@@ -86,30 +124,69 @@ export class PlanBook {
    */
   currentEpoch(): number {
     const dns = this.dns();
-    if (this.seenNodes !== this.nodes.setVersion || this.seenSettings !== this.settingsVersion || this.seenDns !== dns) {
-      this.epoch = planEpoch(this.list(), this.settings, dns);
+    // Suspects shape a sampled plan only: in the full mesh their changes move nothing.
+    const sampled = this.isSampled;
+    const suspects = sampled ? (this.suspects?.version ?? 0) : -1;
+    if (this.seenNodes !== this.nodes.setVersion || this.seenSettings !== this.settingsVersion || this.seenDns !== dns || this.seenSuspects !== suspects) {
+      const p = this.planner;
+      this.epoch = planEpoch(this.list(), this.settings, dns, sampled && p.scope === 'sampled' ? { settings: [p.fullMeshMax, p.sampling.peersPerRound, p.sampling.minProbers, p.sampling.suspectProbersMax], suspects: this.suspects?.names ?? new Set() } : undefined);
       this.seenNodes = this.nodes.setVersion;
       this.seenSettings = this.settingsVersion;
       this.seenDns = dns;
+      this.seenSuspects = suspects;
     }
     return this.epoch;
   }
 
-  /** The plan every agent gets, one object per epoch; undefined with a per-agent planner. */
+  /** The plan every agent gets, one object per epoch; undefined when each agent gets its own. */
   sharedPlan(): PlanContent | undefined {
     const planner = this.planner;
-    if (planner.scope !== 'shared') return undefined;
+    if (!this.isShared) return undefined;
     const epoch = this.currentEpoch();
-    if (this.shared?.epoch !== epoch) this.shared = this.content(epoch, planner.peers(this.list(), epoch));
+    if (this.shared?.epoch !== epoch) this.shared = this.content(epoch, planner.scope === 'shared' ? planner.peers(this.list(), epoch) : this.list());
     return this.shared;
   }
 
-  /** The plan `self` is sent: the shared one, or its own peers. */
+  /** The plan `self` is sent: the shared one, its own peers, or the sampled directory with its own part. */
   planFor(self: NodeRecord): PlanContent {
     const planner = this.planner;
-    if (planner.scope === 'shared') return this.sharedPlan()!;
+    if (this.isShared) return this.sharedPlan()!;
     const epoch = this.currentEpoch();
-    return this.content(epoch, planner.peersFor(self, this.list(), epoch));
+    if (planner.scope === 'per-agent') return this.content(epoch, planner.peersFor(self, this.list(), epoch));
+    const sp = this.sampledEpoch(epoch);
+    const at = sp.position.get(self.name);
+    return Object.freeze({ ...sp.base, sampling: Object.freeze({ peersPerRound: sp.peersPerRound, fixed: at === undefined ? [] : sp.layout.fixed[at]!, followMax: sp.layout.followMax }) });
+  }
+
+  /** The current sampled layout, undefined unless the plan is sampled (for the bench, tests and metrics). */
+  layout(): SampledLayout<NodeRecord> | undefined {
+    return this.isSampled ? this.sampledEpoch(this.currentEpoch()).layout : undefined;
+  }
+
+  /** How often each cell is probed under the current plan. */
+  cadence(): Cadence {
+    return this.isSampled ? this.sampledEpoch(this.currentEpoch()).cadence : FULL_MESH_CADENCE;
+  }
+
+  /** The layout of a sampled epoch, its directory and cadence, once per epoch. */
+  private sampledEpoch(epoch: number): SampledEpoch {
+    if (this.sampled?.epoch === epoch) return this.sampled;
+    const planner = this.planner;
+    if (planner.scope !== 'sampled') throw new Error('not a sampled planner');
+    const layout = sampledLayout(this.list(), planner.sampling, this.suspects?.names ?? []);
+    const n = layout.order.length;
+    const k = planner.sampling.peersPerRound;
+    let maxGapRounds = 1;
+    for (const f of layout.fixed) maxGapRounds = Math.max(maxGapRounds, walkPeriod(n, k, f.length, layout.followMax));
+    this.sampled = {
+      epoch,
+      layout,
+      base: this.content(epoch, layout.order),
+      position: new Map(layout.order.map((x, p) => [x.name, p])),
+      peersPerRound: k,
+      cadence: Object.freeze({ sampled: true, maxGapRounds }),
+    };
+    return this.sampled;
   }
 
   private content(epoch: number, peers: readonly NodeRecord[]): PlanContent {
@@ -130,6 +207,18 @@ export class PlanBook {
   }
 }
 
+interface SampledEpoch {
+  readonly epoch: number;
+  readonly layout: SampledLayout<NodeRecord>;
+  /** The plan without its Sampling part: the same objects (directory included) for every agent of the epoch. */
+  readonly base: PlanContent;
+  readonly position: ReadonlyMap<string, number>;
+  readonly peersPerRound: number;
+  readonly cadence: Cadence;
+}
+
+const FULL_MESH_CADENCE: Cadence = Object.freeze({ sampled: false, maxGapRounds: 1 });
+
 function toPeer(n: NodeRecord): PlanPeer {
   return { nodeName: n.name, podIps: n.podIPs, nodeIps: n.nodeIPs, zone: n.zone, responderPort: n.responderPort };
 }
@@ -144,9 +233,11 @@ function toPeer(n: NodeRecord): PlanPeer {
  * several replicas follows the highest epoch: while replicas disagree (one has
  * not seen a change yet), every agent follows the same one of them.
  */
-export function planEpoch(nodes: readonly NodeRecord[], settings: ProbeSettings, dns: DnsPlan): number {
+export function planEpoch(nodes: readonly NodeRecord[], settings: ProbeSettings, dns: DnsPlan, sampled?: { readonly settings: readonly number[]; readonly suspects: ReadonlySet<string> }): number {
   const h = createHash('sha256');
   h.update(JSON.stringify([settings.kinds, settings.intervalMs, settings.timeoutMs, dns.servers, dns.questions, dns.nxZone, dns.tcpCheck]));
+  // A sampled plan: its settings and suspects (sorted) too; a full-mesh plan hashes as before.
+  if (sampled) h.update(JSON.stringify(['sampled', sampled.settings, [...sampled.suspects].sort()]));
   for (const n of nodes) h.update(JSON.stringify([n.name, n.podIPs, n.nodeIPs, n.zone, n.responderPort]));
   const epoch = parseInt(h.digest('hex').slice(0, 13), 16);
   return epoch === 0 ? 1 : epoch;

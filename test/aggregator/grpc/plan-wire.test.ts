@@ -56,3 +56,25 @@ t.test('only encoded bytes pass the serializer through', async (t) => {
   t.notOk(isEncoded({ ack: { sequence: 1 } }));
   t.notOk(isEncoded({ plan: planToWire(PLAN) }));
 });
+
+t.test('a sampled plan: the directory encoded once per epoch, each agent\'s Sampling part after it; it decodes as the whole plan does', async (t) => {
+  // 300 peers, so the plan's length takes a multi-byte varint.
+  const peers = Array.from({ length: 300 }, (_, i) => ({ nodeName: `node-${i}`, podIps: [`192.0.2.${i % 250}`], nodeIps: [`198.51.100.${i % 250}`], zone: `zone-${i % 3}`, responderPort: 9402 }));
+  const base: PlanContent = { ...PLAN, peers };
+  const a: PlanContent = { ...base, sampling: { peersPerRound: 64, fixed: [3, 17, 299], followMax: 16 } };
+  const b: PlanContent = { ...base, sampling: { peersPerRound: 64, fixed: [], followMax: 16 } };
+  for (const plan of [a, b, a]) {
+    const bytes = encodePlan(plan);
+    const whole = connect.responseSerialize({ plan: planToWire(plan) });
+    t.same(connect.responseDeserialize(bytes), connect.responseDeserialize(whole), 'decodes as the plan encoded whole');
+    t.equal(bytes.length, whole.length, 'the same size: the same fields, in another order');
+  }
+  const back = connect.responseDeserialize(encodePlan(b)) as { plan: { sampling: unknown; peers: unknown[] } };
+  t.same(back.plan.sampling, { peersPerRound: 64, fixed: [], followMax: 16 }, 'no fixed peers: the part is still there');
+  t.equal(back.plan.peers.length, 300);
+  // A new epoch with the same peers array is encoded anew.
+  const later = connect.responseDeserialize(encodePlan({ ...a, epoch: PLAN.epoch + 1 })) as { plan: { epoch: number } };
+  t.equal(Number(later.plan.epoch), PLAN.epoch + 1);
+  const full = connect.responseDeserialize(encodePlan(base)) as { plan: { sampling: unknown } };
+  t.equal(full.plan.sampling, null, 'a full-mesh plan has none');
+});

@@ -4,7 +4,9 @@
 import t from 'tap';
 import { NodeRegistry, type NodeIdentity, type NodeRecord } from '../../../aggregator/nodes/registry.js';
 import { NO_DNS, PlanBook, planEpoch, type DnsPlan, type ProbeSettings } from '../../../aggregator/plan/plans.js';
-import { fullMeshPlanner, type PerAgentPlanner, type SharedPlanner } from '../../../aggregator/plan/planner.js';
+import { fullMeshPlanner, sampledPlanner, type PerAgentPlanner, type SharedPlanner } from '../../../aggregator/plan/planner.js';
+import { ringOrder, walkPeriod } from '../../../aggregator/plan/sampled.js';
+import { encodePlan } from '../../../aggregator/grpc/plan-wire.js';
 import { ManualClock } from '../../../common/clock.js';
 
 const DNS: DnsPlan = {
@@ -182,4 +184,60 @@ t.test('a plan follows the node set', async (t) => {
   t.same(after.peers.map((p) => p.nodeName), ['node-a', 'node-b', 'node-c', 'node-d']);
   t.not(after.epoch, before.epoch);
   t.equal(book.sharedPlan(), after, 'no change: the same plan');
+});
+
+t.test('a sampled planner: the full mesh up to its threshold, above it the directory in ring order and each agent its own part', async (t) => {
+  const nodes = new NodeRegistry();
+  for (let i = 1; i <= 10; i++) nodes.upsert(id(`node-${i}`, i), 0);
+  const suspects = { version: 0, names: new Set<string>() };
+  const book = new PlanBook(nodes, sampledPlanner(10, { peersPerRound: 8, minProbers: 2, suspectProbersMax: 6 }), SETTINGS, () => 0, suspects);
+  t.ok(book.isShared, '10 nodes, threshold 10: the full mesh');
+  t.notOk(book.isSampled);
+  t.equal(book.sharedPlan()!.sampling, undefined);
+  t.same(book.cadence(), { sampled: false, maxGapRounds: 1 });
+  const e0 = book.currentEpoch();
+  suspects.version++;
+  t.equal(book.currentEpoch(), e0, 'suspects do not move a full-mesh plan');
+
+  nodes.upsert(id('node-11', 11), 0);
+  t.notOk(book.isShared);
+  t.ok(book.isSampled);
+  t.equal(book.sharedPlan(), undefined);
+  const plans = nodes.list().map((n) => book.planFor(n));
+  const ring = ringOrder(nodes.list()).map((n) => n.name);
+  for (const p of plans) {
+    t.same(p.peers.map((x) => x.nodeName), ring, 'every node, in ring order');
+    t.equal(p.peers, plans[0]!.peers, 'one directory object for every agent of the epoch (encoded once)');
+    t.equal(p.sampling!.peersPerRound, 8);
+    t.equal(p.sampling!.followMax, 2);
+  }
+  const layout = book.layout()!;
+  t.same(plans.map((p) => p.sampling!.fixed), nodes.list().map((n) => layout.fixed[ring.indexOf(n.name)]), 'each its own fixed peers');
+  t.same(book.cadence(), { sampled: true, maxGapRounds: Math.max(...layout.fixed.map((f) => walkPeriod(11, 8, f.length, 2))) });
+
+  // Suspects move a sampled plan's epoch, and only when their set changes.
+  const e1 = book.currentEpoch();
+  t.equal(book.currentEpoch(), e1);
+  suspects.names.add('node-3');
+  suspects.version++;
+  const e2 = book.currentEpoch();
+  t.not(e2, e1);
+  const p3 = ring.indexOf('node-3');
+  const probers = book.layout()!.fixed.filter((f) => f.includes(p3)).length;
+  t.equal(probers, 6, 'the suspect has its column, capped at 6');
+});
+
+t.test('sampled plans are the same on replicas with the same inputs: byte for byte, epoch included', async (t) => {
+  const idents = Array.from({ length: 30 }, (_, i) => id(`node-${i}`, i + 1));
+  const replica = (order: number[]) => {
+    const nodes = new NodeRegistry();
+    for (const i of order) nodes.upsert(idents[i]!, 0);
+    const book = new PlanBook(nodes, sampledPlanner(20, { peersPerRound: 8, minProbers: 3, suspectProbersMax: 10 }), SETTINGS, () => 0, { version: 1, names: new Set(['node-4', 'node-9']) });
+    return { nodes, book };
+  };
+  const a = replica(idents.map((_, i) => i));
+  const b = replica(idents.map((_, i) => idents.length - 1 - i));
+  for (const n of a.nodes.list()) t.ok(encodePlan(a.book.planFor(n)).equals(encodePlan(b.book.planFor(b.nodes.get(n.name)!))), n.name);
+  const c = replica(idents.map((_, i) => i));
+  t.not(encodePlan(new PlanBook(c.nodes, sampledPlanner(20, { peersPerRound: 8, minProbers: 3, suspectProbersMax: 10 }), SETTINGS, () => 0).planFor(c.nodes.get('node-1')!)).toString('hex'), encodePlan(a.book.planFor(a.nodes.get('node-1')!)).toString('hex'), 'other suspects: another plan');
 });
