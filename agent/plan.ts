@@ -16,7 +16,7 @@ import { isPairKind, probeKinds, type AddressFamily, type PairKind, type ProbeKi
 import type { Plan__Output } from '../proto/load.js';
 import { dnsProbeSet } from './dns/targets.js';
 import type { AgentMetrics } from './metrics.js';
-import { diffPeers, planPeers, probeSet, type PeerInfo, type ProbeSpec } from './peers.js';
+import { diffPeers, PeerWalk, planPeers, probeSet, type PeerInfo, type ProbeSetOptions, type ProbeSpec } from './peers.js';
 import type { ProbeOutcome } from './probers/types.js';
 import type { RoundResult, ScheduleSpec } from './scheduler.js';
 
@@ -28,6 +28,15 @@ import type { RoundResult, ScheduleSpec } from './scheduler.js';
 export const PLAN_TIMING = Object.freeze({ minIntervalMs: 100, maxIntervalMs: 600_000, minTimeoutMs: 10, maxTimeoutMs: 60_000 });
 
 export type PlanRefusal = 'interval_out_of_range' | 'timeout_out_of_range';
+
+/**
+ * The schedule of a plan. A sampled plan's probes differ from round to round:
+ * the scheduler asks `roundProbes` for each round's (it moves the walk on);
+ * `probes` is then one round's worth, for sizing.
+ */
+export interface PlanSchedule extends ScheduleSpec {
+  readonly roundProbes?: (round: number) => readonly ProbeSpec[];
+}
 
 /** Why a plan's timing cannot be followed, or undefined when it can. */
 export function checkPlanTiming(intervalMs: number, timeoutMs: number): { readonly reason: PlanRefusal; readonly expected: string } | undefined {
@@ -63,6 +72,8 @@ interface Skip {
 
 export class PlanFollower {
   private peers: PeerInfo[] = [];
+  /** The walk of a sampled plan; kept across plans, so a new one continues where the last stopped. */
+  private walk: PeerWalk | undefined;
   private epoch: number | undefined;
   private refusedEpoch: number | undefined;
   /** Probes of the followed plan not sent each round, and why (counted per round, like every other skip). */
@@ -97,7 +108,7 @@ export class PlanFollower {
   }
 
   /** The schedule of a plan; undefined when the plan is refused, and the plan followed so far stays. */
-  follow(plan: Plan__Output): ScheduleSpec | undefined {
+  follow(plan: Plan__Output): PlanSchedule | undefined {
     const { metrics, log } = this.o;
     const bad = checkPlanTiming(plan.intervalMs, plan.timeoutMs);
     if (bad) {
@@ -112,9 +123,11 @@ export class PlanFollower {
     this.epoch = plan.epoch;
 
     // The plan may name this node too (the full mesh sends every agent the same list): never probe it.
-    const { peers: next, over } = planPeers(plan.peers, this.o.nodeName, this.o.maxPeers);
+    // A sampled plan lists every node and the agent probes peersPerRound of them a round: --max-peers bounds those.
+    const sampling = plan.sampling;
+    const { peers: next, over } = sampling ? { peers: planPeers(plan.peers, this.o.nodeName, Infinity).peers, over: Math.max(0, sampling.peersPerRound - this.o.maxPeers) } : planPeers(plan.peers, this.o.nodeName, this.o.maxPeers);
     metrics.peersOverLimit.set(over);
-    if (over > 0) log.warn({ peers: next.length + over, maxPeers: this.o.maxPeers }, 'plan has more peers than --max-peers; extra peers ignored');
+    if (over > 0) log.warn({ peers: sampling ? sampling.peersPerRound : next.length + over, maxPeers: this.o.maxPeers, sampled: sampling !== null }, 'plan has more peers than --max-peers; extra peers ignored');
     const diff = diffPeers(this.peers, next);
     if (diff.added.length + diff.removed.length + diff.changed.length > 0) log.info({ epoch: plan.epoch, ...diff }, 'peers changed');
     this.peers = next;
@@ -131,7 +144,9 @@ export class PlanFollower {
       unknownKinds.add(String(k));
       if (!this.loggedUnknownKinds.has(String(k))) log.warn({ kind: k }, 'plan names a probe kind this agent cannot run; skipped');
     }
-    const set = probeSet(this.peers, { kinds, available: this.o.available, allowed: this.o.allowed, families: this.o.families });
+    const setOptions: ProbeSetOptions = { kinds, available: this.o.available, allowed: this.o.allowed, families: this.o.families };
+    // Sampled: the whole directory here only says which addresses are outside --allowed-cidrs (logged once); each round's skips are counted with its probes.
+    const set = probeSet(this.peers, setOptions);
     for (const ip of set.notAllowed) {
       if (!this.loggedNotAllowed.has(ip)) log.warn({ ip, allowed: this.o.allowed.toString() }, 'peer address outside --allowed-cidrs: not probed');
     }
@@ -160,22 +175,46 @@ export class PlanFollower {
     }
 
     const perRound: Skip[] = [];
-    for (const [kind, count] of Object.entries(set.refusedByKind)) perRound.push({ kind: kind as PairKind, reason: 'not_allowed', count });
+    if (!sampling) {
+      for (const [kind, count] of Object.entries(set.refusedByKind)) perRound.push({ kind: kind as PairKind, reason: 'not_allowed', count });
+      for (const [kind, count] of Object.entries(set.unavailableByKind)) perRound.push({ kind: kind as PairKind, reason: 'no_prober', count });
+    }
     if (dns.refused > 0) perRound.push({ kind: 'dns', reason: 'not_allowed', count: dns.refused });
-    for (const [kind, count] of Object.entries(set.unavailableByKind)) perRound.push({ kind: kind as PairKind, reason: 'no_prober', count });
     this.perRound = perRound;
     metrics.targetsRefused.set(notAllowed.size);
     if (dns.skipped.length > 0) metrics.skipped.inc({ kind: 'dns', reason: 'no_address' }, dns.skipped.length);
-    metrics.peers.set(this.peers.length);
+    metrics.peers.set(sampling ? Math.min(sampling.peersPerRound, this.o.maxPeers, this.peers.length) : this.peers.length);
     metrics.dnsServers.set(this.dnsServers.size);
     metrics.planEpoch.set(plan.epoch);
-    return { probes: [...set.probes, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs };
+    if (!sampling) {
+      this.walk = undefined;
+      return { probes: [...set.probes, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs };
+    }
+    this.walk ??= new PeerWalk(this.o.nodeName);
+    const walk = this.walk;
+    const peersPerRound = Math.min(sampling.peersPerRound, this.o.maxPeers);
+    walk.setPlan(plan.peers, { peersPerRound, fixed: sampling.fixed, followMax: Math.min(sampling.followMax, peersPerRound) });
+    const roundProbes = (): ProbeSpec[] => {
+      const round = probeSet(walk.next(), setOptions);
+      for (const [kind, count] of Object.entries(round.refusedByKind)) metrics.skipped.inc({ kind: kind as PairKind, reason: 'not_allowed' }, count);
+      for (const [kind, count] of Object.entries(round.unavailableByKind)) metrics.skipped.inc({ kind: kind as PairKind, reason: 'no_prober' }, count);
+      return [...round.probes, ...dns.probes];
+    };
+    // One round's worth for sizing: as many peers of the directory as a round takes.
+    const typical = probeSet(this.peers.slice(0, peersPerRound), setOptions).probes;
+    return { probes: [...typical, ...dns.probes], intervalMs: plan.intervalMs, timeoutMs: plan.timeoutMs, roundProbes };
   }
 
   /** A round as it is reported: the plan's per-round skips counted, NodeLocal DNSCache results held back until it has answered here. */
   report(r: RoundResult): RoundResult {
     const { metrics } = this.o;
     for (const s of this.perRound) metrics.skipped.inc({ kind: s.kind, reason: s.reason }, s.count);
+    if (this.walk) {
+      // Follow-ups of a sampled plan: a peer any of whose probes failed this round is probed again next round.
+      const verdict = new Map<string, boolean>();
+      for (const p of r.results) if (p.spec.node !== '') verdict.set(p.spec.node, (verdict.get(p.spec.node) ?? true) && p.result.outcome === 'ok');
+      for (const [node, ok] of verdict) this.walk.observe(node, ok);
+    }
     let silent = 0;
     const results = r.results.filter((p) => {
       if (p.spec.dns?.role !== 'nodelocal') return true;

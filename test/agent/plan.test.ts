@@ -46,6 +46,7 @@ function plan(o: PlanShape = {}): Plan__Output {
     dnsQuestions: [{ name: 'kubernetes.default.svc.cluster.local', type: 'DNS_TYPE_A' as const }],
     dnsNxZone: 'cluster.local',
     dnsTcpCheck: false,
+    sampling: null,
   };
 }
 
@@ -191,4 +192,48 @@ t.test('skips by kind: not_allowed and no_prober every round, no_address per pla
   t.equal(await value(/^netmatrix_agent_probes_skipped_total\{kind="tcp",reason="not_allowed"\} (\d+)$/m), 2 * 3, 'tcp to the 2 outside peers, each round');
   t.equal(await value(/^netmatrix_agent_probes_skipped_total\{kind="icmp",reason="no_prober"\} (\d+)$/m), (3 + 2) * 3, 'icmp to every peer\'s pod IP, each round (no ICMP prober here)');
   t.equal(await value(/^netmatrix_agent_probes_skipped_total\{kind="dns",reason="no_address"\} (\d+)$/m), 1, 'the server without an address, once for the plan');
+});
+
+t.test('a sampled plan: the whole directory, peers-per-round a round (fixed ones every round, the walk round the ring), failing peers followed up, --max-peers bounding a round', async (t) => {
+  const { f, value } = follower(['tcp']);
+  // 12 nodes, this one among them; fixed: positions 0 and 5 (node-0, node-5).
+  const p = plan({ epoch: 7, peers: { prefix: 'node', base: 1, n: 11 } });
+  p.peers.splice(3, 0, { nodeName: 'self', podIps: ['192.0.2.200'], nodeIps: [], zone: '', responderPort: 9402 });
+  p.sampling = { peersPerRound: 4, fixed: [0, 5], followMax: 1 };
+  const spec = f.follow(p)!;
+  t.ok(spec.roundProbes, 'a sampled plan is scheduled round by round');
+  t.equal(spec.probes.length, 4, 'sized for one round: 4 peers × tcp');
+  const round = () => spec.roundProbes!(0).map((x) => x.node);
+  const rounds = Array.from({ length: 5 }, round);
+  for (const r of rounds) {
+    t.equal(r.length, 4);
+    t.ok(r.includes('node-0') && r.includes('node-4'), 'the fixed peers every round (position 5 is node-4: self sits at 3)');
+    t.notOk(r.includes('self'));
+  }
+  // The walk starts after self (position 3) and skips the fixed ones: node-3, node-5, node-6, ...
+  t.same(rounds.slice(0, 5).map((r) => r.slice(2)), [['node-3', 'node-5'], ['node-6', 'node-7'], ['node-8', 'node-9'], ['node-10', 'node-1'], ['node-2', 'node-3']]);
+  t.equal(await value(/^netmatrix_agent_peers (\d+)$/m), 4, 'peers probed per round');
+  // node-5 fails its probe: it comes back the next round, before the walk's next peers, until it answers.
+  const failed = (node: string, outcome: 'ok' | 'timeout') => ({ spec: { id: `tcp/${node}/x`, kind: 'tcp' as const, node, ip: '192.0.2.1', family: 'ipv4' as const, port: 9402 }, result: { outcome, rttUs: 0 }, startedAt: 0 });
+  f.report({ round: 6, results: [failed('node-5', 'timeout'), failed('node-6', 'ok')] });
+  t.same(round().slice(2), ['node-5', 'node-6'], 'followed up: node-5, then the walk');
+  f.report({ round: 7, results: [failed('node-5', 'ok')] });
+  t.same(round().slice(2), ['node-7', 'node-8'], 'answered: the walk alone');
+  // A new plan (a node joined) continues the walk where it stopped.
+  p.peers.push({ nodeName: 'node-new', podIps: ['192.0.2.99'], nodeIps: [], zone: '', responderPort: 9402 });
+  f.follow({ ...p, epoch: 8 });
+  t.same(spec.roundProbes!(0).length, 4);
+  const next = f.follow({ ...p, epoch: 9 })!;
+  t.same(next.roundProbes!(0).map((x) => x.node).slice(2), ['node-new', 'node-1'], 'on from where it was; the new node in its place');
+  // --max-peers bounds the round, and says so.
+  const small = follower(['tcp']);
+  const big = plan({ epoch: 1, peers: { prefix: 'n', base: 1, n: 50 } });
+  big.sampling = { peersPerRound: 2_000, fixed: [], followMax: 10 };
+  const s2 = small.f.follow(big)!;
+  t.equal(s2.roundProbes!(0).length, 50, 'all of them, the round being larger than the cluster');
+  t.equal(await small.value(/^netmatrix_agent_peers_over_limit (\d+)$/m), 1_000, '2,000 a round asked, --max-peers 1,000');
+  // A full-mesh plan after a sampled one: every peer every round again.
+  const full = f.follow(plan({ epoch: 10, peers: { prefix: 'node', base: 1, n: 11 } }))!;
+  t.equal(full.roundProbes, undefined);
+  t.equal(full.probes.length, 11);
 });
