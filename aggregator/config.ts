@@ -34,6 +34,10 @@ export const aggregatorSettings = defineSettings({
     parse: list<PairKind>((raw) => ((PAIR_KINDS as readonly string[]).includes(raw) ? (raw as PairKind) : new Expected('')), `probe kinds (${PAIR_KINDS.join(', ')})`),
     help: 'probe kinds in every plan',
   },
+  fullMeshMax: { flag: 'full-mesh-max', env: 'NETMATRIX_FULL_MESH_MAX', default: '200', parse: integer(1, 1_000_000), help: 'up to this many nodes every agent probes every other every round (the full mesh); above it each probes --peers-per-round a round, sampled so that every pair is still covered in bounded time (docs/scaling.md)' },
+  peersPerRound: { flag: 'peers-per-round', env: 'NETMATRIX_PEERS_PER_ROUND', default: '64', parse: integer(4, 10_000), help: 'peers each agent probes per round in a sampled plan; every pair is probed at least every ⌈(N − 1) / this⌉ rounds plus a stated slack (docs/scaling.md); keep --max-peers of the agents at least this' },
+  minProbers: { flag: 'min-probers', env: 'NETMATRIX_MIN_PROBERS', default: '3', parse: integer(1, 1_000), help: 'in a sampled plan, probers every node has every round (from two zones where there are two); at most half of --peers-per-round' },
+  suspectProbersMax: { flag: 'suspect-probers-max', env: 'NETMATRIX_SUSPECT_PROBERS_MAX', default: '256', parse: integer(1, 1_000_000), help: 'in a sampled plan, probers a suspect node (agent away, NotReady, a finding about it) gets every round: its whole column, up to this many' },
   window: { flag: 'window', env: 'NETMATRIX_WINDOW', parse: duration({ min: 1000, max: 3_600_000 }), help: 'status window: its length / probe interval is the number of results a cell is judged on for failing and latency, at most 240 (default 60s, shortened to hold at most 240 results at a short probe interval or with many --dns-names)' },
   lossWindow: { flag: 'loss-window', env: 'NETMATRIX_LOSS_WINDOW', default: '5m', parse: duration({ min: 1000, max: 3_600_000 }), help: 'window over which loss is judged with a 99 % confidence bound (docs/architecture.md "Cell status"); at least --window' },
   staleAfter: { flag: 'stale-after', env: 'NETMATRIX_STALE_AFTER', parse: duration({ min: 100, max: 3_600_000 }), help: 'a cell without results for this long is unknown (default 3 × probe interval)' },
@@ -137,6 +141,9 @@ export function parseAggregatorConfig(argv: readonly string[], env: Readonly<Rec
   }
   if (c.dnsServers.length > 0 && c.dnsNames.length === 0) throw new ConfigError('netmatrix-aggregator: --dns-names (NETMATRIX_DNS_NAMES) is empty while --dns-servers names servers');
   if (c.probeKinds.length === 0) throw new ConfigError('netmatrix-aggregator: --probe-kinds (NETMATRIX_PROBE_KINDS) is empty');
+  if (c.minProbers > Math.floor(c.peersPerRound / 2)) {
+    throw new ConfigError(`netmatrix-aggregator: --min-probers (NETMATRIX_MIN_PROBERS) ${c.minProbers} is more than half of --peers-per-round (NETMATRIX_PEERS_PER_ROUND) ${c.peersPerRound}: fixed peers take at most half a round, the walk the rest`);
+  }
   // Unset, the window is 60 s, shortened where a short interval (or many DNS names) would put more than 240 results in it.
   const window = c.window ?? Math.min(60_000, Math.floor((MAX_STATUS_SAMPLES * c.probeInterval) / Math.max(1, c.dnsNames.length)));
   const perWindow = Math.round(window / c.probeInterval);

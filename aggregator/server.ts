@@ -30,8 +30,9 @@ import { createAggregatorMetrics } from './metrics/metrics.js';
 import { NodeExpiry } from './nodes/expiry.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { nodeRemover } from './nodes/removal.js';
-import { fullMeshPlanner } from './plan/planner.js';
+import { sampledPlanner } from './plan/planner.js';
 import { PlanBook } from './plan/plans.js';
+import { Suspects } from './plan/suspects.js';
 
 export interface AggregatorDeps {
   readonly clock: Clock;
@@ -134,7 +135,11 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   // The DNS section of the plan: --dns-servers, or what the EndpointSlices say (a new object when it changes).
   const makeDnsPlan = (servers: readonly DnsServerSpec[]) => Object.freeze({ servers, questions: servers.length > 0 ? config.dnsNames : [], nxZone: config.clusterDomain, tcpCheck: config.dnsTcpCheck === 'on' });
   let dnsPlan = makeDnsPlan(config.dnsServers);
-  const plans = new PlanBook(nodes, fullMeshPlanner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now());
+  // The full mesh up to --full-mesh-max nodes, a sampled plan above (docs/scaling.md). A suspect stays one for
+  // --finding-clear-for after its last reason, so a flapping node does not move the epoch at every evaluation.
+  const suspects = new Suspects(Math.max(config.findingClearFor, 2 * config.probeInterval));
+  const planner = sampledPlanner(config.fullMeshMax, { peersPerRound: config.peersPerRound, minProbers: config.minProbers, suspectProbersMax: config.suspectProbersMax });
+  const plans = new PlanBook(nodes, planner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now(), suspects);
   const query = new MatrixQuery(nodes, store, () => clock.monotonic());
   const findings = new FindingsEngine({
     forMs: config.findingFor,
@@ -205,6 +210,11 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     ...(deps.agentToken !== undefined ? { token: new TokenCheck(deps.agentToken) } : {}),
     // A tenth of the interval: agents learn of a new peer well within one round.
     planDebounceMs: Math.min(1_000, config.probeInterval / 10),
+  });
+
+  // Suspects come from each evaluation; a change is a new epoch of a sampled plan, pushed at once.
+  evaluator.onEvaluated((e) => {
+    if (suspects.update(e.monotonicAt, nodes.list(), [...e.firing, ...findings.pending()]) && plans.isSampled) collector.refresh();
   });
 
   // Declared before the API so the routes can read it; started once everything listens.

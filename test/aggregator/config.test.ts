@@ -36,7 +36,16 @@ t.test('defaults are DESIGN.md\'s', async (t) => {
   t.equal(c.maxMessageBytes, 4_194_304);
   t.equal(c.maxResultsPerReport, 50_000);
   t.equal(c.logLevel, 'info');
+  t.equal(c.fullMeshMax, 200, 'the full mesh up to 200 nodes');
+  t.equal(c.peersPerRound, 64);
+  t.equal(c.minProbers, 3);
+  t.equal(c.suspectProbersMax, 256);
   t.ok(Object.isFrozen(c), 'frozen');
+});
+
+t.test('a sampled plan\'s settings: min probers at most half a round', async (t) => {
+  t.equal(parseAggregatorConfig(['--peers-per-round', '8', '--min-probers', '4'], {}).minProbers, 4);
+  t.match(fails(t, ['--peers-per-round', '8', '--min-probers', '5']), /--min-probers \(NETMATRIX_MIN_PROBERS\) 5 is more than half of --peers-per-round \(NETMATRIX_PEERS_PER_ROUND\) 8/);
 });
 
 t.test('flags and env vars set every value; flags win', async (t) => {
@@ -84,6 +93,10 @@ t.test('every bad value is one line naming its flag, env var and the value', asy
     ['grpc-max-message-bytes', 'NETMATRIX_GRPC_MAX_MESSAGE_BYTES', '1023'],
     ['max-results-per-report', 'NETMATRIX_MAX_RESULTS_PER_REPORT', '0'],
     ['log-level', 'NETMATRIX_LOG_LEVEL', 'verbose'],
+    ['full-mesh-max', 'NETMATRIX_FULL_MESH_MAX', '0'],
+    ['peers-per-round', 'NETMATRIX_PEERS_PER_ROUND', '3'],
+    ['min-probers', 'NETMATRIX_MIN_PROBERS', 'three'],
+    ['suspect-probers-max', 'NETMATRIX_SUSPECT_PROBERS_MAX', '-1'],
   ];
   for (const [flag, env, value] of cases) {
     const byFlag = fails(t, [`--${flag}`, value]);
