@@ -50,6 +50,12 @@ export interface ScheduleSpec {
   readonly probes: readonly ProbeSpec[];
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /**
+   * A sampled plan's probes differ from round to round (agent/peers.ts
+   * PeerWalk): each round's are asked for as it starts, and `probes` is one
+   * round's worth, for sizing the slots.
+   */
+  readonly roundProbes?: (round: number) => readonly ProbeSpec[];
 }
 
 export type SkipReason = 'no_slot' | 'no_prober';
@@ -244,9 +250,10 @@ export class Scheduler {
     }, delay);
   }
 
-  private runRound(plan: Compiled): void {
-    const { spec } = plan;
+  private runRound(current: Compiled): void {
     const round = ++this.round;
+    const plan = current.spec.roundProbes ? this.roundOf(current, round) : current;
+    const { spec } = plan;
     const results: ProbeRecord[] = [];
     const noSlot = new Map<ProbeKind, number>();
     let pending = spec.probes.length;
@@ -290,6 +297,13 @@ export class Scheduler {
       });
     }
     if (pending === 0) finish();
+  }
+
+  /** A sampled plan's round: its probes compiled (slots sized for them), what is kept per probe pruned to them. */
+  private roundOf(current: Compiled, round: number): Compiled {
+    this.plan = this.compile({ ...current.spec, probes: current.spec.roundProbes!(round) });
+    for (const id of this.timedOutIn.keys()) if (!this.plan.ids.has(id)) this.timedOutIn.delete(id);
+    return this.plan;
   }
 
   /** This round's order of a kind that takes slots: answered or never run first, then timed out, longest unprobed first. */
