@@ -101,8 +101,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     clock,
     log,
     maxConcurrent: config.maxConcurrentProbes,
+    loopDelayThresholdMs: config.loopDelayThreshold,
     onRound: (r) => {
       metrics.rounds.inc();
+      metrics.roundLoopDelay.observe((r.loopDelayMs ?? 0) / 1000);
+      for (const p of r.results) if (p.loopDelayUs !== undefined) metrics.loopDelayed.inc({ kind: p.spec.kind, outcome: p.result.outcome });
       reporter.submit(follower.report(r));
     },
     onProbe: (kind, res, spec) => follower.probed(kind, res, spec),

@@ -82,6 +82,13 @@ export const agentSettings = defineSettings({
   },
   maxPeers: { flag: 'max-peers', env: 'NETMATRIX_MAX_PEERS', default: '1000', parse: integer(1, 100_000), help: 'most peers probed; extra peers in a plan are ignored and counted' },
   maxConcurrentProbes: { flag: 'max-concurrent-probes', env: 'NETMATRIX_MAX_CONCURRENT_PROBES', default: '128', parse: integer(1, 10_000), help: 'TCP, HTTP and DNS probes in flight at once, shared among those kinds by need (ICMP and node probes share one socket and take no slot)' },
+  loopDelayThreshold: {
+    flag: 'loop-delay-threshold',
+    env: 'NETMATRIX_LOOP_DELAY_THRESHOLD',
+    default: '10ms',
+    parse: duration({ min: 1, max: 60_000 }),
+    help: 'a probe result is marked when this agent\'s event loop was busy or waiting for a CPU this long while it was in flight: the aggregator then judges neither its RTT nor, for a timeout held up at its deadline, its loss',
+  },
   reportBuffer: { flag: 'report-buffer', env: 'NETMATRIX_REPORT_BUFFER', default: '120', parse: integer(1, 100_000), help: 'unacknowledged reports kept per aggregator while disconnected (older rounds thinned first)' },
   reportBufferBytes: {
     flag: 'report-buffer-bytes',

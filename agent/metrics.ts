@@ -16,6 +16,18 @@ export function createAgentMetrics(registry = new Registry()) {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: r,
     }),
+    roundLoopDelay: new Histogram({
+      name: 'netmatrix_agent_round_loop_delay_seconds',
+      help: 'Per probe round, the longest time the agent\'s event loop was busy or waiting for a CPU while one of the round\'s probes was in flight: what its RTTs may include. Past --loop-delay-threshold the results are marked (netmatrix_agent_probes_loop_delayed_total).',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: r,
+    }),
+    loopDelayed: new Counter({
+      name: 'netmatrix_agent_probes_loop_delayed_total',
+      help: 'Probe results marked because the agent\'s event loop was held up (busy, or waiting for a CPU) for at least --loop-delay-threshold while they were in flight, by kind and outcome: the aggregator judges no RTT of an ok one and no loss of a timeout one. A CPU-starved agent, not the network, when it grows.',
+      labelNames: ['kind', 'outcome'],
+      registers: r,
+    }),
     skipped: new Counter({
       name: 'netmatrix_agent_probes_skipped_total',
       help: 'Probes not run or not reported, by kind and reason: no_slot (the kind\'s slots were all held until the round\'s latest start), not_allowed (target outside the allowed CIDRs: every probe of every round not sent to it), no_prober (kind of the plan this agent cannot run, e.g. icmp and node without CAP_NET_RAW: every probe of every round not sent), no_address (DNS server without a usable address), nodelocal_silent (NodeLocal DNSCache address that never answered here).',

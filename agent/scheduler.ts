@@ -28,9 +28,20 @@
 // ⌈hanging / (slots × runs)⌉ rounds), and ties start at an offset drawn each
 // round, so no peer is always last. A probe still waiting for a slot at the
 // round's latest start is skipped, counted as `no_slot` for its kind.
+//
+// Event-loop delay. Probes are timed on this event loop: one that was busy or
+// waiting for a CPU while a probe was in flight (loop-delay.ts) inflates the
+// RTT, and one held up at the deadline turns an answer into a timeout. Each
+// probe measures how long the loop was unavailable between its start and its
+// settling; a result is marked with it (ProbeRecord.loopDelayUs, the report's
+// loop_delay_us) when it is at least the threshold and the result can include
+// it: any answered probe; a timeout only when its deadline was handled at
+// least the threshold late and the loop was unavailable for at least half
+// the timeout (otherwise an answer would have been read before the deadline).
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ProbeKind } from '../common/vocabulary.js';
+import { LoopDelayMeter, type LoopMark } from './loop-delay.js';
 import type { ProbeSpec } from './peers.js';
 import { TIMEOUT, type ProbeOutcome, type Prober, type ProberRegistry } from './probers/types.js';
 
@@ -39,11 +50,19 @@ export interface ProbeRecord {
   readonly result: ProbeOutcome;
   /** Wall clock when the probe started (agent's clock; only compared with itself). */
   readonly startedAt: number;
+  /**
+   * Set when the event loop was unavailable for at least the threshold while
+   * the probe was in flight and the result may include it (see the top of
+   * this file): for how long, in µs.
+   */
+  readonly loopDelayUs?: number;
 }
 
 export interface RoundResult {
   readonly round: number;
   readonly results: readonly ProbeRecord[];
+  /** The longest time (ms) the event loop was unavailable while one of the round's probes was in flight; the scheduler sets it. */
+  readonly loopDelayMs?: number;
 }
 
 export interface ScheduleSpec {
@@ -77,7 +96,13 @@ export interface SchedulerOptions {
   /** Fraction of the interval used for round-start jitter and for spreading probes (default 0.05 each). */
   readonly spreadFraction?: number;
   readonly random?: () => number;
+  /** A result is marked when the loop was unavailable this long (ms) while it was in flight (default DEFAULT_LOOP_DELAY_THRESHOLD_MS). */
+  readonly loopDelayThresholdMs?: number;
+  /** Measures the event loop (default: one of its own, closed by stop()). */
+  readonly loop?: LoopDelayMeter;
 }
+
+export const DEFAULT_LOOP_DELAY_THRESHOLD_MS = 10;
 
 /** Kinds whose probes share one socket (the raw ICMP socket) instead of holding one each: they take no slot. */
 const SLOT_FREE: ReadonlySet<ProbeKind> = new Set<ProbeKind>(['icmp', 'node']);
@@ -165,10 +190,14 @@ export class Scheduler {
   private stopped = false;
   private readonly random: () => number;
   private readonly spread: number;
+  private readonly loop: LoopDelayMeter;
+  private readonly loopThreshold: number;
 
   constructor(private readonly o: SchedulerOptions) {
     this.random = o.random ?? Math.random;
     this.spread = o.spreadFraction ?? 0.05;
+    this.loop = o.loop ?? new LoopDelayMeter();
+    this.loopThreshold = o.loopDelayThresholdMs ?? DEFAULT_LOOP_DELAY_THRESHOLD_MS;
   }
 
   get roundsStarted(): number {
@@ -210,6 +239,7 @@ export class Scheduler {
     for (const pool of this.pools.values()) pool.queue.length = 0;
     for (const c of this.inFlight) c.abort();
     await Promise.all(this.settling);
+    if (!this.o.loop) this.loop.close();
   }
 
   private compile(spec: ScheduleSpec): Compiled {
@@ -257,10 +287,11 @@ export class Scheduler {
     const results: ProbeRecord[] = [];
     const noSlot = new Map<ProbeKind, number>();
     let pending = spec.probes.length;
+    const loop = { worst: 0 };
     const finish = () => {
       if (this.stopped) return;
       for (const [kind, n] of noSlot) this.notify('skipped', () => this.o.onSkipped?.(kind, 'no_slot', n));
-      this.notify('round', () => this.o.onRound({ round, results }));
+      this.notify('round', () => this.o.onRound({ round, results, loopDelayMs: loop.worst }));
     };
     const done = () => {
       if (--pending === 0) finish();
@@ -278,7 +309,7 @@ export class Scheduler {
       }
       const order = pool ? this.order(probes) : probes;
       order.forEach((p, i) => {
-        const run = () => this.start(p, prober, pool, spec.timeoutMs, round, results, done);
+        const run = () => this.start(p, prober, pool, spec.timeoutMs, round, results, loop, done);
         const launch = () => {
           if (!pool || pool.active < pool.slots) run();
           else pool.queue.push({ run, skip: () => { noSlot.set(kind, (noSlot.get(kind) ?? 0) + 1); done(); }, latestStart });
@@ -324,10 +355,11 @@ export class Scheduler {
     return fresh;
   }
 
-  private start(p: ProbeSpec, prober: Prober, pool: Pool | undefined, timeoutMs: number, round: number, results: ProbeRecord[], done: () => void): void {
+  private start(p: ProbeSpec, prober: Prober, pool: Pool | undefined, timeoutMs: number, round: number, results: ProbeRecord[], loop: { worst: number }, done: () => void): void {
     if (pool) pool.active++;
     const settled = this.probe(p, prober, timeoutMs)
-      .then((rec) => {
+      .then(({ rec, loopMs }) => {
+        if (loopMs > loop.worst) loop.worst = loopMs;
         results.push(rec);
         if (this.plan?.ids.has(p.id)) {
           if (rec.result.outcome === 'timeout') this.timedOutIn.set(p.id, round);
@@ -372,8 +404,9 @@ export class Scheduler {
     }
   }
 
-  private async probe(spec: ProbeSpec, prober: Prober, timeoutMs: number): Promise<ProbeRecord> {
+  private async probe(spec: ProbeSpec, prober: Prober, timeoutMs: number): Promise<{ rec: ProbeRecord; loopMs: number }> {
     const startedAt = this.o.clock.now();
+    const from = this.loop.mark();
     const controller = new AbortController();
     this.inFlight.add(controller);
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -394,6 +427,17 @@ export class Scheduler {
       controller.signal.removeEventListener('abort', onAbort!);
       this.inFlight.delete(controller);
     }
-    return { spec, result, startedAt };
+    const to = this.loop.mark();
+    const loopMs = this.loop.unavailable(from, to);
+    const rec: ProbeRecord = this.marks(result, loopMs, from, to, timeoutMs) ? { spec, result, startedAt, loopDelayUs: Math.round(loopMs * 1000) } : { spec, result, startedAt };
+    return { rec, loopMs };
+  }
+
+  /** Whether a result settled between `from` and `to` may include the loop's `loopMs` of unavailability (the top of this file). */
+  private marks(result: ProbeOutcome, loopMs: number, from: LoopMark, to: LoopMark, timeoutMs: number): boolean {
+    if (loopMs < this.loopThreshold) return false;
+    if (result.outcome !== 'timeout') return true;
+    const late = to.at - (from.at + timeoutMs);
+    return late >= this.loopThreshold && loopMs >= timeoutMs / 2;
   }
 }
