@@ -325,7 +325,8 @@ export class Reflector<T> {
     const firstSync = !this.synced;
     this.synced = true;
     this.lastError = undefined;
-    this.deps.backoff.reset();
+    // Not while watches keep expiring: the relists after them keep backing off.
+    if (this.goneInARow === 0) this.deps.backoff.reset();
     this.deps.log.debug({ resource: this.spec.resource, items: next.size, pages, resourceVersion, firstSync }, 'kubernetes list done');
     this.deps.onState({ resource: this.spec.resource, synced: true });
     this.deps.onChange();

@@ -125,6 +125,8 @@ export interface FakeKubeApi {
   honourTimeoutSeconds: boolean;
   /** Send an ERROR 410 Status event on the open watches of a kind, and end them. */
   sendGone(kind: FakeKind): void;
+  /** Answer every new watch of a kind with 410 Gone (a server whose history is always too short); false: normal again. */
+  goneAlways(kind: FakeKind, on: boolean): void;
   /** Send a BOOKMARK at the current resourceVersion on the open watches that asked for bookmarks. */
   bookmark(kind: FakeKind): void;
   /** End open watch streams: 'end' closes the chunked response cleanly, 'destroy' resets the socket. */
@@ -211,6 +213,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   }
   const watches = new Set<OpenWatch>();
   const frozen = new Set<FakeKind>();
+  const alwaysGone = new Set<FakeKind>();
   const forbidden = new Map<FakeKind, readonly string[]>();
   let rbac: readonly FakeRbacRule[] | null = null;
   const hung = new Map<FakeKind | 'all', readonly string[]>();
@@ -328,7 +331,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
 
     const from = query['resourceVersion'] ?? '';
     const fromRV = Number(from);
-    const expired = from !== '' && from !== '0' && fromRV < compactedRV;
+    const expired = (from !== '' && from !== '0' && fromRV < compactedRV) || alwaysGone.has(route.kind);
     const goneStatus = status(410, 'Expired', `too old resource version: ${from} (${compactedRV})`);
     if (expired && goneAs === 'http') return answer(410, goneStatus);
 
@@ -449,6 +452,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
         endWatch(w);
       }
     },
+    goneAlways: (kind, on) => void (on ? alwaysGone.add(kind) : alwaysGone.delete(kind)),
     bookmark: (kind) => {
       const info = KINDS[kind];
       for (const w of watches) {

@@ -222,6 +222,30 @@ t.test('the list deadline grows with the cluster, and doubles after a list that 
   t.ok((h.watcher.stats.byResource['nodes']?.errors ?? 0) >= 3, 'each one counted as an error, retried after a backoff');
 });
 
+t.test('watches that keep expiring: the relists after them back off (bounded), and stop once a watch delivers', async (t) => {
+  const h = await harness(t, {}, (fake) => {
+    for (let i = 0; i < 10; i++) fake.add('nodes', bigNode(i));
+  });
+  await h.watcher.start();
+  await waitFor('nodes watch open', () => h.fake.openWatches('nodes') === 1);
+  h.fake.goneAlways('nodes', true);
+  h.fake.sendGone('nodes');
+  const gone = () => h.sink.lines.filter((l) => l.msg === 'kubernetes watch expired (410 Gone), relisting' && l['resource'] === 'nodes');
+  await waitFor('six 410s', () => gone().length >= 6, 10_000);
+  // Jitter fixed at the middle: 0 (the first relist is at once), then 15, 30, 60, 75, 75 ms (max 100).
+  t.same(gone().slice(0, 6).map((l) => l['retryInMs']), [0, 15, 30, 60, 75, 75]);
+  t.ok((h.watcher.stats.byResource['nodes']?.lists ?? 0) >= 6, 'each 410 relisted');
+  t.equal(h.watcher.stats.byResource['nodes']?.errors, 0, '410s are counted as gone, not as errors');
+  h.fake.goneAlways('nodes', false);
+  await waitFor('a watch open again', () => h.fake.openWatches('nodes') === 1, 5_000);
+  h.fake.add('nodes', bigNode(10));
+  await waitFor('the new node', () => h.nodes.at(-1)?.length === 11);
+  const before = gone().length;
+  h.fake.sendGone('nodes');
+  await waitFor('one more 410', () => gone().length === before + 1, 5_000);
+  t.equal(gone().at(-1)?.['retryInMs'], 0, 'after a watch that delivered, the next relist is at once again');
+});
+
 t.test('10,000 EndpointSlice updates are applied in order; the DNS view ends on the last', async (t) => {
   const h = await harness(t);
   await h.watcher.start();
