@@ -58,6 +58,8 @@ export interface ResultInput {
   readonly timestampMs: number;
   readonly targetIp?: string;
   readonly dns?: DnsResultWire | null;
+  /** Set (> 0) when the agent's event loop was held up while the probe was in flight (docs/architecture.md, "Event-loop delay"). */
+  readonly loopDelayUs?: number;
 }
 
 export interface ReportInput {
@@ -88,6 +90,7 @@ export interface SessionLimits {
 
 const MAX_FIELD = 253;
 const TIMEOUT_NUMBER = outcomes.words.indexOf('timeout') + 1;
+const OK_NUMBER = outcomes.words.indexOf('ok') + 1;
 // Wire number → storage index (-1: none), for the ingest hot path: a typed-array
 // read instead of a Map lookup per result. A number beyond the table is -1 too.
 const KIND_SLOT = new Int8Array(probeKinds.words.length + 1).fill(-1);
@@ -234,8 +237,10 @@ export class AgentSessions {
     const outcomesCol = b.outcome;
     const families = b.family;
     const target = b.target;
+    const loopDelay = b.loopDelayUs;
     for (let i = 0; i < n; i++) {
-      if (outcomesCol[i] !== TIMEOUT_NUMBER) continue;
+      // A timeout its agent's stalled loop may have made corroborates nothing.
+      if (outcomesCol[i] !== TIMEOUT_NUMBER || loopDelay[i] !== 0) continue;
       const kind = slotOf(KIND_SLOT, kinds[i]!);
       const dst = dstOf[target[i]!]!;
       if (dst < 0 || kind < 0) continue;
@@ -247,7 +252,10 @@ export class AgentSessions {
       const k = kinds[i]!;
       if (k === DNS_KIND) {
         const why = this.recordDns(src, b.dns[dns++]!, receivedAt, offset, maxAge);
-        if (why === undefined) accepted++;
+        if (why === undefined) {
+          accepted++;
+          if (loopDelay[i] !== 0) countLoopDelayed(a, outcomesCol[i]!);
+        }
         else {
           rejected[why] = (rejected[why] ?? 0) + 1;
           this.stats.rejected.set(why, (this.stats.rejected.get(why) ?? 0) + 1);
@@ -272,7 +280,8 @@ export class AgentSessions {
       // The probe's time on our clock, never in the future nor older than the window needs.
       const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, b.timestampMs[i]! + offset));
       const bits = this.timedOut[dst]!;
-      this.matrix.record(src, dst, kind, family, outcome, b.rttUs[i]!, at, (bits & (bits - 1)) !== 0);
+      this.matrix.record(src, dst, kind, family, outcome, b.rttUs[i]!, at, (bits & (bits - 1)) !== 0, loopDelay[i] !== 0);
+      if (loopDelay[i] !== 0) countLoopDelayed(a, outcomesCol[i]!);
       accepted++;
     }
     for (const d of touched) this.timedOut[d] = 0;
@@ -302,6 +311,7 @@ export class AgentSessions {
       outcome,
       rttUs: res.rttUs >>> 0,
       at,
+      loopDelayed: (res.loopDelayUs ?? 0) > 0,
     });
     return ok ? undefined : 'unknown_dns_server';
   }
@@ -310,6 +320,12 @@ export class AgentSessions {
     this.stats.refused.set(refusal.reason, (this.stats.refused.get(refusal.reason) ?? 0) + 1);
     return { refusal };
   }
+}
+
+/** A result its agent marked loop-delayed: an answer's RTT and a timeout are left unjudged by the stores; counted per node. */
+function countLoopDelayed(a: NodeRecord['agent'], outcome: number): void {
+  if (outcome === OK_NUMBER) a.loopDelayed.latency++;
+  else if (outcome === TIMEOUT_NUMBER) a.loopDelayed.loss++;
 }
 
 /** What is wrong with a Hello, in one line, or undefined. */

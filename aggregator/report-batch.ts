@@ -26,6 +26,8 @@ export class ReportBatch {
   readonly outcome: Int32Array;
   readonly family: Int32Array;
   readonly rttUs: Uint32Array;
+  /** loop_delay_us: > 0 when the agent marked the result as taken while its event loop was held up. */
+  readonly loopDelayUs: Uint32Array;
   /** Index in `targets` of each result's target_node. */
   readonly target: Int32Array;
   /** The distinct target_node values, each once. */
@@ -44,13 +46,14 @@ export class ReportBatch {
   ) {
     this.length = length;
     // One allocation for the columns.
-    const buf = new ArrayBuffer(capacity * 28);
+    const buf = new ArrayBuffer(capacity * 32);
     this.timestampMs = new Float64Array(buf, 0, capacity);
     this.kind = new Int32Array(buf, capacity * 8, capacity);
     this.outcome = new Int32Array(buf, capacity * 12, capacity);
     this.family = new Int32Array(buf, capacity * 16, capacity);
     this.rttUs = new Uint32Array(buf, capacity * 20, capacity);
     this.target = new Int32Array(buf, capacity * 24, capacity);
+    this.loopDelayUs = new Uint32Array(buf, capacity * 28, capacity);
   }
 
   /** Empties the batch for a report of `length` results (at most `capacity`); the columns are left as they were. */
@@ -96,6 +99,7 @@ export function batchOf(r: ReportInput & { readonly round?: number }): ReportBat
     b.outcome[i] = wireNumber(res.outcome, OUTCOME_NUMBERS);
     b.family[i] = wireNumber(res.family, FAMILY_NUMBERS);
     b.rttUs[i] = res.rttUs;
+    b.loopDelayUs[i] = res.loopDelayUs ?? 0;
     b.timestampMs[i] = res.timestampMs;
     let id = ids.get(res.targetNode);
     if (id === undefined) {

@@ -21,6 +21,8 @@ export interface DnsResultInput {
   readonly outcome: Outcome;
   readonly rttUs: number;
   readonly at: number;
+  /** Its agent marked it as taken while its event loop was held up: an answer's latency is not judged, a timeout not at all. */
+  readonly loopDelayed?: boolean;
 }
 
 export interface DnsAnswer {
@@ -164,6 +166,8 @@ export class DnsStore {
       this.stats.rejectedUnknownServer++;
       return false;
     }
+    // A timeout its agent's stalled loop may have made: not judged, nowhere (docs/architecture.md, "Event-loop delay").
+    if (r.loopDelayed && r.outcome === 'timeout') return true;
     this.stats.results++;
     const server = this.slots[dst]!;
     (this.addresses[src] ??= new Map()).set(dst, { ip: r.ip, family: r.family });
@@ -174,7 +178,7 @@ export class DnsStore {
         map.set(dst, { outcome: r.outcome, rcode: r.rcode, at: r.at, since: prev && prev.outcome === r.outcome ? prev.since : r.at });
       }
     } else {
-      this.cells.record(src, dst, KIND, addressFamilies.index(r.family), outcomes.index(r.outcome), r.rttUs, r.at);
+      this.cells.record(src, dst, KIND, addressFamilies.index(r.family), outcomes.index(r.outcome), r.rttUs, r.at, false, r.loopDelayed === true);
       if (r.outcome === 'ok') {
         const map = (this.answers[src] ??= new Map());
         const key = answerKey(r.server, r.name, r.type);

@@ -25,7 +25,7 @@ import type { AgentMessage__Output } from '../../proto/load.js';
 import { dnsTypes } from '../../common/vocabulary.js';
 import type { DnsResultWire, ResultInput } from '../agents.js';
 import { batchOf, DNS_KIND, ReportBatch } from '../report-batch.js';
-import { AGENT_MESSAGE_REPORT, REPORT_SEQUENCE, REPORT_ROUND, REPORT_SENT_AT, REPORT_RESULT, RESULT_KIND, RESULT_TARGET_NODE, RESULT_TARGET_IP, RESULT_FAMILY, RESULT_OUTCOME, RESULT_RTT, RESULT_TIMESTAMP, RESULT_HTTP, RESULT_DNS } from '../../proto/wire-tags.js';
+import { AGENT_MESSAGE_REPORT, REPORT_SEQUENCE, REPORT_ROUND, REPORT_SENT_AT, REPORT_RESULT, RESULT_KIND, RESULT_TARGET_NODE, RESULT_TARGET_IP, RESULT_FAMILY, RESULT_OUTCOME, RESULT_RTT, RESULT_TIMESTAMP, RESULT_HTTP, RESULT_DNS, RESULT_LOOP_DELAY } from '../../proto/wire-tags.js';
 
 /** An agent message as the collector gets it: proto-loader's shape, but its report a batch. */
 export type AgentMessageIn = Omit<AgentMessage__Output, 'report'> & { readonly report?: ReportBatch | null };
@@ -43,7 +43,7 @@ const I32 = 5;
 const MAX_GROUP_DEPTH = 100;
 
 /** ProbeResult's field names by number, for errors. */
-const RESULT_FIELDS = ['', 'kind', 'target_node', 'target_ip', 'family', 'outcome', 'rtt_us', 'timestamp_ms', 'detail', 'http', 'dns'];
+const RESULT_FIELDS = ['', 'kind', 'target_node', 'target_ip', 'family', 'outcome', 'rtt_us', 'timestamp_ms', 'detail', 'http', 'dns', 'loop_delay_us'];
 const DNS_SERVER = 0x0a;
 const DNS_NAME = 0x12;
 const DNS_TYPE = 0x18;
@@ -427,6 +427,7 @@ export function decodeReport(buf: Buffer, start: number, end: number): ReportBat
     let family = 0;
     let outcome = 0;
     let rtt = 0;
+    let loopDelay = 0;
     let ts = 0;
     let nameStart = 0;
     let nameEnd = 0;
@@ -459,6 +460,7 @@ export function decodeReport(buf: Buffer, start: number, end: number): ReportBat
           case RESULT_FAMILY: family = varint(buf, resultEnd) | 0; break;
           case RESULT_OUTCOME: outcome = varint(buf, resultEnd) | 0; break;
           case RESULT_RTT: rtt = varint(buf, resultEnd); break;
+          case RESULT_LOOP_DELAY: loopDelay = varint(buf, resultEnd); break;
           case RESULT_TIMESTAMP: ts = varint(buf, resultEnd); ts = hi === 0 ? ts : int64(ts, hi); break;
           case RESULT_HTTP: skipMessage(buf, lengthEnd(buf, resultEnd)); break;
           case RESULT_DNS: {
@@ -477,6 +479,7 @@ export function decodeReport(buf: Buffer, start: number, end: number): ReportBat
     b.family[i] = family;
     b.outcome[i] = outcome;
     b.rttUs[i] = rtt;
+    b.loopDelayUs[i] = loopDelay;
     b.timestampMs[i] = ts;
     const id = prevId >= 0 && sameRange(buf, nameStart, nameEnd, prevStart, prevEnd) ? prevId : names.id(buf, nameStart, nameEnd, b);
     b.target[i] = id;
@@ -498,6 +501,7 @@ export function decodeReport(buf: Buffer, start: number, end: number): ReportBat
         rttUs: rtt,
         timestampMs: ts,
         dns,
+        loopDelayUs: loopDelay,
       };
       b.dns.push(res);
       pos = resultEnd;

@@ -27,6 +27,10 @@ export const NodeSchema = Type.Object({
     capabilities: Type.Array(literals(capabilities.words)),
     reports: Type.Integer(),
     results: Type.Integer(),
+    loopDelayed: Type.Object(
+      { latency: Type.Integer({ description: 'answers whose RTT was not judged' }), loss: Type.Integer({ description: 'timeouts not judged as loss' }) },
+      { description: 'results the agent marked as taken while its event loop was held up (busy, or waiting for a CPU), since the aggregator started: not blamed on the network' },
+    ),
   }),
   kubernetes: nullable(
     Type.Object(
@@ -131,7 +135,12 @@ export const ZonesResponse = Type.Object({
 export const PairParams = Type.Object({ src: Type.String(), dst: Type.String() });
 export const PairQuerystring = Type.Object({ family: Type.Optional(FamilyParam) }, { additionalProperties: false });
 
-export const SampleSchema = Type.Object({ at: IsoTime, outcome: OutcomeSchema, rttMs: nullable(Type.Number()) });
+export const SampleSchema = Type.Object({
+  at: IsoTime,
+  outcome: OutcomeSchema,
+  rttMs: nullable(Type.Number()),
+  loopDelayed: Type.Boolean({ description: 'the agent\'s event loop was held up while the probe was in flight: its RTT may include that and is not judged' }),
+});
 
 export const PairKindDetail = Type.Object({
   ...CellSchema.properties,

@@ -107,7 +107,7 @@ export interface CellCounts {
   /** Samples and failures in the status window. */
   readonly windowSamples: number;
   readonly windowFailures: number;
-  /** Ok samples in the status window, and of those, the ones slower than the latency threshold. */
+  /** Ok samples in the status window whose RTT is judged (not marked loop-delayed by their agent), and of those, the ones slower than the latency threshold. */
   readonly oks: number;
   readonly slowOks: number;
   /** Samples and failures in the loss window. */

@@ -14,6 +14,12 @@
 // Memory is the constraint (docs/architecture.md: < 200 bytes per tracked
 // cell): cells are slots in fixed-size chunks of typed arrays; a sample takes
 // 7 bytes (time 2, RTT 4, outcome 1).
+//
+// A result its agent marked as taken while its event loop was held up
+// (loop_delay_us, docs/architecture.md "Event-loop delay") may include that
+// delay: an answer still counts as an answer (loss), but its RTT is not judged
+// (latency, percentiles); a timeout is not judged at all (not stored), since
+// its answer may have come and waited behind the stall.
 import { PAIR_KINDS, addressFamilies, outcomes, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import {
   CODE_FAILING,
@@ -82,6 +88,8 @@ export interface Sample {
   readonly at: number;
   readonly outcome: Outcome;
   readonly rttUs: number;
+  /** Its agent marked it as taken while its event loop was held up: its RTT is not judged. */
+  readonly loopDelayed: boolean;
 }
 
 /**
@@ -128,8 +136,12 @@ export const NOT_TRACKED = 255;
 const EXCLUDED = 0x80;
 /** Set on a ring entry's outcome when it was a replay (older than the newest): never part of a run. */
 const REPLAYED = 0x40;
-/** The outcome index in a ring entry, without the bits above (there are fewer than 64 outcomes). */
-const OUTCOME_BITS = 0x3f;
+/** Set on a ring entry's outcome when its agent marked it as taken while its event loop was held up: its RTT is not judged. */
+const LOOP_DELAYED = 0x20;
+/** The outcome index in a ring entry, without the bits above (there are fewer than 32 outcomes). */
+const OUTCOME_BITS = 0x1f;
+if (outcomes.words.length > OUTCOME_BITS + 1) throw new Error('a ring entry has 5 bits for the outcome');
+const TIMEOUT_OUTCOME = outcomes.index('timeout');
 const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
 const FLAG_EXPLICIT = 1;
 const FLAG_CORROBORATED = 2;
@@ -275,10 +287,13 @@ export class MatrixStore {
 
   /**
    * Records one result. `corroborated`: another kind timed out towards the
-   * same target in the same report. Indices come from the node registry and
-   * the vocabularies; `at` is monotonic ms.
+   * same target in the same report. `loopDelayed`: its agent marked it as
+   * taken while its event loop was held up. Indices come from the node
+   * registry and the vocabularies; `at` is monotonic ms. False when the result
+   * is not judged (a loop-delayed timeout): nothing is stored.
    */
-  record(src: number, dst: number, kind: number, family: number, outcome: number, rttUs: number, at: number, corroborated = false): void {
+  record(src: number, dst: number, kind: number, family: number, outcome: number, rttUs: number, at: number, corroborated = false, loopDelayed = false): boolean {
+    if (loopDelayed && outcome === TIMEOUT_OUTCOME) return false;
     this.ensure(Math.max(src, dst));
     let row = this.rows[src];
     if (row === undefined) {
@@ -307,10 +322,12 @@ export class MatrixStore {
     else c.filled[i] = c.filled[i]! + 1;
     c.sTick[slot] = tick & 0xffff;
     c.sRtt[slot] = rttUs;
-    c.sOut[slot] = newest ? outcome : outcome | REPLAYED;
+    c.sOut[slot] = outcome | (newest ? 0 : REPLAYED) | (loopDelayed ? LOOP_DELAYED : 0);
     if (ok) {
-      c.oks[i] = c.oks[i]! + 1;
-      if (rttUs > this.slowUs) c.slow[i] = c.slow[i]! + 1;
+      if (!loopDelayed) {
+        c.oks[i] = c.oks[i]! + 1;
+        if (rttUs > this.slowUs) c.slow[i] = c.slow[i]! + 1;
+      }
     } else c.wFails[i] = c.wFails[i]! + 1;
     c.head[i] = c.head[i]! + 1 === ring ? 0 : c.head[i]! + 1;
     if (newest) {
@@ -340,13 +357,16 @@ export class MatrixStore {
       }
     } else this.addLoss(c, i, tick, 1, ok ? 0 : 1);
     this.setCode(id, decide(this.counts(c, i), this.options.thresholds));
+    return true;
   }
 
   private uncount(c: Chunk, i: number, slot: number): void {
-    if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) {
+    const o = c.sOut[slot]!;
+    if ((o & OUTCOME_BITS) === OK_OUTCOME) {
+      if ((o & LOOP_DELAYED) !== 0) return;
       c.oks[i] = c.oks[i]! - 1;
       if (c.sRtt[slot]! > this.slowUs) c.slow[i] = c.slow[i]! - 1;
-    } else if ((c.sOut[slot]! & EXCLUDED) === 0) c.wFails[i] = c.wFails[i]! - 1;
+    } else if ((o & EXCLUDED) === 0) c.wFails[i] = c.wFails[i]! - 1;
   }
 
   /** The `run` failures before `slot` were an outage: out of the status window's failure count (still shown as samples). */
@@ -358,7 +378,7 @@ export class MatrixStore {
       at = at === 0 ? ring - 1 : at - 1;
       const o = c.sOut[base + at]!;
       if ((o & REPLAYED) !== 0) continue; // arrived during the run, not part of it
-      if (o === OK_OUTCOME || (o & EXCLUDED) !== 0) break;
+      if ((o & OUTCOME_BITS) === OK_OUTCOME || (o & EXCLUDED) !== 0) break;
       c.sOut[base + at] = o | EXCLUDED;
       c.wFails[i] = c.wFails[i]! - 1;
       left--;
@@ -727,7 +747,7 @@ export class MatrixStore {
       const slot = i * ring + s;
       const t = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
       if (t < oldest) oldest = t;
-      if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
+      if ((c.sOut[slot]! & (OUTCOME_BITS | LOOP_DELAYED)) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
     }
     sortPrefix(rtts, oks);
     const counts = this.counts(c, i);
@@ -770,7 +790,7 @@ export class MatrixStore {
     };
   }
 
-  /** RTT p50 and p99 (ms) over the ok results in the status window of a fresh cell; null without any. No strings, no allocation. */
+  /** RTT p50 and p99 (ms) over the ok results in the status window of a fresh cell (not those marked loop-delayed); null without any. No strings, no allocation. */
   rtt(src: number, dst: number, kind: number, family: number, now: number): { p50: number; p99: number } | null {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));
     if (id === undefined || !this.rowFresh(src, now)) return null;
@@ -781,7 +801,7 @@ export class MatrixStore {
     let oks = 0;
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
-      if ((c.sOut[slot]! & OUTCOME_BITS) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
+      if ((c.sOut[slot]! & (OUTCOME_BITS | LOOP_DELAYED)) === OK_OUTCOME) rtts[oks++] = c.sRtt[slot]! / 1000;
     }
     if (oks === 0) return null;
     sortPrefix(rtts, oks);
@@ -799,7 +819,8 @@ export class MatrixStore {
     for (let s = 0, n = c.filled[i]!; s < n; s++) {
       const slot = i * this.ring + s;
       const tick = last - ((((last & 0xffff) - c.sTick[slot]!) & 0xffff) >>> 0);
-      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[c.sOut[slot]! & OUTCOME_BITS]!, rttUs: c.sRtt[slot]! } });
+      const o = c.sOut[slot]!;
+      out.push({ tick, s: { at: this.wall(tick), outcome: outcomes.words[o & OUTCOME_BITS]!, rttUs: c.sRtt[slot]!, loopDelayed: (o & LOOP_DELAYED) !== 0 } });
     }
     return out.sort((a, b) => a.tick - b.tick).map((x) => x.s);
   }

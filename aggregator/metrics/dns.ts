@@ -46,7 +46,8 @@ export function registerDnsMetrics(registry: Registry, src: MetricsSources): voi
   });
   dns.onRecord((s, r) => {
     probes.inc({ server: s.name, role: s.role, check: r.nxCheck ? 'nx' : r.tcpCheck ? 'tcp' : 'name', outcome: r.outcome });
-    if (!r.nxCheck && !r.tcpCheck && r.outcome === 'ok') duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
+    // A loop-delayed answer's time may be the agent's stall, not the server's.
+    if (!r.nxCheck && !r.tcpCheck && r.outcome === 'ok' && !r.loopDelayed) duration.observe({ server: s.name, role: s.role }, r.rttUs / 1e6);
   });
 
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge) => void) => rebuiltGauge(registry, name, help, labelNames, fill);

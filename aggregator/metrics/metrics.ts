@@ -172,6 +172,20 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
       for (const n of src.nodes.list()) this.set({ node: n.name }, n.agent.connected ? 1 : 0);
     },
   });
+  new Counter({
+    name: 'netmatrix_results_loop_delayed_total',
+    help: 'Results the node\'s agent marked as taken while its event loop was held up (busy, or waiting for a CPU: loop_delay_us), left unjudged: unjudged="latency" answers whose RTT was not judged, unjudged="loss" timeouts not judged as loss. A starved agent, not the network, when it grows.',
+    labelNames: ['node', 'unjudged'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const n of src.nodes.list()) {
+        const d = n.agent.loopDelayed;
+        if (d.latency > 0) this.inc({ node: n.name, unjudged: 'latency' }, d.latency);
+        if (d.loss > 0) this.inc({ node: n.name, unjudged: 'loss' }, d.loss);
+      }
+    },
+  });
   new Gauge({
     name: 'netmatrix_agent_last_report_age_seconds',
     help: 'Seconds since the node\'s agent last sent a report (absent before the first).',

@@ -37,6 +37,12 @@ export interface AgentState {
   clock: StreamClock;
   reports: number;
   results: number;
+  /**
+   * Results the agent marked as taken while its event loop was held up (busy,
+   * or waiting for a CPU), left unjudged: answers whose RTT was not judged
+   * (latency), timeouts not judged as loss (loss).
+   */
+  readonly loopDelayed: { latency: number; loss: number };
   /** The agent pod's resolv.conf as its Hello described it; null from agents without one. */
   resolver: ResolverInfo | null;
 }
@@ -132,6 +138,7 @@ export class NodeRegistry {
           clock: new StreamClock(),
           reports: 0,
           results: 0,
+          loopDelayed: { latency: 0, loss: 0 },
           resolver: null,
         },
       };

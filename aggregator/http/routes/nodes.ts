@@ -26,6 +26,7 @@ export const nodeRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           capabilities: [...n.agent.capabilities],
           reports: n.agent.reports,
           results: n.agent.results,
+          loopDelayed: { ...n.agent.loopDelayed },
         },
         kubernetes: n.kube ? { ...n.kube, podCidrs: [...n.kube.podCidrs], internalIPs: [...n.kube.internalIPs] } : null,
       })),

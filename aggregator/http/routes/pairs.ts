@@ -34,7 +34,7 @@ export const pairRoutes: FastifyPluginAsync<ApiDeps> = async (app, deps) => {
           reason: d.cell.reason,
           targetIp: d.targetIp,
           lastAt: iso(d.cell.lastAt),
-          recent: d.samples.map((s) => ({ at: new Date(s.at).toISOString(), outcome: s.outcome, rttMs: s.outcome === 'ok' ? s.rttUs / 1000 : null })),
+          recent: d.samples.map((s) => ({ at: new Date(s.at).toISOString(), outcome: s.outcome, rttMs: s.outcome === 'ok' ? s.rttUs / 1000 : null, loopDelayed: s.loopDelayed })),
         };
       }
       return { src, dst, family, windowSeconds: deps.windowMs / 1000, generatedAt: new Date(now).toISOString(), kinds };

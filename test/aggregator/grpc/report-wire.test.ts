@@ -135,8 +135,10 @@ function probeResult(r: Random): Bytes {
       () => fLen(8, utf8(pick(r, ['', 'connection refused', 'ünïcode']))),
       () => fLen(9, message(r, [() => fVarint(1, 10), () => fVarint(2, 20), () => fVarint(3, 30)], 4)),
       ...(kind === 6 || r() < 0.1 ? [() => fLen(10, dnsResult(r))] : []),
+      // loop_delay_us: absent from most results, as agents send it.
+      ...(r() < 0.3 ? [() => v32(11, pick(r, UINT32S))] : []),
     ],
-    11,
+    12,
   );
 }
 
@@ -187,6 +189,7 @@ function rows(b: ReportBatch) {
     outcome: b.outcome[i],
     family: b.family[i],
     rttUs: b.rttUs[i],
+    loopDelayUs: b.loopDelayUs[i],
     timestampMs: b.timestampMs[i],
     targetNode: b.targets[b.target[i]!],
   }));
@@ -197,6 +200,7 @@ function rows(b: ReportBatch) {
     family: wire(ENUMS.family, x.family),
     outcome: wire(ENUMS.outcome, x.outcome),
     rttUs: x.rttUs,
+    loopDelayUs: x.loopDelayUs,
     timestampMs: x.timestampMs,
     dns: x.dns ? dnsFields(x.dns as DnsResultWire & { tcp: boolean; ignored: number }) : null,
   }));
@@ -258,9 +262,19 @@ t.test('what the agent writes (protobufjs) decodes the same', async (t) => {
       detail: r() < 0.5 ? '' : 'no route',
       http: r() < 0.3 ? { connectUs: 1, firstByteUs: 2, totalUs: 3 } : null,
       dns: r() < 0.3 ? { server: 'service', name: 'kubernetes.default', type: 'DNS_TYPE_A' as const, nxCheck: false, answers: ['10.96.0.1'], rcode: 'NOERROR', tcp: false, ignored: 0, tcpCheck: r() < 0.5 } : null,
+      // As the reporter writes it: only on a marked result.
+      ...(r() < 0.3 ? { loopDelayUs: int(r, 1, 2 ** 32 - 1) } : {}),
     }));
     const bytes = connect.requestSerialize({ report: { sequence: n + 1, round: n, sentAtMs: 1_700_000_001_000, results } });
-    t.same(actual(bytes), expected(bytes), `case ${n}`, { diagnostic: false });
+    const got = actual(bytes);
+    t.same(got, expected(bytes), `case ${n}`, { diagnostic: false });
+    if (got instanceof Error || got === null) continue;
+    t.same(
+      got.results.map((x) => x.loopDelayUs),
+      results.map((x) => ('loopDelayUs' in x ? x.loopDelayUs : 0)),
+      `case ${n}: loop_delay_us as written (0 where absent)`,
+      { diagnostic: false },
+    );
   }
 });
 
@@ -335,7 +349,7 @@ t.test('malformed input is refused, naming the result and field', async (t) => {
 t.test('a known field of another wire type is skipped as unknown (protobuf rules); its value stays the default', async (t) => {
   const bytes = Buffer.from(fLen(2, [...fVarint(1, 3), ...fLen(4, [...fLen(1, [1]), ...fLen(2, utf8('node-a')), ...[...key(5, I32), 1, 0, 0, 0], ...fVarint(2, 5)])]));
   const b = decode(bytes).report!;
-  t.same(rows(b).results, [{ kind: 0, outcome: 0, family: 0, rttUs: 0, timestampMs: 0, targetNode: 'node-a' }]);
+  t.same(rows(b).results, [{ kind: 0, outcome: 0, family: 0, rttUs: 0, loopDelayUs: 0, timestampMs: 0, targetNode: 'node-a' }]);
   t.equal(b.sequence, 3);
 });
 

@@ -32,9 +32,9 @@ function setup(options: MatrixOptions = OPTIONS) {
   const store = new MatrixStore({ toWall: wallOf(clock), ...options }, clock.monotonic());
   const t0 = clock.monotonic();
   /** One interval later, src→dst icmp/ipv4 gets a result. */
-  const next = (outcome: Outcome, rttUs = outcome === 'ok' ? 1_000 : 0, o2: { src?: number; dst?: number; corroborated?: boolean; step?: number } = {}) => {
+  const next = (outcome: Outcome, rttUs = outcome === 'ok' ? 1_000 : 0, o2: { src?: number; dst?: number; corroborated?: boolean; step?: number; loopDelayed?: boolean } = {}) => {
     clock.advance(o2.step ?? options.intervalMs);
-    store.record(o2.src ?? 0, o2.dst ?? 1, ICMP, V4, o(outcome), rttUs, clock.monotonic(), o2.corroborated ?? false);
+    return store.record(o2.src ?? 0, o2.dst ?? 1, ICMP, V4, o(outcome), rttUs, clock.monotonic(), o2.corroborated ?? false, o2.loopDelayed ?? false);
   };
   const view = (src = 0, dst = 1, kind = ICMP, family = V4) => store.view(src, dst, kind, family, clock.monotonic());
   const run = (outcomes: readonly Outcome[]) => outcomes.forEach((w) => next(w));
@@ -499,6 +499,46 @@ t.test('a large RTT is kept', async (t) => {
   t.equal(store.view(0, 1, ICMP, V4, clock.monotonic())!.rttP50Ms, 4_000_000);
 });
 
+t.test('a loop-delayed answer (its agent\'s event loop was held up) is an answer, but its RTT is not judged', async (t) => {
+  const a = setup();
+  for (let i = 0; i < 12; i++) a.next('ok', 400_000, { loopDelayed: true });
+  t.match(a.view(), { status: 'ok', samples: 12, lossRatio: 0, rttP50Ms: null, rttP99Ms: null }, '12 answers of 400 ms, every one marked: no latency judged, no loss');
+  t.same(a.store.rtt(0, 1, ICMP, V4, a.clock.monotonic()), null, 'no RTT for the node percentiles either');
+  t.ok(a.store.samples(0, 1, ICMP, V4).every((x) => x.loopDelayed && x.outcome === 'ok' && x.rttUs === 400_000), 'the samples show them, marked');
+  for (let i = 0; i < 3; i++) a.next('ok', 60_000);
+  t.match(a.view(), { status: 'degraded', degradedBy: 'latency', rttP50Ms: 60, rttP99Ms: 60, reason: 'RTT p50 above 50 ms (3 of 3 answers slower)' }, 'unmarked slow answers are still judged, on their own');
+  const b = setup();
+  for (let i = 0; i < 12; i++) b.next('ok', 1_000 + i, { loopDelayed: i % 2 === 0 });
+  t.match(b.view(), { status: 'ok', rttP50Ms: 1.005, rttP99Ms: 1.011 }, 'percentiles over the unmarked answers only');
+  // Marked answers leaving the window take nothing with them.
+  for (let i = 0; i < 12; i++) b.next('ok', 60_000);
+  t.match(b.view(), { status: 'degraded', degradedBy: 'latency', reason: 'RTT p50 above 50 ms (12 of 12 answers slower)' });
+});
+
+t.test('a loop-delayed timeout is not judged: not stored, so no failure, no run and no loss; record() says so', async (t) => {
+  const a = setup();
+  a.run(oks(5));
+  t.equal(a.next('timeout', 0, { loopDelayed: true }), false, 'record() returns false: not judged');
+  for (let i = 0; i < 20; i++) {
+    a.next('timeout', 0, { loopDelayed: true });
+    a.store.touchRow(0, a.clock.monotonic()); // as the ingest does for every report: the source is reporting
+  }
+  t.match(a.view(), { status: 'ok', samples: 5, failureRun: 0, lossSamples: 5, lastOutcome: 'ok' }, 'twenty marked timeouts later the cell is as it was');
+  t.equal(a.next('timeout'), true, 'an unmarked timeout is stored');
+  t.equal(a.next('timeout'), true);
+  t.match(a.view(), { status: 'failing', failureRun: 2 }, 'and judged: two in a row fail the cell');
+  // Marked answers end a run like any answer, and marked failures other than timeouts are judged as usual.
+  t.equal(a.next('ok', 1_000, { loopDelayed: true }), true);
+  t.match(a.view(), { status: 'ok', failureRun: 0 });
+  a.next('refused', 0, { loopDelayed: true });
+  t.match(a.view(), { status: 'failing', lastOutcome: 'refused' }, 'an answer from the path is an answer whatever the agent\'s loop did');
+  const b = setup();
+  b.run(oks(3));
+  b.run(['timeout', 'timeout', 'timeout', 'timeout']);
+  b.next('ok', 1_000, { loopDelayed: true });
+  t.match(b.view(), { status: 'ok', samples: 8, lossSamples: 4 }, 'a marked answer ends an outage like any answer: the outage is left out');
+});
+
 t.test('tallies and the non-ok set equal a recount over every cell after a random sequence of records, sweeps, column resets and removals (seeded)', async (t) => {
   const N = 8;
   const K = PAIR_KINDS.length;
@@ -511,7 +551,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
   const slow = OPTIONS.thresholds.degradedRttMs * 1000;
 
   // The model: every result since the cell was last emptied, in the order recorded.
-  interface Result { at: number; outcome: Outcome; rttUs: number; corroborated: boolean }
+  interface Result { at: number; outcome: Outcome; rttUs: number; corroborated: boolean; loopDelayed: boolean }
   const history = new Map<string, Result[]>();
   const key = (s: number, d: number, k: number, f: number) => `${s},${d},${k},${f}`;
   const rowLast = new Array<number>(N).fill(0);
@@ -576,7 +616,8 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
     // The status window is the last `ring` results recorded.
     const win = h.slice(-store.ring);
     const windowFailures = win.filter((r) => r.outcome !== 'ok' && !outage.has(r)).length;
-    const oks = win.filter((r) => r.outcome === 'ok');
+    // A loop-delayed answer's RTT is not judged.
+    const oks = win.filter((r) => r.outcome === 'ok' && !r.loopDelayed);
     const within = (buckets: number) => {
       const n = { n: 0, f: 0 };
       for (const j of joined) if (j.at > newest - buckets * bucketMs) (n.n += j.n), (n.f += j.f);
@@ -783,11 +824,14 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       const outcome = pick(WORDS);
       // Now and then a result replayed from up to 20 s ago.
       const at = clock.monotonic() - (rand() < 0.1 ? Math.floor(rand() * 200) * 100 : 0);
-      const result = { at, outcome, rttUs: outcome === 'ok' ? Math.floor(rand() * 80_000) : 0, corroborated: outcome === 'timeout' && rand() < 0.3 };
+      const result = { at, outcome, rttUs: outcome === 'ok' ? Math.floor(rand() * 80_000) : 0, corroborated: outcome === 'timeout' && rand() < 0.3, loopDelayed: rand() < 0.15 };
       const k = busy ? ICMP : Math.floor(rand() * K);
       const f = busy || rand() < 0.8 ? V4 : V6;
-      store.record(s, d, k, f, o(outcome), result.rttUs, at, result.corroborated);
+      const stored = store.record(s, d, k, f, o(outcome), result.rttUs, at, result.corroborated, result.loopDelayed);
       records++;
+      // A loop-delayed timeout is not judged: nothing of it is kept.
+      if (stored !== !(result.loopDelayed && outcome === 'timeout')) t.fail(`step ${step}: record() returned ${stored} for a ${result.loopDelayed ? 'loop-delayed ' : ''}${outcome}`);
+      if (!stored) continue;
       const h = history.get(key(s, d, k, f));
       if (h) h.push(result);
       else history.set(key(s, d, k, f), [result]);
