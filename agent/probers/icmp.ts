@@ -1,11 +1,10 @@
-// ICMP echo to the target IP: the pod IP for kind `icmp`, the node IP for kind
-// `node` (the scheduler picks the address).
+// ICMP echo to the target IP, IPv4 or IPv6: the pod IP for kind `icmp`, the
+// node IP for kind `node` (the scheduler picks the address).
 import type { IcmpSocket } from './icmp-socket.js';
 import type { Prober } from './types.js';
 
+const NO_OPTIONS = Object.freeze({});
+
 export function createIcmpProber(socket: IcmpSocket): Prober {
-  return (target, signal) => {
-    if (target.family !== 'ipv4') return Promise.resolve({ outcome: 'error', rttUs: 0, detail: 'icmp6 not supported yet' });
-    return socket.echo(target.ip, {}, signal);
-  };
+  return (target, signal) => socket.echo(target.ip, NO_OPTIONS, signal);
 }
