@@ -37,13 +37,12 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-const FAMILIES: Record<PairKind, readonly AddressFamily[]> = {
-  // ICMPv6 is not implemented yet: those kinds probe IPv4 addresses only.
-  icmp: ['ipv4'],
-  mtu: ['ipv4'],
-  node: ['ipv4'],
-  tcp: ['ipv4', 'ipv6'],
-  http: ['ipv4', 'ipv6'],
+/** Families each kind probes; icmp and node probe those whose raw ICMP socket opened (both, unless IPv6 is off in the kernel). */
+const BOTH: readonly AddressFamily[] = ['ipv4', 'ipv6'];
+const FAMILIES: Record<Exclude<PairKind, 'icmp' | 'node'>, readonly AddressFamily[]> = {
+  mtu: ['ipv4'], // no mtu prober yet
+  tcp: BOTH,
+  http: BOTH,
 };
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
@@ -53,15 +52,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
 
   let icmp: IcmpSocket | undefined;
   if (config.icmp === 'auto') {
-    icmp = IcmpSocket.open({ log, clock });
+    icmp = IcmpSocket.open({
+      log,
+      clock,
+      // A socket that died is reopened with backoff; meanwhile its probes fail saying so.
+      onState: () => metrics.icmp.set(icmp?.up ? 1 : 0),
+      onReopen: (family, ok) => metrics.icmpReopens.inc({ family, result: ok ? 'ok' : 'failed' }),
+    });
     if (!icmp) log.warn('no CAP_NET_RAW: ICMP probes (icmp, node) disabled; tcp and http probes continue');
   }
-  metrics.icmp.set(icmp ? 1 : 0);
+  metrics.icmp.set(icmp?.up ? 1 : 0);
+  if (icmp) {
+    const socket = icmp;
+    metrics.readIcmpCounts(() => ({ ignored: socket.repliesUnmatched, full: socket.droppedFull }));
+  }
   const probers: ProberRegistry = createProbers(icmp ? { icmp } : {});
   const available = new Set(PAIR_KINDS.filter((k) => probers[k] !== undefined));
-  const caps: Capability[] = ['tcp', 'http', 'dns'];
-  if (icmp) caps.unshift('icmp');
-  if (config.cni === 'on') caps.push('cni');
+  // Read at every (re)connect: an agent whose ICMP sockets are all down (dead, not reopened yet) does not announce icmp.
+  const capabilities = (): Capability[] => {
+    const caps: Capability[] = ['tcp', 'http', 'dns'];
+    if (icmp && icmp.upFamilies.length > 0) caps.unshift('icmp');
+    if (config.cni === 'on') caps.push('cni');
+    return caps;
+  };
   const resolver = await readResolver(config.resolvConf);
   if (resolver.view.error) log.warn({ error: resolver.view.error }, 'no resolver view: DNS "auto" service address unavailable');
   else if (resolver.view.warnings!.length > 0) log.info({ warnings: resolver.view.warnings }, 'resolv.conf');
@@ -79,7 +92,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     nodeIps: [...config.nodeIPs],
     zone: config.zone,
     agentVersion: deps.version,
-    capabilities: caps.map((c) => capabilityWords.toProto(c)),
+    capabilities: capabilities().map((c) => capabilityWords.toProto(c)),
     responderPort: responder.port,
     instanceId,
     resolver: resolver.view,
@@ -90,7 +103,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     maxPeers: config.maxPeers,
     allowed: config.allowed,
     available,
-    families: (k) => FAMILIES[k],
+    // Without a socket, both families: what is not sent is counted (no_prober) as it would have been probed.
+    families: (k) => (k === 'icmp' || k === 'node' ? (icmp?.families ?? BOTH) : FAMILIES[k]),
     resolver: resolver.conf,
     metrics,
     log,
@@ -170,7 +184,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     reporter,
     scheduler,
     instanceId,
-    capabilities: caps,
+    get capabilities() {
+      return capabilities();
+    },
     async stop() {
       await cni?.stop();
       await scheduler.stop();

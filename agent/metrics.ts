@@ -6,7 +6,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createAgentMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'netmatrix_agent_process_' });
   const r = [registry];
+  // The ICMP socket keeps its own counts; they are read at each scrape (readIcmpCounts).
+  let icmpCounts: () => { readonly ignored: number; readonly full: number } = () => ({ ignored: 0, full: 0 });
   return {
+    readIcmpCounts(f: () => { readonly ignored: number; readonly full: number }): void {
+      icmpCounts = f;
+    },
     registry,
     probes: new Counter({ name: 'netmatrix_agent_probes_total', help: 'Probes run, by kind and outcome.', labelNames: ['kind', 'outcome'], registers: r }),
     rtt: new Histogram({
@@ -46,7 +51,31 @@ export function createAgentMetrics(registry = new Registry()) {
     cniSnapshots: new Counter({ name: 'netmatrix_agent_cni_snapshots_total', help: 'CNI snapshots sent: full="false" when something changed, full="true" for the periodic full one.', labelNames: ['full'], registers: r }),
     cniErrors: new Gauge({ name: 'netmatrix_agent_cni_errors', help: 'Problems in the last CNI snapshot: invalid config files, directory errors, unreadable plugin binaries.', registers: r }),
     planEpoch: new Gauge({ name: 'netmatrix_agent_plan_epoch', help: 'Epoch of the plan being followed.', registers: r }),
-    icmp: new Gauge({ name: 'netmatrix_agent_icmp_available', help: '1 when the agent can send ICMP (CAP_NET_RAW), else 0.', registers: r }),
+    icmp: new Gauge({ name: 'netmatrix_agent_icmp_available', help: '1 while the agent can send ICMP: its raw ICMP sockets (CAP_NET_RAW) are open; 0 without CAP_NET_RAW, or while a socket that died is being reopened.', registers: r }),
+    icmpReopens: new Counter({
+      name: 'netmatrix_agent_icmp_socket_reopens_total',
+      help: 'Attempts to reopen a raw ICMP socket that died (closed by itself after a poll error), by family and result (ok, failed); attempts back off from 0.5 s to 30 s. Its ICMP probes fail with outcome error until one succeeds.',
+      labelNames: ['family', 'result'],
+      registers: r,
+    }),
+    icmpIgnored: new Counter({
+      name: 'netmatrix_agent_icmp_packets_ignored_total',
+      help: 'ICMP packets the raw sockets read and ignored: not the reply to (or an error about) an echo of this agent that is pending: late replies, other agents\' echoes in the namespace, garbage. The kernel filter already drops every other ICMP type.',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(icmpCounts().ignored);
+      },
+    }),
+    icmpFull: new Counter({
+      name: 'netmatrix_agent_icmp_pending_full_total',
+      help: 'ICMP probes not sent because 4096 echoes were pending on the socket (its bound): outcome error "too many pending ICMP probes".',
+      registers: r,
+      collect() {
+        this.reset();
+        this.inc(icmpCounts().full);
+      },
+    }),
     reportsCreated: new Counter({ name: 'netmatrix_agent_reports_total', help: 'Reports created: one per probe round, more when a round is split to fit the message limits.', registers: r }),
     reportsAcked: new Counter({ name: 'netmatrix_agent_reports_acked_total', help: 'Reports acknowledged, by aggregator.', labelNames: ['aggregator'], registers: r }),
     reportsDropped: new Counter({ name: 'netmatrix_agent_reports_dropped_total', help: 'Unacknowledged reports dropped because the buffer was full (older rounds thinned), by aggregator.', labelNames: ['aggregator'], registers: r }),
