@@ -13,7 +13,7 @@
 //       O(nodes + failing pairs), never O(nodes²)).
 //   (b) the event-loop delay (perf_hooks.monitorEventLoopDelay) of a real
 //       aggregator process while 1,000 simulated agents stream their reports to
-//       it over real gRPC on loopback (sim-agents.ts), each at its own phase of
+//       it over real gRPC on loopback (netmatrix-sim's agents), each at its own phase of
 //       the interval, its own evaluator running on its timer. Target ≤ 50 ms.
 //   (c) GET /api/v1/matrix over real HTTP on loopback against the aggregator of
 //       (a), each request the first after a new evaluation, so the body is
@@ -28,9 +28,9 @@ import { assess, RttSampler } from '../aggregator/localize/assess.js';
 import { localize } from '../aggregator/localize/localize.js';
 import { ManualClock } from '../common/clock.js';
 import { AggregatorProcess } from './aggregator-process.js';
-import { benchAggregator, describeCase, helloOf, ingestRounds, mesh, meshCase, MESH_KINDS, ReportBuilder, type Mesh } from './mesh.js';
+import { lateQuantile, type SimAgents } from '../sim/agents.js';
+import { benchAggregator, describeCase, helloOf, ingestRounds, mesh, meshAgents, meshCase, meshTimeline, MESH_KINDS, ReportBuilder, type Mesh } from './mesh.js';
 import { max, median } from './proc-stats.js';
-import { SimAgents } from './sim-agents.js';
 
 const NODES = Number(process.env.BENCH_EVALUATION_NODES ?? 1000);
 const CASES = (process.env.BENCH_EVALUATION_CASES ?? 'noise,bad-cells').split(',').map(meshCase);
@@ -248,26 +248,27 @@ async function underIngest(m: Mesh): Promise<void> {
   let agents: SimAgents | undefined;
   try {
     const t0 = performance.now();
-    agents = await SimAgents.connect(agg.grpcAddress, m, { maxInFlight: MAX_IN_FLIGHT, streamDeadlineMs: (LOOP_WARMUP_S + LOOP_SECONDS + 120) * 1000, timeoutMs: 60_000 });
+    agents = meshAgents(agg.grpcAddress, m, { maxUnacked: MAX_IN_FLIGHT, streamMs: (LOOP_WARMUP_S + LOOP_SECONDS + 120) * 1000, intervalMs: INTERVAL_MS });
+    await agents.connect();
+    await agents.ready(60_000);
     const connected = performance.now() - t0;
     const sim = agents;
     const measure = (async () => {
       await new Promise((r) => setTimeout(r, LOOP_WARMUP_S * 1000));
       const s0 = await agg.measureStart();
       const c0 = agg.cpuMs();
-      const sent0 = { ...sim.stats, late: sim.stats.lateMs.length };
+      const sent0 = { reports: sim.stats.reportsSent, skipped: sim.stats.roundsSkipped, late: [...sim.stats.late] };
       const w0 = performance.now();
       await new Promise((r) => setTimeout(r, LOOP_SECONDS * 1000));
       const f = await agg.measureStop();
       const cpu = agg.cpuMs() - c0;
       const wall = performance.now() - w0;
-      return { s0, f, cpu, wall, sent0 };
+      return { s0, f, cpu, wall, sent0, late: sim.stats.late.map((c, i) => c - sent0.late[i]!) };
     })();
-    await sim.rounds(INTERVAL_MS, (LOOP_WARMUP_S + LOOP_SECONDS) * 1000 + 500);
-    const { s0, f, cpu, wall, sent0 } = await measure;
+    await sim.run(meshTimeline((LOOP_WARMUP_S + LOOP_SECONDS) * 1000 + 500, INTERVAL_MS));
+    const { s0, f, cpu, wall, sent0, late } = await measure;
     const results = f.results - s0.results;
     const planned = ((m.n - 1) * perReport * 1000) / INTERVAL_MS;
-    const late = sim.stats.lateMs.slice(sent0.late);
     console.log(
       `      event-loop delay    p99 ${fmt(f.delayP99Ms, 1)} ms, p50 ${fmt(f.delayP50Ms, 1)} ms, max ${fmt(f.delayMaxMs)} ms (how late a 10 ms timer fires, ${fmt(f.delaySamples)} samples)   (target ≤ ${TARGET_MS} ms: ${met(f.delayP99Ms <= TARGET_MS)}; ${(f.delayP99Ms / TARGET_MS).toFixed(2)} × the target)`,
     );
@@ -278,10 +279,10 @@ async function underIngest(m: Mesh): Promise<void> {
       `      evaluations         ${f.evaluationsMs.length} on the aggregator's timer during the measurement: median ${fmt(median(f.evaluationsMs))} ms, max ${fmt(max(f.evaluationsMs))} ms`,
     );
     console.log(
-      `      sender              ${fmt(m.n)} agents connected and planned in ${fmt(connected / 1000, 1)} s; in the measurement ${fmt(sim.stats.reports - sent0.reports)} reports sent, p99 ${fmt(percentile(late, 0.99))} ms behind their phase, ${fmt(sim.stats.skipped - sent0.skipped)} skipped (${MAX_IN_FLIGHT} unacknowledged)`,
+      `      sender              ${fmt(m.n)} agents connected and planned in ${fmt(connected / 1000, 1)} s; in the measurement ${fmt(sim.stats.reportsSent - sent0.reports)} reports sent, p99 ${fmt(lateQuantile(late, 0.99))} ms behind their phase, ${fmt(sim.stats.roundsSkipped - sent0.skipped)} skipped (${MAX_IN_FLIGHT} unacknowledged)`,
     );
   } finally {
-    agents?.closeAll();
+    agents?.close();
     await agg.stop();
   }
 }

@@ -1,10 +1,10 @@
 // Ingest benchmark: what one aggregator core ingests now that each result
 // updates its cell's state at once (ring counts, run, loss buckets, status
 // byte, tallies, the non-ok set), and what a tracked cell costs in memory.
-//   - over gRPC: simulated agents in this process (sim-agents.ts, the mesh of
-//     mesh.ts) stream reports over real gRPC on loopback to a real aggregator
-//     process of its own, each keeping a few reports unacknowledged; results
-//     per second of the aggregator's CPU (from /proc: the sender's CPU does not
+//   - over gRPC: simulated agents in this process (netmatrix-sim's,
+//     sim/agents.ts, with the mesh of mesh.ts) stream reports over real gRPC
+//     on loopback to a real aggregator process of its own, each keeping a few
+//     reports unacknowledged; results per second of the aggregator's CPU (from /proc: the sender's CPU does not
 //     count). References measured in the same run: how fast the aggregator's
 //     Report decoder merely decodes the same bytes, the floor of its ingest
 //     path, and how fast proto-loader does (what it used before).
@@ -22,8 +22,9 @@ import { PAIR_KINDS } from '../common/vocabulary.js';
 import { decodeAgentMessage } from '../aggregator/grpc/report-wire.js';
 import { loadProto } from '../proto/load.js';
 import { AggregatorProcess } from './aggregator-process.js';
-import { benchAggregator, helloOf, ingestRounds, mesh, meshCase, MESH_KINDS, ReportBuilder, type Mesh } from './mesh.js';
-import { ReportEncoder, SimAgents } from './sim-agents.js';
+import type { SimAgents } from '../sim/agents.js';
+import { ReportEncoder } from '../sim/report-wire.js';
+import { benchAggregator, helloOf, ingestRounds, mesh, meshAgents, meshCase, meshPlan, MESH_KINDS, ReportBuilder, type Mesh } from './mesh.js';
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
@@ -59,7 +60,7 @@ function decodeRate(bytes: Buffer, perMsg: number, decode: (b: Buffer) => unknow
  */
 function decodeReference(m: Mesh): { protobuf: number; wire: number } {
   const def = loadProto().netmatrix.v1.Collector.service.Connect;
-  const bytes = new ReportEncoder(m).encode(0, 1, 0, Date.now() - 1_000, Date.now());
+  const bytes = new ReportEncoder(m.model, { maxMessageBytes: 64 * 1024 * 1024, maxResultsPerReport: 1_000_000 }).encode(0, meshPlan(m), 0, 1, Date.now() - 1_000, Date.now(), false, 0).messages[0]!;
   const perMsg = (m.n - 1) * MESH_KINDS.length;
   return { protobuf: decodeRate(bytes, perMsg, def.requestDeserialize), wire: decodeRate(bytes, perMsg, (b) => decodeAgentMessage(b, def.requestDeserialize)) };
 }
@@ -76,8 +77,10 @@ async function overGrpc(): Promise<void> {
   const agg = await AggregatorProcess.start({ 'grpc-max-message-bytes': String(16 * 1024 * 1024) });
   let agents: SimAgents | undefined;
   try {
-    agents = await SimAgents.connect(agg.grpcAddress, m, { maxInFlight: WINDOW, streamDeadlineMs: (SECONDS + 60) * 1000, timeoutMs: 20_000 });
+    agents = meshAgents(agg.grpcAddress, m, { maxUnacked: WINDOW, streamMs: (SECONDS + 60) * 1000, intervalMs: INTERVAL_MS });
     const sim = agents;
+    await sim.connect();
+    await sim.ready(20_000);
     // Every agent said hello (the node set is complete); measure while they stream.
     const flood = sim.flood((SECONDS + 2) * 1000);
     await new Promise((r) => setTimeout(r, 1000));
@@ -99,7 +102,7 @@ async function overGrpc(): Promise<void> {
       `  reference           decode alone: the aggregator's Report decoder ${fmt(reference.wire)} results/s per core, ingest/decode = ${(perCore / reference.wire).toFixed(2)}; proto-loader's (objects) ${fmt(reference.protobuf)}, ingest/decode = ${(perCore / reference.protobuf).toFixed(2)}`,
     );
   } finally {
-    agents?.closeAll();
+    agents?.close();
     await agg.stop();
   }
 }

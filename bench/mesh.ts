@@ -11,17 +11,24 @@
 //     (DESIGN's background loss). A stress case: tens of thousands of broken
 //     paths at once.
 // In both, one node dies after the second round: its agent stops reporting and
-// every probe towards it times out. Outcomes are a pure function of (src,
-// dst, kind, round), so every run and every consumer sees the same mesh.
-// Addresses are from 198.18.0.0/15 (RFC 2544, benchmarking): no packet is
-// sent anywhere.
+// every probe towards it times out. The nodes, their addresses and the fault
+// model are netmatrix-sim's (sim/nodes.ts, sim/faults.ts): outcomes are a pure
+// function of (src, dst, kind, round), so every run and every consumer sees
+// the same mesh, in process (ReportBuilder) or over gRPC (meshAgents).
+import * as grpc from '@grpc/grpc-js';
 import { parseAggregatorConfig } from '../aggregator/config.js';
 import { startAggregator, type RunningAggregator } from '../aggregator/server.js';
 import type { HelloInput } from '../aggregator/agents.js';
 import { ReportBatch } from '../aggregator/report-batch.js';
 import type { Clock } from '../common/clock.js';
 import { silentLogger } from '../common/logger.js';
-import { addressFamilies, outcomes, probeKinds, type PairKind } from '../common/vocabulary.js';
+import { addressFamilies, probeKinds, type PairKind } from '../common/vocabulary.js';
+import { SimAgents, simNow } from '../sim/agents.js';
+import { FaultModel, kindIndex, type Probe } from '../sim/faults.js';
+import { helloOf as simHello, nodeIp, podIp, simNodes, type SimNodes } from '../sim/nodes.js';
+import type { SimPlan } from '../sim/plan.js';
+
+export type { Probe } from '../sim/faults.js';
 
 export const MESH_KINDS: readonly PairKind[] = ['icmp', 'tcp', 'http', 'node'];
 export const MESH_ZONES = 4;
@@ -52,90 +59,75 @@ export function describeCase(c: MeshCase): string {
     : `${c.backgroundLoss * 100} % random loss on every cell, one node dead`;
 }
 
-const LOSSY_LOSS = 0.3;
-const SLOW_RTT_US = 80_000;
 /** The dead node's agent sends its last report in this round (0-based). */
 export const DEAD_LAST_ROUND = 1;
-const SEED = 0x5eed1234;
 
 export interface Mesh {
   readonly n: number;
   readonly faults: MeshCase;
+  readonly nodes: SimNodes;
   readonly names: readonly string[];
+  readonly model: FaultModel;
   /** Index of the node that dies. */
   readonly dead: number;
 }
 
 export function mesh(n: number, faults: MeshCase): Mesh {
-  return { n, faults, names: Array.from({ length: n }, (_, i) => `node-${String(i).padStart(4, '0')}`), dead: n - 1 };
+  const nodes = simNodes(n, MESH_ZONES, 'node');
+  const model = new FaultModel(n, nodes.zoneOf, { dead: [n - 1], partitions: [], loss: new Map(), slowMs: new Map(), backgroundLoss: faults.backgroundLoss, badCells: faults.badShare, seed: 1 });
+  return { n, faults, nodes, names: nodes.names, model, dead: n - 1 };
 }
 
-export const podIp = (i: number) => `198.18.${i >> 8}.${i & 255}`;
-export const nodeIp = (i: number) => `198.19.${i >> 8}.${i & 255}`;
-export const zoneOf = (i: number) => `zone-${i % MESH_ZONES}`;
+export { nodeIp, podIp };
 
 export function helloOf(m: Mesh, i: number): HelloInput {
-  return {
-    nodeName: m.names[i]!,
-    podIps: [podIp(i)],
-    nodeIps: [nodeIp(i)],
-    zone: zoneOf(i),
-    agentVersion: 'bench',
-    capabilities: ['CAPABILITY_ICMP', 'CAPABILITY_TCP', 'CAPABILITY_HTTP'],
-    responderPort: 9402,
-    instanceId: `bench-${i}`,
-  };
+  return simHello(m.nodes, i, `bench-${i}`, 'bench') as HelloInput;
 }
 
-/** murmur3's 32-bit finalizer: a cheap, well-mixed hash. */
-function mix(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-const unit = (x: number) => mix(x) / 0x1_0000_0000;
-
-export interface Probe {
-  /** Index in outcomes.words. */
-  outcome: number;
-  rttUs: number;
-}
-
-const OK = outcomes.index('ok');
-const TIMEOUT = outcomes.index('timeout');
-const REFUSED = outcomes.index('refused');
-const UNREACHABLE = outcomes.index('unreachable');
+const MESH_KIND_INDEX = MESH_KINDS.map(kindIndex);
 
 /** What src sees probing dst with MESH_KINDS[k] in `round`; writes into `out` (no allocation). */
 export function probe(m: Mesh, s: number, d: number, k: number, round: number, out: Probe): Probe {
-  const cell = ((s * m.n + d) * MESH_KINDS.length + k) ^ SEED;
-  const draw = unit(mix(cell) ^ Math.imul(round + 1, 0x9e3779b9));
-  out.rttUs = 200 + ((cell >>> 3) % 500);
-  if (d === m.dead && round > DEAD_LAST_ROUND) {
-    out.outcome = TIMEOUT;
-    out.rttUs = 0;
-    return out;
-  }
-  const c = unit(cell);
-  const bad = m.faults.badShare;
-  if (c < bad / 3) {
-    const kind = MESH_KINDS[k]!;
-    out.outcome = kind === 'tcp' || kind === 'http' ? REFUSED : UNREACHABLE;
-    out.rttUs = 0;
-  } else if (c < (2 * bad) / 3) {
-    out.outcome = draw < LOSSY_LOSS ? TIMEOUT : OK;
-  } else if (c < bad) {
-    out.outcome = OK;
-    out.rttUs = SLOW_RTT_US + (cell % 5_000);
-  } else {
-    out.outcome = draw < m.faults.backgroundLoss ? TIMEOUT : OK;
-  }
-  if (out.outcome !== OK) out.rttUs = 0;
-  return out;
+  return m.model.probe(s, d, MESH_KIND_INDEX[k]!, round, round > DEAD_LAST_ROUND, 0, out);
 }
 
 /** Whether node s reports in `round`. */
 export const reports = (m: Mesh, s: number, round: number) => s !== m.dead || round <= DEAD_LAST_ROUND;
+
+/** The plan the aggregator sends with the default settings of the benchmarks: every node, MESH_KINDS, no DNS. */
+export function meshPlan(m: Mesh, intervalMs = 5_000): SimPlan {
+  return { epoch: 1, intervalMs, timeoutMs: 1_000, kinds: MESH_KIND_INDEX, peers: m.names.map((name, index) => ({ name, index, podIp: podIp(index), nodeIp: nodeIp(index) })), dns: [], bytes: 0 };
+}
+
+/**
+ * The mesh's agents over real gRPC to `address` (sim/agents.ts), one channel
+ * and stream each, following the plan the aggregator sends, each keeping at
+ * most `maxUnacked` reports unacknowledged. The dead node's agent goes after
+ * two rounds of the run (its timeline is set when `run` starts); streams last
+ * `streamMs` at most.
+ */
+export function meshAgents(address: string, m: Mesh, o: { maxUnacked: number; streamMs: number; intervalMs: number }): SimAgents {
+  return new SimAgents({
+    address,
+    nodes: m.nodes,
+    model: m.model,
+    shard: m.names.map((_, i) => i),
+    credentials: { channel: grpc.credentials.createInsecure() },
+    limits: { maxMessageBytes: 64 * 1024 * 1024, maxResultsPerReport: 1_000_000 },
+    maxUnacked: o.maxUnacked,
+    connectTimeoutMs: 60_000,
+    ...meshTimeline(o.streamMs, o.intervalMs),
+    jitterMs: 0,
+    runId: 'bench',
+    agentVersion: 'bench',
+  });
+}
+
+/** The timeline of a run of meshAgents that starts now and lasts `durationMs`: the dead node goes after two rounds. */
+export function meshTimeline(durationMs: number, intervalMs: number) {
+  const now = simNow();
+  return { startAt: now, faultAt: now + (DEAD_LAST_ROUND + 1) * intervalMs, endAt: now + durationMs };
+}
 
 /**
  * One report's results as the gRPC deserializer decodes them (a ReportBatch:

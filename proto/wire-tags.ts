@@ -1,7 +1,7 @@
 // Field tags (field number << 3 | wire type) of proto/netmatrix/v1/collector.proto
 // that code reading or writing the protobuf wire format by hand needs: the
 // aggregator's Report decoder (aggregator/grpc/report-wire.ts) and the
-// benchmark's simulated agents (bench/sim-agents.ts). One place, next to the
+// simulated agents of netmatrix-sim (sim/report-wire.ts). One place, next to the
 // .proto they must follow; test/aggregator/grpc/report-wire.test.ts checks the
 // decoder against proto-loader's decoding, which would catch a drift.
 export const AGENT_MESSAGE_REPORT = 0x12; // AgentMessage.report = 2, length-delimited

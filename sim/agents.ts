@@ -17,17 +17,18 @@
 // Every wait has a deadline: each connection must bring a plan within
 // connectTimeoutMs, every stream has a deadline past the end of the run, and
 // the run ends at endAt whatever happens.
-import * as grpc from '@grpc/grpc-js';
-import { loadProto } from '../proto/load.js';
 import { FaultModel, mix, unit } from './faults.js';
 import { helloOf, type SimNodes } from './nodes.js';
 import { PlanCache, type Decoded, type SimPlan } from './plan.js';
 import { ReportEncoder, type ReportLimits } from './report-wire.js';
+import { AgentStream, type SimCredentials } from './stream.js';
+import { SimWalk } from './walk.js';
+
+export type { SimCredentials } from './stream.js';
 
 /** A clock every worker thread shares: wall-clock based, monotonic within a thread. */
 export const simNow = () => performance.timeOrigin + performance.now();
 
-const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 /** Streams live this much past the end of the run (their deadline), so the run's own end closes them. */
 const STREAM_GRACE_MS = 30_000;
 const BACKOFF_MIN_MS = 1_000;
@@ -41,13 +42,6 @@ const ERROR_SAMPLES = 5;
 /** Lateness histogram: 1 ms buckets up to this, the last one for everything later. */
 export const LATE_BUCKETS = 2_000;
 
-export interface SimCredentials {
-  readonly channel: grpc.ChannelCredentials;
-  readonly channelOptions?: grpc.ChannelOptions;
-  /** Sent as `authorization: Bearer <token>`. */
-  readonly token?: string;
-}
-
 export interface ChurnSpec {
   /** Agent restarts per minute across the simulated cluster. */
   readonly perMinute: number;
@@ -55,7 +49,14 @@ export interface ChurnSpec {
   readonly downtimeMs: number;
 }
 
-export interface SimAgentsOptions {
+/** simNow() times: rounds count from startAt, faults are on from faultAt, everything stops at endAt. */
+export interface Timeline {
+  readonly startAt: number;
+  readonly faultAt: number;
+  readonly endAt: number;
+}
+
+export interface SimAgentsOptions extends Timeline {
   readonly address: string;
   readonly nodes: SimNodes;
   readonly model: FaultModel;
@@ -65,10 +66,6 @@ export interface SimAgentsOptions {
   readonly limits: ReportLimits;
   readonly maxUnacked: number;
   readonly connectTimeoutMs: number;
-  /** simNow() times: rounds count from startAt, faults are on from faultAt, everything stops at endAt. */
-  readonly startAt: number;
-  readonly faultAt: number;
-  readonly endAt: number;
   /** A report goes out up to this late (a hash of node and round). */
   readonly jitterMs: number;
   readonly churn?: ChurnSpec;
@@ -89,10 +86,14 @@ export interface SimStats {
   restarts: number;
   deaths: number;
   plansReceived: number;
+  /** Plans with a Sampling part (the aggregator's sampled planner), and plans refused (their timing). */
+  plansSampled: number;
   plansRefused: number;
   /** Plans decoded (the rest came from the shared-plan cache). */
   planDecodes: number;
-  maxEpoch: number;
+  /** The epoch of the last plan received, and when (simNow). */
+  planEpoch: number;
+  planAt: number;
   reportsSent: number;
   reportsAcked: number;
   /** Rounds not sent because the agent had maxUnacked reports unacknowledged. */
@@ -115,9 +116,11 @@ export function newStats(): SimStats {
     restarts: 0,
     deaths: 0,
     plansReceived: 0,
+    plansSampled: 0,
     plansRefused: 0,
     planDecodes: 0,
-    maxEpoch: 0,
+    planEpoch: 0,
+    planAt: 0,
     reportsSent: 0,
     reportsAcked: 0,
     roundsSkipped: 0,
@@ -132,10 +135,14 @@ export function newStats(): SimStats {
 /** Adds `b` into `a` (stats of several shards). */
 export function addStats(a: SimStats, b: SimStats): SimStats {
   for (const k of Object.keys(a) as (keyof SimStats)[]) {
-    if (k === 'maxEpoch') a.maxEpoch = Math.max(a.maxEpoch, b.maxEpoch);
-    else if (k === 'errorSamples') for (const e of b.errorSamples) addSample(a.errorSamples, e);
+    if (k === 'planAt' || k === 'planEpoch') continue;
+    if (k === 'errorSamples') for (const e of b.errorSamples) addSample(a.errorSamples, e);
     else if (k === 'late') b.late.forEach((c, i) => (a.late[i] = (a.late[i] ?? 0) + c));
     else (a[k] as number) += b[k] as number;
+  }
+  if (b.planAt > a.planAt) {
+    a.planAt = b.planAt;
+    a.planEpoch = b.planEpoch;
   }
   return a;
 }
@@ -162,13 +169,14 @@ interface Agent {
   readonly node: number;
   readonly slot: number;
   state: State;
-  client: grpc.Client | undefined;
-  call: grpc.ClientDuplexStream<Buffer, Decoded> | undefined;
+  stream: AgentStream | undefined;
   /** Restarts so far: part of the instance id. */
   restarts: number;
   sequence: number;
   acked: number;
   plan: SimPlan | undefined;
+  /** The walk of a sampled plan: kept across plans, so a new one continues where the last stopped. */
+  walk: SimWalk | undefined;
   planned: boolean;
   failures: number;
   /** When a connecting stream must have its plan, or a backoff ends (simNow). */
@@ -184,27 +192,28 @@ export class SimAgents {
   private readonly agents: Agent[];
   private readonly encoder: ReportEncoder;
   private readonly plans: PlanCache;
-  private readonly def = loadProto().netmatrix.v1.Collector.service.Connect;
   private readonly phase: Float64Array;
   private timer: NodeJS.Timeout | undefined;
   private nextChurn = 0;
   private faultsOn = false;
   private stopped = false;
   private finished: (() => void) | undefined;
+  private t: Timeline;
 
   constructor(private readonly o: SimAgentsOptions) {
+    this.t = { startAt: o.startAt, faultAt: o.faultAt, endAt: o.endAt };
     this.encoder = new ReportEncoder(o.model, o.limits);
-    this.plans = new PlanCache(o.nodes);
+    this.plans = new PlanCache(o.nodes.index);
     this.agents = o.shard.map((node, slot) => ({
       node,
       slot,
       state: 'idle' as State,
-      client: undefined,
-      call: undefined,
+      stream: undefined,
       restarts: 0,
       sequence: 0,
       acked: 0,
       plan: undefined,
+      walk: undefined,
       planned: false,
       failures: 0,
       deadline: Infinity,
@@ -243,13 +252,18 @@ export class SimAgents {
    * Reports round after round (and restarts agents, kills the dead ones) until
    * endAt, then closes every stream. Resolves at the end.
    */
-  run(): Promise<void> {
+  run(timeline?: Timeline): Promise<void> {
+    if (timeline) {
+      // (Benchmarks) a timeline set once the agents are connected: rounds are due from its start.
+      this.t = timeline;
+      for (const a of this.agents) if (a.state === 'up') this.schedule(a, undefined);
+    }
     return new Promise<void>((resolve) => {
       if (this.stopped) return resolve();
       this.finished = resolve;
       this.timer = setInterval(() => {
         const now = simNow();
-        if (now >= this.o.endAt) this.close();
+        if (now >= this.t.endAt) this.close();
         else this.tick(now);
       }, TICK_MS);
     });
@@ -274,6 +288,8 @@ export class SimAgents {
             a.wake = undefined;
             continue;
           }
+          this.startFaults(simNow());
+          if (a.state !== 'up') break;
           this.send(a, round++, simNow(), false);
           // Let acks in between writes.
           if (round % 4 === 0) await new Promise((r) => setImmediate(r));
@@ -295,14 +311,7 @@ export class SimAgents {
 
   private tick(now: number): void {
     const o = this.o;
-    if (!this.faultsOn && now >= o.faultAt) {
-      this.faultsOn = true;
-      for (const a of this.agents) {
-        if (!o.model.isDead(a.node) || a.state === 'dead') continue;
-        this.teardown(a, 'dead');
-        this.stats.deaths++;
-      }
-    }
+    this.startFaults(now);
     if (o.churn && o.churn.perMinute > 0) this.churn(now, o.churn);
     for (const a of this.agents) {
       if (a.state === 'connecting' && now > a.deadline) {
@@ -318,12 +327,23 @@ export class SimAgents {
     }
   }
 
+  /** At faultAt: the faults are on, the dead nodes' agents go. */
+  private startFaults(now: number): void {
+    if (this.faultsOn || now < this.t.faultAt) return;
+    this.faultsOn = true;
+    for (const a of this.agents) {
+      if (!this.o.model.isDead(a.node) || a.state === 'dead') continue;
+      this.teardown(a, 'dead');
+      this.stats.deaths++;
+    }
+  }
+
   /** Restarts due by the churn schedule (the same in every worker: each marks every node away, restarts its own). */
   private churn(now: number, c: ChurnSpec): void {
     const every = 60_000 / c.perMinute;
     const n = this.o.nodes.n;
     for (;;) {
-      const at = this.o.startAt + (this.nextChurn + 1) * every;
+      const at = this.t.startAt + (this.nextChurn + 1) * every;
       if (at > now) return;
       let node = Math.floor(unit(mix(this.nextChurn) ^ this.o.model.spec.seed) * n);
       // Dead nodes don't restart: the next live one does.
@@ -354,39 +374,34 @@ export class SimAgents {
   private open(a: Agent): void {
     const o = this.o;
     if (this.stopped) return;
-    if (a.client) this.teardown(a, 'idle');
+    if (a.stream) this.teardown(a, 'idle');
     this.stats.connects++;
     if (a.planned) this.stats.reconnects++;
-    const client = new grpc.Client(o.address, o.credentials.channel, {
-      ...o.credentials.channelOptions,
-      // One connection per agent, as on a cluster (grpc-js would share one per target).
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.max_send_message_length': o.limits.maxMessageBytes,
-      'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
-    });
-    const metadata = new grpc.Metadata();
-    if (o.credentials.token !== undefined) metadata.set('authorization', `Bearer ${o.credentials.token}`);
-    const serialize = (m: Buffer) => m;
-    const deserialize = (b: Buffer) => this.plans.decode(b);
-    const call = client.makeBidiStreamRequest(this.def.path, serialize, deserialize, metadata, { deadline: o.endAt - simNow() + Date.now() + STREAM_GRACE_MS });
-    a.client = client;
-    a.call = call;
+    const hello = helloOf(o.nodes, a.node, `${o.nodes.names[a.node]}-${o.runId}-${a.restarts}`, o.agentVersion);
+    const stream: AgentStream = new AgentStream(
+      {
+        address: o.address,
+        credentials: o.credentials,
+        maxSendBytes: o.limits.maxMessageBytes,
+        deadline: this.t.endAt - simNow() + Date.now() + STREAM_GRACE_MS,
+        plans: this.plans,
+        onMessage: (m) => this.receive(a, stream, m),
+        onEnd: (why) => {
+          if (a.stream === stream) this.fail(a, 'stream', why);
+        },
+      },
+      hello,
+    );
+    a.stream = stream;
     a.state = 'connecting';
     a.deadline = simNow() + o.connectTimeoutMs;
     a.plan = undefined;
-    call.on('data', (m: Decoded) => this.receive(a, call, m));
-    call.on('error', (e: grpc.ServiceError) => {
-      if (a.call === call) this.fail(a, 'stream', `${grpc.status[e.code] ?? e.code}: ${e.details || e.message}`);
-    });
-    call.on('end', () => {
-      if (a.call === call) this.fail(a, 'stream', 'the aggregator ended the stream');
-    });
-    const hello = helloOf(o.nodes, a.node, `${o.nodes.names[a.node]}-${o.runId}-${a.restarts}`, o.agentVersion);
-    call.write(this.def.requestSerialize({ hello }) as Buffer);
+    // Nothing is replayed: what the last stream did not get acknowledged is gone.
+    a.acked = a.sequence;
   }
 
-  private receive(a: Agent, call: NonNullable<Agent['call']>, m: Decoded): void {
-    if (a.call !== call) return;
+  private receive(a: Agent, stream: AgentStream, m: Decoded): void {
+    if (a.stream !== stream) return;
     if ('ack' in m) {
       if (m.ack > a.acked) {
         this.stats.reportsAcked += Math.min(m.ack, a.sequence) - a.acked;
@@ -403,9 +418,15 @@ export class SimAgents {
     if (!('plan' in m)) return;
     this.stats.plansReceived++;
     this.stats.planDecodes = this.plans.decodes;
-    // An agent may skip epochs, never go back to one.
-    if (a.plan && m.plan.epoch < a.plan.epoch) return;
-    this.stats.maxEpoch = Math.max(this.stats.maxEpoch, m.plan.epoch);
+    this.stats.planEpoch = m.plan.epoch;
+    this.stats.planAt = simNow();
+    // Like the agent: the newest plan of the stream is followed (an epoch is a fingerprint, not a time).
+    if (m.sampling) {
+      this.stats.plansSampled++;
+      const peersPerRound = m.sampling.peersPerRound;
+      a.walk ??= new SimWalk(this.o.nodes.names[a.node]!);
+      a.walk.setPlan(m.plan, { peersPerRound, fixed: m.sampling.fixed, followMax: Math.min(m.sampling.followMax, peersPerRound) });
+    } else a.walk = undefined;
     const first = a.state === 'connecting';
     const interval = a.plan?.intervalMs;
     a.plan = m.plan;
@@ -425,7 +446,7 @@ export class SimAgents {
   /** Sets the agent's next round: `round`, or (undefined) the first one not yet due. */
   private schedule(a: Agent, round: number | undefined): void {
     const interval = a.plan!.intervalMs;
-    const base = this.o.startAt + this.phase[a.slot]! * interval;
+    const base = this.t.startAt + this.phase[a.slot]! * interval;
     const r = round ?? Math.max(0, Math.ceil((simNow() - base) / interval));
     a.round = r;
     a.due = base + r * interval + this.o.jitterMs * unit(mix(a.node) ^ Math.imul(r + 1, 0x2545f491));
@@ -439,8 +460,14 @@ export class SimAgents {
       return false;
     }
     const sentAt = Date.now();
-    const r = this.encoder.encode(a.node, plan, round, a.sequence + 1, sentAt - plan.timeoutMs, sentAt, this.faultsOn, now);
-    for (const m of r.messages) a.call!.write(m);
+    const targets = a.walk?.next();
+    const r = this.encoder.encode(a.node, plan, round, a.sequence + 1, sentAt - plan.timeoutMs, sentAt, this.faultsOn, now, targets);
+    if (a.walk && targets) {
+      // Follow-ups: a walk peer any of whose probes failed this round is probed again next round.
+      const failed = new Set(this.encoder.failed);
+      for (const t of targets) a.walk.observe(t, !failed.has(t));
+    }
+    for (const m of r.messages) a.stream!.write(m);
     a.sequence += r.messages.length;
     this.stats.reportsSent += r.messages.length;
     this.stats.results += r.results;
@@ -452,7 +479,7 @@ export class SimAgents {
     else this.stats.streamErrors++;
     addSample(this.stats.errorSamples, `${what}: ${message}`);
     this.teardown(a, 'backoff');
-    if (this.stopped || simNow() >= this.o.endAt) return;
+    if (this.stopped || simNow() >= this.t.endAt) return;
     a.failures++;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (a.failures - 1));
     a.deadline = simNow() + backoff * (0.5 + 0.5 * unit(mix(a.node) ^ a.failures));
@@ -461,13 +488,11 @@ export class SimAgents {
   /** Closes the agent's stream and channel, and puts it in `state`. */
   private teardown(a: Agent, state: State): void {
     if (a.state === 'up') this.stats.agentsUp--;
-    const { call, client } = a;
-    a.call = undefined;
-    a.client = undefined;
+    const stream = a.stream;
+    a.stream = undefined;
     a.state = state;
     a.due = NaN;
-    call?.cancel();
-    client?.close();
+    stream?.close();
     a.wake?.();
   }
 }

@@ -123,21 +123,22 @@ export interface SimConfig {
   readonly tokenFile: string;
 }
 
-/** The one-line error parseSettings gives, for checks that need more than one flag. */
-function invalid(s: Setting<unknown>, raw: string, expected: string): ConfigError {
-  return new ConfigError(`${COMMAND}: invalid --${s.flag} (${s.env}) ${JSON.stringify(raw)}: expected ${expected}`);
+/** The one-line error parseSettings gives, for checks that need more than one setting. */
+function invalid(s: Setting<unknown>, raw: { value: string; fromEnv: boolean }, expected: string): ConfigError {
+  return new ConfigError(`${COMMAND}: invalid ${raw.fromEnv ? s.env : `--${s.flag} (${s.env})`} ${JSON.stringify(raw.value)}: expected ${expected}`);
 }
 
 export function parseSimConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): SimConfig {
   const c = parseSettings(COMMAND, simSettings, argv, env);
   const s = simSettings;
-  const raw = (key: keyof typeof simSettings): string => {
+  // The text a setting was given as (the last flag wins, as in parseSettings), and whether it came from the environment.
+  const raw = (key: keyof typeof simSettings): { value: string; fromEnv: boolean } => {
     const flag = `--${s[key].flag}`;
     for (let i = argv.length - 1; i >= 0; i--) {
-      if (argv[i] === flag) return argv[i + 1] ?? '';
-      if (argv[i]!.startsWith(`${flag}=`)) return argv[i]!.slice(flag.length + 1);
+      if (argv[i] === flag) return { value: argv[i + 1] ?? '', fromEnv: false };
+      if (argv[i]!.startsWith(`${flag}=`)) return { value: argv[i]!.slice(flag.length + 1), fromEnv: false };
     }
-    return env[s[key].env] ?? '';
+    return { value: env[s[key].env] ?? (s[key] as Setting<unknown>).default ?? '', fromEnv: env[s[key].env] !== undefined };
   };
   if (c.zones > c.nodes) throw invalid(s.zones, raw('zones'), `at most --nodes (${c.nodes}) zones`);
   const nodes: SimNodes = simNodes(c.nodes, c.zones, c.prefix);

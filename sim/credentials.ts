@@ -6,7 +6,7 @@
 // credentials (grpc-js objects don't cross threads).
 import * as grpc from '@grpc/grpc-js';
 import { readCertificates, readKeyPair, readToken } from '../common/tls.js';
-import type { SimCredentials } from './agents.js';
+import type { SimCredentials } from './stream.js';
 import { COMMAND, simSettings, type SimConfig } from './config.js';
 
 export const TOKEN_ENV = 'NETMATRIX_TOKEN';

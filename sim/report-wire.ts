@@ -28,7 +28,7 @@ import {
   RESULT_TARGET_NODE,
   RESULT_TIMESTAMP,
 } from '../proto/wire-tags.js';
-import type { FaultModel, Probe } from './faults.js';
+import { OK, type FaultModel, type Probe } from './faults.js';
 import type { SimPlan } from './plan.js';
 
 export function varintLength(v: number): number {
@@ -89,28 +89,35 @@ export class ReportEncoder {
     private readonly limits: ReportLimits,
   ) {}
 
+  /** Positions (in the plan's peers) of the `targets` of the last encode() with a result other than ok. */
+  readonly failed: number[] = [];
+
   /**
-   * Node `self`'s results of `round` under `plan` (every peer but itself ×
-   * every kind, and the DNS probes), probed at `probedAtMs` and sent at
-   * `sentAtMs` (its wall clock), the injected faults on when `active`, agents
-   * away judged at `nowMs`.
+   * Node `self`'s results of `round` under `plan` (every peer but itself, or
+   * the `targets` positions of a sampled round, × every kind, and the DNS
+   * probes), probed at `probedAtMs` and sent at `sentAtMs` (its wall clock),
+   * the injected faults on when `active`, agents away judged at `nowMs`.
    */
-  encode(self: number, plan: SimPlan, round: number, firstSequence: number, probedAtMs: number, sentAtMs: number, active: boolean, nowMs: number): EncodedRound {
+  encode(self: number, plan: SimPlan, round: number, firstSequence: number, probedAtMs: number, sentAtMs: number, active: boolean, nowMs: number, targets?: readonly number[]): EncodedRound {
     const st = this.staticsOf(plan);
     const K = plan.kinds.length;
     const pairs = plan.peers.length * K;
-    const total = pairs + plan.dns.length;
+    const total = (targets ? targets.length * K : pairs) + plan.dns.length;
     if (this.which.length < total) {
       this.outcome = new Uint8Array(total);
       this.rtt = new Uint32Array(total);
       this.which = new Int32Array(total);
     }
-    const { outcome, rtt, which, p, model } = this;
+    const { outcome, rtt, which, p, model, failed } = this;
     model.timeoutUs = plan.timeoutMs * 1000;
+    failed.length = 0;
     let count = 0;
-    for (let i = 0; i < plan.peers.length; i++) {
+    const peers = targets ?? plan.peers.length;
+    for (let t = 0; t < (typeof peers === 'number' ? peers : peers.length); t++) {
+      const i = typeof peers === 'number' ? t : peers[t]!;
       const d = plan.peers[i]!.index;
       if (d === self) continue;
+      let ok = true;
       for (let k = 0; k < K; k++) {
         const j = i * K + k;
         if (st.start[j + 1] === st.start[j]) continue;
@@ -118,7 +125,9 @@ export class ReportEncoder {
         outcome[count] = p.outcome + 1;
         rtt[count] = p.rttUs;
         which[count++] = j;
+        ok &&= p.outcome === OK;
       }
+      if (targets && !ok) failed.push(i);
     }
     for (let q = 0; q < plan.dns.length; q++) {
       outcome[count] = st.dnsOutcome[q]!;

@@ -38,8 +38,11 @@ export interface SimSummary {
   readonly restarts: number;
   readonly deaths: number;
   readonly plansReceived: number;
+  /** Plans with a sampling part: the aggregator planned more nodes than its --full-mesh-max. */
+  readonly plansSampled: number;
   readonly plansRefused: number;
   readonly planDecodes: number;
+  /** The epoch of the last plan received. */
   readonly planEpoch: number;
   readonly reportsSent: number;
   readonly reportsAcked: number;
@@ -156,9 +159,10 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
     restarts: s.restarts,
     deaths: s.deaths,
     plansReceived: s.plansReceived,
+    plansSampled: s.plansSampled,
     plansRefused: s.plansRefused,
     planDecodes: s.planDecodes,
-    planEpoch: s.maxEpoch,
+    planEpoch: s.planEpoch,
     reportsSent: s.reportsSent,
     reportsAcked: s.reportsAcked,
     roundsSkipped: s.roundsSkipped,

@@ -1,6 +1,10 @@
-// Simulated agents over real gRPC: one Collector stream per node, a Hello, then
-// every interval a Report with one result per (target, kind) whose outcome a
-// function decides. The function can be swapped at run time to inject and clear
+// Simulated agents over real gRPC: one Collector stream per node (netmatrix-sim's
+// AgentStream, sim/stream.ts), a Hello, then every interval a Report with one
+// result per (target, kind) whose outcome a function decides. Where
+// netmatrix-sim answers each agent's plan from a fault model with hand-encoded
+// reports (fast, fixed faults), this answers the nodes and kinds a test names
+// with any outcome function, DNS results and CNI snapshots, encoded by the
+// proto loader (flexible, slow). The function can be swapped at run time to inject and clear
 // faults. No probe is sent anywhere: pod and node IPs are documentation
 // addresses (RFC 5737). For tests that need a whole cluster's worth of
 // aggregator state (metrics, findings) without a namespace lab. With the `dns`
@@ -12,10 +16,12 @@
 // does, and again whenever the test changes it (setCni); simCniSnapshot builds
 // one the way agent/cni/ would for a bridge + host-local node.
 import * as grpc from '@grpc/grpc-js';
+import { PlanCache } from '../../sim/plan.js';
+import { AgentStream } from '../../sim/stream.js';
 import { canonicalJson, sha256Hex } from '../../agent/cni/normalize.js';
 import { cniToWire, type CniSnapshot } from '../../common/cni.js';
 import { capabilities, dnsTypes, outcomes, probeKinds, type Capability, type DnsRole, type Outcome, type PairKind } from '../../common/vocabulary.js';
-import { loadProto, type AggregatorMessage__Output, type WireProbeResult } from '../../proto/load.js';
+import type { WireProbeResult } from '../../proto/load.js';
 import { waitFor } from './wait.js';
 
 export interface SimNode {
@@ -29,6 +35,8 @@ export interface SimNode {
 export interface SimResult {
   readonly outcome: Outcome;
   readonly rttUs: number;
+  /** The agent's loop_delay_us: set (> 0) as an agent whose event loop was held up marks the result. */
+  readonly loopDelayUs?: number;
 }
 
 export type SimOutcomeFn = (src: string, dst: string, kind: PairKind) => SimResult;
@@ -183,8 +191,7 @@ const KIND_CAPABILITY: Record<PairKind, Capability> = { icmp: 'icmp', tcp: 'tcp'
 
 interface SimAgent {
   readonly node: SimNode;
-  readonly client: InstanceType<ReturnType<typeof loadProto>['netmatrix']['v1']['Collector']>;
-  readonly call: grpc.ClientDuplexStream<unknown, AggregatorMessage__Output>;
+  readonly stream: AgentStream;
   sequence: number;
   acked: number;
   planned: boolean;
@@ -195,7 +202,7 @@ interface SimAgent {
 }
 
 export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimCluster {
-  const Collector = loadProto().netmatrix.v1.Collector;
+  const plans = new PlanCache(new Map(opts.nodes.map((n, i) => [n.name, i])));
   let outcomeFn = opts.outcome;
   let dnsFn = opts.dns?.outcome;
   const dnsNames = opts.dns?.names ?? ['kubernetes.default.svc.cluster.local'];
@@ -205,49 +212,53 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
   let round = 0;
 
   for (const node of opts.nodes) {
-    const client = new Collector(grpcAddress, grpc.credentials.createInsecure());
-    const call = client.Connect({ deadline: Date.now() + (opts.streamDeadlineMs ?? 600_000) }) as unknown as SimAgent['call'];
-    const agent: SimAgent = { node, client, call, sequence: 0, acked: 0, planned: false, open: true, cni: opts.cni?.snapshot(node.name) ?? null, cniSent: false };
-    call.on('data', (m: AggregatorMessage__Output) => {
-      if (m.plan) {
-        agent.planned = true;
-        sendCni(agent);
-      }
-      if (m.ack) agent.acked = Math.max(agent.acked, Number(m.ack.sequence));
-    });
-    // A stream the aggregator ends (its stop, a refusal) just stops this agent.
-    call.on('error', () => close(agent));
-    call.on('end', () => close(agent));
-    call.write({
-      hello: {
-        nodeName: node.name,
-        podIps: [node.podIP],
-        nodeIps: [nodeIP(node)],
-        zone: node.zone,
-        agentVersion: 'sim',
-        capabilities: caps,
-        responderPort: 9402,
-        instanceId: `${node.name}-sim`,
-        ...(opts.dns?.nameservers
-          ? { resolver: { nameservers: [...opts.dns.nameservers(node.name)], search: ['svc.cluster.local', 'cluster.local'], ndots: 5, timeoutSeconds: 5, attempts: 2, warnings: [], error: '' } }
-          : {}),
+    const hello = {
+      nodeName: node.name,
+      podIps: [node.podIP],
+      nodeIps: [nodeIP(node)],
+      zone: node.zone,
+      agentVersion: 'sim',
+      capabilities: caps,
+      responderPort: 9402,
+      instanceId: `${node.name}-sim`,
+      ...(opts.dns?.nameservers
+        ? { resolver: { nameservers: [...opts.dns.nameservers(node.name)], search: ['svc.cluster.local', 'cluster.local'], ndots: 5, timeoutSeconds: 5, attempts: 2, warnings: [], error: '' } }
+        : {}),
+    };
+    const stream = new AgentStream(
+      {
+        address: grpcAddress,
+        credentials: { channel: grpc.credentials.createInsecure() },
+        maxSendBytes: 64 * 1024 * 1024,
+        deadline: Date.now() + (opts.streamDeadlineMs ?? 600_000),
+        plans,
+        onMessage: (m) => {
+          if ('plan' in m || 'refused' in m) {
+            agent.planned = true;
+            sendCni(agent);
+          }
+          if ('ack' in m) agent.acked = Math.max(agent.acked, m.ack);
+        },
+        // A stream the aggregator ends (its stop, a refusal) just stops this agent.
+        onEnd: () => close(agent),
       },
-    });
+      hello,
+    );
+    const agent: SimAgent = { node, stream, sequence: 0, acked: 0, planned: false, open: true, cni: opts.cni?.snapshot(node.name) ?? null, cniSent: false };
     agents.set(node.name, agent);
   }
 
   function close(agent: SimAgent): void {
     if (!agent.open) return;
     agent.open = false;
-    agent.call.cancel();
-    agent.client.close();
+    agent.stream.close();
   }
 
   /** Like the agent: once the stream has its plan, the snapshot if it has not gone out yet. */
   function sendCni(agent: SimAgent): void {
     if (!agent.open || !agent.planned || !agent.cni || agent.cniSent) return;
     agent.cniSent = true;
-    agent.call.write({ cni: cniToWire(agent.cni) });
+    agent.stream.write({ cni: cniToWire(agent.cni) });
   }
 
   function report(agent: SimAgent): void {
@@ -266,6 +277,7 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
           rttUs: r.outcome === 'ok' ? Math.round(r.rttUs) : 0,
           timestampMs: now,
           detail: r.outcome === 'ok' ? '' : `simulated ${r.outcome}`,
+          ...(r.loopDelayUs ? { loopDelayUs: r.loopDelayUs } : {}),
         });
       }
     }
@@ -302,7 +314,7 @@ export function simCluster(grpcAddress: string, opts: SimClusterOptions): SimClu
       }
     }
     agent.sequence++;
-    agent.call.write({ report: { sequence: agent.sequence, round, sentAtMs: now, results } });
+    agent.stream.write({ report: { sequence: agent.sequence, round, sentAtMs: now, results } });
   }
 
   const timer = setInterval(() => {
