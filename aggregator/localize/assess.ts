@@ -4,6 +4,14 @@
 // same, per kind a summary, and the non-ok cells themselves. The localizer,
 // the metrics and the API read this. Cost: O(nodes × kinds + zones² + non-ok
 // cells), plus a bounded sample of cells per node for RTT percentiles.
+//
+// Under a sampled plan (docs/scaling.md) a pair is probed every few rounds:
+// its cell keeps its status for its cadence (the store blanks a non-ok one
+// only after that), but nodes and zones are judged on current cells, those
+// with a result within the stale time (the store's current tallies), and so
+// are the non-ok cells the localizer reads: a cell probed minutes ago is not
+// evidence about a node now, and a dead node's column is then most of what
+// was probed since it died, not a few cells among thousands.
 import { PAIR_KINDS, addressFamilies, outcomes, STATUSES, type AddressFamily, type Outcome, type PairKind, type Status } from '../../common/vocabulary.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN } from '../matrix/rule.js';
 import { kindIndex, newNodeCounts, type CellView, type MatrixStore, type NodeCounts } from '../matrix/store.js';
@@ -109,6 +117,8 @@ export interface AssessOptions {
    * prober per node.
    */
   readonly rtt?: RttSampler;
+  /** How often cells are probed under the current plan (plan/plans.ts PlanBook.cadence); the full mesh without it. */
+  readonly cadence?: () => { readonly sampled: boolean; readonly maxGapRounds: number };
 }
 
 /**
@@ -220,6 +230,9 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const pos = new Int32Array(nodes.reduce((m, x) => Math.max(m, x.index + 1), 0)).fill(-1);
   nodes.forEach((x, i) => (pos[x.index] = i));
   const positionOf = (index: number) => (index < pos.length ? pos[index]! : -1);
+  const cadence = o.cadence?.();
+  if (cadence) store.setCadence(cadence.sampled, cadence.maxGapRounds * store.options.intervalMs);
+  const current = store.currentTallies;
   const staleRows = store.sweep(now).flatMap((src) => (positionOf(src) < 0 ? [] : [nodes[positionOf(src)]!.name]));
   const matureIn = nodes.map((x) => now - x.knownSince >= o.windowMs);
   const matureOut = nodes.map((x) => x.agent.connected && x.agent.instanceSince !== null && now - x.agent.instanceSince >= o.windowMs);
@@ -235,9 +248,11 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
   const counts = newNodeCounts();
   const stats = kinds.map((kind) => {
     const k = kindIndex(kind);
+    // Loss from the loss buckets; cells by status from every cell, or (sampled) the current ones.
+    const tally = (n: number, dir: 'in' | 'out') => tallyOf(current ? store.currentNodeCounts(n, dir, k, f, now, store.nodeCounts(n, dir, k, f, recent, counts)) : store.nodeCounts(n, dir, k, f, recent, counts));
     const row = nodes.map((node): NodeKindStats => ({
-      in: tallyOf(store.nodeCounts(node.index, 'in', k, f, recent, counts)),
-      out: tallyOf(store.nodeCounts(node.index, 'out', k, f, recent, counts)),
+      in: tally(node.index, 'in'),
+      out: tally(node.index, 'out'),
       rttP50Ms: null,
       rttP99Ms: null,
     }));
@@ -258,7 +273,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     for (let a = 0; a < z; a++) {
       for (let b = 0; b < z; b++) {
         const t = store.zoneTally(a, b, k, f);
-        const c = t.codes;
+        const c = current ? store.currentZoneCodes(a, b, k, f, now) : t.codes;
         out.push(tallyOf({ ok: c[CODE_OK]!, lossy: c[CODE_LOSSY]!, slow: c[CODE_SLOW]!, failing: c[CODE_FAILING]!, lossSamples: t.lossSamples, lossFailures: t.lossFailures, recentSamples: 0, recentFailures: 0 }));
       }
     }
@@ -286,7 +301,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
     const d = positionOf(dst);
     if (s < 0 || d < 0 || code === CODE_UNKNOWN) return;
     bad.push({ s, d, k: judged[kind]!, kind: PAIR_KINDS[kind]!, code, lossSamples, lossFailures, recentSamples, recentFailures, run, lastOutcome: outcomes.words[lastOutcome] ?? null });
-  });
+  }, current ? now : undefined);
   const view = (s: number, d: number, kind: PairKind) => store.view(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now);
   // Failing first, then by source and target.
   const mature = bad.filter((c) => matureOut[c.s] && matureIn[c.d]);
@@ -324,7 +339,7 @@ export function assess(nodes: readonly NodeRecord[], store: MatrixStore, family:
       const t = store.pairLoss(nodes[s]!.index, nodes[d]!.index, f, pairKinds.store, recent, skipFailing, scratch);
       return { samples: t.lossSamples, failures: t.lossFailures, recentSamples: t.recentSamples, recentFailures: t.recentFailures };
     },
-    code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now),
+    code: (s, d, kind) => store.code(nodes[s]!.index, nodes[d]!.index, kindIndex(kind), f, now, current),
   };
 }
 

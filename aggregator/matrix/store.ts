@@ -11,6 +11,17 @@
 // window. A row (one source) is fresh while its reports come; `sweep` turns
 // the cells of a row whose reports stopped to unknown, once.
 //
+// Sparse cells (a sampled plan probes a pair every few rounds: docs/scaling.md)
+// are judged on their own cadence: a non-ok cell of a fresh row is blanked
+// only once it has gone a whole cadence (setCadence) plus the stale time
+// without a result, not after the stale time alone. And the evaluation judges
+// nodes and zones on *current* cells only, those with a result within the
+// stale time: a cell probed minutes ago says little about a node now. So, while
+// a sampled plan runs, the store also keeps per node (in and out) and per zone
+// pair the cells by code in time slots of one interval (by their newest
+// result), O(1) per result; currentNodeCounts and currentZoneTally sum the
+// slots within the stale time.
+//
 // Memory is the constraint (docs/architecture.md: < 200 bytes per tracked
 // cell): cells are slots in fixed-size chunks of typed arrays; a sample takes
 // 7 bytes (time 2, RTT 4, outcome 1).
@@ -164,6 +175,8 @@ class Chunk {
   readonly oks = new Uint8Array(CHUNK);
   readonly slow = new Uint8Array(CHUNK);
   readonly lossEpoch = new Uint32Array(CHUNK);
+  /** The current-tally slot (absolute, from 1) the cell is counted in, 0 for none (sampled plans only). */
+  readonly curSlot = new Uint32Array(CHUNK);
   /** Per cell, its loss buckets' samples then failures (2 × B Uint16, 32 bytes: one cache line for both); see nAt/fAt. */
   readonly loss = new Uint16Array(CHUNK * B * 2);
   readonly sTick: Uint16Array;
@@ -220,6 +233,10 @@ export class MatrixStore {
   private zoneLoss = new Float64Array(KF * 2);
   private readonly kindCodes = new Int32Array(KF * CODES);
   private readonly nonOk = new Set<number>();
+  /** Cells of a fresh row are blanked after this long without a result: the stale time, plus a sparse cell's cadence. */
+  private cellStaleMs: number;
+  /** Current tallies (sampled plans): undefined while off. */
+  private current: CurrentTallies | undefined;
   /** Bumped on every code change: outlets cache by it. */
   private changes = 0;
   // Scratch for percentiles (no allocation per view).
@@ -239,6 +256,152 @@ export class MatrixStore {
     this.slowUs = options.thresholds.degradedRttMs * 1000;
     this.baseMs = now - 1000 * TICK_MS;
     this.rtts = new Float64Array(this.ring);
+    this.cellStaleMs = options.thresholds.staleAfterMs;
+  }
+
+  /**
+   * The cadence of the plan: `sampled`, and the most time between two results
+   * of one cell (ms). A sampled plan turns the current tallies on (rebuilt from
+   * the cells: O(cells), once) and keeps its non-ok cells for their cadence
+   * plus the stale time; the full mesh turns them off.
+   */
+  setCadence(sampled: boolean, maxGapMs: number): void {
+    this.cellStaleMs = this.options.thresholds.staleAfterMs + (sampled ? Math.max(0, maxGapMs - this.options.intervalMs) : 0);
+    if (sampled === (this.current !== undefined)) return;
+    if (!sampled) {
+      this.current = undefined;
+      return;
+    }
+    const slotTicks = Math.max(1, Math.round(this.options.intervalMs / TICK_MS));
+    const span = Math.max(1, Math.ceil(this.options.thresholds.staleAfterMs / this.options.intervalMs));
+    const slots = span + 2;
+    this.current = {
+      slotTicks,
+      span,
+      slots,
+      abs: new Float64Array(slots),
+      nodeCap: this.cap,
+      inCodes: new Int32Array(this.cap * KF * slots * CODES),
+      outCodes: new Int32Array(this.cap * KF * slots * CODES),
+      zoneCodes: new Int32Array(this.zoneCount * this.zoneCount * KF * slots * CODES),
+    };
+    this.rows.forEach((row) => {
+      row?.forEach((id) => {
+        const c = this.chunks[id >>> CHUNK_BITS]!;
+        const i = id & (CHUNK - 1);
+        c.curSlot[i] = 0;
+        this.placeCurrent(c, i, CODE_UNKNOWN);
+      });
+    });
+  }
+
+  /** The cell's newest result moved, or its code changed (from `prevCode`): its place in the current tallies follows. */
+  private placeCurrent(c: Chunk, i: number, prevCode: number): void {
+    const cur = this.current!;
+    const code = c.code[i]!;
+    const slot = c.lastOutcome[i] === NO_OUTCOME ? 0 : Math.floor(c.lastTick[i]! / cur.slotTicks) + 1;
+    const old = c.curSlot[i]!;
+    if (old === slot && prevCode === code) return;
+    if (old !== 0) this.currentDelta(cur, c.src[i]!, c.key[i]!, old, prevCode, -1);
+    c.curSlot[i] = slot !== 0 && this.currentDelta(cur, c.src[i]!, c.key[i]!, slot, code, 1) ? slot : 0;
+  }
+
+  /** Adds d to the current tallies of (src, key) in absolute slot `slot`; false when that slot is gone (older than the ring). */
+  private currentDelta(cur: CurrentTallies, src: number, key: number, slot: number, code: number, d: number): boolean {
+    const r = slot % cur.slots;
+    if (cur.abs[r] !== slot) {
+      if (d < 0 || slot < cur.abs[r]!) return false;
+      // A newer slot takes this place in the ring: what it held is older than the ring now.
+      cur.abs[r] = slot;
+      for (let x = r * CODES, step = cur.slots * CODES; x < cur.inCodes.length; x += step) cur.inCodes.fill(0, x, x + CODES);
+      for (let x = r * CODES, step = cur.slots * CODES; x < cur.outCodes.length; x += step) cur.outCodes.fill(0, x, x + CODES);
+      for (let x = r * CODES, step = cur.slots * CODES; x < cur.zoneCodes.length; x += step) cur.zoneCodes.fill(0, x, x + CODES);
+    }
+    if (code === CODE_UNKNOWN) return true;
+    const kf = key % KF;
+    const dst = Math.floor(key / KF);
+    if (Math.max(src, dst) >= cur.nodeCap) this.growCurrent(cur);
+    add(cur.inCodes, ((dst * KF + kf) * cur.slots + r) * CODES + code, d);
+    add(cur.outCodes, ((src * KF + kf) * cur.slots + r) * CODES + code, d);
+    add(cur.zoneCodes, (((this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf) * cur.slots + r) * CODES + code, d);
+    return true;
+  }
+
+  private growCurrent(cur: CurrentTallies): void {
+    const per = KF * cur.slots * CODES;
+    cur.inCodes = grown(cur.inCodes, this.cap * per);
+    cur.outCodes = grown(cur.outCodes, this.cap * per);
+    cur.nodeCap = this.cap;
+  }
+
+  /** The live ring entries at `now`: those of the last `span` slots. */
+  private currentSlots(now: number): number[] {
+    const cur = this.current!;
+    const newest = Math.floor(this.tick(now) / cur.slotTicks) + 1;
+    const out: number[] = [];
+    for (let r = 0; r < cur.slots; r++) if (cur.abs[r]! > newest - cur.span - 1 && cur.abs[r]! <= newest) out.push(r);
+    return out;
+  }
+
+  /** Whether current tallies are kept (a sampled plan runs). */
+  get currentTallies(): boolean {
+    return this.current !== undefined;
+  }
+
+  /**
+   * A node's current cells (a result within the stale time) by code, in or
+   * out, of one (kind, family), into `t`'s code fields (its loss fields are
+   * left alone). Without current tallies, every cell's code (nodeCounts).
+   */
+  currentNodeCounts(n: number, dir: 'in' | 'out', kind: number, family: number, now: number, t: NodeCounts): NodeCounts {
+    const cur = this.current;
+    t.ok = t.lossy = t.slow = t.failing = 0;
+    if (!cur) {
+      const full = this.nodeCounts(n, dir, kind, family, [], newNodeCounts());
+      t.ok = full.ok;
+      t.lossy = full.lossy;
+      t.slow = full.slow;
+      t.failing = full.failing;
+      return t;
+    }
+    if (n >= cur.nodeCap) return t;
+    const codes = dir === 'in' ? cur.inCodes : cur.outCodes;
+    const kf = kind * FAMILIES + family;
+    for (const r of this.currentSlots(now)) {
+      const at = ((n * KF + kf) * cur.slots + r) * CODES;
+      t.ok += codes[at + CODE_OK]!;
+      t.lossy += codes[at + CODE_LOSSY]!;
+      t.slow += codes[at + CODE_SLOW]!;
+      t.failing += codes[at + CODE_FAILING]!;
+    }
+    return t;
+  }
+
+  /** Current cells by code between two zones of one (kind, family) (zoneTally's codes without current tallies). */
+  currentZoneCodes(za: number, zb: number, kind: number, family: number, now: number): number[] {
+    const cur = this.current;
+    if (!cur) return this.zoneTally(za, zb, kind, family).codes.slice();
+    const out = new Array<number>(CODES).fill(0);
+    const zp = (za * this.zoneCount + zb) * KF + kind * FAMILIES + family;
+    for (const r of this.currentSlots(now)) {
+      const at = (zp * cur.slots + r) * CODES;
+      for (let code = 0; code < CODES; code++) out[code] = out[code]! + cur.zoneCodes[at + code]!;
+    }
+    return out;
+  }
+
+  /**
+   * Whether a cell is current at `now`: its newest result in one of the
+   * current tallies' slots, the one now and the `span` before it (the stale
+   * time in intervals, so 3 to 4 intervals at the defaults). Every tracked cell
+   * is, without current tallies.
+   */
+  private isCurrent(c: Chunk, i: number, now: number): boolean {
+    const cur = this.current;
+    if (!cur) return true;
+    if (c.lastOutcome[i] === NO_OUTCOME) return false;
+    const newest = Math.floor(this.tick(now) / cur.slotTicks) + 1;
+    return Math.floor(c.lastTick[i]! / cur.slotTicks) + 1 >= newest - cur.span;
   }
 
   get trackedCells(): number {
@@ -356,7 +519,9 @@ export class MatrixStore {
         c.flags[i] = (isExplicit(outcome) ? FLAG_EXPLICIT : 0) | (corroborated ? FLAG_CORROBORATED : 0);
       }
     } else this.addLoss(c, i, tick, 1, ok ? 0 : 1);
+    const prevCode = c.code[i]!;
     this.setCode(id, decide(this.counts(c, i), this.options.thresholds));
+    if (this.current) this.placeCurrent(c, i, prevCode);
     return true;
   }
 
@@ -487,6 +652,8 @@ export class MatrixStore {
     this.zoneCount = Math.max(1, zones);
     this.zoneCodes = new Int32Array(this.zoneCount * this.zoneCount * KF * CODES);
     this.zoneLoss = new Float64Array(this.zoneCount * this.zoneCount * KF * 2);
+    const cur = this.current;
+    if (cur) cur.zoneCodes = new Int32Array(this.zoneCount * this.zoneCount * KF * cur.slots * CODES);
     this.rows.forEach((row, src) => {
       if (!row) return;
       row.forEach((id, key) => {
@@ -496,6 +663,8 @@ export class MatrixStore {
         const dst = Math.floor(key / KF);
         const zp = (this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf;
         add(this.zoneCodes, zp * CODES + c.code[i]!, 1);
+        const slot = c.curSlot[i]!;
+        if (cur && slot !== 0 && cur.abs[slot % cur.slots] === slot && c.code[i] !== CODE_UNKNOWN) add(cur.zoneCodes, (zp * cur.slots + (slot % cur.slots)) * CODES + c.code[i]!, 1);
         for (let b = i * B, e = b + B; b < e; b++) {
           this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + c.loss[nAt(b)]!;
           this.zoneLoss[zp * 2 + 1] = this.zoneLoss[zp * 2 + 1]! + c.loss[fAt(b)]!;
@@ -556,7 +725,7 @@ export class MatrixStore {
   }
 
   /** Every cell of `family` that is lossy, slow or failing now, of the kinds in `kindMask` (bit per kind index). */
-  forEachNonOk(family: number, kindMask: number, recent: readonly number[], visit: NonOkVisitor): void {
+  forEachNonOk(family: number, kindMask: number, recent: readonly number[], visit: NonOkVisitor, currentAt?: number): void {
     const scratch = newNodeCounts();
     const ids = this.nonOkIds();
     for (let x = 0; x < ids.length; x++) {
@@ -567,6 +736,8 @@ export class MatrixStore {
       const kf = key % KF;
       const kind = (kf - (kf % FAMILIES)) / FAMILIES;
       if (kf % FAMILIES !== family || ((kindMask >>> kind) & 1) === 0) continue;
+      // With current tallies and a time: the current cells only, as the tallies count them.
+      if (currentAt !== undefined && !this.isCurrent(c, i, currentAt)) continue;
       const t = this.addCellLoss(c, i, recent, clearLoss(scratch));
       visit(c.src[i]!, (key - kf) / KF, kind, c.code[i]!, t.lossSamples, t.lossFailures, t.recentSamples, t.recentFailures, c.run[i]!, c.lastOutcome[i]!);
     }
@@ -614,11 +785,13 @@ export class MatrixStore {
     return this.rows[src]?.has(cellKey(dst, kind, family)) ?? false;
   }
 
-  /** The cell's code (CODE_UNKNOWN when never probed or its row is stale at `now`). */
-  code(src: number, dst: number, kind: number, family: number, now: number): number {
+  /** The cell's code (CODE_UNKNOWN when never probed or its row is stale at `now`; with `currentOnly`, also when it is not current). */
+  code(src: number, dst: number, kind: number, family: number, now: number, currentOnly = false): number {
     const id = this.rows[src]?.get(cellKey(dst, kind, family));
     if (id === undefined || !this.rowFresh(src, now)) return CODE_UNKNOWN;
-    return this.chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]!;
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    if (currentOnly && !this.isCurrent(c, id & (CHUNK - 1), now)) return CODE_UNKNOWN;
+    return c.code[id & (CHUNK - 1)]!;
   }
 
   /**
@@ -684,8 +857,9 @@ export class MatrixStore {
       row.forEach((id) => this.blank(id));
     }
     // A non-ok cell of a fresh row that stopped getting results (its target
-    // left the plan, the prober skipped it) must not keep a finding alive.
-    const staleTicks = this.options.thresholds.staleAfterMs / TICK_MS;
+    // left the plan, the prober skipped it) must not keep a finding alive; a
+    // sparse one waits for its cadence (setCadence) first.
+    const staleTicks = this.cellStaleMs / TICK_MS;
     const nowTick = this.tick(now);
     const ids = this.nonOkIds();
     for (let x = 0; x < ids.length; x++) {
@@ -716,6 +890,10 @@ export class MatrixStore {
   private blank(id: number): void {
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
+    if (this.current && c.curSlot[i] !== 0) {
+      this.currentDelta(this.current, c.src[i]!, c.key[i]!, c.curSlot[i]!, c.code[i]!, -1);
+      c.curSlot[i] = 0;
+    }
     for (let b = 0; b < B; b++) this.clearBucket(c, i, b);
     c.lossEpoch[i] = 0;
     c.head[i] = 0;
@@ -869,6 +1047,7 @@ export class MatrixStore {
     c.src[i] = src;
     c.key[i] = key;
     c.code[i] = CODE_UNKNOWN;
+    c.curSlot[i] = 0;
     this.countCode(src, key, CODE_UNKNOWN, 1);
     return id;
   }
@@ -880,6 +1059,21 @@ export class MatrixStore {
     this.free.push(id);
     this.cells--;
   }
+}
+
+/** Cells by code per node (in, out) and zone pair, per time slot of one interval, by their newest result: the current tallies. */
+interface CurrentTallies {
+  readonly slotTicks: number;
+  /** Slots summed: the stale time in intervals. */
+  readonly span: number;
+  /** Ring length (span + 2: the slot being filled and one more, so a slot being zeroed is never read). */
+  readonly slots: number;
+  /** The absolute slot each ring entry holds. */
+  readonly abs: Float64Array;
+  nodeCap: number;
+  inCodes: Int32Array;
+  outCodes: Int32Array;
+  zoneCodes: Int32Array;
 }
 
 export function kindIndex(kind: PairKind): number {
