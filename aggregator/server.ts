@@ -155,7 +155,8 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     engine: findings,
     clock,
     log: log.child({ component: 'findings' }),
-    assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries },
+    // A sampled plan's cells are judged on their cadence, nodes and zones on current cells (docs/scaling.md).
+    assess: { planKinds: config.probeKinds, windowMs: config.window, maxUnhealthy: config.maxPairSeries, cadence: () => plans.cadence() },
     localize: { staleAfterMs: config.staleAfter, latencyThresholdMs: config.latencyThreshold, degradedLoss: config.degradedLoss, agentGraceMs: config.agentGrace },
     dns: { store: dns, options: dnsOptions },
     cni: { inputs: cniInputs, assessor: cniAssessor },
