@@ -289,7 +289,7 @@ export class SimAgents {
             continue;
           }
           this.startFaults(simNow());
-          if (a.state !== 'up') break;
+          if (this.dies(a) || a.state !== 'up') break;
           this.send(a, round++, simNow(), false);
           // Let acks in between writes.
           if (round % 4 === 0) await new Promise((r) => setImmediate(r));
@@ -314,6 +314,7 @@ export class SimAgents {
     this.startFaults(now);
     if (o.churn && o.churn.perMinute > 0) this.churn(now, o.churn);
     for (const a of this.agents) {
+      if (this.dies(a)) continue;
       if (a.state === 'connecting' && now > a.deadline) {
         this.fail(a, 'connect', `no plan within ${o.connectTimeoutMs} ms`);
       } else if ((a.state === 'backoff' && now >= a.deadline) || (a.state === 'away' && now >= o.model.awayUntil[a.node]!)) {
@@ -327,15 +328,22 @@ export class SimAgents {
     }
   }
 
-  /** At faultAt: the faults are on, the dead nodes' agents go. */
+  /** At faultAt: the faults are on. */
   private startFaults(now: number): void {
-    if (this.faultsOn || now < this.t.faultAt) return;
-    this.faultsOn = true;
-    for (const a of this.agents) {
-      if (!this.o.model.isDead(a.node) || a.state === 'dead') continue;
-      this.teardown(a, 'dead');
-      this.stats.deaths++;
-    }
+    if (!this.faultsOn && now >= this.t.faultAt) this.faultsOn = true;
+  }
+
+  /**
+   * Once the faults are on, a dead node's agent goes, as soon as it has said
+   * Hello and been taken (it has a plan), so the aggregator knows the node
+   * that died however early the faults start; one that can't connect is gone
+   * at once.
+   */
+  private dies(a: Agent): boolean {
+    if (!this.faultsOn || a.state === 'dead' || a.state === 'idle' || a.state === 'connecting' || !this.o.model.isDead(a.node)) return false;
+    this.teardown(a, 'dead');
+    this.stats.deaths++;
+    return true;
   }
 
   /** Restarts due by the churn schedule (the same in every worker: each marks every node away, restarts its own). */
