@@ -79,6 +79,20 @@ t.test('a dead node is one NodeUnreachable (worker threads)', async (t) => {
   t.match(summary, { workers: 2, agentsPlanned: NODES, agentsConnected: NODES - 1, deaths: 1, faults: { dead: ['sim-0007'] }, errors: { total: 0 } });
 });
 
+t.test('a sampled plan (past --full-mesh-max): the agents walk it, and a dead node is still one NodeUnreachable', async (t) => {
+  const agg = await testAggregator({ ...AGGREGATOR, 'full-mesh-max': '6', 'peers-per-round': '4', 'min-probers': '2' });
+  t.teardown(() => agg.stop());
+  const run = sim(t, agg, ['--dead', 'sim-0003', '--fault-after', '2s']);
+  await onlyFinding(t, agg, { kind: 'NodeUnreachable', labels: { node: 'sim-0003' } });
+  const { code, summary } = await run.stop();
+  t.equal(code, 0);
+  t.match(summary, { agentsPlanned: NODES, deaths: 1, errors: { total: 0 } });
+  t.ok(summary.plansSampled >= NODES, `${summary.plansSampled} sampled plans`);
+  // Each round: peers-per-round peers × 4 kinds (no DNS servers here); the first plans, while the others connected, were a full mesh of a few.
+  const perReport = summary.results / summary.reportsSent;
+  t.ok(Math.abs(perReport - 4 * 4) < 1, `${perReport.toFixed(2)} results per report: 4 peers × 4 kinds`);
+});
+
 t.test('a partition between two zones is one ZonePartition', async (t) => {
   const agg = await testAggregator(AGGREGATOR);
   t.teardown(() => agg.stop());
