@@ -12,6 +12,11 @@ import { MatrixQuery } from '../../aggregator/matrix/query.js';
 import { kindIndex, MatrixStore } from '../../aggregator/matrix/store.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, LOSS_BUCKETS, MIN_FAILING_FAILURES, lossy } from '../../aggregator/matrix/rule.js';
 import { NodeRegistry, type NodeRecord } from '../../aggregator/nodes/registry.js';
+import { sampledPlanner } from '../../aggregator/plan/planner.js';
+import { PlanBook } from '../../aggregator/plan/plans.js';
+import type { SamplingSettings } from '../../aggregator/plan/sampled.js';
+import { Suspects } from '../../aggregator/plan/suspects.js';
+import { PeerWalk, type PeerInfo } from '../../agent/peers.js';
 import { ManualClock, wallOf } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import { addressFamilies, outcomes, probeKinds, type Outcome, type PairKind } from '../../common/vocabulary.js';
@@ -33,6 +38,15 @@ export interface VerdictSimOptions {
   readonly agentGraceMs?: number;
   readonly maxPairFindings?: number;
   readonly seed?: number;
+  /**
+   * Plan as the aggregator does above --full-mesh-max (docs/scaling.md): each
+   * agent probes what its PeerWalk gives it each round (fixed peers,
+   * follow-ups, its walk), following the real PlanBook's sampled plan, with
+   * suspects from each evaluation as server.ts updates them.
+   */
+  readonly sampled?: SamplingSettings & { readonly fullMeshMax: number };
+  /** Sampled: judge nodes and zones on every cell, as the full mesh does (false: the comparison the tests make). */
+  readonly judgeOnCadence?: boolean;
 }
 
 /** The outcome of one probe: 'ok', or what a fault makes of it. `random()` is the sim's seeded PRNG. */
@@ -63,6 +77,13 @@ export class VerdictSim {
   /** Every finding that was pending or firing at some evaluation, by id. */
   readonly seen = new Map<string, Finding>();
   fault: Fault = () => 'ok';
+  /** Sampled: the plans, the suspects and each agent's walk (kept across plans, as an agent keeps it). */
+  readonly plans: PlanBook | undefined;
+  readonly suspects: Suspects | undefined;
+  private readonly walks = new Map<string, PeerWalk>();
+  private walkEpoch = -1;
+  /** Results stored, all rounds (sampled: far fewer than N × (N − 1) × kinds a round). */
+  results = 0;
 
   constructor(readonly o: VerdictSimOptions) {
     this.kinds = o.kinds ?? ['icmp', 'tcp', 'http', 'node'];
@@ -80,6 +101,11 @@ export class VerdictSim {
       this.clock.monotonic(),
     );
     this.sessions = new AgentSessions(this.nodes, this.store, this.clock, { maxResultsPerReport: 10_000_000, maxResultAgeMs: windowMs + 3 * this.intervalMs });
+    if (o.sampled) {
+      this.suspects = new Suspects(o.clearForMs ?? 2 * this.intervalMs);
+      const { fullMeshMax, ...sampling } = o.sampled;
+      this.plans = new PlanBook(this.nodes, sampledPlanner(fullMeshMax, sampling), { kinds: this.kinds, intervalMs: this.intervalMs, timeoutMs: 1_000 }, () => this.clock.now(), this.suspects);
+    }
     this.query = new MatrixQuery(this.nodes, this.store, () => this.clock.monotonic());
     this.engine = new FindingsEngine({
       forMs: o.forMs ?? 2 * this.intervalMs,
@@ -95,7 +121,7 @@ export class VerdictSim {
       engine: this.engine,
       clock: this.clock,
       log: silentLogger(),
-      assess: { planKinds: this.kinds, windowMs, maxUnhealthy: 100 },
+      assess: { planKinds: this.kinds, windowMs, maxUnhealthy: 100, ...(this.plans && o.judgeOnCadence !== false ? { cadence: () => this.plans!.cadence() } : {}) },
       localize: { staleAfterMs: 3 * this.intervalMs, latencyThresholdMs: 50, degradedLoss: o.degradedLoss ?? 0.05, agentGraceMs: o.agentGraceMs ?? 120_000 },
     });
     this.kindProto = this.kinds.map((k) => probeKinds.words.indexOf(k) + 1);
@@ -143,21 +169,29 @@ export class VerdictSim {
    */
   round(): Finding[] {
     const ipv4 = addressFamilies.index('ipv4') + 1;
+    this.followPlans();
     for (const src of this.names) {
       if (this.silent.has(src)) continue;
       const record = this.nodes.get(src)!;
       const results: ResultInput[] = [];
       const at = this.clock.now();
-      for (const dst of this.names) {
+      const walk = this.walks.get(src);
+      const targets = walk ? walk.next().map((p) => p.nodeName) : this.names;
+      for (const dst of targets) {
         if (dst === src) continue;
+        let ok = true;
         for (let k = 0; k < this.kinds.length; k++) {
           const outcome = this.fault(src, dst, this.kinds[k]!, this.random);
+          if (outcome !== 'ok') ok = false;
           results.push({ kind: this.kindProto[k]!, targetNode: dst, family: ipv4, outcome: this.outcomeProto.get(outcome)!, rttUs: 400, timestampMs: at });
         }
+        // As the agent's PlanFollower does with a round's results: a failed peer is followed up.
+        walk?.observe(dst, ok);
       }
       const seq = (this.seq.get(src) ?? 0) + 1;
       this.seq.set(src, seq);
       this.sessions.report(record, { sequence: seq, sentAtMs: at, results });
+      this.results += results.length;
     }
     let out: Finding[] = [];
     for (let half = 0; half < 2; half++) {
@@ -165,8 +199,29 @@ export class VerdictSim {
       const e = this.evaluator.evaluate();
       out = [...e.firing, ...this.engine.pending()];
       for (const f of out) if (!this.seen.has(f.id)) this.seen.set(f.id, f);
+      // As server.ts does: the suspects follow each evaluation; a change is a new epoch, followed at the next round.
+      this.suspects?.update(e.monotonicAt, this.nodes.list(), out);
     }
     return out;
+  }
+
+  /** Sampled: every agent takes a plan whose epoch moved, as an agent does when it is pushed one. */
+  private followPlans(): void {
+    const plans = this.plans;
+    if (!plans) return;
+    const epoch = plans.currentEpoch();
+    if (epoch === this.walkEpoch) return;
+    this.walkEpoch = epoch;
+    if (!plans.isSampled) {
+      this.walks.clear();
+      return;
+    }
+    for (const record of this.nodes.list()) {
+      const plan = plans.planFor(record);
+      let walk = this.walks.get(record.name);
+      if (!walk) this.walks.set(record.name, (walk = new PeerWalk(record.name)));
+      walk.setPlan(plan.peers as readonly PeerInfo[], plan.sampling!);
+    }
   }
 
   /** Shares of the cells of `kind` by status right now (from the store's tallies). */
