@@ -120,4 +120,8 @@ t.test('the cells: the starved agent\'s answers count, their RTT and its timeout
   const ratio = s.loopDelayed.loss / s.loopDelayed.latency;
   t.ok(ratio > 0.2 && ratio < 0.3, `${STARVED}: unjudged timeouts / answers = ${ratio.toFixed(3)} (1 in 5 probes timed out)`);
   for (const [name, a] of by) if (name !== STARVED) t.same(a.loopDelayed, { latency: 0, loss: 0 }, `${name}: nothing marked`);
+  const text = await (await fetch(`${agg.httpUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+  const series = [...text.matchAll(/^netmatrix_results_loop_delayed_total\{node="([^"]+)",unjudged="([^"]+)"\} (\d+)$/gm)].map((m) => ({ node: m[1], unjudged: m[2], value: Number(m[3]) }));
+  t.same(series.map((x) => `${x.node} ${x.unjudged}`), [`${STARVED} latency`, `${STARVED} loss`], 'netmatrix_results_loop_delayed_total: series for the starved node only');
+  t.ok(series[0]!.value >= s.loopDelayed.latency && series[1]!.value >= s.loopDelayed.loss, 'as many as the API counted, or more since');
 });
