@@ -19,16 +19,32 @@
 // their receiving counts in it (they read only the epoch, not the whole plan).
 // BENCH_PLAN_AGENTS (default 1000) and BENCH_PLAN_CHANGES (default 5, median
 // printed).
+//
+// sampled    then the sampled plan of a large cluster (--full-mesh-max 200,
+//            --peers-per-round 64, --min-probers 3, --suspect-probers-max 256)
+//            at BENCH_PLAN_SAMPLED_NODES nodes (default 5000), of which
+//            BENCH_PLAN_SAMPLED_STREAMS (default 1000) have an agent streaming:
+//            5,000 streams of a 300 KiB plan in one process did not all connect
+//            within two minutes on a shared 2-core machine, so the cost per
+//            agent is measured and multiplied out to every node;
+//            every agent gets the directory (every node) and its own Sampling
+//            part; the directory is encoded once per epoch, the part per agent.
+//            Two changes are measured: a node joining, and a node becoming a
+//            suspect (its agent went away): each is a new epoch pushed to
+//            every agent. Also the layout's own time (plan/sampled.ts) and,
+//            for scale, the bytes a full mesh would write at that size.
 import * as grpc from '@grpc/grpc-js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { AgentSessions } from '../aggregator/agents.js';
 import { Collector, PlanPushStats } from '../aggregator/grpc/collector.js';
+import { encodePlan } from '../aggregator/grpc/plan-wire.js';
 import { startGrpcServer } from '../aggregator/grpc/server.js';
 import { MatrixStore } from '../aggregator/matrix/store.js';
 import { NodeRegistry, type NodeIdentity } from '../aggregator/nodes/registry.js';
-import { fullMeshPlanner, type Planner } from '../aggregator/plan/planner.js';
+import { fullMeshPlanner, sampledPlanner, type Planner } from '../aggregator/plan/planner.js';
 import { PlanBook } from '../aggregator/plan/plans.js';
+import { sampledLayout } from '../aggregator/plan/sampled.js';
 import { systemClock } from '../common/clock.js';
 import { capabilities } from '../common/vocabulary.js';
 import { loadProto, type AgentMessage } from '../proto/load.js';
@@ -36,6 +52,10 @@ import { median } from './proc-stats.js';
 
 const AGENTS = Number(process.env.BENCH_PLAN_AGENTS ?? 1000);
 const CHANGES = Number(process.env.BENCH_PLAN_CHANGES ?? 5);
+const SAMPLED_NODES = Number(process.env.BENCH_PLAN_SAMPLED_NODES ?? 5000);
+const SAMPLED_STREAMS = Number(process.env.BENCH_PLAN_SAMPLED_STREAMS ?? Math.min(1000, SAMPLED_NODES));
+const SAMPLED_CHANGES = Number(process.env.BENCH_PLAN_SAMPLED_CHANGES ?? 3);
+const SAMPLING = { peersPerRound: 64, minProbers: 3, suspectProbersMax: 256 };
 
 /** The plan every agent would get before plans were shared: its own, without itself. */
 const perAgentFullMesh: Planner = {
@@ -81,16 +101,29 @@ interface Run {
   readonly encodedBytes: number[];
   readonly writtenBytes: number[];
   readonly planBytes: number;
+  /** A sampled plan's directory: the part encoded once per epoch (0 otherwise). */
+  directoryBytes: number;
 }
 
-async function measure(planner: Planner): Promise<Run> {
+interface MeasureOptions {
+  /** Nodes in the registry, and how many of them have an agent streaming (the first ones). */
+  readonly nodes: number;
+  readonly streams: number;
+  readonly changes: number;
+  /** What changes: a node joins, or a node's agent goes away (a suspect of a sampled plan). */
+  readonly change: 'join' | 'suspect';
+}
+
+async function measure(planner: Planner, o: MeasureOptions = { nodes: AGENTS, streams: AGENTS, changes: CHANGES, change: 'join' }): Promise<Run> {
+  const AGENTS = o.streams;
   const nodes = new NodeRegistry();
   // Known before the agents connect (as from the Kubernetes API): their Hellos change nothing, so
   // setting up costs no N × N pushes, and the measured change is the only one.
-  for (let i = 0; i < AGENTS; i++) nodes.upsert(identity(i), systemClock.monotonic());
+  for (let i = 0; i < o.nodes; i++) nodes.upsert(identity(i), systemClock.monotonic());
+  const suspects = { version: 0, names: new Set<string>() };
   const matrix = new MatrixStore({ windowMs: 60_000, intervalMs: 5_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 100, staleAfterMs: 15_000 } }, systemClock.monotonic());
   const sessions = new AgentSessions(nodes, matrix, systemClock, { maxResultsPerReport: 10_000, maxResultAgeMs: 90_000 });
-  const plans = new PlanBook(nodes, planner, { kinds: ['icmp', 'tcp', 'http', 'node'], intervalMs: 5_000, timeoutMs: 1_000 }, () => Date.now());
+  const plans = new PlanBook(nodes, planner, { kinds: ['icmp', 'tcp', 'http', 'node'], intervalMs: 5_000, timeoutMs: 1_000 }, () => Date.now(), suspects);
   const stats = new PlanPushStats();
   // The collector's debug log says what each push round cost it.
   const rounds: { busyMs: number; slices: number; epoch: number }[] = [];
@@ -125,19 +158,25 @@ async function measure(planner: Planner): Promise<Run> {
       call.write({ hello: { nodeName: id.name, podIps: [...id.podIPs], nodeIps: [...id.nodeIPs], zone: id.zone, agentVersion: 'bench', capabilities: [capabilities.toProto('tcp')], responderPort: 9402, instanceId: `bench-${i}` } });
     }
     const everyone = async (epoch: number, what: string) => {
-      const until = Date.now() + 120_000;
+      const until = Date.now() + Math.max(120_000, 60 * AGENTS);
       while (!epochs.every((e) => e === epoch)) {
         if (Date.now() > until) throw new Error(`plans: timed out waiting for ${what} (${epochs.filter((e) => e === epoch).length} of ${AGENTS})`);
         await new Promise((r) => setTimeout(r, 2));
       }
     };
     await everyone(plans.currentEpoch(), 'every agent to connect and get its plan');
-    const run: Run = { pushMs: [], slices: [], deliveredMs: [], encodedBytes: [], writtenBytes: [], planBytes: 0 };
-    for (let c = 0; c < CHANGES; c++) {
+    const run: Run = { pushMs: [], slices: [], deliveredMs: [], encodedBytes: [], writtenBytes: [], planBytes: 0, directoryBytes: 0 };
+    for (let c = 0; c < o.changes; c++) {
       const before = { ...stats };
       globalThis.gc?.();
       const t0 = performance.now();
-      nodes.upsert(identity(AGENTS + c), systemClock.monotonic()); // a push round to every stream starts now
+      if (o.change === 'join') nodes.upsert(identity(o.nodes + c), systemClock.monotonic()); // a push round to every stream starts now
+      else {
+        // As server.ts does when an evaluation changes the suspects.
+        suspects.names.add(identity(o.nodes - 1 - c).name);
+        suspects.version++;
+        collector.refresh();
+      }
       const epoch = plans.currentEpoch();
       await everyone(epoch, 'every agent to get the new epoch');
       run.deliveredMs.push(performance.now() - t0);
@@ -151,6 +190,12 @@ async function measure(planner: Planner): Promise<Run> {
       // Each encoding is one plan's size: the bytes written to one stream.
       run.encodedBytes.push((encodes * written) / (stats.pushes - before.pushes));
       Object.assign(run, { planBytes: written / (stats.pushes - before.pushes) });
+      if (plans.isSampled) {
+        // One directory per epoch, then a Sampling part per agent (grpc/plan-wire.ts).
+        const { sampling: _, ...directory } = plans.planFor(nodes.list()[0]!);
+        run.directoryBytes = encodePlan(directory).length;
+        run.encodedBytes[run.encodedBytes.length - 1] = run.directoryBytes + encodes * (run.planBytes - run.directoryBytes);
+      }
     }
     return run;
   } finally {
@@ -163,6 +208,19 @@ async function measure(planner: Planner): Promise<Run> {
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+/** The layout of a sampled plan at `n` nodes, timed (median of 5). */
+function layoutCost(n: number): { ms: number; maxFixed: number; meanFixed: number } {
+  const nodes = Array.from({ length: n }, (_, i) => identity(i));
+  const times: number[] = [];
+  let layout = sampledLayout(nodes, SAMPLING, [identity(1).name]);
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    layout = sampledLayout(nodes, SAMPLING, [identity(1).name]);
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), maxFixed: layout.stats.maxFixed, meanFixed: layout.fixed.reduce((a, f) => a + f.length, 0) / n };
+}
 
 export async function planBenchmark(): Promise<void> {
   console.log(`plans: full mesh, ${AGENTS.toLocaleString('en')} agents over real gRPC on loopback (one connection each, one process), a node joins; median of ${CHANGES} changes`);
@@ -177,4 +235,27 @@ export async function planBenchmark(): Promise<void> {
   console.log(
     `  shared / per-agent: push ${(median(shared.pushMs) / median(reference.pushMs)).toFixed(3)} ×, delivered ${(median(shared.deliveredMs) / median(reference.deliveredMs)).toFixed(2)} ×, bytes encoded ${(median(shared.encodedBytes) / median(reference.encodedBytes)).toFixed(4)} ×, bytes written ${(median(shared.writtenBytes) / median(reference.writtenBytes)).toFixed(3)} × (the shared plan also names the agent itself)`,
   );
+
+  const planner = sampledPlanner(200, SAMPLING);
+  const lay = layoutCost(SAMPLED_NODES);
+  console.log(
+    `plans: sampled (--peers-per-round ${SAMPLING.peersPerRound}, --min-probers ${SAMPLING.minProbers}), ${SAMPLED_NODES.toLocaleString('en')} nodes, ${SAMPLED_STREAMS.toLocaleString('en')} agents streaming; median of ${SAMPLED_CHANGES} changes each`,
+  );
+  console.log(`  layout (plan/sampled.ts, one suspect) ${lay.ms.toFixed(1)} ms per epoch; fixed peers per agent ${lay.meanFixed.toFixed(2)} on average, ${lay.maxFixed} at most`);
+  const opts = { nodes: SAMPLED_NODES, streams: SAMPLED_STREAMS, changes: SAMPLED_CHANGES };
+  const joins = await measure(planner, { ...opts, change: 'join' });
+  const suspect = await measure(planner, { ...opts, change: 'suspect' });
+  const sampledRow = (name: string, r: Run) =>
+    console.log(
+      `  ${name} push ${median(r.pushMs).toFixed(0)} ms in ${median(r.slices)} slices (${((1000 * median(r.pushMs)) / SAMPLED_STREAMS).toFixed(1)} µs per agent), delivered to every agent in ${median(r.deliveredMs).toFixed(0)} ms; encoded ${mb(median(r.encodedBytes))} (the directory once, ${kb(r.directoryBytes)}, and ${(r.planBytes - r.directoryBytes).toFixed(0)} bytes per agent), written ${mb(median(r.writtenBytes))} (${kb(r.planBytes)} per agent)`,
+    );
+  sampledRow('a node joins        ', joins);
+  sampledRow('a suspect more      ', suspect);
+  // A full mesh at this size would write the same directory to every agent: its bytes, for scale (not run).
+  const fullMeshBytes = SAMPLED_STREAMS * joins.planBytes;
+  const scale = SAMPLED_NODES / SAMPLED_STREAMS;
+  console.log(
+    `  with an agent on every one of the ${SAMPLED_NODES.toLocaleString('en')} nodes (× ${scale.toFixed(1)}): push ≈ ${((median(joins.pushMs) * scale) / 1000).toFixed(1)} s of the collector's time per change, ${mb(median(joins.writtenBytes) * scale)} written (a full mesh of that size would write about the same, ${mb(fullMeshBytes * scale)}: every agent needs every address once per turn of the ring); between changes nothing is pushed`,
+  );
+  console.log(`  probes per agent and round ${SAMPLING.peersPerRound} instead of ${(SAMPLED_NODES - 1).toLocaleString('en')} (${((SAMPLED_NODES - 1) / SAMPLING.peersPerRound).toFixed(0)} × fewer)`);
 }
