@@ -298,6 +298,11 @@ export class SimAgents {
     );
   }
 
+  /** The faults start now (if they have not yet): what SIGUSR1 does. */
+  startFaultsNow(): void {
+    this.t = { ...this.t, faultAt: Math.min(this.t.faultAt, simNow()) };
+  }
+
   /** Closes every stream and stops every timer. */
   close(): void {
     if (!this.stopped) this.stats.agentsAtEnd = this.stats.agentsUp;

@@ -3,7 +3,8 @@
 // answering the plan it is sent from a fault model, for sizing an aggregator
 // and for the benchmarks (docs/scaling.md "Simulator"). A JSON progress line
 // on stderr every --progress, one JSON summary line on stdout at the end.
-// Exit codes: 0 the run went through, 1 no agent ever got a plan (the summary
+// SIGUSR1 starts the faults at once (before --fault-after); Ctrl-C ends the
+// run early, with the summary. Exit codes: 0 the run went through, 1 no agent ever got a plan (the summary
 // says why), 2 a bad setting (one line naming it).
 import { parseOrExit } from '../common/main.js';
 import { lateQuantile } from './agents.js';
@@ -22,12 +23,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     abort.abort();
   });
 }
+// SIGUSR1 starts the faults now (before --fault-after): for a benchmark or an operator timing a fault.
+const faultsNow = new AbortController();
+process.on('SIGUSR1', () => faultsNow.abort());
 
 process.stderr.write(
   `netmatrix-sim: ${config.n} agents in ${config.zones} zones → ${config.aggregator} for ${config.durationMs / 1000} s on ${config.workers} worker thread${config.workers === 1 ? '' : 's'}\n`,
 );
 const summary = await runSim(config, credentials, {
   signal: abort.signal,
+  faultsNow: faultsNow.signal,
   onProgress: ({ elapsedS, stats: s }) =>
     process.stderr.write(
       `${JSON.stringify({

@@ -67,6 +67,8 @@ export interface RunOptions {
   readonly onProgress?: (p: Progress) => void;
   /** Aborting ends the run early (Ctrl-C); the summary is still made. */
   readonly signal?: AbortSignal;
+  /** Aborting starts the faults now, if --fault-after has not (SIGUSR1). */
+  readonly faultsNow?: AbortSignal;
 }
 
 export async function runSim(config: SimConfig, credentials: CredentialBytes, o: RunOptions = {}): Promise<SimSummary> {
@@ -78,6 +80,16 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
   let workerErrors = 0;
   const samples: string[] = [];
   const total = () => latest.reduce((a, s) => addStats(a, s), newStats());
+  let faultAt = startAt + config.faultAfterMs;
+  const starters: (() => void)[] = [];
+  o.faultsNow?.addEventListener(
+    'abort',
+    () => {
+      faultAt = Math.min(faultAt, simNow());
+      for (const start of starters) start();
+    },
+    { once: true },
+  );
   const progress = config.progressMs > 0 && o.onProgress ? setInterval(() => o.onProgress!({ elapsedS: (simNow() - startAt) / 1000, stats: total() }), config.progressMs) : undefined;
   try {
     if (config.workers === 1) {
@@ -85,6 +97,8 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
       latest[0] = agents.stats;
       const stop = () => agents.close();
       o.signal?.addEventListener('abort', stop, { once: true });
+      starters.push(() => agents.startFaultsNow());
+      if (o.faultsNow?.aborted) agents.startFaultsNow();
       const running = agents.run();
       await agents.connect();
       await running;
@@ -98,6 +112,8 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
               let done = false;
               const stop = () => worker.postMessage({ stop: true });
               o.signal?.addEventListener('abort', stop, { once: true });
+              starters.push(() => worker.postMessage({ faults: true }));
+              if (o.faultsNow?.aborted) worker.postMessage({ faults: true });
               // Bounded: past the end of the run and a grace, the worker is stopped.
               const deadline = setTimeout(() => {
                 samples.push(`worker ${w}: no final statistics within ${FINISH_GRACE_MS} ms of the end`);
@@ -133,7 +149,6 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
   const elapsedMs = simNow() - startAt;
   const nodes = simNodes(config.n, config.zones, config.prefix);
   const f = config.faults;
-  const faultAt = startAt + config.faultAfterMs;
   const byName = (m: ReadonlyMap<number, number>) => Object.fromEntries([...m].map(([i, v]) => [nodes.names[i]!, v]));
   const lateP99 = lateQuantile(s.late, 0.99);
   return {

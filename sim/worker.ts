@@ -9,9 +9,10 @@ const STATS_EVERY_MS = 1_000;
 const port = parentPort!;
 const agents = shardAgents(workerData as ShardInput);
 const timer = setInterval(() => port.postMessage({ stats: agents.stats }), STATS_EVERY_MS);
-// The parent asks to stop early (Ctrl-C): the run ends at the next tick.
-port.on('message', (m: { stop?: boolean }) => {
+// The parent asks to stop early (Ctrl-C), or to start the faults now (SIGUSR1).
+port.on('message', (m: { stop?: boolean; faults?: boolean }) => {
   if (m.stop) agents.close();
+  if (m.faults) agents.startFaultsNow();
 });
 const running = agents.run();
 await agents.connect();

@@ -17,6 +17,8 @@ const NODES = 12;
 const AGGREGATOR = { 'probe-interval': '250ms', 'probe-timeout': '100ms', window: '5s', 'loss-window': '10s', 'probe-kinds': 'icmp,tcp,http,node' };
 
 interface Run {
+  /** SIGUSR1: the faults start now. */
+  faultsNow(): void;
   /** Ctrl-C, then the summary (killed if it does not exit within 10 s). */
   stop(): Promise<{ code: number | null; summary: SimSummary; stderr: string }>;
 }
@@ -36,6 +38,7 @@ function sim(t: Test, agg: RunningAggregator, args: string[]): Run {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return {
+    faultsNow: () => child.kill('SIGUSR1'),
     async stop() {
       child.kill('SIGINT');
       const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -93,14 +96,19 @@ t.test('a sampled plan (past --full-mesh-max): the agents walk it, and a dead no
   t.ok(Math.abs(perReport - 4 * 4) < 1, `${perReport.toFixed(2)} results per report: 4 peers × 4 kinds`);
 });
 
-t.test('a partition between two zones is one ZonePartition', async (t) => {
+t.test('a partition between two zones is one ZonePartition (started by SIGUSR1)', async (t) => {
   const agg = await testAggregator(AGGREGATOR);
   t.teardown(() => agg.stop());
-  const run = sim(t, agg, ['--partition', 'zone-2/zone-0', '--fault-after', '1s']);
+  const run = sim(t, agg, ['--partition', 'zone-2/zone-0', '--fault-after', '50s']);
+  await waitFor('every agent connected', async () => ((await (await fetch(`${agg.httpUrl}/api/v1/nodes`)).json()) as { nodes: unknown[] }).nodes.length === NODES, 20_000);
+  const signalled = Date.now();
+  run.faultsNow();
   await onlyFinding(t, agg, { kind: 'ZonePartition', labels: { src_zone: 'zone-0', dst_zone: 'zone-2' } });
   const { code, summary } = await run.stop();
   t.equal(code, 0);
   t.match(summary, { agentsConnected: NODES, deaths: 0, faults: { partitions: ['zone-2/zone-0'] }, errors: { total: 0 } });
+  const at = Date.parse(summary.faults.at!);
+  t.ok(at >= signalled - 50 && at <= signalled + 5_000, 'the faults started at the signal, not at --fault-after');
 });
 
 t.test('a lossy node is one PacketLoss about it', async (t) => {
