@@ -41,6 +41,8 @@ export class PlanPushStats {
   bytes = 0;
   /** Plans that waited behind a stream that was not reading and were replaced by a newer one. */
   superseded = 0;
+  /** Streams moved to a new epoch without a write: their sampled plan was the same under it (a suspect elsewhere). */
+  unchanged = 0;
 }
 
 /** A stream with something waiting that reads nothing for this long is ended. */
@@ -311,6 +313,12 @@ export class Collector {
     const plans = this.deps.plans;
     const epoch = plans.currentEpoch();
     if (s.planEpoch === epoch) return false;
+    // A sampled plan whose new epoch leaves this agent's plan as it was (a suspect elsewhere): nothing to send.
+    if (plans.samePlan(s.planEpoch, s.record)) {
+      s.planEpoch = epoch;
+      this.planStats.unchanged++;
+      return false;
+    }
     s.planEpoch = epoch;
     s.sender.sendPlan(plans.isShared ? this.sharedPlanBytes() : this.encode(plans.planFor(s.record)), epoch);
     return true;

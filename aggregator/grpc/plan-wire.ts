@@ -51,7 +51,8 @@ export function encodePlan(plan: PlanContent): EncodedMessage {
     directories.set(plan.peers, shared);
   }
   // A Plan with only `sampling` set encodes to that one field (proto3 leaves defaults out).
-  const own = planBody(encodeMessage({ plan: { sampling: planToWire(plan).sampling! } }));
+  const { peersPerRound, fixed, followMax } = plan.sampling;
+  const own = planBody(encodeMessage({ plan: { sampling: { peersPerRound, fixed: [...fixed], followMax } } }));
   const length = shared.bytes.length + own.length;
   return Buffer.concat([Buffer.from([PLAN_TAG]), varint(length), shared.bytes, own]) as EncodedMessage;
 }

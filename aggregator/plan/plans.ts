@@ -87,6 +87,8 @@ export class PlanBook {
   private listed: { version: number; nodes: readonly NodeRecord[] } | undefined;
   private seenSuspects = -1;
   private sampled: SampledEpoch | undefined;
+  /** The last few sampled epochs, for samePlan (a suspect changes few agents' plans). */
+  private readonly recent: SampledEpoch[] = [];
 
   constructor(
     private readonly nodes: NodeRegistry,
@@ -158,6 +160,24 @@ export class PlanBook {
     return Object.freeze({ ...sp.base, sampling: Object.freeze({ peersPerRound: sp.peersPerRound, fixed: at === undefined ? [] : sp.layout.fixed[at]!, followMax: sp.layout.followMax }) });
   }
 
+  /**
+   * Whether `self`'s plan of `epoch` is its current plan under another epoch:
+   * both sampled, the same directory (node set, settings, DNS section) and the
+   * same part of its own. A suspect that comes or goes changes the plans of
+   * its probers only; the others need not be sent the same plan again (the
+   * collector then moves their stream to the new epoch without a write).
+   * False whenever it cannot tell (an epoch it no longer remembers).
+   */
+  samePlan(epoch: number, self: NodeRecord): boolean {
+    if (!this.isSampled) return false;
+    const now = this.sampledEpoch(this.currentEpoch());
+    const then = this.recent.find((x) => x.epoch === epoch);
+    if (!then || then === now || then.directoryKey !== now.directoryKey) return false;
+    const a = then.layout.fixed[then.position.get(self.name) ?? -1];
+    const b = now.layout.fixed[now.position.get(self.name) ?? -1];
+    return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+
   /** The current sampled layout, undefined unless the plan is sampled (for the bench, tests and metrics). */
   layout(): SampledLayout<NodeRecord> | undefined {
     return this.isSampled ? this.sampledEpoch(this.currentEpoch()).layout : undefined;
@@ -180,12 +200,16 @@ export class PlanBook {
     for (const f of layout.fixed) maxGapRounds = Math.max(maxGapRounds, walkPeriod(n, k, f.length, layout.followMax));
     this.sampled = {
       epoch,
+      // The epoch without the suspects: equal when only they changed.
+      directoryKey: planEpoch(this.list(), this.settings, this.dns(), { settings: [planner.fullMeshMax, k, planner.sampling.minProbers, planner.sampling.suspectProbersMax], suspects: new Set() }),
       layout,
       base: this.content(epoch, layout.order),
       position: new Map(layout.order.map((x, p) => [x.name, p])),
       peersPerRound: k,
       cadence: Object.freeze({ sampled: true, maxGapRounds }),
     };
+    this.recent.push(this.sampled);
+    if (this.recent.length > 4) this.recent.shift();
     return this.sampled;
   }
 
@@ -209,6 +233,7 @@ export class PlanBook {
 
 interface SampledEpoch {
   readonly epoch: number;
+  readonly directoryKey: number;
   readonly layout: SampledLayout<NodeRecord>;
   /** The plan without its Sampling part: the same objects (directory included) for every agent of the epoch. */
   readonly base: PlanContent;

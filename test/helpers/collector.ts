@@ -8,7 +8,7 @@ import { startGrpcServer } from '../../aggregator/grpc/server.js';
 import { MatrixStore } from '../../aggregator/matrix/store.js';
 import { NodeRegistry } from '../../aggregator/nodes/registry.js';
 import { fullMeshPlanner, type Planner } from '../../aggregator/plan/planner.js';
-import { PlanBook, type ProbeSettings } from '../../aggregator/plan/plans.js';
+import { PlanBook, type ProbeSettings, type SuspectSource } from '../../aggregator/plan/plans.js';
 import { systemClock } from '../../common/clock.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
 import type { CollectorHandlers } from '../../proto/load.js';
@@ -27,6 +27,8 @@ export interface CollectorServer {
 export interface CollectorServerOptions {
   readonly planner?: Planner;
   readonly settings?: ProbeSettings;
+  /** A sampled planner's suspects. */
+  readonly suspects?: SuspectSource;
   readonly planDebounceMs?: number;
   readonly stallTimeoutMs?: number;
   readonly log?: Logger;
@@ -38,7 +40,7 @@ export async function collectorServer(o: CollectorServerOptions = {}): Promise<C
   const nodes = new NodeRegistry();
   const matrix = new MatrixStore({ windowMs: 30_000, intervalMs: 1_000, thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 100, staleAfterMs: 3_000 } }, systemClock.monotonic());
   const sessions = new AgentSessions(nodes, matrix, systemClock, { maxResultsPerReport: 10_000, maxResultAgeMs: 60_000 });
-  const plans = new PlanBook(nodes, o.planner ?? fullMeshPlanner, o.settings ?? { kinds: ['tcp'], intervalMs: 1_000, timeoutMs: 500 }, () => Date.now());
+  const plans = new PlanBook(nodes, o.planner ?? fullMeshPlanner, o.settings ?? { kinds: ['tcp'], intervalMs: 1_000, timeoutMs: 500 }, () => Date.now(), o.suspects);
   const stats = new PlanPushStats();
   const collector = new Collector({
     sessions,
