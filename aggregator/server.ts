@@ -193,7 +193,19 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
     kubernetes: () => ({ stats: kube.stats(), dnsServersDropped: kube.dnsServersDropped() }),
     evaluator,
     findings,
-    plans: { stats: planStats, waitingStreams: () => collector.waitingStreams() },
+    plans: {
+      stats: planStats,
+      waitingStreams: () => collector.waitingStreams(),
+      sampling: () => {
+        const layout = plans.layout();
+        return {
+          sampled: layout !== undefined,
+          suspects: layout ? suspects.names.size : 0,
+          maxGapRounds: plans.cadence().maxGapRounds,
+          short: { zoneDiversity: layout?.stats.zoneDiversityShort ?? 0, zonePairs: layout?.stats.zonePairsShort ?? 0, suspectProbers: layout?.stats.suspectProbersShort ?? 0 },
+        };
+      },
+    },
     ...(sender && readBack ? { alerts: () => sender.stats(), alertReadBack: () => readBack.stats() } : {}),
     now: () => clock.monotonic(),
   });
