@@ -46,6 +46,8 @@ export function createAgentMetrics(registry = new Registry()) {
     peers: new Gauge({ name: 'netmatrix_agent_peers', help: 'Peers in the current plan that this agent probes.', registers: r }),
     targetsRefused: new Gauge({ name: 'netmatrix_agent_targets_refused', help: 'Addresses in the current plan (peer pod and node IPs, DNS servers) outside --allowed-cidrs, so never probed.', registers: r }),
     peersOverLimit: new Gauge({ name: 'netmatrix_agent_peers_over_limit', help: 'Peers in the current plan ignored because of --max-peers.', registers: r }),
+    peersFailing: new Gauge({ name: 'netmatrix_agent_peers_failing', help: 'Sampled plan: walk peers whose last probe failed, followed up every round until they answer (at most the plan\'s follow_max a round).', registers: r }),
+    followUpsOverLimit: new Gauge({ name: 'netmatrix_agent_follow_ups_over_limit', help: 'Sampled plan: failing peers beyond the plan\'s follow_max, waiting for their turn in the walk.', registers: r }),
     dnsIgnored: new Counter({ name: 'netmatrix_agent_dns_replies_ignored_total', help: 'Datagrams and TCP frames the DNS prober dropped as not the reply to its query (wrong ID or question, undecodable; over UDP the connected socket already drops other sources): spoofing or a broken server when it grows. Only servers of the current plan have a series.', labelNames: ['server'], registers: r }),
     dnsServers: new Gauge({ name: 'netmatrix_agent_dns_servers', help: 'DNS servers in the current plan that this agent asks.', registers: r }),
     cniSnapshots: new Counter({ name: 'netmatrix_agent_cni_snapshots_total', help: 'CNI snapshots sent: full="false" when something changed, full="true" for the periodic full one.', labelNames: ['full'], registers: r }),

@@ -74,6 +74,7 @@ export class PlanFollower {
   private peers: PeerInfo[] = [];
   /** The walk of a sampled plan; kept across plans, so a new one continues where the last stopped. */
   private walk: PeerWalk | undefined;
+  private followMax = 0;
   private epoch: number | undefined;
   private refusedEpoch: number | undefined;
   /** Probes of the followed plan not sent each round, and why (counted per round, like every other skip). */
@@ -193,7 +194,8 @@ export class PlanFollower {
     this.walk ??= new PeerWalk(this.o.nodeName);
     const walk = this.walk;
     const peersPerRound = Math.min(sampling.peersPerRound, this.o.maxPeers);
-    walk.setPlan(plan.peers, { peersPerRound, fixed: sampling.fixed, followMax: Math.min(sampling.followMax, peersPerRound) });
+    this.followMax = Math.min(sampling.followMax, peersPerRound);
+    walk.setPlan(plan.peers, { peersPerRound, fixed: sampling.fixed, followMax: this.followMax });
     const roundProbes = (): ProbeSpec[] => {
       const round = probeSet(walk.next(), setOptions);
       for (const [kind, count] of Object.entries(round.refusedByKind)) metrics.skipped.inc({ kind: kind as PairKind, reason: 'not_allowed' }, count);
@@ -214,6 +216,8 @@ export class PlanFollower {
       const verdict = new Map<string, boolean>();
       for (const p of r.results) if (p.spec.node !== '') verdict.set(p.spec.node, (verdict.get(p.spec.node) ?? true) && p.result.outcome === 'ok');
       for (const [node, ok] of verdict) this.walk.observe(node, ok);
+      metrics.peersFailing.set(this.walk.following);
+      metrics.followUpsOverLimit.set(Math.max(0, this.walk.following - this.followMax));
     }
     let silent = 0;
     const results = r.results.filter((p) => {

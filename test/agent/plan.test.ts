@@ -217,6 +217,10 @@ t.test('a sampled plan: the whole directory, peers-per-round a round (fixed ones
   const failed = (node: string, outcome: 'ok' | 'timeout') => ({ spec: { id: `tcp/${node}/x`, kind: 'tcp' as const, node, ip: '192.0.2.1', family: 'ipv4' as const, port: 9402 }, result: { outcome, rttUs: 0 }, startedAt: 0 });
   f.report({ round: 6, results: [failed('node-5', 'timeout'), failed('node-6', 'ok')] });
   t.same(round().slice(2), ['node-5', 'node-6'], 'followed up: node-5, then the walk');
+  t.equal(await value(/^netmatrix_agent_peers_failing (\d+)$/m), 1);
+  f.report({ round: 6, results: [failed('node-8', 'timeout'), failed('node-9', 'timeout')] });
+  t.equal(await value(/^netmatrix_agent_follow_ups_over_limit (\d+)$/m), 2, 'three failing, one followed a round: two wait');
+  f.report({ round: 6, results: [failed('node-8', 'ok'), failed('node-9', 'ok')] });
   f.report({ round: 7, results: [failed('node-5', 'ok')] });
   t.same(round().slice(2), ['node-7', 'node-8'], 'answered: the walk alone');
   // A new plan (a node joined) continues the walk where it stopped.
