@@ -80,7 +80,7 @@ export const agentSettings = defineSettings({
     parse: list(cidr, 'CIDRs'),
     help: 'the only networks this agent ever sends probes to',
   },
-  maxPeers: { flag: 'max-peers', env: 'NETMATRIX_MAX_PEERS', default: '1000', parse: integer(1, 100_000), help: 'most peers probed; extra peers in a plan are ignored and counted' },
+  maxPeers: { flag: 'max-peers', env: 'NETMATRIX_MAX_PEERS', default: '1000', parse: integer(1, 100_000), help: 'most peers probed a round: extra peers in a plan are ignored and counted; a sampled plan lists every node and this bounds its peers per round (keep it at least the aggregator\'s --peers-per-round)' },
   maxConcurrentProbes: { flag: 'max-concurrent-probes', env: 'NETMATRIX_MAX_CONCURRENT_PROBES', default: '128', parse: integer(1, 10_000), help: 'TCP, HTTP and DNS probes in flight at once, shared among those kinds by need (ICMP and node probes share one socket and take no slot)' },
   loopDelayThreshold: {
     flag: 'loop-delay-threshold',
