@@ -131,6 +131,8 @@ export class Reporter {
       rttUs: p.result.rttUs,
       timestampMs: p.startedAt,
       detail: p.result.detail ?? '',
+      // Only when marked: an unmarked result stays as short as before.
+      ...(p.loopDelayUs !== undefined ? { loopDelayUs: p.loopDelayUs } : {}),
       ...(p.result.http ? { http: p.result.http } : {}),
       // A probe the scheduler's deadline settled has no dns detail: the spec still names the server.
       ...(p.spec.dns

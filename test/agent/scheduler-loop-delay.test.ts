@@ -19,6 +19,8 @@ import { Scheduler, type RoundResult } from '../../agent/scheduler.js';
 import type { Clock } from '../../common/clock.js';
 import { silentLogger } from '../../common/logger.js';
 import type { PairKind } from '../../common/vocabulary.js';
+import { testAgent } from '../helpers/agent.js';
+import { testAggregator } from '../helpers/aggregator.js';
 import { skipUnlessCi } from '../helpers/ci.js';
 import { canRun, mod, repoRoot } from '../helpers/child.js';
 import { mulberry32 } from '../helpers/random.js';
@@ -225,4 +227,42 @@ t.test('child pinned to a CPU beside two busy processes: what its RTTs gained fr
   t.same(unexplained.slice(0, 5), [], `every RTT past the answer time and the threshold is covered by its mark (${unexplained.length} of ${ok.length} are not)`);
   const timeouts = results.filter((x) => x.outcome === 'timeout');
   t.comment(`${ok.length} answered (${slow.length} slow, ${ok.filter((x) => x.loopDelayUs > 0).length} marked), ${timeouts.length} timed out (${timeouts.filter((x) => x.loopDelayUs > 0).length} marked)`);
+});
+
+t.test('end to end: two real agents on a loop kept busy mark their answers, and a real aggregator leaves their RTT unjudged', async (t) => {
+  const agg = await testAggregator({ 'probe-interval': '300ms', 'probe-timeout': '200ms', 'probe-kinds': 'tcp,http', 'stale-after': '5s' });
+  t.teardown(() => agg.stop());
+  const agents = [
+    await testAgent({ name: 'node-a', podIP: '127.0.0.131', aggregator: agg.grpcAddress }),
+    await testAgent({ name: 'node-b', podIP: '127.0.0.132', aggregator: agg.grpcAddress }),
+  ];
+  t.teardown(() => Promise.all(agents.map((a) => a.stop())));
+  await waitFor('both agents to follow a plan naming both nodes', () => agents.every((a) => a.reporter.plan?.peers.length === 2), 10_000);
+  // The process (both agents and the aggregator) busy 40 ms in every 50: probes in flight wait behind it.
+  const busy = setInterval(() => block(40), 10);
+  type Nodes = { nodes: { name: string; agent: { loopDelayed: { latency: number; loss: number } } }[] };
+  const api = async <T>(path: string) => (await (await fetch(`${agg.httpUrl}${path}`, { signal: AbortSignal.timeout(5_000) })).json()) as T;
+  try {
+    await waitFor(
+      'loop-delayed answers from both agents at the aggregator',
+      async () => (await api<Nodes>('/api/v1/nodes')).nodes.filter((n) => n.agent.loopDelayed.latency > 0).length === 2,
+      30_000,
+      100,
+    );
+  } finally {
+    clearInterval(busy);
+  }
+  const threshold = 10; // the agents' default --loop-delay-threshold
+  for (const [src, dst] of [['node-a', 'node-b'], ['node-b', 'node-a']] as const) {
+    const pair = await api<{ kinds: Record<string, { recent: { outcome: string; rttMs: number | null; loopDelayed: boolean }[] }> }>(`/api/v1/pairs/${src}/${dst}`);
+    const marked = Object.values(pair.kinds).flatMap((k) => k.recent.filter((x) => x.loopDelayed));
+    t.ok(marked.length > 0, `${src}→${dst}: ${marked.length} answers shown loop-delayed`);
+    t.ok(marked.every((x) => x.outcome !== 'ok' || x.rttMs! >= threshold - 1), `${src}→${dst}: each marked answer's RTT includes the stall (${marked.map((x) => x.rttMs).join(', ')} ms)`);
+  }
+  for (const a of agents) {
+    const text = await a.metrics.registry.metrics();
+    const counted = [...text.matchAll(/^netmatrix_agent_probes_loop_delayed_total\{kind="(?:tcp|http)",outcome="ok"\} (\d+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+    t.ok(counted > 0, `the agent counts ${counted} marked answers`);
+    t.match(text, /^netmatrix_agent_round_loop_delay_seconds_count [1-9]/m, 'and observes each round\'s loop delay');
+  }
 });
