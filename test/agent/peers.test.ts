@@ -1,7 +1,7 @@
 // The agent's side of a plan: taking itself out of the peers, diffing peer
 // lists and expanding them into the probes of a round.
 import t from 'tap';
-import { diffPeers, planPeers, probeSet, type PeerInfo, type ProbeSetOptions } from '../../agent/peers.js';
+import { diffPeers, PeerWalk, planPeers, probeSet, type PeerInfo, type ProbeSetOptions } from '../../agent/peers.js';
 import { CidrSet, parseCidr } from '../../common/cidr.js';
 import type { AddressFamily, PairKind } from '../../common/vocabulary.js';
 
@@ -134,4 +134,38 @@ t.test('probeSet: no peers, no kinds', async (t) => {
   const none = { probes: [], notAllowed: [], refused: 0, unavailable: 0, refusedByKind: {}, unavailableByKind: {} };
   t.same(probeSet([], options()), none);
   t.same(probeSet([peer('b')], options({ kinds: [] })), none);
+});
+
+t.test('PeerWalk: fixed peers every round, the walk round the ring from after itself, continuing by name when the plan changes', async (t) => {
+  const dir = (names: string[]): PeerInfo[] => names.map((nodeName) => ({ nodeName, podIps: [], nodeIps: [], zone: '', responderPort: 9402 }));
+  const w = new PeerWalk('c');
+  const ring = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  w.setPlan(dir(ring), { peersPerRound: 3, fixed: [0], followMax: 1 });
+  const names = () => w.next().map((p) => p.nodeName);
+  t.same(names(), ['a', 'd', 'e'], 'the fixed peer, then from after itself');
+  t.same(names(), ['a', 'f', 'g']);
+  // The next peer (h) leaves and x joins in its place: the walk goes on at the first old peer after h
+  // still there (b); x, new, is reached on the next turn (the churn bound counts it).
+  w.setPlan(dir(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'x']), { peersPerRound: 3, fixed: [0], followMax: 1 });
+  t.same(names(), ['a', 'b', 'd'], 'on at b, round the ring to d');
+  // Other fixed peers: b becomes fixed, a leaves the fixed set and rejoins the walk.
+  w.setPlan(dir(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'x']), { peersPerRound: 3, fixed: [1], followMax: 1 });
+  t.same(names(), ['b', 'e', 'f'], 'on at e, where it was');
+  t.same(names(), ['b', 'g', 'x'], 'x in its turn');
+  t.same(names(), ['b', 'a', 'd'], 'a, no longer fixed, in its place');
+  // A failure is followed up the next round (one slot), before the walk.
+  w.observe('d', false);
+  w.observe('e', false);
+  t.equal(w.following, 2);
+  t.same(names(), ['b', 'd', 'e'], 'd followed up; e is next in the walk anyway');
+  w.observe('d', true);
+  t.same(names(), ['b', 'e', 'f'], 'd answered; e still failing, followed up');
+  w.observe('e', true);
+  t.equal(w.following, 0);
+  w.observe('zz', false);
+  t.equal(w.following, 0, 'a node not in the walk is not followed');
+  // Itself not listed (a plan for another node): the walk is the whole ring.
+  const lost = new PeerWalk('nobody');
+  lost.setPlan(dir(['a', 'b']), { peersPerRound: 5, fixed: [], followMax: 0 });
+  t.same(lost.next().map((p) => p.nodeName), ['a', 'b'], 'a round larger than the ring: each peer once');
 });

@@ -345,3 +345,54 @@ t.test('one zone, two nodes, k above N: the degenerate cases hold', async (t) =>
   const one = sampledLayout([{ name: 'a', zone: 'z' }], { peersPerRound: 64, minProbers: 3, suspectProbersMax: 10 });
   t.same(one.fixed, [[]]);
 });
+
+t.test('follow-ups: failing peers come back every round until they answer, and every pair is still probed within ⌈(N − 1 − f) / (k − f − followMax)⌉ rounds', async (t) => {
+  fc.assert(
+    fc.property(clusterArb({ maxNodes: 200, maxZones: 4 }).filter((c) => c.settings.peersPerRound >= 8 && c.nodes.length > c.settings.peersPerRound), fc.double({ min: 0.01, max: 0.3, noNaN: true }), fc.integer({ min: 1, max: 1_000_000 }), (c, lossy, seed) => {
+      const s = c.settings;
+      const n = c.nodes.length;
+      const k = s.peersPerRound;
+      const layout = sampledLayout(c.nodes, s, []);
+      const agents = new Agents();
+      agents.apply(layout, k);
+      const pos = new Map(layout.order.map((x, p) => [x.name, p]));
+      const bound = layout.order.map((_, p) => walkPeriod(n, k, layout.fixed[p]!.length, layout.followMax));
+      let x = seed >>> 0;
+      const random = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+      // A tenth of the nodes fail a share of their probes (lossy); the rest answer.
+      const bad = new Set(layout.order.filter((_, i) => i % 10 === 3).map((y) => y.name));
+      const last = new Int32Array(n * n).fill(-1);
+      const failedAt = new Map<string, number>();
+      const rounds = 2 * Math.max(...bound) + 2;
+      for (let r = 0; r < rounds; r++) {
+        for (const [src, peers] of agents.round()) {
+          const names = new Set(peers.map((p) => p.nodeName));
+          // A peer that failed last round (and is not fixed) is probed again this round, if the follow-up slots allow.
+          const walk = agents.walks.get(src)!;
+          for (const [key, at] of failedAt) {
+            const [a, b] = key.split('>');
+            if (a === src && at === r - 1 && !names.has(b!) && walk.following <= layout.followMax) throw new Error(`round ${r}: ${src} did not follow up ${b}`);
+          }
+          const sp = pos.get(src)!;
+          for (const p of peers) {
+            const dp = pos.get(p.nodeName)!;
+            const g = last[sp * n + dp]! < 0 ? r + 1 : r - last[sp * n + dp]!;
+            if (g > bound[sp]!) throw new Error(`round ${r}: ${src}>${p.nodeName} ${g} rounds apart, bound ${bound[sp]}`);
+            last[sp * n + dp] = r;
+            const ok = !(bad.has(p.nodeName) && random() < lossy);
+            walk.observe(p.nodeName, ok);
+            if (ok) failedAt.delete(`${src}>${p.nodeName}`);
+            else failedAt.set(`${src}>${p.nodeName}`, r);
+          }
+        }
+      }
+      for (let a = 0; a < n; a++) {
+        for (let b = 0; b < n; b++) {
+          if (a !== b && (last[a * n + b]! < 0 || rounds - last[a * n + b]! > bound[a]!)) throw new Error(`pair ${a}>${b} not probed within ${bound[a]} rounds at the end`);
+        }
+      }
+    }),
+    { seed: SEED + 4, numRuns: 40, endOnFailure: true, includeErrorInReport: true },
+  );
+  t.pass('40 clusters with lossy nodes');
+});
