@@ -107,6 +107,11 @@ export class Reporter {
     return this.followed;
   }
 
+  /** The plan each aggregator replica's stream last sent, by address (undefined while that stream is down): what the replicas say. */
+  plans(): Map<string, Plan__Output | undefined> {
+    return new Map(this.connections.map((c) => [c.address, c.plan]));
+  }
+
   outbox(address: string): Outbox<WireReport> | undefined {
     for (const [c, box] of this.outboxes) if (c.address === address) return box;
     return undefined;
