@@ -3,14 +3,32 @@
 // it is given, as main.ts does, plus an event-loop delay monitor
 // (perf_hooks.monitorEventLoopDelay) and the loop's utilization, started and
 // read over the IPC channel, so the sender's work in the parent never shows in
-// them. Built with the benchmarks (no `npm run build` needed).
+// them; and what each plan push cost the collector (its "plans pushed" debug
+// record, kept without formatting any log line). Built with the benchmarks
+// (no `npm run build` needed).
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { pino } from 'pino';
 import { parseAggregatorConfig } from '../aggregator/config.js';
+import { loadAggregatorCredentials } from '../aggregator/credentials.js';
 import { startAggregator } from '../aggregator/server.js';
 import { systemClock } from '../common/clock.js';
-import { silentLogger } from '../common/logger.js';
 
-export type ChildRequest = { readonly id: number; readonly cmd: 'measure-start' | 'measure-stop' | 'stats' };
+export type ChildRequest = { readonly id: number; readonly cmd: 'measure-start' | 'measure-stop' | 'stats' | 'plan-pushes' };
+
+/** The collector's record of one push round (aggregator/grpc/collector.ts, "plans pushed"). */
+export interface PlanPush {
+  readonly epoch: number;
+  /** Streams the round had plans for, plans written and their bytes. */
+  readonly streams: number;
+  readonly written: number;
+  readonly bytes: number;
+  /** Event-loop turns it took, the collector's own time in them, and the time from start to end. */
+  readonly slices: number;
+  readonly busyMs: number;
+  readonly ms: number;
+  /** performance.timeOrigin + performance.now() when it was logged. */
+  readonly at: number;
+}
 
 export interface ChildStats {
   readonly results: number;
@@ -42,7 +60,23 @@ const late = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
 /** Evaluations kept per measurement (one every half interval: far more than a run holds). */
 const MAX_EVALUATIONS = 10_000;
 
-const running = await startAggregator(parseAggregatorConfig(process.argv.slice(2), {}), { clock: systemClock, log: silentLogger(), version: 'bench' });
+/** Push rounds kept (the most recent). */
+const MAX_PUSHES = 1_000;
+const pushes: PlanPush[] = [];
+// Debug records are caught by a hook and never formatted or written: only "plans pushed" is kept.
+const log = pino({
+  level: 'debug',
+  hooks: {
+    logMethod(args) {
+      if (args[1] !== 'plans pushed') return;
+      pushes.push({ ...(args[0] as Omit<PlanPush, 'at'>), at: performance.timeOrigin + performance.now() });
+      if (pushes.length > MAX_PUSHES) pushes.shift();
+    },
+  },
+});
+const config = parseAggregatorConfig(process.argv.slice(2), {});
+// Certificates and tokens from the flags, as main.ts reads them (an --api-token-file makes the API writable).
+const running = await startAggregator(config, { clock: systemClock, log, version: 'bench', ...loadAggregatorCredentials(config, {}) });
 const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 let utilization0: EventLoopUtilization | undefined;
 let evaluations: number[] = [];
@@ -76,7 +110,8 @@ process.on('message', (m: ChildRequest) => {
     };
     utilization0 = undefined;
     reply = figures;
-  } else reply = stats();
+  } else if (m.cmd === 'plan-pushes') reply = pushes;
+  else reply = stats();
   process.send!({ id: m.id, reply });
 });
 

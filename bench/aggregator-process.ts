@@ -3,7 +3,7 @@
 // deadline. CPU time comes from /proc, so only the aggregator's own counts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildRequest, ChildStats, LoopFigures } from './aggregator-child.js';
+import type { ChildRequest, ChildStats, LoopFigures, PlanPush } from './aggregator-child.js';
 import { cpuMs } from './proc-stats.js';
 
 const CHILD = fileURLToPath(new URL('./aggregator-child.js', import.meta.url));
@@ -75,6 +75,11 @@ export class AggregatorProcess {
 
   measureStop(): Promise<LoopFigures> {
     return this.request('measure-stop');
+  }
+
+  /** The collector's plan push rounds so far (the most recent 1,000). */
+  planPushes(): Promise<PlanPush[]> {
+    return this.request('plan-pushes');
   }
 
   async stop(): Promise<void> {

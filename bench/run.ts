@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark, each printing ratios against a reference
 // measured in the same run plus absolute figures. `npm run bench -- NAME` runs
-// one (verdicts, ingest (with memory per cell), evaluation, plans, matrix-api, cni, cni-detection, dns, detection, alerting, icmp, footprint). detection,
+// one (verdicts, ingest (with memory per cell), evaluation, plans, scale, matrix-api, cni, cni-detection, dns, detection, alerting, icmp, footprint). detection,
 // alerting, icmp and footprint build a network-namespace lab (root, the lab's tools; see
 // test/e2e/lab/README.md) and run the built agent and aggregator (npm run build).
 import { alertingBenchmark } from './alerting.js';
@@ -14,6 +14,7 @@ import { footprintBenchmark } from './footprint.js';
 import { icmpBenchmark } from './icmp.js';
 import { ingestBenchmark } from './ingest.js';
 import { planBenchmark } from './plans.js';
+import { scaleBenchmark } from './scale.js';
 import { verdictsBenchmark } from './verdicts.js';
 import { matrixApiBenchmark } from './matrix-api.js';
 
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, () => void | Promise<void>> = {
   ingest: ingestBenchmark,
   evaluation: evaluationBenchmark,
   plans: planBenchmark,
+  scale: scaleBenchmark,
   'matrix-api': matrixApiBenchmark,
   cni: cniBenchmark,
   'cni-detection': cniDetectionBenchmark,

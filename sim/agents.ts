@@ -224,10 +224,19 @@ export class SimAgents {
     this.phase = Float64Array.from(o.shard, (node) => unit(node + 1));
   }
 
-  /** Opens every agent's stream, a batch per event-loop turn. */
-  async connect(): Promise<void> {
+  /**
+   * Opens every agent's stream: all at once (a batch per event-loop turn), as
+   * after an aggregator restart, or `perSecond` a second, as in a rollout.
+   */
+  async connect(perSecond = 0): Promise<void> {
+    const t0 = simNow();
     for (let i = 0; i < this.agents.length; i++) {
       if (this.stopped) return;
+      if (perSecond > 0) {
+        const wait = t0 + (i * 1000) / perSecond - simNow();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (this.stopped) return;
+      }
       this.open(this.agents[i]!);
       if (i % CONNECT_BATCH === CONNECT_BATCH - 1) await new Promise((r) => setImmediate(r));
     }

@@ -90,6 +90,7 @@ export const simSettings = defineSettings({
   seed: { flag: 'seed', env: 'NETMATRIX_SIM_SEED', default: '1', parse: integer(0, 2 ** 31 - 1), help: 'seed of every random draw: the same seed and flags give the same probes' },
   workers: { flag: 'workers', env: 'NETMATRIX_SIM_WORKERS', default: 'auto', parse: workers, help: 'worker threads the agents are spread over (auto: one per 2,000 agents, at most one per core)' },
   maxUnacked: { flag: 'max-unacked', env: 'NETMATRIX_SIM_MAX_UNACKED', default: '4', parse: integer(1, 1000), help: 'reports an agent may have unacknowledged; a round beyond that is skipped and counted (the aggregator is not keeping up)' },
+  connectRate: { flag: 'connect-rate', env: 'NETMATRIX_SIM_CONNECT_RATE', default: '0', parse: number(0, 1_000_000), help: 'agents connecting per second at the start, as in a rollout (0: all at once, as after an aggregator restart)' },
   connectTimeout: { flag: 'connect-timeout', env: 'NETMATRIX_SIM_CONNECT_TIMEOUT', default: '20s', parse: duration({ min: 100, max: 600_000 }), help: 'deadline for a stream to bring its plan; then it is retried with backoff' },
   maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_SIM_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(65_536, 64 * 1024 * 1024), help: 'largest report sent; rounds are split to fit (at most the aggregator\'s --grpc-max-message-bytes)' },
   maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_SIM_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'most results in one report (at most the aggregator\'s --max-results-per-report)' },
@@ -116,6 +117,8 @@ export interface SimConfig {
   readonly workers: number;
   readonly maxUnacked: number;
   readonly connectTimeoutMs: number;
+  /** Agents connecting per second at the start (0: all at once). */
+  readonly connectRate: number;
   readonly maxMessageBytes: number;
   readonly maxResultsPerReport: number;
   readonly progressMs: number;
@@ -186,6 +189,7 @@ export function parseSimConfig(argv: readonly string[], env: Readonly<Record<str
     workers: Math.min(c.workers === 'auto' ? autoWorkers : c.workers, c.nodes),
     maxUnacked: c.maxUnacked,
     connectTimeoutMs: c.connectTimeout,
+    connectRate: c.connectRate,
     maxMessageBytes: c.maxMessageBytes,
     maxResultsPerReport: c.maxResultsPerReport,
     progressMs: c.progress,

@@ -100,7 +100,7 @@ export async function runSim(config: SimConfig, credentials: CredentialBytes, o:
       starters.push(() => agents.startFaultsNow());
       if (o.faultsNow?.aborted) agents.startFaultsNow();
       const running = agents.run();
-      await agents.connect();
+      await agents.connect(config.connectRate);
       await running;
       o.signal?.removeEventListener('abort', stop);
     } else {

@@ -7,7 +7,8 @@ import { shardAgents, type ShardInput } from './shard.js';
 const STATS_EVERY_MS = 1_000;
 
 const port = parentPort!;
-const agents = shardAgents(workerData as ShardInput);
+const input = workerData as ShardInput;
+const agents = shardAgents(input);
 const timer = setInterval(() => port.postMessage({ stats: agents.stats }), STATS_EVERY_MS);
 // The parent asks to stop early (Ctrl-C), or to start the faults now (SIGUSR1).
 port.on('message', (m: { stop?: boolean; faults?: boolean }) => {
@@ -15,7 +16,7 @@ port.on('message', (m: { stop?: boolean; faults?: boolean }) => {
   if (m.faults) agents.startFaultsNow();
 });
 const running = agents.run();
-await agents.connect();
+await agents.connect(input.config.connectRate / input.config.workers);
 await running;
 clearInterval(timer);
 port.postMessage({ stats: agents.stats, done: true });
