@@ -137,7 +137,7 @@ export async function startAggregator(config: AggregatorConfig, deps: Aggregator
   let dnsPlan = makeDnsPlan(config.dnsServers);
   // The full mesh up to --full-mesh-max nodes, a sampled plan above (docs/scaling.md). A suspect stays one for
   // --finding-clear-for after its last reason, so a flapping node does not move the epoch at every evaluation.
-  const suspects = new Suspects(Math.max(config.findingClearFor, 2 * config.probeInterval));
+  const suspects = new Suspects(Math.max(config.findingClearFor, 2 * config.probeInterval), config.agentGrace);
   const planner = sampledPlanner(config.fullMeshMax, { peersPerRound: config.peersPerRound, minProbers: config.minProbers, suspectProbersMax: config.suspectProbersMax });
   const plans = new PlanBook(nodes, planner, { kinds: config.probeKinds, intervalMs: config.probeInterval, timeoutMs: config.probeTimeout, dns: () => dnsPlan }, () => clock.now(), suspects);
   const query = new MatrixQuery(nodes, store, () => clock.monotonic());

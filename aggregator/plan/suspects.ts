@@ -2,10 +2,15 @@
 // --suspect-probers-max) probes every round until they clear, so a node that
 // went down is seen by many probers at once and localized as one finding. A
 // node is a suspect while
-//   - its agent is away (disconnected), or Kubernetes says it is NotReady;
+//   - its agent went away (disconnected) less than `agentGraceMs` ago: is the
+//     node down, or is its agent restarting? A node whose agent never
+//     connected, or left long ago (AgentMissing: a finding about the agent),
+//     is not, or nodes without agents (tainted, DaemonSet not scheduled)
+//     would hold the suspects' budget for good;
+//   - Kubernetes says it is NotReady;
 //   - a finding about the node is pending or firing (NodeUnreachable,
 //     NodeIsolated, PodNetworkUnreachable, PacketLoss or HighLatency of the
-//     node, ProbeKindFailing towards it, AgentMissing, AgentStale);
+//     node, ProbeKindFailing towards it, AgentStale);
 //   - a PairUnreachable towards it is pending or firing;
 // and for `holdMs` after the last of these ended, so a node that flaps does not
 // move the plan's epoch at every evaluation.
@@ -27,7 +32,7 @@ export interface FindingView {
 }
 
 /** Finding kinds whose `node` label names a suspect. */
-const NODE_KINDS: ReadonlySet<string> = new Set(['NodeUnreachable', 'NodeIsolated', 'PodNetworkUnreachable', 'PacketLoss', 'HighLatency', 'ProbeKindFailing', 'AgentMissing', 'AgentStale']);
+const NODE_KINDS: ReadonlySet<string> = new Set(['NodeUnreachable', 'NodeIsolated', 'PodNetworkUnreachable', 'PacketLoss', 'HighLatency', 'ProbeKindFailing', 'AgentStale']);
 
 export class Suspects {
   private current = new Set<string>();
@@ -35,7 +40,11 @@ export class Suspects {
   private readonly lastSeen = new Map<string, number>();
   private changes = 0;
 
-  constructor(private readonly holdMs: number) {}
+  constructor(
+    private readonly holdMs: number,
+    /** An agent away longer than this no longer makes its node a suspect (--agent-grace). */
+    private readonly agentGraceMs = Infinity,
+  ) {}
 
   get version(): number {
     return this.changes;
@@ -53,7 +62,8 @@ export class Suspects {
     const known = new Set<string>();
     for (const n of nodes) {
       known.add(n.name);
-      if (!n.agent.connected || n.kube?.ready === false) this.lastSeen.set(n.name, at);
+      const away = !n.agent.connected && n.agent.disconnectedAt !== null && at - n.agent.disconnectedAt < this.agentGraceMs;
+      if (away || n.kube?.ready === false) this.lastSeen.set(n.name, at);
     }
     for (const f of findings) {
       const node = f.kind === 'PairUnreachable' ? f.labels.dst : NODE_KINDS.has(f.kind) ? f.labels.node : undefined;

@@ -102,7 +102,7 @@ export class VerdictSim {
     );
     this.sessions = new AgentSessions(this.nodes, this.store, this.clock, { maxResultsPerReport: 10_000_000, maxResultAgeMs: windowMs + 3 * this.intervalMs });
     if (o.sampled) {
-      this.suspects = new Suspects(o.clearForMs ?? 2 * this.intervalMs);
+      this.suspects = new Suspects(o.clearForMs ?? 2 * this.intervalMs, o.agentGraceMs ?? 120_000);
       const { fullMeshMax, ...sampling } = o.sampled;
       this.plans = new PlanBook(this.nodes, sampledPlanner(fullMeshMax, sampling), { kinds: this.kinds, intervalMs: this.intervalMs, timeoutMs: 1_000 }, () => this.clock.now(), this.suspects);
     }

@@ -22,6 +22,7 @@ t.test('node findings, pair findings towards a node, an agent away and NotReady 
   t.same([...s.names].sort(), ['node-1', 'node-2'], 'the node, and the pair\'s target; a zone finding names no node');
   t.equal(s.version, 1);
   nodes.get('node-3')!.agent.connected = false;
+  nodes.get('node-3')!.agent.disconnectedAt = 1_500;
   nodes.get('node-4')!.kube = { ready: false, unschedulable: false, podCidrs: [], internalIPs: [], zone: '' };
   t.ok(s.update(2_000, nodes.list(), [{ kind: 'NodeUnreachable', labels: { node: 'node-1' } }]));
   t.same([...s.names].sort(), ['node-1', 'node-2', 'node-3', 'node-4']);
@@ -42,4 +43,18 @@ t.test('a suspect clears after the hold; a node that left is dropped at once', a
   t.ok(s.update(20_001, nodes.list(), []), 'gone with its node');
   t.equal(s.names.size, 0);
   t.notOk(s.update(20_002, nodes.list(), [{ kind: 'NodeUnreachable', labels: { node: 'node-9' } }]), 'a node not in the set is no suspect');
+});
+
+t.test('an agent away is a suspect for --agent-grace; one that never connected, or AgentMissing, is not', async (t) => {
+  const nodes = registry(3);
+  const s = new Suspects(5_000, 60_000);
+  nodes.get('node-1')!.agent.connected = false; // never connected (a Node without an agent): disconnectedAt null
+  nodes.get('node-2')!.agent.connected = false;
+  nodes.get('node-2')!.agent.disconnectedAt = 10_000;
+  s.update(20_000, nodes.list(), [{ kind: 'AgentMissing', labels: { node: 'node-1' } }]);
+  t.same([...s.names], ['node-2'], 'the agent that went away, not the one never there');
+  s.update(69_999, nodes.list(), []);
+  t.same([...s.names], ['node-2'], 'within the grace');
+  s.update(70_000 + 5_001, nodes.list(), []);
+  t.same([...s.names], [], 'past the grace and the hold: AgentMissing says the rest');
 });
