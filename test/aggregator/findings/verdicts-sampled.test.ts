@@ -92,3 +92,20 @@ t.test('a blocked pair (refused) is PairUnreachable, though its cell is probed e
   for (let r = 1; r <= 8 && cleared < 0; r++) if (s.round().length === 0) cleared = r;
   t.ok(cleared > 0 && cleared <= 4, `cleared ${cleared} rounds after (followed up every round while it failed)`);
 });
+
+t.test('an agent away 30 s on a healthy node: no critical finding; its column probed by many meanwhile', async (t) => {
+  const s = sim(15);
+  s.fault = independentLoss(0.005);
+  for (let r = 0; r < 40; r++) s.round();
+  const node = s.names[77]!;
+  s.disconnect(node);
+  let suspected = false;
+  for (let r = 0; r < 6; r++) {
+    s.round();
+    suspected ||= s.suspects!.names.has(node);
+  }
+  t.ok(suspected, 'a suspect while its agent is away');
+  s.connect(node);
+  for (let r = 0; r < 6; r++) s.round();
+  t.same([...s.seen.values()].filter((f) => f.severity === 'critical').map((f) => `${f.kind} ${JSON.stringify(f.labels)}`), [], 'no critical finding at any time');
+});
