@@ -103,6 +103,8 @@ interface Run {
   readonly planBytes: number;
   /** A sampled plan's directory: the part encoded once per epoch (0 otherwise). */
   directoryBytes: number;
+  /** Streams moved to the new epoch without a write (a suspect's change: not its probers). */
+  readonly unchanged: number[];
 }
 
 interface MeasureOptions {
@@ -165,7 +167,7 @@ async function measure(planner: Planner, o: MeasureOptions = { nodes: AGENTS, st
       }
     };
     await everyone(plans.currentEpoch(), 'every agent to connect and get its plan');
-    const run: Run = { pushMs: [], slices: [], deliveredMs: [], encodedBytes: [], writtenBytes: [], planBytes: 0, directoryBytes: 0 };
+    const run: Run = { pushMs: [], slices: [], deliveredMs: [], encodedBytes: [], writtenBytes: [], planBytes: 0, directoryBytes: 0, unchanged: [] };
     for (let c = 0; c < o.changes; c++) {
       const before = { ...stats };
       globalThis.gc?.();
@@ -178,7 +180,16 @@ async function measure(planner: Planner, o: MeasureOptions = { nodes: AGENTS, st
         collector.refresh();
       }
       const epoch = plans.currentEpoch();
-      await everyone(epoch, 'every agent to get the new epoch');
+      if (o.change === 'join') await everyone(epoch, 'every agent to get the new epoch');
+      else {
+        // A suspect is written to the agents whose plan it changes; the other streams move to its epoch without a write.
+        const until = Date.now() + 120_000;
+        while (stats.pushes - before.pushes + stats.unchanged - before.unchanged < AGENTS || epochs.filter((e) => e === epoch).length < stats.pushes - before.pushes) {
+          if (Date.now() > until) throw new Error('plans: timed out waiting for the suspect\'s probers to get the new epoch');
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        run.unchanged.push(stats.unchanged - before.unchanged);
+      }
       run.deliveredMs.push(performance.now() - t0);
       const round = rounds.find((r) => r.epoch === epoch);
       if (!round) throw new Error('plans: no "plans pushed" log line for the change');
@@ -251,6 +262,7 @@ export async function planBenchmark(): Promise<void> {
     );
   sampledRow('a node joins        ', joins);
   sampledRow('a suspect more      ', suspect);
+  console.log(`  a suspect more: written to ${SAMPLED_STREAMS - median(suspect.unchanged)} of ${SAMPLED_STREAMS} agents (its probers among them), the others moved to the epoch without a write`);
   // A full mesh at this size would write the same directory to every agent: its bytes, for scale (not run).
   const fullMeshBytes = SAMPLED_STREAMS * joins.planBytes;
   const scale = SAMPLED_NODES / SAMPLED_STREAMS;
