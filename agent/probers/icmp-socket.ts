@@ -10,9 +10,13 @@
 // Sending does not go through raw-socket's queue: that queue sends only on a
 // "writable" poll event, and raw-socket reports an event as writable only
 // when nothing is readable, so a busy receive queue (an ICMP flood, or
-// replies piled up) held sends back past their deadlines. Each echo is sent
-// at once, with one sendto on the non-blocking socket; only when the kernel's
-// send buffer is full does it wait in raw-socket's queue.
+// replies piled up) held sends back past their deadlines. The echoes asked
+// for in one turn of the event loop go out together in that turn's check
+// phase (setImmediate), each with one sendto on the non-blocking socket:
+// after the caller's synchronous work, so that the loop is waiting in epoll,
+// not busy, when a fast reply comes back, and the RTT does not include that
+// work. Only when the kernel's send buffer is full does an echo wait in
+// raw-socket's queue.
 //
 // Receiving runs for as long as the socket is open, also between rounds: a
 // paused socket let packets pile up in the kernel, to be read (one per turn of
@@ -181,6 +185,8 @@ class Echo {
     readonly ip: string,
     readonly token0: number,
     readonly token1: number,
+    readonly size: number,
+    readonly dontFragment: boolean,
     private readonly signal: AbortSignal,
     private readonly resolve: (o: ProbeOutcome) => void,
   ) {}
@@ -213,6 +219,8 @@ export class IcmpSocket {
   private dropped = 0;
   private unmatched = 0;
   private queuedSends = 0;
+  /** Echoes asked for in this turn of the event loop, sent together in its check phase. */
+  private toSend: Echo[] = [];
   private readonly reopenInitialMs: number;
   private readonly reopenMaxMs: number;
   private readonly schedule: (fn: () => void, ms: number) => () => void;
@@ -332,12 +340,20 @@ export class IcmpSocket {
     const token1 = this.tokens.readUInt32BE(this.tokenAt + 4);
     this.tokenAt += TOKEN_BYTES;
     return new Promise<ProbeOutcome>((resolve) => {
-      const e = new Echo(this.pending, ep, seq, ip, token0, token1, signal, resolve);
+      const e = new Echo(this.pending, ep, seq, ip, token0, token1, size, opts.dontFragment === true, signal, resolve);
       this.pending.set(seq, e);
       signal.addEventListener('abort', e);
-      this.transmit(e, size, opts.dontFragment === true);
+      this.toSend.push(e);
+      if (this.toSend.length === 1) setImmediate(this.flush);
     });
   }
+
+  /** Sends this turn's echoes; one settled meanwhile (aborted, socket closed or lost) is not sent. */
+  private readonly flush = (): void => {
+    const list = this.toSend;
+    this.toSend = [];
+    for (const e of list) if (!this.closed && this.pending.get(e.seq) === e) this.transmit(e);
+  };
 
   /** Settles every pending echo with `error` "socket closed", stops reopening and closes the sockets. */
   close(): void {
@@ -356,10 +372,11 @@ export class IcmpSocket {
     }
   }
 
-  private transmit(e: Echo, size: number, df: boolean): void {
+  private transmit(e: Echo): void {
     const ep = e.ep;
     const socket = ep.socket!;
-    const packet = ep.writer.write(this.identifier, e.seq, e.token0, e.token1, size);
+    const df = e.dontFragment;
+    const packet = ep.writer.write(this.identifier, e.seq, e.token0, e.token1, e.size);
     const wrap = socket.wrap;
     if (wrap !== undefined) {
       try {

@@ -66,6 +66,8 @@ function manualSchedule() {
 }
 
 const never = () => new AbortController().signal;
+/** The rest of this turn of the event loop: the echoes asked for in it are sent in its check phase. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
 
 t.test('open: fragmentation off and the kernel filter set; receiving from the start, never paused; no permission → undefined', async (t) => {
   const { raw, made, sock } = fakeSocket({ identifier: 0x1abcd, families: ['ipv4', 'ipv6'] });
@@ -74,6 +76,7 @@ t.test('open: fragmentation off and the kernel filter set; receiving from the st
   t.same(sock.families, ['ipv4', 'ipv6']);
   t.equal(sock.identifier, 0xabcd, 'identifier kept to 16 bits');
   const p = sock.echo('192.0.2.7', {}, never());
+  await turn();
   raw.answer();
   t.match(await p, { outcome: 'ok' });
   t.notOk(raw.calls.includes('pauseRecv') || made[1]!.calls.includes('pauseRecv'), 'never paused, not even with nothing pending');
@@ -113,16 +116,22 @@ t.test('one family that cannot be opened (IPv6 disabled) leaves the other workin
   t.ok(sink.find(/one family could not be opened/), 'logged');
   t.same(await sock.echo('2001:db8::7', {}, never()), { outcome: 'error', rttUs: 0, detail: 'no ICMPv6 socket: Address family not supported by protocol' });
   const p = sock.echo('192.0.2.7', {}, never());
+  await turn();
   v4.answer();
   t.match(await p, { outcome: 'ok' });
 });
 
-t.test('an echo is sent within echo(), not on a later writable event', async (t) => {
+t.test('echoes are sent in the turn of the event loop they were asked in, together, not on a later writable event', async (t) => {
   const { raw, sock } = fakeSocket();
   t.teardown(() => sock.close());
   const p = sock.echo('192.0.2.7', {}, never());
-  t.same(raw.calls.slice(2), ['sendto 192.0.2.7'], 'one sendto, before echo() returned; nothing queued');
+  const q = sock.echo('192.0.2.8', {}, never());
+  t.same(raw.calls.slice(2), [], 'not yet: the caller finishes its synchronous work first');
+  setImmediate(() => t.same(raw.calls.slice(2), ['sendto 192.0.2.7', 'sendto 192.0.2.8'], 'both sent in the check phase of the same turn, one sendto each; nothing queued'));
+  await turn();
   raw.answer();
+  raw.emit('message', reply(sock.identifier, raw.sent[0]!.packet.readUInt16BE(6), 5, raw.sent[0]!.packet.subarray(8, 16), '192.0.2.7'), '192.0.2.7');
+  t.match(await q, { outcome: 'ok' });
   t.match(await p, { outcome: 'ok' });
   t.equal(sock.sendsQueued, 0);
 });
@@ -132,6 +141,8 @@ t.test('a reply is matched on identifier, sequence, token and source; RTT from t
   const { raw, sock } = fakeSocket({ clock, identifier: 0x4242 });
   t.teardown(() => sock.close());
   const p = sock.echo('192.0.2.7', {}, never());
+  clock.advance(10); // the rest of the caller's turn: not part of the RTT
+  await turn();
   const l = raw.last();
   t.equal(l.id, 0x4242);
   t.equal(l.packet.length, 64, '56 payload bytes by default');
@@ -164,6 +175,7 @@ t.test('ICMP errors settle the quoted echo at once', async (t) => {
   ];
   for (const [type, code, o, want] of cases) {
     const p = sock.echo('192.0.2.9', {}, never());
+    await turn();
     const req = raw.last().packet;
     const wrongToken = Buffer.from(req);
     wrongToken[8]! ^= 1;
@@ -180,6 +192,7 @@ t.test('ICMPv6: a reply matches whatever the spelling of the address probed; err
   const { raw, sock } = fakeSocket({ clock, families: ['ipv6'] });
   t.teardown(() => sock.close());
   const p = sock.echo('2001:DB8:0::7', {}, never());
+  await turn();
   t.equal(raw.last().ip, '2001:DB8:0::7', 'sent to the address as given');
   t.equal(raw.last().packet[0], 128, 'ICMPv6 echo request');
   clock.advance(0.25);
@@ -198,6 +211,7 @@ t.test('ICMPv6: a reply matches whatever the spelling of the address probed; err
   ];
   for (const [type, code, o, want] of cases) {
     const q = sock.echo('2001:db8:0:0::9', {}, never());
+    await turn();
     const req = raw.last().packet;
     const wrongToken = Buffer.from(req);
     wrongToken[8]! ^= 1;
@@ -216,6 +230,7 @@ t.test('DF (IPv4) and IPV6_DONTFRAG are set for exactly the one send that asks f
   const v6 = made[1]!;
   const a = sock.echo('192.0.2.7', { size: 1472, dontFragment: true }, never());
   const b = sock.echo('192.0.2.8', { size: 1472 }, never());
+  await turn();
   t.same(raw.calls, [DONT, FILTER, DO, 'sendto 192.0.2.7', DONT, 'sendto 192.0.2.8']);
   t.equal(raw.sent[0]!.packet.length, 1480, 'size is the ICMP payload');
   raw.sendError = new Error('Message too long'); // what raw-socket says for EMSGSIZE
@@ -230,6 +245,7 @@ t.test('DF (IPv4) and IPV6_DONTFRAG are set for exactly the one send that asks f
 
   const d = sock.echo('2001:db8::7', { size: 1400, dontFragment: true }, never());
   void sock.echo('2001:db8::8', { size: 1400 }, never());
+  await turn();
   t.same(v6.calls, [FILTER6, DONTFRAG6_ON, 'sendto 2001:db8::7', DONTFRAG6_OFF, 'sendto 2001:db8::8']);
   t.equal(v6.sent[0]!.packet.length, 1408);
   t.equal(await Promise.race([d, Promise.resolve('pending')]), 'pending');
@@ -250,10 +266,12 @@ t.test('send failures and bad arguments are outcomes, not throws; a full send bu
 
   raw.sendError = new Error('Resource temporarily unavailable'); // EAGAIN: the send buffer is full
   const q = sock.echo('192.0.2.7', { dontFragment: true }, never());
+  await turn();
   t.same(raw.calls.slice(-4), [DO, 'sendto 192.0.2.7', DONT, 'queue 192.0.2.7'], 'queued after the failed sendto');
   t.equal(sock.sendsQueued, 1, 'counted');
   raw.sendError = undefined;
-  void sock.echo('192.0.2.8', {}, never()); // sent at once into the reused buffer: the queued echo has its own copy
+  void sock.echo('192.0.2.8', {}, never()); // sent into the reused buffer: the queued echo has its own copy
+  await turn();
   const before = raw.calls.length;
   raw.flush();
   t.same(raw.calls.slice(before), [DO, 'sendto 192.0.2.7', DONT], 'sent on the writable event, DF around it');
@@ -264,6 +282,7 @@ t.test('send failures and bad arguments are outcomes, not throws; a full send bu
   const { raw: old, sock: queued } = fakeSocket({ direct: false });
   t.teardown(() => queued.close());
   const r = queued.echo('192.0.2.7', {}, never());
+  await turn();
   t.same(old.calls.slice(2), ['queue 192.0.2.7'], 'without raw-socket\'s native handle, echoes go through its queue');
   old.flush();
   old.answer();
@@ -274,12 +293,14 @@ t.test('sequences increase, wrap, and skip one still pending', async (t) => {
   const { raw, sock } = fakeSocket();
   t.teardown(() => sock.close());
   const stuck = sock.echo('192.0.2.7', {}, never());
+  await turn();
   const held = raw.last().seq;
   const seen = new Set<number>();
   let prev = held;
   const signal = never();
   for (let i = 0; i < 0x10000 + 10; i++) {
     void sock.echo('192.0.2.8', {}, signal);
+    await turn();
     const { seq } = raw.last();
     if (seq === held) return t.fail(`sequence ${held} reused while pending`);
     const expected = (prev + 1) & 0xffff;
@@ -299,13 +320,19 @@ t.test('abort → timeout at once; a late reply is ignored', async (t) => {
   t.teardown(() => sock.close());
   const c = new AbortController();
   const p = sock.echo('192.0.2.7', {}, c.signal);
+  await turn();
   c.abort();
   t.same(await p, { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded' });
   t.equal(sock.inFlight, 0);
   raw.answer();
   t.equal(sock.repliesUnmatched, 1);
   t.same(await sock.echo('192.0.2.7', {}, c.signal), { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded' }, 'already aborted: nothing sent');
-  t.equal(raw.sent.length, 1);
+  const c2 = new AbortController();
+  const q = sock.echo('192.0.2.7', {}, c2.signal);
+  c2.abort();
+  t.same(await q, { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded' }, 'aborted before its turn ended');
+  await turn();
+  t.equal(raw.sent.length, 1, 'and not sent');
 });
 
 t.test('the pending bound is counted and logged once', async (t) => {
@@ -318,6 +345,7 @@ t.test('the pending bound is counted and logged once', async (t) => {
   t.same(await sock.echo('192.0.2.9', {}, never()), full);
   t.equal(sock.droppedFull, 2);
   t.equal(sink.lines.filter((l) => /too many pending/.test(String(l.msg))).length, 1, 'logged once');
+  await turn();
   raw.answer();
   t.match(await b, { outcome: 'ok' });
   const c = sock.echo('192.0.2.9', {}, never());
@@ -342,7 +370,8 @@ t.test('close() settles what is pending and lets go of the sockets', async (t) =
   t.same(await sock.echo('192.0.2.7', {}, never()), { outcome: 'error', rttUs: 0, detail: 'socket closed' });
   sock.close();
   t.pass('close is idempotent');
-  t.equal(raw.sent.length, 1);
+  await turn();
+  t.equal(raw.sent.length, 0, 'echoes settled before their turn ended are not sent');
 });
 
 t.test('a socket that dies fails its echoes at once, is reopened with a bounded backoff, counted; its probes say why meanwhile', async (t) => {
@@ -376,6 +405,7 @@ t.test('a socket that dies fails its echoes at once, is reopened with a bounded 
   t.equal(sock.up, true);
 
   const pending = sock.echo('192.0.2.7', {}, never());
+  await turn();
   v4.emit('error', new Error('-9')); // raw-socket after a poll error: emits it, then closes the socket
   v4.close();
   const down = { outcome: 'error', rttUs: 0, detail: 'ICMP socket closed unexpectedly after error -9; reopening' };
@@ -386,6 +416,7 @@ t.test('a socket that dies fails its echoes at once, is reopened with a bounded 
   t.same(await sock.echo('192.0.2.7', {}, never()), down, 'while down: the same detail, nothing sent');
   t.equal(v4.sent.length, 1);
   const p6 = sock.echo('2001:db8::7', {}, never());
+  await turn();
   v6.answer();
   t.match(await p6, { outcome: 'ok' }, 'the other family goes on');
 
@@ -403,6 +434,7 @@ t.test('a socket that dies fails its echoes at once, is reopened with a bounded 
   t.not(v4b, v4, 'a new socket');
   t.same(v4b.calls, [DONT, FILTER], 'set up as the first one was');
   const again = sock.echo('192.0.2.7', {}, never());
+  await turn();
   v4b.answer();
   t.match(await again, { outcome: 'ok' }, 'probes work again');
 
@@ -425,6 +457,7 @@ t.test('read errors are logged once per socket and do not close it', async (t) =
   raw.emit('error', new Error('Resource temporarily unavailable'));
   t.equal(sink.lines.filter((l) => l.msg === 'ICMP socket error (later ones of this socket at debug level)').length, 1);
   const p = sock.echo('192.0.2.7', {}, never());
+  await turn();
   raw.answer();
   t.match(await p, { outcome: 'ok' });
   t.equal(sock.up, true);
@@ -473,7 +506,7 @@ if (!sock) {
     const c = new AbortController();
     c.abort();
     t.same(await sock.echo('127.0.0.1', {}, c.signal), { outcome: 'timeout', rttUs: 0, detail: 'deadline exceeded' });
-    // The reply can't be read before this tick ends, so this aborts a sent echo.
+    // Aborted before its turn ends: settled at once, never sent.
     for (const ip of ['127.0.0.1', '::1']) {
       const c2 = new AbortController();
       const p = sock.echo(ip, {}, c2.signal);
@@ -513,7 +546,7 @@ if (!sock) {
     const first = small.echo('127.0.0.1', {}, never());
     t.same(await small.echo('::1', {}, never()), { outcome: 'error', rttUs: 0, detail: 'too many pending ICMP probes' });
     t.equal(small.droppedFull, 1);
-    small.close(); // the first reply can't have been read yet: no I/O ran since it was sent
+    small.close(); // the first echo was not even sent: its turn has not ended
     t.same(await first, { outcome: 'error', rttUs: 0, detail: 'socket closed' });
     t.same(await small.echo('127.0.0.1', {}, never()), { outcome: 'error', rttUs: 0, detail: 'socket closed' });
   });
