@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { agentSettings } = await import(join(root, 'dist/agent/config.js'));
 const { aggregatorSettings } = await import(join(root, 'dist/aggregator/config.js'));
+const { simSettings } = await import(join(root, 'dist/sim/config.js'));
 
-function render(agent, aggregator) {
+function render(agent, aggregator, sim) {
   const table = (settings) =>
     ['| flag | environment | default | what |', '| --- | --- | --- | --- |']
       .concat(Object.values(settings).map((s) => `| \`--${s.flag}\` | \`${s.env}\` | ${s.default !== undefined ? (s.default === '' ? '(empty)' : `\`${s.default}\``) : s.required ? 'required' : '—'} | ${s.help.replace(/\|/g, '\\|')} |`))
@@ -35,8 +36,15 @@ responder listens on every address of \`POD_IP\`, one listener each, on one port
 says otherwise): Hello announces every pod IP and peers probe tcp and http on each family. An address
 that cannot be bound (one that is not this pod's, a port in use) stops the start with one line naming
 it. With \`status.podIP\` (a single address) a dual-stack pod is probed on its primary family only.
+
+## netmatrix-sim
+
+The simulator ([scaling.md](scaling.md#simulator-netmatrix-sim)): its own variables are
+\`NETMATRIX_SIM_*\`; the shared token is \`NETMATRIX_TOKEN\`, as for the agent.
+
+${table(sim)}
 `;
 }
 
 const out = process.argv[2] ?? join(root, 'docs', 'configuration.md');
-writeFileSync(out, render(agentSettings, aggregatorSettings));
+writeFileSync(out, render(agentSettings, aggregatorSettings, simSettings));

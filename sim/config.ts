@@ -95,10 +95,10 @@ export const simSettings = defineSettings({
   maxMessageBytes: { flag: 'grpc-max-message-bytes', env: 'NETMATRIX_SIM_GRPC_MAX_MESSAGE_BYTES', default: '4194304', parse: integer(65_536, 64 * 1024 * 1024), help: 'largest report sent; rounds are split to fit (at most the aggregator\'s --grpc-max-message-bytes)' },
   maxResultsPerReport: { flag: 'max-results-per-report', env: 'NETMATRIX_SIM_MAX_RESULTS_PER_REPORT', default: '50000', parse: integer(1, 1_000_000), help: 'most results in one report (at most the aggregator\'s --max-results-per-report)' },
   progress: { flag: 'progress', env: 'NETMATRIX_SIM_PROGRESS', default: '10s', parse: duration({ min: 0, max: 3_600_000 }), help: 'a JSON progress line on stderr this often (0s: none)' },
-  tlsCa: { flag: 'tls-ca', env: 'NETMATRIX_SIM_TLS_CA', default: '', parse: optionalPath, help: 'PEM CA bundle that signs the aggregator\'s certificate: set it to stream over TLS (default: plaintext)' },
+  tlsCa: { flag: 'tls-ca', env: 'NETMATRIX_SIM_TLS_CA', default: '', parse: optionalPath, help: 'PEM CA bundle that signs the aggregator\'s certificate: set, the agents stream over TLS; empty, in plaintext' },
   tlsCert: { flag: 'tls-cert', env: 'NETMATRIX_SIM_TLS_CERT', default: '', parse: optionalPath, help: 'PEM client certificate for mutual TLS (with --tls-key)' },
   tlsKey: { flag: 'tls-key', env: 'NETMATRIX_SIM_TLS_KEY', default: '', parse: optionalPath, help: 'PEM private key of --tls-cert' },
-  tlsServerName: { flag: 'tls-server-name', env: 'NETMATRIX_SIM_TLS_SERVER_NAME', default: '', parse: (raw: string) => raw, help: 'name to verify the aggregator\'s certificate against (default: the host of --aggregator)' },
+  tlsServerName: { flag: 'tls-server-name', env: 'NETMATRIX_SIM_TLS_SERVER_NAME', default: '', parse: (raw: string) => raw, help: 'name to verify the aggregator\'s certificate against; empty: the host of --aggregator' },
   tokenFile: { flag: 'token-file', env: 'NETMATRIX_SIM_TOKEN_FILE', default: '', parse: optionalPath, help: 'file holding the aggregator\'s shared agent token; NETMATRIX_TOKEN gives it directly' },
 });
 
