@@ -25,6 +25,10 @@
 //   (C) one node joining (a stream from this process): the collector's plan
 //       push rounds (its "plans pushed" records: busy time, plans and bytes
 //       written), and the node forgotten again (DELETE /api/v1/nodes);
+//   (E) sampled: after one turn of the ring since every agent connected
+//       (⌈(N − 1) / 64⌉ rounds: every pair probed at least once, so the
+//       matrix holds what it will hold), RSS and tracked cells again: the
+//       memory figure that counts for a sampled plan;
 //   (D) SIGUSR1 to the simulator: a node dies (its agent goes, nothing
 //       answers it) and zone-1 is cut from zone-2, at once: the time from
 //       then to one firing NodeUnreachable about it and to one firing
@@ -187,18 +191,31 @@ class SimProcess {
 }
 
 interface Reply {
+  /** 0: no answer (error says why). */
   readonly status: number;
   readonly ms: number;
   readonly bytes: number;
   readonly etag: string;
   readonly body: string;
+  readonly error?: string;
 }
 
+/** One request with the API token; never throws: an aggregator too busy to answer is a figure too. */
 async function get(url: string, keep = false): Promise<Reply> {
   const t0 = performance.now();
-  const res = await fetch(url, { headers: { authorization: `Bearer ${API_TOKEN}` }, signal: AbortSignal.timeout(60_000) });
-  const body = await res.text();
-  return { status: res.status, ms: performance.now() - t0, bytes: body.length, etag: res.headers.get('etag') ?? '', body: keep ? body : '' };
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${API_TOKEN}` }, signal: AbortSignal.timeout(60_000) });
+    const body = await res.text();
+    return { status: res.status, ms: performance.now() - t0, bytes: body.length, etag: res.headers.get('etag') ?? '', body: keep ? body : '' };
+  } catch (e) {
+    return { status: 0, ms: performance.now() - t0, bytes: 0, etag: '', body: '', error: `${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ''}` };
+  }
+}
+
+/** A JSON body, or undefined when the request failed. */
+async function getJson<T>(url: string): Promise<T | undefined> {
+  const r = await get(url, true);
+  return r.status === 200 ? (JSON.parse(r.body) as T) : undefined;
 }
 
 interface Finding {
@@ -210,6 +227,12 @@ interface Finding {
 }
 
 const describe = (f: Finding) => `${f.kind}{${Object.entries(f.labels).filter(([k]) => ['node', 'src', 'dst', 'kind', 'src_zone', 'dst_zone'].includes(k)).map(([k, v]) => `${k}=${v}`).join(',')}}`;
+
+/** A gauge's value in a /metrics text (its first sample). */
+function gauge(metrics: string, name: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
+}
 
 function pushFigures(rounds: readonly PlanPush[]): string {
   if (rounds.length === 0) return 'no push round';
@@ -247,6 +270,7 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     const connectUntil = t0 + CONNECT_TIMEOUT_MS;
     while (sim.latest.agentsConnected < n && performance.now() < connectUntil) await sleep(250);
     const connectS = (performance.now() - t0) / 1000;
+    const connectedAt = performance.now();
     const connected = sim.latest.agentsConnected;
     const ramp = await agg.planPushes();
     console.log(
@@ -278,7 +302,8 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
       `        evaluation      median ${fmt(evaluationMs)} ms, max ${fmt(max(f.evaluationsMs))} ms of ${f.evaluationsMs.length} on the aggregator's timer; event-loop delay p99 ${fmt(f.delayP99Ms, 1)} ms, p50 ${fmt(f.delayP50Ms, 1)} ms, max ${fmt(f.delayMaxMs)} ms   (target ≤ ${TARGETS.loopP99Ms} ms: ${met(f.delayP99Ms <= TARGETS.loopP99Ms)})`,
     );
     console.log(`        ingested        ${fmt(resultsPerS)} results/s (${fmt((100 * resultsPerS) / owedPerS)} % of the ${fmt(owedPerS)}/s the connected agents owe); ${f.rejected} rejected; ${fmt(resultsPerS / Math.max(cpuCores, 1e-9))} results per aggregator CPU-second`);
-    const metrics = (await get(`${agg.httpUrl}/metrics`, true)).body;
+    const scrape = await get(`${agg.httpUrl}/metrics`, true);
+    const metrics = scrape.body;
     const samples = metrics.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     const byFamily = new Map<string, number>();
     for (const l of samples) {
@@ -286,12 +311,15 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
       byFamily.set(name, (byFamily.get(name) ?? 0) + 1);
     }
     const top = [...byFamily].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
-    const zones = JSON.parse((await get(`${agg.httpUrl}/api/v1/matrix/zones?kind=icmp`, true)).body) as { pairs: { counts: Record<string, number> }[] };
-    const cells = zones.pairs.reduce((s, p) => s + (p.counts.ok ?? 0) + (p.counts.degraded ?? 0) + (p.counts.failing ?? 0), 0);
-    const failing = zones.pairs.reduce((s, p) => s + (p.counts.failing ?? 0), 0);
+    const zones = await getJson<{ pairs: { counts: Record<string, number> }[] }>(`${agg.httpUrl}/api/v1/matrix/zones?kind=icmp`);
+    const cells = zones?.pairs.reduce((s, p) => s + (p.counts.ok ?? 0) + (p.counts.degraded ?? 0) + (p.counts.failing ?? 0), 0) ?? NaN;
+    const failing = zones?.pairs.reduce((s, p) => s + (p.counts.failing ?? 0), 0) ?? NaN;
     const bound = n + ZONES * ZONES + failing;
+    const trackedA = gauge(metrics, 'netmatrix_matrix_tracked_cells');
     console.log(
-      `        /metrics        ${fmt(samples.length)} series = ${(samples.length / n).toFixed(2)} per node, ${(samples.length / bound).toFixed(2)} × (nodes + zones² + failing icmp cells = ${fmt(bound)}); most: ${top}; icmp cells with data ${fmt(cells)} (${fmt(failing)} failing)`,
+      scrape.status === 200
+        ? `        /metrics        ${fmt(samples.length)} series = ${(samples.length / n).toFixed(2)} per node, ${(samples.length / bound).toFixed(2)} × (nodes + zones² + failing icmp cells = ${fmt(bound)}); most: ${top}; icmp cells with data ${fmt(cells)} (${fmt(failing)} failing); ${fmt(trackedA)} cells tracked (every kind); the scrape took ${fmt(scrape.ms)} ms`
+        : `        /metrics        no scrape: ${scrape.status || scrape.error} after ${fmt(scrape.ms)} ms`,
     );
 
     // (B) the matrix API.
@@ -301,10 +329,14 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     const etags = { compact: '', zones: '' };
     const apiUntil = performance.now() + API_S * 1000;
     const urls = { compact: `${agg.httpUrl}/api/v1/matrix?kind=icmp&format=compact`, zones: `${agg.httpUrl}/api/v1/matrix/zones?kind=icmp` };
+    const failed = { compact: 0, zones: 0 };
     while (performance.now() < apiUntil) {
       for (const form of ['compact', 'zones'] as const) {
         const r = await get(urls[form]);
-        if (r.status !== 200) throw new Error(`GET ${urls[form]}: ${r.status}`);
+        if (r.status !== 200) {
+          failed[form]++;
+          continue;
+        }
         times[form].push(r.ms);
         if (r.etag !== etags[form]) fresh[form].push(r.ms);
         etags[form] = r.etag;
@@ -316,7 +348,7 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     for (const form of ['compact', 'zones'] as const) {
       const p99 = percentile(fresh[form], 0.99);
       console.log(
-        `    (B) ${form === 'compact' ? 'matrix compact' : 'matrix zones  '}  p99 ${fmt(p99)} ms over the ${fresh[form].length} requests that built a body (new ETag), p50 ${fmt(median(fresh[form]))} ms; all ${times[form].length}: p99 ${fmt(percentile(times[form], 0.99), 1)} ms; ${fmt(sizes[form] / 1024)} KiB identity   (target < ${TARGETS.apiP99Ms} ms: ${met(p99 < TARGETS.apiP99Ms)})`,
+        `    (B) ${form === 'compact' ? 'matrix compact' : 'matrix zones  '}  p99 ${fmt(p99)} ms over the ${fresh[form].length} requests that built a body (new ETag), p50 ${fmt(median(fresh[form]))} ms; all ${times[form].length}: p99 ${fmt(percentile(times[form], 0.99), 1)} ms${failed[form] ? ` (${failed[form]} more got no answer within 60 s)` : ''}; ${fmt(sizes[form] / 1024)} KiB identity   (target < ${TARGETS.apiP99Ms} ms: ${met(p99 < TARGETS.apiP99Ms)})`,
       );
     }
 
@@ -348,6 +380,22 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     const joinBusyMs = joinRounds.reduce((s, r) => s + r.busyMs, 0);
     const joinBytes = joinRounds.reduce((s, r) => s + r.bytes, 0);
 
+    // (E) sampled: memory once every pair has been probed.
+    let rss = mem.rss;
+    let hwm = mem.hwm;
+    if (sampled) {
+      const turnMs = Math.ceil((n - 1) / PEERS_PER_ROUND) * INTERVAL_MS;
+      const wait = connectedAt + turnMs + INTERVAL_MS - performance.now();
+      if (wait > 0) await sleep(wait);
+      const m2 = memory(agg.pid);
+      const tracked = gauge((await get(`${agg.httpUrl}/metrics`, true)).body, 'netmatrix_matrix_tracked_cells');
+      rss = m2.rss;
+      hwm = m2.hwm;
+      console.log(
+        `    (E) one turn        ${fmt(turnMs / 1000)} s after every agent connected (every pair probed once): RSS ${mb(m2.rss)}, peak ${mb(m2.hwm)}   (target ≤ 1 GiB: ${met(m2.hwm <= TARGETS.rssBytes)}; peak ${(m2.hwm / TARGETS.rssBytes).toFixed(2)} × the target); ${fmt(tracked)} cells tracked (${(tracked / trackedA).toFixed(1)} × at (A); ${fmt(n * (n - 1) * KINDS)} possible)`,
+      );
+    }
+
     // (D) faults.
     const tFault = Date.now();
     const pushesBefore = (await agg.planPushes()).length;
@@ -357,7 +405,7 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     const firing = (kind: string, labels: Record<string, string>) => all.find((x) => x.kind === kind && x.state === 'firing' && Object.entries(labels).every(([k, v]) => x.labels[k] === v));
     const seen = new Map<string, number>();
     while (Date.now() < deadline) {
-      all = (JSON.parse((await get(`${agg.httpUrl}/api/v1/findings?state=all`, true)).body) as { findings: Finding[] }).findings;
+      all = (await getJson<{ findings: Finding[] }>(`${agg.httpUrl}/api/v1/findings?state=all`))?.findings ?? all;
       for (const x of all) if (!seen.has(describe(x))) seen.set(describe(x), Date.now() - tFault);
       if (firing('NodeUnreachable', { node: dead }) && firing('ZonePartition', { src_zone: 'zone-1', dst_zone: 'zone-2' })) break;
       await sleep(250);
@@ -387,8 +435,8 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
       connectS,
       cpuCores,
       simCores,
-      rss: mem.rss,
-      hwm: mem.hwm,
+      rss,
+      hwm,
       evaluationMs,
       loopP99Ms: f.delayP99Ms,
       resultsPerS,
