@@ -26,6 +26,20 @@
 // cell): cells are slots in fixed-size chunks of typed arrays; a sample takes
 // 7 bytes (time 2, RTT 4, outcome 1).
 //
+// Under a sampled plan most cells hold one result every walk period (~80
+// rounds at 5,000 nodes), and a full cell for each of N² × kinds pairs would
+// be ~16 GB. So a cell that is ok with nothing worth keeping (its newest
+// result ok and not slow, its loss buckets that one result: no failure within
+// the loss window) is put AT REST as soon as it is: its chunk slot goes
+// back to the free list and a 2-byte record stays in a dense per-(source,
+// kind, family) plane: ok, and the time of its newest result (100 ms ticks
+// modulo 109 minutes, see ageRest). The tallies keep counting it
+// as they did (its code, its one loss sample, its current slot), so node, zone
+// and pair verdicts read the same; its next result re-creates the full cell
+// with that one loss sample and a fresh status window (docs/scaling.md says
+// what that changes). A blanked cell (unknown, no results) rests too. The full
+// mesh never rests a cell.
+//
 // A result its agent marked as taken while its event loop was held up
 // (loop_delay_us, docs/architecture.md "Event-loop delay") may include that
 // delay: an answer still counts as an answer (loss), but its RTT is not judged
@@ -157,6 +171,13 @@ const TICK_MS = 100; // time resolution: 32 bits of 100 ms ticks last 13 years
 const FLAG_EXPLICIT = 1;
 const FLAG_CORROBORATED = 2;
 const B = LOSS_BUCKETS;
+/** At-rest records (Uint16 per cell): none, a blank cell, an ok cell whose newest result is too old for its stamp, or REST_BASE + its stamp. */
+const REST_NONE = 0;
+const REST_BLANK = 1;
+const REST_OLD = 2;
+const REST_BASE = 3;
+/** Stamps are the newest result's tick (100 ms), modulo this: 109 minutes. */
+const REST_MOD = 0x10000 - REST_BASE;
 /** Node loss is also judged over the most recent buckets (3 of 8: ~1/3 of the loss window), so a node that starts losing is named before the whole window fills. */
 export const RECENT_BUCKETS = 3;
 
@@ -239,6 +260,17 @@ export class MatrixStore {
   private current: CurrentTallies | undefined;
   /** Bumped on every code change: outlets cache by it. */
   private changes = 0;
+  /** Cells at rest (sampled plans): rest[src * KF + kf][dst], a REST_* record; planes made on first use. */
+  private rest: (Uint16Array | undefined)[] = [];
+  private resting = 0;
+  private releases = 0;
+  private recreations = 0;
+  /** The newest result's tick: stamps are read relative to it. */
+  private newestTick = 0;
+  /** When stamps were last aged (tick). */
+  private agedTick = 0;
+  /** The highest node index seen: rest planes are sized to it. */
+  private maxNode = 0;
   // Scratch for percentiles (no allocation per view).
   private readonly rtts: Float64Array;
 
@@ -269,6 +301,8 @@ export class MatrixStore {
     this.cellStaleMs = this.options.thresholds.staleAfterMs + (sampled ? Math.max(0, maxGapMs - this.options.intervalMs) : 0);
     if (sampled === (this.current !== undefined)) return;
     if (!sampled) {
+      // The full mesh keeps every cell full (as before sampling): wake the cells at rest.
+      this.wakeAll();
       this.current = undefined;
       return;
     }
@@ -400,12 +434,46 @@ export class MatrixStore {
     const cur = this.current;
     if (!cur) return true;
     if (c.lastOutcome[i] === NO_OUTCOME) return false;
-    const newest = Math.floor(this.tick(now) / cur.slotTicks) + 1;
-    return Math.floor(c.lastTick[i]! / cur.slotTicks) + 1 >= newest - cur.span;
+    return this.currentTick(cur, c.lastTick[i]!, now);
   }
 
+  private currentTick(cur: CurrentTallies, lastTick: number, now: number): boolean {
+    const newest = Math.floor(this.tick(now) / cur.slotTicks) + 1;
+    return Math.floor(lastTick / cur.slotTicks) + 1 >= newest - cur.span;
+  }
+
+  /** Cells tracked: full ones and those at rest. */
   get trackedCells(): number {
+    return this.cells + this.resting;
+  }
+
+  /** Cells held in full (chunk slots in use). */
+  get fullCells(): number {
     return this.cells;
+  }
+
+  /** Cells at rest: a 2-byte record each (sampled plans). */
+  get restingCells(): number {
+    return this.resting;
+  }
+
+  /** Cells put at rest, and re-created from rest by a result, since start. */
+  get restCounts(): { readonly released: number; readonly recreated: number } {
+    return { released: this.releases, recreated: this.recreations };
+  }
+
+  /**
+   * Bytes of the store's typed arrays and row indexes: the cells' chunks, the
+   * rest planes, the row indexes and the tallies (node, zone, current). JS
+   * object overhead and the non-ok set are not counted.
+   */
+  memory(): { readonly chunks: number; readonly rest: number; readonly index: number; readonly tallies: number; readonly total: number } {
+    const sum = (o: object) => Object.values(o).reduce((n: number, x) => n + (ArrayBuffer.isView(x) ? x.byteLength : 0), 0);
+    const chunks = this.chunks.length === 0 ? 0 : this.chunks.length * sum(this.chunks[0]!);
+    const rest = this.rest.reduce((n, p) => n + (p?.byteLength ?? 0), 0);
+    const index = this.rows.reduce((n, r) => n + (r?.bytes ?? 0), 0);
+    const tallies = sum(this) + (this.current ? sum(this.current) : 0);
+    return { chunks, rest, index, tallies, total: chunks + rest + index + tallies };
   }
 
   /** Bumped whenever some cell's status changes. */
@@ -423,6 +491,7 @@ export class MatrixStore {
   }
 
   private ensure(node: number): void {
+    if (node > this.maxNode) this.maxNode = node;
     if (node < this.cap) return;
     let cap = Math.max(64, this.cap * 2);
     while (cap <= node) cap *= 2;
@@ -466,7 +535,8 @@ export class MatrixStore {
     const key = cellKey(dst, kind, family);
     let id = row.get(key);
     if (id === undefined) {
-      id = this.allocate(src, key);
+      const rest = this.restAt(src, key);
+      id = rest === REST_NONE ? this.allocate(src, key) : this.wake(src, key, rest);
       row.set(key, id);
     }
     if (at > this.rowLast[src]!) this.rowLast[src] = at;
@@ -475,6 +545,7 @@ export class MatrixStore {
     const i = id & (CHUNK - 1);
     const ring = this.ring;
     const tick = this.tick(at);
+    if (tick > this.newestTick) this.newestTick = tick;
     const ok = outcome === OK_OUTCOME;
     // A replayed result older than what we hold joins the windows but does
     // not change the run or the last outcome.
@@ -521,7 +592,10 @@ export class MatrixStore {
     } else this.addLoss(c, i, tick, 1, ok ? 0 : 1);
     const prevCode = c.code[i]!;
     this.setCode(id, decide(this.counts(c, i), this.options.thresholds));
-    if (this.current) this.placeCurrent(c, i, prevCode);
+    if (this.current) {
+      this.placeCurrent(c, i, prevCode);
+      this.toRest(id);
+    }
     return true;
   }
 
@@ -670,6 +744,17 @@ export class MatrixStore {
           this.zoneLoss[zp * 2 + 1] = this.zoneLoss[zp * 2 + 1]! + c.loss[fAt(b)]!;
         }
       });
+      this.forEachRest(src, (key, rest) => {
+        const kf = key % KF;
+        const dst = Math.floor(key / KF);
+        const zp = (this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf;
+        add(this.zoneCodes, zp * CODES + (rest === REST_BLANK ? CODE_UNKNOWN : CODE_OK), 1);
+        if (rest < REST_BASE) return;
+        this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + 1;
+        if (!cur) return;
+        const slot = Math.floor(this.restTick(rest) / cur.slotTicks) + 1;
+        if (cur.abs[slot % cur.slots] === slot) add(cur.zoneCodes, (zp * cur.slots + (slot % cur.slots)) * CODES + CODE_OK, 1);
+      });
     });
   }
 
@@ -774,21 +859,39 @@ export class MatrixStore {
     }
     const fresh = this.rowFresh(src, now);
     const { chunks } = this;
+    const plane = this.rest[src * KF + kind * FAMILIES + family];
     for (let dst = 0; dst < out.length; dst++) {
       const id = row.get(cellKey(dst, kind, family));
-      out[dst] = id === undefined ? NOT_TRACKED : fresh ? chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]! : CODE_UNKNOWN;
+      if (id !== undefined) out[dst] = fresh ? chunks[id >>> CHUNK_BITS]!.code[id & (CHUNK - 1)]! : CODE_UNKNOWN;
+      else {
+        const rest = plane !== undefined && dst < plane.length ? plane[dst]! : REST_NONE;
+        out[dst] = rest === REST_NONE ? NOT_TRACKED : fresh && rest !== REST_BLANK ? CODE_OK : CODE_UNKNOWN;
+      }
     }
+  }
+
+  /** True when the cell is at rest (sampled plans): no status window is kept for it until its next result. */
+  atRest(src: number, dst: number, kind: number, family: number): boolean {
+    return this.restAt(src, cellKey(dst, kind, family)) !== REST_NONE;
   }
 
   /** True when the cell has ever had a result (and was not removed since). */
   tracked(src: number, dst: number, kind: number, family: number): boolean {
-    return this.rows[src]?.has(cellKey(dst, kind, family)) ?? false;
+    const key = cellKey(dst, kind, family);
+    return (this.rows[src]?.has(key) ?? false) || this.restAt(src, key) !== REST_NONE;
   }
 
   /** The cell's code (CODE_UNKNOWN when never probed or its row is stale at `now`; with `currentOnly`, also when it is not current). */
   code(src: number, dst: number, kind: number, family: number, now: number, currentOnly = false): number {
-    const id = this.rows[src]?.get(cellKey(dst, kind, family));
-    if (id === undefined || !this.rowFresh(src, now)) return CODE_UNKNOWN;
+    const key = cellKey(dst, kind, family);
+    const id = this.rows[src]?.get(key);
+    if (id === undefined) {
+      const rest = this.restAt(src, key);
+      if (rest === REST_NONE || rest === REST_BLANK || !this.rowFresh(src, now)) return CODE_UNKNOWN;
+      if (currentOnly && this.current && (rest === REST_OLD || !this.currentTick(this.current, this.restTick(rest), now))) return CODE_UNKNOWN;
+      return CODE_OK;
+    }
+    if (!this.rowFresh(src, now)) return CODE_UNKNOWN;
     const c = this.chunks[id >>> CHUNK_BITS]!;
     if (currentOnly && !this.isCurrent(c, id & (CHUNK - 1), now)) return CODE_UNKNOWN;
     return c.code[id & (CHUNK - 1)]!;
@@ -801,8 +904,9 @@ export class MatrixStore {
    * the tallies do not until it ends).
    */
   loss(src: number, dst: number, kind: number, family: number): { samples: number; failures: number } {
-    const id = this.rows[src]?.get(cellKey(dst, kind, family));
-    if (id === undefined) return { samples: 0, failures: 0 };
+    const key = cellKey(dst, kind, family);
+    const id = this.rows[src]?.get(key);
+    if (id === undefined) return { samples: this.restAt(src, key) >= REST_BASE ? 1 : 0, failures: 0 };
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const cc = this.counts(c, id & (CHUNK - 1));
     return { samples: cc.lossSamples - cc.run, failures: cc.lossFailures - cc.run };
@@ -819,8 +923,17 @@ export class MatrixStore {
     const row = this.rows[src];
     if (!row) return t;
     for (const kind of kinds) {
-      const id = row.get(cellKey(dst, kind, family));
-      if (id === undefined) continue;
+      const key = cellKey(dst, kind, family);
+      const id = row.get(key);
+      if (id === undefined) {
+        // At rest: one ok result, in the loss bucket of its time.
+        const rest = this.restAt(src, key);
+        if (rest < REST_BASE) continue;
+        t.lossSamples++;
+        const bucket = (Math.floor(this.restTick(rest) / this.bucketTicks) + 1) % B;
+        if (recent.includes(bucket)) t.recentSamples++;
+        continue;
+      }
       const c = this.chunks[id >>> CHUNK_BITS]!;
       const i = id & (CHUNK - 1);
       if (skipFailing && c.code[i] === CODE_FAILING) continue; // (the code is read only then: one cache miss less)
@@ -854,7 +967,13 @@ export class MatrixStore {
       if (!row || this.rowStale[src] === 1 || this.rowFresh(src, now)) continue;
       this.rowStale[src] = 1;
       out.push(src);
-      row.forEach((id) => this.blank(id));
+      const ids: number[] = [];
+      row.forEach((id) => ids.push(id));
+      for (const id of ids) {
+        this.blank(id);
+        this.toRest(id);
+      }
+      this.forEachRest(src, (key, rest) => this.blankRest(src, key, rest));
     }
     // A non-ok cell of a fresh row that stopped getting results (its target
     // left the plan, the prober skipped it) must not keep a finding alive; a
@@ -864,8 +983,12 @@ export class MatrixStore {
     const ids = this.nonOkIds();
     for (let x = 0; x < ids.length; x++) {
       const c = this.chunks[ids[x]! >>> CHUNK_BITS]!;
-      if (nowTick - c.lastTick[ids[x]! & (CHUNK - 1)]! > staleTicks) this.blank(ids[x]!);
+      if (nowTick - c.lastTick[ids[x]! & (CHUNK - 1)]! > staleTicks) {
+        this.blank(ids[x]!);
+        this.toRest(ids[x]!);
+      }
     }
+    if (this.current && this.newestTick - this.agedTick >= REST_MOD / 4) this.ageRest();
     return out;
   }
 
@@ -879,8 +1002,15 @@ export class MatrixStore {
       if (!r) continue;
       for (let k = 0; k < KINDS; k++) {
         for (let f = 0; f < FAMILIES; f++) {
-          const id = r.get(cellKey(dst, k, f));
-          if (id !== undefined) this.blank(id);
+          const key = cellKey(dst, k, f);
+          const id = r.get(key);
+          if (id !== undefined) {
+            this.blank(id);
+            this.toRest(id);
+          } else {
+            const rest = this.restAt(src, key);
+            if (rest !== REST_NONE) this.blankRest(src, key, rest);
+          }
         }
       }
     }
@@ -911,8 +1041,12 @@ export class MatrixStore {
 
   /** The cell's statistics and status at `now`; undefined when never probed. */
   view(src: number, dst: number, kind: number, family: number, now: number): CellView | undefined {
-    const id = this.rows[src]?.get(cellKey(dst, kind, family));
-    if (id === undefined) return undefined;
+    const key = cellKey(dst, kind, family);
+    const id = this.rows[src]?.get(key);
+    if (id === undefined) {
+      const rest = this.restAt(src, key);
+      return rest === REST_NONE ? undefined : this.restView(src, rest, now);
+    }
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
     const ring = this.ring;
@@ -932,15 +1066,8 @@ export class MatrixStore {
     const lastOutcome = c.lastOutcome[i] === NO_OUTCOME ? null : outcomes.words[c.lastOutcome[i]!]!;
     const fresh = this.rowFresh(src, now);
     const code = fresh ? c.code[i]! : CODE_UNKNOWN;
-    const ageMs = now - this.rowLast[src]!;
-    const status: Status = code === CODE_FAILING ? 'failing' : code === CODE_LOSSY || code === CODE_SLOW ? 'degraded' : code === CODE_OK ? 'ok' : 'unknown';
-    // A swept row's cells are blank (no last outcome): the source's silence is still why they are unknown.
-    const reason =
-      code !== CODE_UNKNOWN
-        ? explain(code, counts, lastOutcome, this.options.thresholds)
-        : fresh || this.rowLast[src] === 0
-          ? 'no probe results yet'
-          : `no report from the source for ${Math.round(ageMs / 1000)}s (stale after ${this.options.thresholds.staleAfterMs / 1000}s): is its agent running?`;
+    const status = statusOf(code);
+    const reason = this.reason(src, code, counts, lastOutcome, fresh, now);
     // The loss window's span: from the oldest bucket holding samples to now.
     let lossSpanTicks = 0;
     const epoch = c.lossEpoch[i]!;
@@ -965,6 +1092,41 @@ export class MatrixStore {
       samples: n,
       windowSpanMs: n === 0 ? 0 : (last - oldest) * TICK_MS,
       failureRun: c.run[i]!,
+    };
+  }
+
+  private reason(src: number, code: number, counts: CellCounts, lastOutcome: Outcome | null, fresh: boolean, now: number): string {
+    // A swept row's cells are blank (no last outcome): the source's silence is still why they are unknown.
+    return code !== CODE_UNKNOWN
+      ? explain(code, counts, lastOutcome, this.options.thresholds)
+      : fresh || this.rowLast[src] === 0
+        ? 'no probe results yet'
+        : `no report from the source for ${Math.round((now - this.rowLast[src]!) / 1000)}s (stale after ${this.options.thresholds.staleAfterMs / 1000}s): is its agent running?`;
+  }
+
+  /** The view of a cell at rest: ok with its newest result's time and its one loss sample, or blank; no status window (it starts again at the next result). */
+  private restView(src: number, rest: number, now: number): CellView {
+    const fresh = this.rowFresh(src, now);
+    const code = fresh && rest !== REST_BLANK ? CODE_OK : CODE_UNKNOWN;
+    const stamped = rest >= REST_BASE;
+    const last = stamped ? this.restTick(rest) : 0;
+    const lastOutcome = rest === REST_BLANK ? null : outcomes.words[OK_OUTCOME]!;
+    const samples = stamped ? 1 : 0;
+    const counts: CellCounts = { run: 0, explicit: false, corroborated: false, windowSamples: 0, windowFailures: 0, oks: 0, slowOks: 0, lossSamples: samples, lossFailures: 0 };
+    return {
+      status: statusOf(code),
+      reason: this.reason(src, code, counts, lastOutcome, fresh, now),
+      lossRatio: stamped ? 0 : null,
+      lossSamples: samples,
+      lossSpanMs: stamped ? (last % this.bucketTicks) * TICK_MS : 0,
+      rttP50Ms: null,
+      rttP99Ms: null,
+      lastOutcome,
+      since: stamped ? this.wall(last) : null,
+      lastAt: stamped ? this.wall(last) : null,
+      samples: 0,
+      windowSpanMs: 0,
+      failureRun: 0,
     };
   }
 
@@ -1010,6 +1172,8 @@ export class MatrixStore {
       row.forEach((id) => this.release(id));
       this.rows[n] = undefined;
     }
+    this.forEachRest(n, (key, rest) => this.dropRest(n, key, rest));
+    for (let kf = 0; kf < KF; kf++) this.rest[n * KF + kf] = undefined;
     this.removeColumn(n, nodeSlots);
     if (n < this.cap) {
       this.rowLast[n] = 0;
@@ -1029,13 +1193,17 @@ export class MatrixStore {
           if (id !== undefined) {
             r.delete(key);
             this.release(id);
+          } else {
+            const rest = this.restAt(src, key);
+            if (rest !== REST_NONE) this.dropRest(src, key, rest);
           }
         }
       }
     }
   }
 
-  private allocate(src: number, key: number): number {
+  /** A chunk slot for (src, key), from the free list first; its other fields are a blank cell's (release and toRest leave them so). */
+  private slot(src: number, key: number): number {
     this.cells++;
     let id = this.free.pop();
     if (id === undefined) {
@@ -1048,8 +1216,178 @@ export class MatrixStore {
     c.key[i] = key;
     c.code[i] = CODE_UNKNOWN;
     c.curSlot[i] = 0;
+    return id;
+  }
+
+  private allocate(src: number, key: number): number {
+    const id = this.slot(src, key);
     this.countCode(src, key, CODE_UNKNOWN, 1);
     return id;
+  }
+
+  /** The rest record of (src, key): REST_NONE when the cell is not at rest. */
+  private restAt(src: number, key: number): number {
+    const kf = key % KF;
+    const plane = this.rest[src * KF + kf];
+    const dst = (key - kf) / KF;
+    return plane !== undefined && dst < plane.length ? plane[dst]! : REST_NONE;
+  }
+
+  private setRest(src: number, key: number, rest: number): void {
+    const kf = key % KF;
+    const dst = (key - kf) / KF;
+    let plane = this.rest[src * KF + kf];
+    if (plane === undefined || dst >= plane.length) {
+      // Sized to the node indexes seen (and a little more): a plane per source and kind is ~10 KB at 5,000 nodes.
+      const length = Math.max(dst, this.maxNode) + 1 + (this.maxNode >> 6);
+      plane = plane === undefined ? new Uint16Array(length) : grown(plane, length);
+      this.rest[src * KF + kf] = plane;
+    }
+    plane[dst] = rest;
+  }
+
+  /** The newest result's tick of a stamped rest record. */
+  private restTick(rest: number): number {
+    return this.newestTick - (((this.newestTick % REST_MOD) - (rest - REST_BASE) + REST_MOD) % REST_MOD);
+  }
+
+  /** Every rest record of row `src`: (key, record). The planes must not change meanwhile, but for the record visited. */
+  private forEachRest(src: number, f: (key: number, rest: number) => void): void {
+    for (let kf = 0; kf < KF; kf++) {
+      const plane = this.rest[src * KF + kf];
+      if (plane === undefined) continue;
+      for (let dst = 0; dst < plane.length; dst++) if (plane[dst] !== REST_NONE) f(dst * KF + kf, plane[dst]!);
+    }
+  }
+
+  /**
+   * Puts a full cell at rest when there is nothing in it worth a full cell
+   * (sampled plans only): ok, its newest result ok, the result just recorded
+   * not a slow answer, its loss buckets that one result (no failure within the
+   * loss window); or blank. Its status window is dropped (what is older than
+   * the loss window in it: docs/scaling.md). The tallies are not touched: the
+   * record stands for the same code, loss sample and current slot.
+   */
+  private toRest(id: number): void {
+    if (!this.current) return;
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    let rest: number;
+    if (c.lastOutcome[i] === NO_OUTCOME) {
+      if (c.code[i] !== CODE_UNKNOWN || c.lossEpoch[i] !== 0) return;
+      rest = REST_BLANK;
+    } else {
+      if (c.code[i] !== CODE_OK || c.lastOutcome[i] !== OK_OUTCOME || c.run[i] !== 0) return;
+      // The result just recorded was not a slow answer (a cell slow every time stays full, and is judged slow at its third).
+      const newest = i * this.ring + (c.head[i] === 0 ? this.ring - 1 : c.head[i]! - 1);
+      if ((c.sOut[newest]! & (OUTCOME_BITS | LOOP_DELAYED)) === OK_OUTCOME && c.sRtt[newest]! > this.slowUs) return;
+      const last = c.lastTick[i]!;
+      const epoch = Math.floor(last / this.bucketTicks) + 1;
+      if (c.lossEpoch[i] !== epoch) return;
+      const at = i * B + (epoch % B);
+      if (c.loss[nAt(at)] !== 1 || c.loss[fAt(at)] !== 0) return;
+      for (let b = i * B, e = b + B; b < e; b++) if (b !== at && c.loss[nAt(b)] !== 0) return;
+      rest = REST_BASE + (last % REST_MOD);
+    }
+    const src = c.src[i]!;
+    const key = c.key[i]!;
+    this.rows[src]!.delete(key);
+    this.setRest(src, key, rest);
+    // The slot back to a blank cell's state, without the tallies (they keep counting the record).
+    for (let b = i * B, e = b + B; b < e; b++) {
+      c.loss[nAt(b)] = 0;
+      c.loss[fAt(b)] = 0;
+    }
+    c.lossEpoch[i] = 0;
+    c.head[i] = c.filled[i] = c.oks[i] = 0;
+    c.lastTick[i] = c.runStartTick[i] = c.curSlot[i] = 0;
+    c.lastOutcome[i] = NO_OUTCOME;
+    c.code[i] = CODE_UNKNOWN;
+    this.free.push(id);
+    this.cells--;
+    this.resting++;
+    this.releases++;
+  }
+
+  /** A full cell again from its rest record: the same code, loss sample and current slot, a fresh status window. */
+  private wake(src: number, key: number, rest: number): number {
+    this.setRest(src, key, REST_NONE);
+    this.resting--;
+    this.recreations++;
+    const id = this.slot(src, key);
+    if (rest === REST_BLANK) return id;
+    const c = this.chunks[id >>> CHUNK_BITS]!;
+    const i = id & (CHUNK - 1);
+    c.code[i] = CODE_OK;
+    if (rest === REST_OLD) return id;
+    const last = this.restTick(rest);
+    const epoch = Math.floor(last / this.bucketTicks) + 1;
+    c.lastOutcome[i] = OK_OUTCOME;
+    c.lastTick[i] = c.runStartTick[i] = last;
+    c.lossEpoch[i] = epoch;
+    c.loss[nAt(i * B + (epoch % B))] = 1;
+    const cur = this.current;
+    if (cur) {
+      const slot = Math.floor(last / cur.slotTicks) + 1;
+      c.curSlot[i] = cur.abs[slot % cur.slots] === slot ? slot : 0;
+    }
+    return id;
+  }
+
+  /** Every cell at rest made full again (the plan is the full mesh now). */
+  private wakeAll(): void {
+    for (let src = 0; src < this.rows.length; src++) {
+      const row = this.rows[src];
+      if (!row) continue;
+      this.forEachRest(src, (key, rest) => row.set(key, this.wake(src, key, rest)));
+    }
+    this.rest = [];
+  }
+
+  /** Takes a stamped record's loss sample and current slot out of the tallies. */
+  private unstamp(src: number, key: number, rest: number): void {
+    if (rest < REST_BASE) return;
+    const last = this.restTick(rest);
+    this.lossDelta(src, key, (Math.floor(last / this.bucketTicks) + 1) % B, -1, 0);
+    const cur = this.current;
+    if (cur) this.currentDelta(cur, src, key, Math.floor(last / cur.slotTicks) + 1, CODE_OK, -1);
+  }
+
+  /** A cell at rest blanked (as blank() does to a full one). */
+  private blankRest(src: number, key: number, rest: number): void {
+    if (rest === REST_BLANK) return;
+    this.unstamp(src, key, rest);
+    this.countCode(src, key, CODE_OK, -1);
+    this.countCode(src, key, CODE_UNKNOWN, 1);
+    this.changes++;
+    this.setRest(src, key, REST_BLANK);
+  }
+
+  /** A cell at rest forgotten (as release() does to a full one). */
+  private dropRest(src: number, key: number, rest: number): void {
+    this.unstamp(src, key, rest);
+    if (rest !== REST_BLANK) this.changes++;
+    this.countCode(src, key, rest === REST_BLANK ? CODE_UNKNOWN : CODE_OK, -1);
+    this.setRest(src, key, REST_NONE);
+    this.resting--;
+  }
+
+  /**
+   * Stamps are ticks modulo REST_MOD (109 minutes): every quarter of that,
+   * records older than half of it (55 minutes) become REST_OLD (ok, no time,
+   * their loss sample out of the tallies: it is 11 loss windows old at the
+   * defaults), so no stamp is ever read a whole period wrong.
+   */
+  private ageRest(): void {
+    this.agedTick = this.newestTick;
+    const half = REST_MOD / 2;
+    for (let src = 0; src < this.rows.length; src++) {
+      this.forEachRest(src, (key, rest) => {
+        if (rest < REST_BASE || this.newestTick - this.restTick(rest) < half) return;
+        this.unstamp(src, key, rest);
+        this.setRest(src, key, REST_OLD);
+      });
+    }
   }
 
   private release(id: number): void {
@@ -1082,6 +1420,10 @@ export function kindIndex(kind: PairKind): number {
 
 function add(a: Int32Array, at: number, d: number): void {
   a[at] = a[at]! + d;
+}
+
+function statusOf(code: number): Status {
+  return code === CODE_FAILING ? 'failing' : code === CODE_LOSSY || code === CODE_SLOW ? 'degraded' : code === CODE_OK ? 'ok' : 'unknown';
 }
 
 function round3(x: number): number {

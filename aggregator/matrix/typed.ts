@@ -1,8 +1,8 @@
 // Typed-array helpers: arrays that grow with the node count (the store's
-// per-node tallies, the evaluator's RTT rings), and ordering many cells by a
+// per-node tallies and rest planes, the evaluator's RTT rings), and ordering many cells by a
 // number.
 
-type Grows = Int32Array | Float64Array | Uint8Array;
+type Grows = Int32Array | Float64Array | Uint8Array | Uint16Array;
 
 /** A new array of `length` elements of the same type, starting with `old`'s. */
 export function grown<T extends Grows>(old: T, length: number): T {

@@ -3,7 +3,7 @@
 // failures, loss over --loss-window), the cell rule applied as results come
 // (aggregator/matrix/rule.ts), and the tallies and non-ok set that follow
 // every change of a cell's status.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mulberry32 } from '../../helpers/random.js';
 import { CODE_FAILING, CODE_LOSSY, CODE_OK, CODE_SLOW, CODE_UNKNOWN, CODES, CONFIRMING_RUN, MAX_STATUS_SAMPLES, OUTAGE_RUN, decide, isExplicit } from '../../../aggregator/matrix/rule.js';
 import { CellIndex } from '../../../aggregator/matrix/cell-index.js';
@@ -539,13 +539,25 @@ t.test('a loop-delayed timeout is not judged: not stored, so no failure, no run 
   t.match(b.view(), { status: 'ok', samples: 8, lossSamples: 4 }, 'a marked answer ends an outage like any answer: the outage is left out');
 });
 
-t.test('tallies and the non-ok set equal a recount over every cell after a random sequence of records, sweeps, column resets and removals (seeded)', async (t) => {
+/**
+ * Sampled: the store runs with current tallies on, so cells that are ok with
+ * nothing worth keeping go to rest after a result and come back at the next:
+ * the model cuts a cell's status window where the store put it at rest (after
+ * checking that nothing was lost: the cell was clean), and everything else
+ * (codes, loss, tallies, readers) must read as without rest.
+ */
+const modelTest = (sampled: boolean) => async (t: Test) => {
   const N = 8;
   const K = PAIR_KINDS.length;
   const F = addressFamilies.words.length;
   const WORDS: readonly Outcome[] = ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'timeout', 'timeout', 'timeout', 'refused', 'error', 'unreachable'];
   const { store, clock } = setup({ ...OPTIONS, lossWindowMs: 60_000 });
+  // A gap of one interval: non-ok cells are blanked after the stale time, as the model expects.
+  if (sampled) store.setCadence(true, INTERVAL);
   const bucketMs = 60_000 / 8;
+  /** Where the store put a cell at rest last: its status window starts after that result. */
+  const cuts = new Map<string, number>();
+  let rested = 0;
   const rand = mulberry32(20261207);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const slow = OPTIONS.thresholds.degradedRttMs * 1000;
@@ -565,6 +577,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       if (!match(s, d)) continue;
       if (drop) history.delete(k);
       else history.set(k, []);
+      cuts.delete(k);
     }
   };
   const fresh = (s: number) => rowLast[s]! > 0 && clock.monotonic() - rowLast[s]! <= OPTIONS.thresholds.staleAfterMs;
@@ -585,7 +598,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
    * The current run counts in the loss the cell is judged on, not in the
    * buckets (nor the node and zone tallies) until it ends.
    */
-  const model = (h: readonly Result[]) => {
+  const model = (h: readonly Result[], cut = 0) => {
     let newest = -Infinity;
     let run = 0;
     let last: Result | undefined;
@@ -613,8 +626,8 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       run = 0;
       current = [];
     }
-    // The status window is the last `ring` results recorded.
-    const win = h.slice(-store.ring);
+    // The status window is the last `ring` results recorded (since the cell last rested).
+    const win = h.slice(cut).slice(-store.ring);
     const windowFailures = win.filter((r) => r.outcome !== 'ok' && !outage.has(r)).length;
     // A loop-delayed answer's RTT is not judged.
     const oks = win.filter((r) => r.outcome === 'ok' && !r.loopDelayed);
@@ -651,7 +664,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
     for (const [k, h] of history) {
       const [s, d, kind, f] = k.split(',').map(Number) as [number, number, number, number];
       if (h.length === 0 || expectSwept.includes(s)) continue;
-      const m = model(h);
+      const m = model(h, cuts.get(k));
       const code = m.code(store.loss(s, d, kind, f));
       if (code !== CODE_OK && code !== CODE_UNKNOWN && now - m.newest > OPTIONS.thresholds.staleAfterMs) expectBlank.push(k);
     }
@@ -661,7 +674,10 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       rowSwept[s] = true;
       empty((src) => src === s, false);
     }
-    for (const k of expectBlank) history.set(k, []);
+    for (const k of expectBlank) {
+      history.set(k, []);
+      cuts.delete(k);
+    }
     const kind = new Array<number>(K * F * CODES).fill(0);
     const inT = new Array<number>(N * K * F * CODES).fill(0);
     const outT = new Array<number>(N * K * F * CODES).fill(0);
@@ -705,7 +721,7 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
               if (code !== CODE_UNKNOWN || v.samples !== 0 || loss.samples !== 0) problem(`${key(s, d, k, f)} emptied`, [code, v.samples, loss.samples], [CODE_UNKNOWN, 0, 0]);
               continue;
             }
-            const m = model(h);
+            const m = model(h, cuts.get(key(s, d, k, f)));
             // The loss buckets: every contribution newer than 7/8 of the loss window counted, none older than all of it.
             if (loss.samples < m.surely.n || loss.samples > m.maybe.n) problem(`${key(s, d, k, f)} loss samples within the loss window`, loss.samples, [m.surely.n, m.maybe.n]);
             if (loss.failures < m.surely.f || loss.failures > m.maybe.f) problem(`${key(s, d, k, f)} loss failures within the loss window`, loss.failures, [m.surely.f, m.maybe.f]);
@@ -832,9 +848,20 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
       // A loop-delayed timeout is not judged: nothing of it is kept.
       if (stored !== !(result.loopDelayed && outcome === 'timeout')) t.fail(`step ${step}: record() returned ${stored} for a ${result.loopDelayed ? 'loop-delayed ' : ''}${outcome}`);
       if (!stored) continue;
-      const h = history.get(key(s, d, k, f));
-      if (h) h.push(result);
-      else history.set(key(s, d, k, f), [result]);
+      const h = history.get(key(s, d, k, f)) ?? [];
+      h.push(result);
+      history.set(key(s, d, k, f), h);
+      if (store.atRest(s, d, k, f)) {
+        if (!sampled) t.fail(`step ${step}: a cell at rest in the full mesh`);
+        // Nothing worth a full cell: ok, the result just recorded not a slow answer, one loss sample (no failure within the loss window).
+        const m = model(h, cuts.get(key(s, d, k, f)));
+        const loss = store.loss(s, d, k, f);
+        const slowAnswer = result.outcome === 'ok' && !result.loopDelayed && result.rttUs > slow;
+        const clean = m.run === 0 && m.last.outcome === 'ok' && !slowAnswer && loss.samples === 1 && loss.failures === 0 && m.surely.n <= 1 && m.surely.f === 0;
+        if (!clean) t.fail(`step ${step}: ${key(s, d, k, f)} at rest with ${JSON.stringify({ run: m.run, last: m.last.outcome, slowAnswer, loss, surely: m.surely })}`);
+        cuts.set(key(s, d, k, f), h.length);
+        rested++;
+      }
       rowExists[s] = true;
       rowSwept[s] = false;
       rowLast[s] = Math.max(rowLast[s]!, at);
@@ -867,7 +894,17 @@ t.test('tallies and the non-ok set equal a recount over every cell after a rando
   }
   t.ok(records > 3_000, `${records} results recorded`);
   t.same([...seen].sort(), [CODE_UNKNOWN, CODE_OK, CODE_LOSSY, CODE_SLOW, CODE_FAILING], 'every status came up');
-});
+  const { released, recreated } = store.restCounts;
+  t.equal(store.fullCells + store.restingCells, store.trackedCells, 'tracked cells: full and at rest');
+  if (!sampled) t.same([released, recreated, store.restingCells], [0, 0, 0], 'the full mesh puts no cell at rest');
+  else {
+    t.ok(rested > 200 && recreated > 100, `${rested} results put their cell at rest, ${recreated} re-created a cell from rest`);
+    t.ok(released >= rested, 'every rest counted (and blanked cells rest too)');
+  }
+};
+
+t.test('tallies and the non-ok set equal a recount over every cell after a random sequence of records, sweeps, column resets and removals (seeded)', modelTest(false));
+t.test('sampled: the same with cells put at rest and re-created: codes, loss, tallies and readers as without rest (seeded)', modelTest(true));
 
 t.test('memory: a tracked cell takes under 200 bytes at the defaults (60 s window, 5 s interval), from the chunk layout plus its row index entry', async (t) => {
   const store = new MatrixStore(OPTIONS, 0);
