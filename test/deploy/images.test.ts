@@ -365,7 +365,7 @@ for (const [name, file] of Object.entries(IMAGES) as [ImageName, string][]) {
     t.comment(`${file}: image root ${mib(total)} (node_modules ${mib(modules)}, the rest ${mib(total - modules)}), assembled in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     t.same(unresolvedImports(image.root, image.script), [], `every import reachable from ${image.script} is in the image`);
-    for (const f of ['package.json', 'proto/loader-options.json', 'proto/netmatrix/v1/collector.proto']) t.ok(existsSync(join(image.root, f)), `${f} is in the image`);
+    for (const f of ['package.json', 'dist/proto/descriptor.js']) t.ok(existsSync(join(image.root, f)), `${f} is in the image`);
     t.same(readdirSync(join(image.root, 'dist')).sort(), (name === 'agent' ? ['agent', 'common', 'proto'] : ['aggregator', 'cli', 'common', 'proto']).sort(), 'dist/ holds only what this image runs');
 
     const dev = installed(join(image.root, 'node_modules')).filter((p) => lock.packages[p]?.dev === true);
