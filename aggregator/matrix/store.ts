@@ -29,14 +29,16 @@
 // Under a sampled plan most cells hold one result every walk period (~80
 // rounds at 5,000 nodes), and a full cell for each of N² × kinds pairs would
 // be ~16 GB. So a cell that is ok with nothing worth keeping (its newest
-// result ok and not slow, its loss buckets that one result: no failure within
-// the loss window) is put AT REST as soon as it is: its chunk slot goes
-// back to the free list and a 2-byte record stays in a dense per-(source,
-// kind, family) plane: ok, and the time of its newest result (100 ms ticks
-// modulo 109 minutes, see ageRest). The tallies keep counting it
-// as they did (its code, its one loss sample, its current slot), so node, zone
+// result ok and not slow, its loss buckets ok results only, at most one each:
+// no failure within the loss window) is put AT REST as soon as it is: its
+// chunk slot goes back to the free list and a 2-byte record stays in a dense
+// per-(source, kind, family) plane: ok, and the time of its newest result
+// (100 ms ticks modulo 109 minutes, see ageRest); a byte more, in a plane made
+// only where needed, says which older loss buckets hold one ok result (a walk
+// period shorter than the loss window). The tallies keep counting it
+// as they did (its code, its loss samples, its current slot), so node, zone
 // and pair verdicts read the same; its next result re-creates the full cell
-// with that one loss sample and a fresh status window (docs/scaling.md says
+// with those loss samples and a fresh status window (docs/scaling.md says
 // what that changes). A blanked cell (unknown, no results) rests too. The full
 // mesh never rests a cell.
 //
@@ -262,6 +264,8 @@ export class MatrixStore {
   private changes = 0;
   /** Cells at rest (sampled plans): rest[src * KF + kf][dst], a REST_* record; planes made on first use. */
   private rest: (Uint16Array | undefined)[] = [];
+  /** Of a stamped record, the older loss buckets holding one ok result each (bit j − 1: j buckets before its newest); planes made only where one is needed. */
+  private restMask: (Uint8Array | undefined)[] = [];
   private resting = 0;
   private releases = 0;
   private recreations = 0;
@@ -470,7 +474,7 @@ export class MatrixStore {
   memory(): { readonly chunks: number; readonly rest: number; readonly index: number; readonly tallies: number; readonly total: number } {
     const sum = (o: object) => Object.values(o).reduce((n: number, x) => n + (ArrayBuffer.isView(x) ? x.byteLength : 0), 0);
     const chunks = this.chunks.length === 0 ? 0 : this.chunks.length * sum(this.chunks[0]!);
-    const rest = this.rest.reduce((n, p) => n + (p?.byteLength ?? 0), 0);
+    const rest = [...this.rest, ...this.restMask].reduce((n, p) => n + (p?.byteLength ?? 0), 0);
     const index = this.rows.reduce((n, r) => n + (r?.bytes ?? 0), 0);
     const tallies = sum(this) + (this.current ? sum(this.current) : 0);
     return { chunks, rest, index, tallies, total: chunks + rest + index + tallies };
@@ -750,7 +754,7 @@ export class MatrixStore {
         const zp = (this.zoneOf[src]! * this.zoneCount + this.zoneOf[dst]!) * KF + kf;
         add(this.zoneCodes, zp * CODES + (rest === REST_BLANK ? CODE_UNKNOWN : CODE_OK), 1);
         if (rest < REST_BASE) return;
-        this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + 1;
+        this.zoneLoss[zp * 2] = this.zoneLoss[zp * 2]! + this.restSamples(src, key, rest);
         if (!cur) return;
         const slot = Math.floor(this.restTick(rest) / cur.slotTicks) + 1;
         if (cur.abs[slot % cur.slots] === slot) add(cur.zoneCodes, (zp * cur.slots + (slot % cur.slots)) * CODES + CODE_OK, 1);
@@ -906,7 +910,7 @@ export class MatrixStore {
   loss(src: number, dst: number, kind: number, family: number): { samples: number; failures: number } {
     const key = cellKey(dst, kind, family);
     const id = this.rows[src]?.get(key);
-    if (id === undefined) return { samples: this.restAt(src, key) >= REST_BASE ? 1 : 0, failures: 0 };
+    if (id === undefined) return { samples: this.restSamples(src, key, this.restAt(src, key)), failures: 0 };
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const cc = this.counts(c, id & (CHUNK - 1));
     return { samples: cc.lossSamples - cc.run, failures: cc.lossFailures - cc.run };
@@ -926,12 +930,13 @@ export class MatrixStore {
       const key = cellKey(dst, kind, family);
       const id = row.get(key);
       if (id === undefined) {
-        // At rest: one ok result, in the loss bucket of its time.
+        // At rest: ok results, one in each bucket of its record.
         const rest = this.restAt(src, key);
         if (rest < REST_BASE) continue;
-        t.lossSamples++;
-        const bucket = (Math.floor(this.restTick(rest) / this.bucketTicks) + 1) % B;
-        if (recent.includes(bucket)) t.recentSamples++;
+        this.forEachRestSample(src, key, rest, (bucket) => {
+          t.lossSamples++;
+          if (recent.includes(bucket)) t.recentSamples++;
+        });
         continue;
       }
       const c = this.chunks[id >>> CHUNK_BITS]!;
@@ -1045,7 +1050,7 @@ export class MatrixStore {
     const id = this.rows[src]?.get(key);
     if (id === undefined) {
       const rest = this.restAt(src, key);
-      return rest === REST_NONE ? undefined : this.restView(src, rest, now);
+      return rest === REST_NONE ? undefined : this.restView(src, key, rest, now);
     }
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
@@ -1104,21 +1109,23 @@ export class MatrixStore {
         : `no report from the source for ${Math.round((now - this.rowLast[src]!) / 1000)}s (stale after ${this.options.thresholds.staleAfterMs / 1000}s): is its agent running?`;
   }
 
-  /** The view of a cell at rest: ok with its newest result's time and its one loss sample, or blank; no status window (it starts again at the next result). */
-  private restView(src: number, rest: number, now: number): CellView {
+  /** The view of a cell at rest: ok with its newest result's time and its loss samples, or blank; no status window (it starts again at the next result). */
+  private restView(src: number, key: number, rest: number, now: number): CellView {
     const fresh = this.rowFresh(src, now);
     const code = fresh && rest !== REST_BLANK ? CODE_OK : CODE_UNKNOWN;
     const stamped = rest >= REST_BASE;
     const last = stamped ? this.restTick(rest) : 0;
     const lastOutcome = rest === REST_BLANK ? null : outcomes.words[OK_OUTCOME]!;
-    const samples = stamped ? 1 : 0;
+    const samples = this.restSamples(src, key, rest);
+    const mask = this.maskAt(src, key);
+    const oldest = mask === 0 ? 0 : 32 - Math.clz32(mask); // buckets before the newest
     const counts: CellCounts = { run: 0, explicit: false, corroborated: false, windowSamples: 0, windowFailures: 0, oks: 0, slowOks: 0, lossSamples: samples, lossFailures: 0 };
     return {
       status: statusOf(code),
       reason: this.reason(src, code, counts, lastOutcome, fresh, now),
       lossRatio: stamped ? 0 : null,
       lossSamples: samples,
-      lossSpanMs: stamped ? (last % this.bucketTicks) * TICK_MS : 0,
+      lossSpanMs: stamped ? (oldest * this.bucketTicks + (last % this.bucketTicks)) * TICK_MS : 0,
       rttP50Ms: null,
       rttP99Ms: null,
       lastOutcome,
@@ -1173,7 +1180,7 @@ export class MatrixStore {
       this.rows[n] = undefined;
     }
     this.forEachRest(n, (key, rest) => this.dropRest(n, key, rest));
-    for (let kf = 0; kf < KF; kf++) this.rest[n * KF + kf] = undefined;
+    for (let kf = 0; kf < KF; kf++) this.rest[n * KF + kf] = this.restMask[n * KF + kf] = undefined;
     this.removeColumn(n, nodeSlots);
     if (n < this.cap) {
       this.rowLast[n] = 0;
@@ -1233,17 +1240,41 @@ export class MatrixStore {
     return plane !== undefined && dst < plane.length ? plane[dst]! : REST_NONE;
   }
 
-  private setRest(src: number, key: number, rest: number): void {
+  private setRest(src: number, key: number, rest: number, mask = 0): void {
     const kf = key % KF;
     const dst = (key - kf) / KF;
-    let plane = this.rest[src * KF + kf];
-    if (plane === undefined || dst >= plane.length) {
-      // Sized to the node indexes seen (and a little more): a plane per source and kind is ~10 KB at 5,000 nodes.
-      const length = Math.max(dst, this.maxNode) + 1 + (this.maxNode >> 6);
-      plane = plane === undefined ? new Uint16Array(length) : grown(plane, length);
-      this.rest[src * KF + kf] = plane;
-    }
+    const at = src * KF + kf;
+    // Sized to the node indexes seen (and a little more): a plane per source and kind is ~10 KB at 5,000 nodes.
+    const length = Math.max(dst, this.maxNode) + 1 + (this.maxNode >> 6);
+    let plane = this.rest[at];
+    if (plane === undefined || dst >= plane.length) this.rest[at] = plane = plane === undefined ? new Uint16Array(length) : grown(plane, length);
     plane[dst] = rest;
+    let masks = this.restMask[at];
+    if (mask === 0 && (masks === undefined || dst >= masks.length)) return;
+    if (masks === undefined || dst >= masks.length) this.restMask[at] = masks = masks === undefined ? new Uint8Array(length) : grown(masks, length);
+    masks[dst] = mask;
+  }
+
+  private maskAt(src: number, key: number): number {
+    const kf = key % KF;
+    const masks = this.restMask[src * KF + kf];
+    const dst = (key - kf) / KF;
+    return masks !== undefined && dst < masks.length ? masks[dst]! : 0;
+  }
+
+  /** The loss buckets (slots) holding one ok result each of a stamped rest record: its newest's, and the mask's. */
+  private forEachRestSample(src: number, key: number, rest: number, f: (bucket: number) => void): void {
+    const epoch = Math.floor(this.restTick(rest) / this.bucketTicks) + 1;
+    f(epoch & (B - 1));
+    for (let j = 1, m = this.maskAt(src, key); m !== 0; j++, m >>>= 1) if ((m & 1) !== 0) f((epoch - j) & (B - 1));
+  }
+
+  /** Results in the loss window of a cell at rest (all ok). */
+  private restSamples(src: number, key: number, rest: number): number {
+    if (rest < REST_BASE) return 0;
+    let n = 1;
+    for (let m = this.maskAt(src, key); m !== 0; m >>>= 1) n += m & 1;
+    return n;
   }
 
   /** The newest result's tick of a stamped rest record. */
@@ -1263,8 +1294,8 @@ export class MatrixStore {
   /**
    * Puts a full cell at rest when there is nothing in it worth a full cell
    * (sampled plans only): ok, its newest result ok, the result just recorded
-   * not a slow answer, its loss buckets that one result (no failure within the
-   * loss window); or blank. Its status window is dropped (what is older than
+   * not a slow answer, its loss buckets ok results only, at most one each and
+   * one in the newest (no failure within the loss window); or blank. Its status window is dropped (what is older than
    * the loss window in it: docs/scaling.md). The tallies are not touched: the
    * record stands for the same code, loss sample and current slot.
    */
@@ -1273,6 +1304,7 @@ export class MatrixStore {
     const c = this.chunks[id >>> CHUNK_BITS]!;
     const i = id & (CHUNK - 1);
     let rest: number;
+    let mask = 0;
     if (c.lastOutcome[i] === NO_OUTCOME) {
       if (c.code[i] !== CODE_UNKNOWN || c.lossEpoch[i] !== 0) return;
       rest = REST_BLANK;
@@ -1284,15 +1316,19 @@ export class MatrixStore {
       const last = c.lastTick[i]!;
       const epoch = Math.floor(last / this.bucketTicks) + 1;
       if (c.lossEpoch[i] !== epoch) return;
-      const at = i * B + (epoch % B);
-      if (c.loss[nAt(at)] !== 1 || c.loss[fAt(at)] !== 0) return;
-      for (let b = i * B, e = b + B; b < e; b++) if (b !== at && c.loss[nAt(b)] !== 0) return;
+      // Its loss window: ok results only, at most one per bucket, one in the newest (a bit each).
+      for (let j = 0; j < B; j++) {
+        const at = i * B + ((epoch - j) & (B - 1));
+        const n = c.loss[nAt(at)]!;
+        if (c.loss[fAt(at)] !== 0 || n > 1 || (j === 0 && n !== 1)) return;
+        if (n === 1 && j > 0) mask |= 1 << (j - 1);
+      }
       rest = REST_BASE + (last % REST_MOD);
     }
     const src = c.src[i]!;
     const key = c.key[i]!;
     this.rows[src]!.delete(key);
-    this.setRest(src, key, rest);
+    this.setRest(src, key, rest, mask);
     // The slot back to a blank cell's state, without the tallies (they keep counting the record).
     for (let b = i * B, e = b + B; b < e; b++) {
       c.loss[nAt(b)] = 0;
@@ -1309,8 +1345,9 @@ export class MatrixStore {
     this.releases++;
   }
 
-  /** A full cell again from its rest record: the same code, loss sample and current slot, a fresh status window. */
+  /** A full cell again from its rest record: the same code, loss samples and current slot, a fresh status window. */
   private wake(src: number, key: number, rest: number): number {
+    const mask = this.maskAt(src, key);
     this.setRest(src, key, REST_NONE);
     this.resting--;
     this.recreations++;
@@ -1326,6 +1363,7 @@ export class MatrixStore {
     c.lastTick[i] = c.runStartTick[i] = last;
     c.lossEpoch[i] = epoch;
     c.loss[nAt(i * B + (epoch % B))] = 1;
+    for (let j = 1, m = mask; m !== 0; j++, m >>>= 1) if ((m & 1) !== 0) c.loss[nAt(i * B + ((epoch - j) & (B - 1)))] = 1;
     const cur = this.current;
     if (cur) {
       const slot = Math.floor(last / cur.slotTicks) + 1;
@@ -1342,13 +1380,14 @@ export class MatrixStore {
       this.forEachRest(src, (key, rest) => row.set(key, this.wake(src, key, rest)));
     }
     this.rest = [];
+    this.restMask = [];
   }
 
-  /** Takes a stamped record's loss sample and current slot out of the tallies. */
+  /** Takes a stamped record's loss samples and current slot out of the tallies. */
   private unstamp(src: number, key: number, rest: number): void {
     if (rest < REST_BASE) return;
     const last = this.restTick(rest);
-    this.lossDelta(src, key, (Math.floor(last / this.bucketTicks) + 1) % B, -1, 0);
+    this.forEachRestSample(src, key, rest, (bucket) => this.lossDelta(src, key, bucket, -1, 0));
     const cur = this.current;
     if (cur) this.currentDelta(cur, src, key, Math.floor(last / cur.slotTicks) + 1, CODE_OK, -1);
   }
@@ -1375,7 +1414,7 @@ export class MatrixStore {
   /**
    * Stamps are ticks modulo REST_MOD (109 minutes): every quarter of that,
    * records older than half of it (55 minutes) become REST_OLD (ok, no time,
-   * their loss sample out of the tallies: it is 11 loss windows old at the
+   * their loss samples out of the tallies: they are 11 loss windows old at the
    * defaults), so no stamp is ever read a whole period wrong.
    */
   private ageRest(): void {
