@@ -471,6 +471,15 @@ if (!sock) {
 } else {
   t.teardown(() => sock.close());
 
+  t.test("live: raw-socket still has the native handle whose synchronous send the sockets use (else they would fall back to its queue unseen)", (t) => {
+    for (const opts of [{ protocol: raw.Protocol.ICMP }, { addressFamily: raw.AddressFamily.IPv6, protocol: raw.Protocol.ICMPv6 }]) {
+      const r = raw.createSocket(opts);
+      t.equal(typeof r.wrap?.send, 'function');
+      r.close();
+    }
+    t.end();
+  });
+
   t.test('live: echo to loopback addresses, IPv4 and IPv6', async (t) => {
     t.same(sock.families, ['ipv4', 'ipv6'], 'both sockets open');
     for (const ip of ['127.0.0.1', '127.0.0.5', '::1', '0:0::1']) {
