@@ -8,9 +8,9 @@
 //   5,000 nodes sampled     (64 peers a round); a 5,000-node full mesh (100 M
 //                           cells) is not measurable here: its cost is
 //                           extrapolated from the 1,000-node one and said so
-// Per case: the agents connect (--connect-rate a second, as in a rollout:
-// how long until every one has its plan, and what the plan pushes cost
-// meanwhile), a warm-up of a window so nodes are mature, then
+// Per case: the agents connect (all at once, as after an aggregator restart,
+// each waiting up to 2 min for its plan: how long until every one has it, and
+// what the plan pushes cost meanwhile), a warm-up of a window so nodes are mature, then
 //   (A) a measured window without other load: the aggregator's CPU (share of
 //       a core, /proc; target ≤ 1 core at 5,000), RSS (target ≤ 1 GiB),
 //       event-loop delay p99 (target ≤ 50 ms), its evaluations (the timer's),
@@ -40,7 +40,7 @@
 // wall-clock figures; CPU figures much less.
 //
 // BENCH_SCALE_CASES (1000:full,1000:sampled,5000:sampled),
-// BENCH_SCALE_CONNECT_RATE (agents/s, 250), BENCH_SCALE_WARMUP_SECONDS (65),
+// BENCH_SCALE_CONNECT_RATE (agents/s; 0, the default: all at once), BENCH_SCALE_WARMUP_SECONDS (65),
 // BENCH_SCALE_SECONDS (30, window A), BENCH_SCALE_API_SECONDS (20, window B).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +63,7 @@ const CASES = (process.env.BENCH_SCALE_CASES ?? '1000:full,1000:sampled,5000:sam
   if (!/^\d+$/.test(n ?? '') || (plan !== 'full' && plan !== 'sampled')) throw new Error(`bench scale: a case is NODES:full or NODES:sampled, not ${JSON.stringify(c)}`);
   return { n: Number(n), plan: plan as 'full' | 'sampled' };
 });
-const CONNECT_RATE = Number(process.env.BENCH_SCALE_CONNECT_RATE ?? 250);
+const CONNECT_RATE = Number(process.env.BENCH_SCALE_CONNECT_RATE ?? 0);
 const WARMUP_S = Number(process.env.BENCH_SCALE_WARMUP_SECONDS ?? 65);
 const WINDOW_S = Number(process.env.BENCH_SCALE_SECONDS ?? 30);
 const API_S = Number(process.env.BENCH_SCALE_API_SECONDS ?? 20);
@@ -116,7 +116,7 @@ interface Figures {
 export async function scaleBenchmark(): Promise<void> {
   const [load1] = loadavg();
   console.log(
-    `scale: netmatrix-sim (its own process) → one aggregator process over gRPC on loopback; ${KINDS} kinds (icmp,tcp,http,node), ${ZONES} zones, ${INTERVAL_MS / 1000} s interval, 0.5 % background loss; agents connect at ${CONNECT_RATE}/s, ${WARMUP_S} s warm-up, ${WINDOW_S} s measured; load average ${load1!.toFixed(1)} on ${cpus().length} cores (the simulator's CPU competes with the aggregator's: both are printed)`,
+    `scale: netmatrix-sim (its own process) → one aggregator process over gRPC on loopback; ${KINDS} kinds (icmp,tcp,http,node), ${ZONES} zones, ${INTERVAL_MS / 1000} s interval, 0.5 % background loss; agents connect ${CONNECT_RATE > 0 ? `at ${CONNECT_RATE}/s` : 'all at once'}, ${WARMUP_S} s warm-up, ${WINDOW_S} s measured; load average ${load1!.toFixed(1)} on ${cpus().length} cores (the simulator's CPU competes with the aggregator's: both are printed)`,
   );
   if (!('fullMeshMax' in aggregatorSettings)) console.log('  this aggregator has no --full-mesh-max: every case is a full mesh');
   const dir = mkdtempSync(join(tmpdir(), 'netmatrix-bench-scale-'));
@@ -261,7 +261,7 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
   const budgetS = CONNECT_TIMEOUT_MS / 1000 + WARMUP_S + WINDOW_S + API_S + 300;
   const sim = new SimProcess([
     '--aggregator', agg.grpcAddress, '--nodes', String(n), '--zones', String(ZONES), '--duration', `${budgetS}s`, '--fault-after', `${budgetS - 1}s`,
-    '--dead', dead, '--partition', 'zone-1/zone-2', '--background-loss', '0.5', '--connect-rate', String(CONNECT_RATE), '--progress', '1s',
+    '--dead', dead, '--partition', 'zone-1/zone-2', '--background-loss', '0.5', '--connect-rate', String(CONNECT_RATE), '--connect-timeout', '120s', '--progress', '1s',
   ]);
   let joiner: AgentStream | undefined;
   try {

@@ -198,6 +198,7 @@ export class SimAgents {
   private faultsOn = false;
   private stopped = false;
   private finished: (() => void) | undefined;
+  private closing: (() => void) | undefined;
   private t: Timeline;
 
   constructor(private readonly o: SimAgentsOptions) {
@@ -312,9 +313,18 @@ export class SimAgents {
     this.t = { ...this.t, faultAt: Math.min(this.t.faultAt, simNow()) };
   }
 
+  /** `f` is called once when the run ends, with the statistics final, before the streams are closed. */
+  onClose(f: () => void): void {
+    this.closing = f;
+  }
+
   /** Closes every stream and stops every timer. */
   close(): void {
-    if (!this.stopped) this.stats.agentsAtEnd = this.stats.agentsUp;
+    if (!this.stopped) {
+      this.stats.agentsAtEnd = this.stats.agentsUp;
+      this.closing?.();
+      this.closing = undefined;
+    }
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

@@ -15,9 +15,13 @@ port.on('message', (m: { stop?: boolean; faults?: boolean }) => {
   if (m.stop) agents.close();
   if (m.faults) agents.startFaultsNow();
 });
+// The final statistics go out as soon as the run ends (close() takes its snapshot first): closing
+// thousands of channels takes seconds, and the parent stops this thread once it has them.
+agents.onClose(() => {
+  clearInterval(timer);
+  port.postMessage({ stats: agents.stats, done: true });
+});
 const running = agents.run();
 await agents.connect(input.config.connectRate / input.config.workers);
 await running;
-clearInterval(timer);
-port.postMessage({ stats: agents.stats, done: true });
 port.close();
