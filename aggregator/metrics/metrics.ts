@@ -205,6 +205,30 @@ export function createAggregatorMetrics(src: MetricsSources, registry = new Regi
       this.set(src.store.trackedCells);
     },
   });
+  // Cells at rest under a sampled plan (docs/scaling.md "Cells at rest"): a 2-byte record instead of a full cell.
+  new Gauge({
+    name: 'netmatrix_matrix_resting_cells',
+    help: 'Tracked cells at rest (sampled plans): ok with nothing worth a full cell, a 2-byte record each.',
+    registers: [registry],
+    collect() {
+      this.set(src.store.restingCells);
+    },
+  });
+  mirroredCounter(registry, 'netmatrix_matrix_cells_released_total', 'Full cells put at rest (their chunk slot freed for reuse).', () => src.store.restCounts.released);
+  mirroredCounter(registry, 'netmatrix_matrix_cells_recreated_total', 'Cells re-created from rest by a new result.', () => src.store.restCounts.recreated);
+  new Gauge({
+    name: 'netmatrix_matrix_store_bytes',
+    help: "Bytes of the matrix store's typed arrays by part: cells (full cells' chunks), rest (records of cells at rest), index (row indexes), tallies.",
+    labelNames: ['part'],
+    registers: [registry],
+    collect() {
+      const m = src.store.memory();
+      this.set({ part: 'cells' }, m.chunks);
+      this.set({ part: 'rest' }, m.rest);
+      this.set({ part: 'index' }, m.index);
+      this.set({ part: 'tallies' }, m.tallies);
+    },
+  });
   new Gauge({
     name: 'netmatrix_matrix_cells',
     help: 'Matrix cells of the primary address family by probe kind and status, at the last evaluation.',
