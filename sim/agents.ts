@@ -253,11 +253,6 @@ export class SimAgents {
     }
   }
 
-  /** Agents with an open stream and a plan. */
-  get up(): number {
-    return this.stats.agentsUp;
-  }
-
   /**
    * Reports round after round (and restarts agents, kills the dead ones) until
    * endAt, then closes every stream. Resolves at the end.

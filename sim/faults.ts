@@ -36,8 +36,6 @@ export interface FaultSpec {
   readonly seed: number;
 }
 
-export const NO_FAULTS: FaultSpec = Object.freeze({ dead: [], partitions: [], loss: new Map(), slowMs: new Map(), backgroundLoss: 0, badCells: 0, seed: 1 });
-
 /** What one probe saw. */
 export interface Probe {
   /** Index in outcomes.words. */
