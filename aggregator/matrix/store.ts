@@ -271,8 +271,9 @@ export class MatrixStore {
   private recreations = 0;
   /** The newest result's tick: stamps are read relative to it. */
   private newestTick = 0;
-  /** When stamps were last aged (tick). */
+  /** When stamps were last aged (tick), and the next plane to age. */
   private agedTick = 0;
+  private ageCursor = 0;
   /** The highest node index seen: rest planes are sized to it. */
   private maxNode = 0;
   // Scratch for percentiles (no allocation per view).
@@ -993,7 +994,7 @@ export class MatrixStore {
         this.toRest(ids[x]!);
       }
     }
-    if (this.current && this.newestTick - this.agedTick >= REST_MOD / 4) this.ageRest();
+    if (this.current) this.ageRest();
     return out;
   }
 
@@ -1412,20 +1413,36 @@ export class MatrixStore {
   }
 
   /**
-   * Stamps are ticks modulo REST_MOD (109 minutes): every quarter of that,
-   * records older than half of it (55 minutes) become REST_OLD (ok, no time,
-   * their loss samples out of the tallies: they are 11 loss windows old at the
-   * defaults), so no stamp is ever read a whole period wrong.
+   * Stamps are ticks modulo REST_MOD (109 minutes): records older than half
+   * of it (55 minutes) become REST_OLD (ok, no time, their loss samples out
+   * of the tallies: they are 11 loss windows old at the defaults), so no
+   * stamp is ever read a whole period wrong. A little at each sweep, in
+   * proportion to the time gone by, so that every plane is visited once per
+   * quarter period (27 minutes) and no sweep stalls on all of them (one pass
+   * over 100 million records takes ~1 s).
    */
   private ageRest(): void {
+    const planes = this.rest.length;
+    const elapsed = this.newestTick - this.agedTick;
+    if (planes === 0 || elapsed <= 0) return;
     this.agedTick = this.newestTick;
+    const visits = Math.min(planes, Math.ceil((planes * elapsed) / (REST_MOD / 4)));
     const half = REST_MOD / 2;
-    for (let src = 0; src < this.rows.length; src++) {
-      this.forEachRest(src, (key, rest) => {
-        if (rest < REST_BASE || this.newestTick - this.restTick(rest) < half) return;
+    const newest = this.newestTick % REST_MOD;
+    for (let v = 0; v < visits; v++) {
+      const at = this.ageCursor % planes;
+      this.ageCursor = at + 1;
+      const plane = this.rest[at];
+      if (plane === undefined) continue;
+      // A plain loop (no call per record): only old records do more.
+      for (let dst = 0; dst < plane.length; dst++) {
+        const rest = plane[dst]!;
+        if (rest < REST_BASE || (newest - (rest - REST_BASE) + REST_MOD) % REST_MOD < half) continue;
+        const key = dst * KF + (at % KF);
+        const src = (at - (at % KF)) / KF;
         this.unstamp(src, key, rest);
         this.setRest(src, key, REST_OLD);
-      });
+      }
     }
   }
 

@@ -139,3 +139,42 @@ t.test('a cell at rest: its next result re-creates it with its loss sample; a fa
   t.equal(store.code(0, 3, ICMP, V4, clock.monotonic()), CODE_OK);
   t.match(store.view(0, 3, ICMP, V4, clock.monotonic()), { status: 'ok', lastAt: clock.now(), lossSamples: 1 });
 });
+
+t.test('a record at rest keeps its exact time for 55 minutes, then reads "ok, long ago" (its loss samples out of the tallies), across hours of stamps wrapping', async (t) => {
+  const clock = new ManualClock();
+  const options: MatrixOptions = { windowMs: 60_000, intervalMs: 5_000, lossWindowMs: 300_000, toWall: wallOf(clock), thresholds: { degradedLoss: 0.05, failingLoss: 0.5, degradedRttMs: 50, staleAfterMs: 15_000 } };
+  const store = new MatrixStore(options, clock.monotonic());
+  store.setCadence(true, 80 * 5_000);
+  const ok = outcomes.index('ok');
+  // Node 0 probes node 2 every round (its row stays fresh, time moves on), node 1 once.
+  const round = () => {
+    clock.advance(5_000);
+    store.record(0, 2, ICMP, V4, ok, 400, clock.monotonic());
+    store.sweep(clock.monotonic());
+  };
+  round();
+  store.record(0, 1, ICMP, V4, ok, 400, clock.monotonic());
+  const at = clock.now();
+  t.ok(store.atRest(0, 1, ICMP, V4));
+  const inLoss = () => store.nodeTally(1, 'in', ICMP, V4).lossSamples;
+  t.equal(inLoss(), 1, 'its loss sample in node 1 tally');
+  for (let r = 0; r < 12 * 50; r++) round(); // 50 minutes
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { status: 'ok', lastAt: at }, 'after 50 minutes: its exact time');
+  t.equal(inLoss(), 1, 'its loss sample still counted, as a full cell not probed since would count it');
+  for (let r = 0; r < 12 * 40; r++) round(); // 90 minutes: aged at the pass after 55 minutes
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { status: 'ok', lastOutcome: 'ok', lastAt: null, lossSamples: 0 }, 'after 90 minutes: ok, long ago');
+  t.equal(inLoss(), 0, 'its loss sample out of the tallies');
+  t.equal(store.code(0, 1, ICMP, V4, clock.monotonic(), true), CODE_UNKNOWN, 'not current');
+  t.equal(store.code(0, 1, ICMP, V4, clock.monotonic()), CODE_OK);
+  for (let r = 0; r < 12 * 240; r++) round(); // 4 hours more: stamps wrapped twice
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { status: 'ok', lastAt: null });
+  // Its next result: a full cell again, then at rest with its new time.
+  store.record(0, 1, ICMP, V4, ok, 400, clock.monotonic());
+  t.ok(store.atRest(0, 1, ICMP, V4));
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { status: 'ok', lastAt: clock.now(), lossSamples: 1 });
+  t.equal(inLoss(), 1);
+  t.equal(store.code(0, 1, ICMP, V4, clock.monotonic(), true), CODE_OK, 'current');
+  // And one put at rest just before a wrap reads its own time after it.
+  for (let r = 0; r < 12 * 20; r++) round();
+  t.match(store.view(0, 1, ICMP, V4, clock.monotonic()), { lastAt: clock.now() - 20 * 60_000 });
+});
