@@ -1,9 +1,13 @@
 // Runs every probe of the plan once per interval. Rounds keep a fixed cadence;
 // each round starts with a little random jitter (so agents don't probe in
 // lockstep) and spreads its probes over a short window (so a node with many
-// peers doesn't burst). The scheduler owns every deadline: a probe gets an
+// peers doesn't burst), in a few batches at least 2 ms apart (one timer wakes
+// each, not one per probe). The scheduler owns every deadline: a probe gets an
 // AbortSignal that fires at its timeout, and the round's results go out
-// together when its last probe has settled.
+// together when its last probe has settled. Probes started in one turn of the
+// loop (within 0.5 ms) share that signal and one deadline timer; a probe costs
+// no promise or closure of the scheduler's beyond the two callbacks on its
+// prober's promise.
 //
 // Slots. A tcp, http or dns probe holds a socket of its own until it settles,
 // and one towards a blackholed peer holds it for the whole timeout. Those kinds
@@ -38,6 +42,7 @@
 // it: any answered probe; a timeout only when its deadline was handled at
 // least the threshold late and the loop was unavailable for at least half
 // the timeout (otherwise an answer would have been read before the deadline).
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ProbeKind } from '../common/vocabulary.js';
@@ -154,18 +159,62 @@ export function slotBudgets(
   return out;
 }
 
-interface Waiting {
-  readonly run: () => void;
-  readonly skip: () => void;
-  readonly latestStart: number;
-}
-
 /** The slots of one kind. It outlives plans: probes of an older plan still hold and free its slots. */
 interface Pool {
   slots: number;
   active: number;
-  readonly queue: Waiting[];
+  readonly queue: Flight[];
 }
+
+/** The state of one round, shared by its probes (no closure per probe). */
+interface RoundState {
+  readonly round: number;
+  readonly results: ProbeRecord[];
+  readonly noSlot: Map<ProbeKind, number>;
+  readonly latestStart: number;
+  readonly timeoutMs: number;
+  pending: number;
+  /** The longest time the loop was unavailable while one of the round's probes was in flight (ms). */
+  worst: number;
+}
+
+/**
+ * Probes started in one turn of the loop: they share a deadline, so one
+ * timer and one AbortSignal serve them all.
+ */
+interface Batch {
+  readonly controller: AbortController;
+  readonly flights: Flight[];
+  readonly timeoutMs: number;
+  /** When its first probe started (performance.now()); its deadline is timeoutMs later. */
+  readonly at: number;
+  /** Its deadline. */
+  timer: NodeJS.Timeout | undefined;
+  /** Flights not settled yet. */
+  open: number;
+}
+
+/** One probe in flight (or waiting for a slot). */
+interface Flight {
+  readonly p: ProbeSpec;
+  readonly prober: Prober;
+  readonly pool: Pool | undefined;
+  readonly r: RoundState;
+  batch: Batch | undefined;
+  settled: boolean;
+  /** Where the loop stood when it started, and the wall clock then. */
+  from: LoopMark | undefined;
+  startedAt: number;
+}
+
+/** Launches of a round are grouped in batches at least this far apart (ms): one timer wakes each batch. */
+const BATCH_GAP_MS = 2;
+/** And in at most this many batches per round. */
+const MAX_BATCHES = 16;
+/** Probes started within this long (ms) of each other share a deadline timer and signal (timers have a resolution of 1 ms). */
+const DEADLINE_SLACK_MS = 0.5;
+/** A batch's signal serves this many probes before its listener bound is lifted (probers add one or more listeners each). */
+const SHARED_SIGNAL_WARN = 4;
 
 /** A plan as the scheduler runs it: its probes by kind, in plan order. */
 interface Compiled {
@@ -180,8 +229,8 @@ export class Scheduler {
   private nextAt = 0;
   private roundTimer: NodeJS.Timeout | undefined;
   private readonly launchTimers = new Set<NodeJS.Timeout>();
-  private readonly inFlight = new Set<AbortController>();
-  private readonly settling = new Set<Promise<void>>();
+  /** Batches with a probe in flight. */
+  private readonly batches = new Set<Batch>();
   private readonly pools = new Map<ProbeKind, Pool>();
   private budgets: ReadonlyMap<ProbeKind, SlotBudget> = new Map();
   /** Probe id → the round its last run timed out in; probes of the current plan only. */
@@ -229,7 +278,7 @@ export class Scheduler {
     }
   }
 
-  /** Stops scheduling, aborts probes in flight and waits for them to settle. */
+  /** Stops scheduling, aborts probes in flight and settles them (as timeouts). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.roundTimer) clearTimeout(this.roundTimer);
@@ -237,8 +286,7 @@ export class Scheduler {
     this.launchTimers.clear();
     // Probes still queued at shutdown are not "no slot" skips: drop them uncounted.
     for (const pool of this.pools.values()) pool.queue.length = 0;
-    for (const c of this.inFlight) c.abort();
-    await Promise.all(this.settling);
+    for (const b of [...this.batches]) this.expire(b);
     if (!this.o.loop) this.loop.close();
   }
 
@@ -268,66 +316,103 @@ export class Scheduler {
     const spec = this.plan!.spec;
     const jitter = this.random() * spec.intervalMs * this.spread;
     const delay = Math.max(0, this.nextAt + jitter - this.o.clock.monotonic());
-    this.roundTimer = setTimeout(() => {
-      this.roundTimer = undefined;
-      if (this.stopped) return;
-      this.nextAt += spec.intervalMs;
-      // Fell behind (process paused, clock jump): skip to now rather than burst.
-      const now = this.o.clock.monotonic();
-      if (this.nextAt < now) this.nextAt = now + spec.intervalMs;
-      this.runRound(this.plan!);
-      this.scheduleRound();
-    }, delay);
+    this.roundTimer = setTimeout(this.onRoundTimer, delay, spec.intervalMs);
   }
+
+  private readonly onRoundTimer = (intervalMs: number): void => {
+    this.roundTimer = undefined;
+    if (this.stopped) return;
+    this.nextAt += intervalMs;
+    // Fell behind (process paused, clock jump): skip to now rather than burst.
+    const now = this.o.clock.monotonic();
+    if (this.nextAt < now) this.nextAt = now + intervalMs;
+    this.runRound(this.plan!);
+    this.scheduleRound();
+  };
 
   private runRound(current: Compiled): void {
     const round = ++this.round;
     const plan = current.spec.roundProbes ? this.roundOf(current, round) : current;
     const { spec } = plan;
-    const results: ProbeRecord[] = [];
-    const noSlot = new Map<ProbeKind, number>();
-    let pending = spec.probes.length;
-    const loop = { worst: 0 };
-    const finish = () => {
-      if (this.stopped) return;
-      for (const [kind, n] of noSlot) this.notify('skipped', () => this.o.onSkipped?.(kind, 'no_slot', n));
-      this.notify('round', () => this.o.onRound({ round, results, loopDelayMs: loop.worst }));
-    };
-    const done = () => {
-      if (--pending === 0) finish();
-    };
     const start = this.o.clock.monotonic();
-    // The last moment a queued probe may still start and finish before the next round.
-    const latestStart = start + Math.max(0, spec.intervalMs - spec.timeoutMs);
+    const r: RoundState = {
+      round,
+      results: [],
+      noSlot: new Map(),
+      // The last moment a queued probe may still start and finish before the next round.
+      latestStart: start + Math.max(0, spec.intervalMs - spec.timeoutMs),
+      timeoutMs: spec.timeoutMs,
+      pending: spec.probes.length,
+      worst: 0,
+    };
     const spreadMs = spreadWindow(spec.intervalMs, spec.timeoutMs, this.spread);
+    // The launch window is cut into a few batches (one timer each) rather than a timer per probe;
+    // each kind is spread over the same window, so its probes are too.
+    const batches = Math.max(1, Math.min(MAX_BATCHES, Math.floor(spreadMs / BATCH_GAP_MS)));
+    const groups: Flight[][] = [];
     for (const { kind, probes, pool } of plan.kinds) {
       const prober = this.o.probers[kind];
       if (!prober) {
-        pending -= probes.length;
+        r.pending -= probes.length;
         this.notify('skipped', () => this.o.onSkipped?.(kind, 'no_prober', probes.length));
         continue;
       }
       const order = pool ? this.order(probes) : probes;
-      order.forEach((p, i) => {
-        const run = () => this.start(p, prober, pool, spec.timeoutMs, round, results, loop, done);
-        const launch = () => {
-          if (!pool || pool.active < pool.slots) run();
-          else pool.queue.push({ run, skip: () => { noSlot.set(kind, (noSlot.get(kind) ?? 0) + 1); done(); }, latestStart });
-        };
-        // Each kind is spread over the same window, so its probes are too.
-        const offset = order.length > 1 ? (spreadMs * i) / order.length : 0;
-        if (offset < 1) launch();
-        else {
-          const t = setTimeout(() => {
-            this.launchTimers.delete(t);
-            if (this.stopped) return done();
-            launch();
-          }, offset);
-          this.launchTimers.add(t);
-        }
-      });
+      const n = order.length;
+      for (let i = 0; i < n; i++) {
+        const b = n > 1 ? Math.floor((i * batches) / n) : 0;
+        (groups[b] ??= []).push({ p: order[i]!, prober, pool, r, batch: undefined, settled: false, from: undefined, startedAt: 0 });
+      }
     }
-    if (pending === 0) finish();
+    for (let b = 0; b < groups.length; b++) {
+      const group = groups[b];
+      if (!group) continue;
+      const offset = (spreadMs * b) / batches;
+      if (offset < 1) this.launch(group);
+      else {
+        const t: NodeJS.Timeout = setTimeout(() => {
+          this.launchTimers.delete(t);
+          if (this.stopped) {
+            for (const f of group) this.done(f.r);
+            return;
+          }
+          this.launch(group);
+        }, offset);
+        this.launchTimers.add(t);
+      }
+    }
+    if (r.pending === 0) this.finish(r);
+  }
+
+  /** Starts a group of probes at once (those whose kind has no free slot wait in its queue): one batch. */
+  private launch(group: readonly Flight[]): void {
+    let batch: Batch | undefined;
+    for (const f of group) {
+      if (!f.pool || f.pool.active < f.pool.slots) batch = this.start(f, batch);
+      else f.pool.queue.push(f);
+    }
+  }
+
+  private batch(timeoutMs: number, at: number): Batch {
+    const b: Batch = {
+      at,
+      controller: new AbortController(),
+      flights: [],
+      timeoutMs,
+      timer: undefined,
+      open: 0,
+    };
+    b.timer = setTimeout(() => this.expire(b), timeoutMs);
+    this.batches.add(b);
+    return b;
+  }
+
+  /** The batch's deadline (or stop()): its signal fires, and what has not settled is a timeout, even if a prober fails to honour its signal. */
+  private expire(b: Batch): void {
+    if (b.timer) clearTimeout(b.timer);
+    b.timer = undefined;
+    b.controller.abort();
+    for (const f of b.flights) if (!f.settled) this.settle(f, TIMEOUT);
   }
 
   /** A sampled plan's round: its probes compiled (slots sized for them), what is kept per probe pruned to them. */
@@ -355,35 +440,97 @@ export class Scheduler {
     return fresh;
   }
 
-  private start(p: ProbeSpec, prober: Prober, pool: Pool | undefined, timeoutMs: number, round: number, results: ProbeRecord[], loop: { worst: number }, done: () => void): void {
-    if (pool) pool.active++;
-    const settled = this.probe(p, prober, timeoutMs)
-      .then(({ rec, loopMs }) => {
-        if (loopMs > loop.worst) loop.worst = loopMs;
-        results.push(rec);
-        if (this.plan?.ids.has(p.id)) {
-          if (rec.result.outcome === 'timeout') this.timedOutIn.set(p.id, round);
-          else this.timedOutIn.delete(p.id);
-        }
-        this.notify('probe', () => this.o.onProbe?.(p.kind, rec.result, p));
-      })
-      .finally(() => {
-        // Whatever happened above, the slot is freed and the round told.
-        if (pool) {
-          pool.active--;
-          this.next(pool);
-        }
-        this.settling.delete(settled);
-        done();
-      });
-    this.settling.add(settled);
+  /**
+   * Starts a probe in batch `b` if it still fits (same timeout, started
+   * within DEADLINE_SLACK_MS of the batch's first: a long callback between
+   * two starts would move the deadline), or in a new one; returns the batch.
+   */
+  private start(f: Flight, batch: Batch | undefined): Batch {
+    if (f.pool) f.pool.active++;
+    f.startedAt = this.o.clock.now();
+    f.from = this.loop.mark();
+    const b = batch && batch.timeoutMs === f.r.timeoutMs && f.from.at - batch.at <= DEADLINE_SLACK_MS ? batch : this.batch(f.r.timeoutMs, f.from.at);
+    f.batch = b;
+    b.flights.push(f);
+    b.open++;
+    // One signal for the batch: more listeners on it than EventTarget's default warning bound are expected.
+    if (b.flights.length === SHARED_SIGNAL_WARN) setMaxListeners(0, b.controller.signal);
+    const spec = f.p;
+    let result: Promise<ProbeOutcome>;
+    try {
+      result = f.prober({ node: spec.node, ip: spec.ip, family: spec.family, port: spec.port, ...(spec.dns ? { dns: spec.dns } : {}) }, b.controller.signal, this.o.log);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (res) => this.settle(f, res),
+      (err: unknown) => {
+        if (f.settled) return;
+        this.o.log.error({ err, probe: spec.id }, 'prober threw; counted as error');
+        this.settle(f, { outcome: 'error', rttUs: 0, detail: 'prober failed' });
+      },
+    );
+    return b;
+  }
+
+  /** A probe's result (the first one: its answer or its deadline): recorded, its slot freed, its round told. */
+  private settle(f: Flight, result: ProbeOutcome): void {
+    if (f.settled) return;
+    f.settled = true;
+    const b = f.batch!;
+    if (--b.open === 0) {
+      if (b.timer) clearTimeout(b.timer);
+      this.batches.delete(b);
+    }
+    const to = this.loop.mark();
+    const from = f.from!;
+    const loopMs = this.loop.unavailable(from, to);
+    const { p, r } = f;
+    const rec: ProbeRecord = this.marks(result, loopMs, from, to, b.timeoutMs) ? { spec: p, result, startedAt: f.startedAt, loopDelayUs: Math.round(loopMs * 1000) } : { spec: p, result, startedAt: f.startedAt };
+    if (loopMs > r.worst) r.worst = loopMs;
+    r.results.push(rec);
+    if (this.plan?.ids.has(p.id)) {
+      if (result.outcome === 'timeout') this.timedOutIn.set(p.id, r.round);
+      else this.timedOutIn.delete(p.id);
+    }
+    if (this.o.onProbe) this.notifyProbe(p, result);
+    // Whatever happened above, the slot is freed and the round told.
+    if (f.pool) {
+      f.pool.active--;
+      this.next(f.pool);
+    }
+    this.done(r);
+  }
+
+  private done(r: RoundState): void {
+    if (--r.pending === 0) this.finish(r);
+  }
+
+  private finish(r: RoundState): void {
+    if (this.stopped) return;
+    for (const [kind, n] of r.noSlot) this.notify('skipped', () => this.o.onSkipped?.(kind, 'no_slot', n));
+    this.notify('round', () => this.o.onRound({ round: r.round, results: r.results, loopDelayMs: r.worst }));
   }
 
   private next(pool: Pool): void {
+    let batch: Batch | undefined;
     while (pool.active < pool.slots && pool.queue.length > 0) {
-      const w = pool.queue.shift()!;
-      if (this.stopped || this.o.clock.monotonic() > w.latestStart) w.skip();
-      else w.run();
+      const f = pool.queue.shift()!;
+      if (this.stopped || this.o.clock.monotonic() > f.r.latestStart) {
+        f.r.noSlot.set(f.p.kind, (f.r.noSlot.get(f.p.kind) ?? 0) + 1);
+        this.done(f.r);
+      } else {
+        batch = this.start(f, batch);
+      }
+    }
+  }
+
+  /** onProbe without a closure per probe (notify's handling). */
+  private notifyProbe(p: ProbeSpec, result: ProbeOutcome): void {
+    try {
+      this.o.onProbe!(p.kind, result, p);
+    } catch (err) {
+      this.caught('probe', err);
     }
   }
 
@@ -392,45 +539,20 @@ export class Scheduler {
     try {
       fn();
     } catch (err) {
-      if (!this.failedCallbacks.has(callback)) {
-        this.failedCallbacks.add(callback);
-        this.o.log.error({ err, callback }, 'scheduler callback threw: caught, probing goes on; counted, logged once per callback');
-      }
-      try {
-        this.o.onCallbackError?.(callback);
-      } catch {
-        // Counting failed too: the log line above is all there is.
-      }
+      this.caught(callback, err);
     }
   }
 
-  private async probe(spec: ProbeSpec, prober: Prober, timeoutMs: number): Promise<{ rec: ProbeRecord; loopMs: number }> {
-    const startedAt = this.o.clock.now();
-    const from = this.loop.mark();
-    const controller = new AbortController();
-    this.inFlight.add(controller);
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    // The deadline holds even if a prober fails to honour its signal.
-    let onAbort: (() => void) | undefined;
-    const deadline = new Promise<ProbeOutcome>((resolve) => {
-      onAbort = () => resolve(TIMEOUT);
-      controller.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    let result: ProbeOutcome;
-    try {
-      result = await Promise.race([prober({ node: spec.node, ip: spec.ip, family: spec.family, port: spec.port, ...(spec.dns ? { dns: spec.dns } : {}) }, controller.signal, this.o.log), deadline]);
-    } catch (err) {
-      this.o.log.error({ err, probe: spec.id }, 'prober threw; counted as error');
-      result = { outcome: 'error', rttUs: 0, detail: 'prober failed' };
-    } finally {
-      clearTimeout(timer);
-      controller.signal.removeEventListener('abort', onAbort!);
-      this.inFlight.delete(controller);
+  private caught(callback: SchedulerCallback, err: unknown): void {
+    if (!this.failedCallbacks.has(callback)) {
+      this.failedCallbacks.add(callback);
+      this.o.log.error({ err, callback }, 'scheduler callback threw: caught, probing goes on; counted, logged once per callback');
     }
-    const to = this.loop.mark();
-    const loopMs = this.loop.unavailable(from, to);
-    const rec: ProbeRecord = this.marks(result, loopMs, from, to, timeoutMs) ? { spec, result, startedAt, loopDelayUs: Math.round(loopMs * 1000) } : { spec, result, startedAt };
-    return { rec, loopMs };
+    try {
+      this.o.onCallbackError?.(callback);
+    } catch {
+      // Counting failed too: the log line above is all there is.
+    }
   }
 
   /** Whether a result settled between `from` and `to` may include the loop's `loopMs` of unavailability (the top of this file). */
