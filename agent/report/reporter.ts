@@ -6,15 +6,14 @@
 // (report-wire.ts); the encoded reports are shared by every outbox.
 import type { Clock } from '../../common/clock.js';
 import type { Logger } from '../../common/logger.js';
-import { addressFamilies, dnsTypes, outcomes, probeKinds } from '../../common/vocabulary.js';
 import { cniToWire, type CniSnapshot } from '../../common/cni.js';
-import type { Hello, Plan__Output, WireCniSnapshot, WireProbeResult } from '../../proto/load.js';
+import type { Hello, Plan__Output, WireCniSnapshot } from '../../proto/load.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { RoundResult } from '../scheduler.js';
 import { AggregatorConnection } from './connection.js';
 import type { AgentCredentials } from './credentials.js';
 import { Outbox } from './outbox.js';
-import { encodeResults, splitResults, type WireReport } from './report-wire.js';
+import { encodeRecords, splitResults, type WireReport } from './report-wire.js';
 
 /** As the aggregator's defaults (--grpc-max-message-bytes, --max-results-per-report). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -127,36 +126,7 @@ export class Reporter {
 
   /** A round's results as reports that fit the limits (usually one), queued for every aggregator. */
   submit(r: RoundResult): void {
-    const results: WireProbeResult[] = r.results.map((p) => ({
-      kind: probeKinds.toProto(p.spec.kind),
-      targetNode: p.spec.node,
-      targetIp: p.spec.ip,
-      family: addressFamilies.toProto(p.spec.family),
-      outcome: outcomes.toProto(p.result.outcome),
-      rttUs: p.result.rttUs,
-      timestampMs: p.startedAt,
-      detail: p.result.detail ?? '',
-      // Only when marked: an unmarked result stays as short as before.
-      ...(p.loopDelayUs !== undefined ? { loopDelayUs: p.loopDelayUs } : {}),
-      ...(p.result.http ? { http: p.result.http } : {}),
-      // A probe the scheduler's deadline settled has no dns detail: the spec still names the server.
-      ...(p.spec.dns
-        ? {
-            dns: {
-              server: p.spec.dns.server,
-              name: p.result.dns?.name ?? (p.spec.dns.nxZone !== undefined ? '' : p.spec.dns.name),
-              type: dnsTypes.toProto(p.spec.dns.type === 'A' ? 'a' : 'aaaa'),
-              nxCheck: p.spec.dns.nxZone !== undefined,
-              tcpCheck: p.spec.dns.tcpCheck === true,
-              answers: [...(p.result.dns?.answers ?? [])],
-              rcode: p.result.dns?.rcode ?? '',
-              tcp: p.result.dns?.tcp ?? false,
-              ignored: p.result.dns?.ignored ?? 0,
-            },
-          }
-        : {}),
-    }));
-    const pieces = splitResults(encodeResults(results), this.maxMessageBytes, this.o.maxResultsPerReport ?? DEFAULT_MAX_RESULTS_PER_REPORT);
+    const pieces = splitResults(encodeRecords(r.results), this.maxMessageBytes, this.o.maxResultsPerReport ?? DEFAULT_MAX_RESULTS_PER_REPORT);
     const reports: WireReport[] = pieces.map((p) => ({ sequence: ++this.sequence, round: r.round, results: p.results, body: p.body, bytes: p.body.length }));
     this.o.metrics.reportsCreated.inc(reports.length);
     for (const [c, box] of this.outboxes) {

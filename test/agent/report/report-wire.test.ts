@@ -2,7 +2,10 @@
 // aggregator decodes is what proto-loader would have encoded, every framed
 // report fits the message limit, and no result is lost or repeated by a split.
 import t from 'tap';
-import { encodeResults, frameReport, FRAME_OVERHEAD, splitResults, type WireReport } from '../../../agent/report/report-wire.js';
+import { encodeRecords, encodeResults, frameReport, FRAME_OVERHEAD, splitResults, toWire, type WireReport } from '../../../agent/report/report-wire.js';
+import type { ProbeSpec } from '../../../agent/peers.js';
+import { TIMEOUT } from '../../../agent/probers/types.js';
+import type { ProbeRecord } from '../../../agent/scheduler.js';
 import { loadProto, type AgentMessage__Output, type WireProbeResult } from '../../../proto/load.js';
 
 const decode = (b: Buffer) => loadProto().netmatrix.v1.Collector.service.Connect.requestDeserialize(b) as AgentMessage__Output;
@@ -86,4 +89,34 @@ t.test('each report owns its bytes: what the outbox counts is what it holds', as
   for (const p of splitResults(encoded, 2_048, 1_000_000)) {
     t.equal(p.body.buffer.byteLength, p.body.length, 'not a view into a larger buffer');
   }
+});
+
+t.test('encodeRecords writes the bytes the proto loader writes for the same results', async (t) => {
+  const spec = (kind: ProbeSpec['kind'], node: string, ip: string, family: ProbeSpec['family'] = 'ipv4', dns?: ProbeSpec['dns']): ProbeSpec => ({ id: `${kind}/${node}/${ip}`, kind, node, ip, family, port: 4242, ...(dns ? { dns } : {}) });
+  const icmp = spec('icmp', 'node-1', '10.0.0.1');
+  const records: ProbeRecord[] = [
+    { spec: icmp, result: { outcome: 'ok', rttUs: 123 }, startedAt: 1_700_000_000_123 },
+    { spec: icmp, result: TIMEOUT, startedAt: 1_700_000_000_223, loopDelayUs: 160_000 },
+    { spec: spec('node', 'nöde-2', 'fd00::2', 'ipv6'), result: { outcome: 'unreachable', rttUs: 0, detail: 'ICMP host unreachable from fd00::1 — ünïcode' }, startedAt: 1 },
+    { spec: spec('tcp', 'node-3', '10.0.0.3'), result: { outcome: 'refused', rttUs: 0, detail: 'ECONNREFUSED' }, startedAt: 0, loopDelayUs: 0 },
+    { spec: spec('http', 'node-4', '10.0.0.4'), result: { outcome: 'ok', rttUs: 2 ** 31, http: { connectUs: 1, firstByteUs: 300, totalUs: 70_000 } }, startedAt: 2 ** 52 },
+    { spec: spec('dns', '', '10.96.0.10', 'ipv4', { server: 'kube-dns', role: 'service', name: 'kubernetes.default.svc.cluster.local.', type: 'A' }), result: { outcome: 'ok', rttUs: 800, dns: { name: 'kubernetes.default.svc.cluster.local.', answers: ['10.96.0.1'], rcode: 'NOERROR', tcp: false, ignored: 1 } }, startedAt: 5 },
+    { spec: icmp, result: { outcome: 'ok', rttUs: 127 }, startedAt: 1_700_000_000_323 },
+  ];
+  const direct = encodeRecords(records);
+  const loader = encodeResults(records.map(toWire));
+  t.equal(direct.body.toString('hex'), loader.body.toString('hex'), 'the same bytes');
+  t.same(direct.ends, loader.ends, 'and the same result boundaries');
+  const [piece] = splitResults(direct, 64 * 1024 * 1024, 1_000_000);
+  const m = decode(frameReport({ sequence: 1, round: 1, results: piece!.results, body: piece!.body, bytes: piece!.body.length }, 7));
+  t.same(m.report!.results.map((r) => [r.targetNode, r.outcome, r.rttUs, r.loopDelayUs]), [
+    ['node-1', 'OUTCOME_OK', 123, 0],
+    ['node-1', 'OUTCOME_TIMEOUT', 0, 160_000],
+    ['nöde-2', 'OUTCOME_UNREACHABLE', 0, 0],
+    ['node-3', 'OUTCOME_REFUSED', 0, 0],
+    ['node-4', 'OUTCOME_OK', 2 ** 31, 0],
+    ['', 'OUTCOME_OK', 800, 0],
+    ['node-1', 'OUTCOME_OK', 127, 0],
+  ]);
+  t.same(encodeRecords([]).body.length, 0, 'an empty round: no bytes');
 });
