@@ -1,4 +1,12 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --optimize-for-size --no-opt --no-sparkplug
+// The node flags above keep the agent's RSS under 60 MB (measured in
+// docs/architecture.md, "Agent footprint"): --optimize-for-size caps V8's young
+// generation at 2 MB and grows the old one in small steps; --no-opt and
+// --no-sparkplug leave out the compilers (their code, their compile-time memory
+// and the code they make), so JavaScript runs in V8's interpreter, which costs
+// this agent a few percent of CPU. The bin entry runs this line;
+// Dockerfile.agent's ENTRYPOINT repeats the flags (test/agent/node-flags.test.ts
+// holds the two together).
 import { systemClock } from '../common/clock.js';
 import { createLogger } from '../common/logger.js';
 import { parseOrExit, stopOnSignals } from '../common/main.js';
