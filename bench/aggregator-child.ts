@@ -35,6 +35,8 @@ export interface ChildStats {
   readonly reports: number;
   readonly duplicates: number;
   readonly rejected: number;
+  /** Since start, by reason. */
+  readonly rejectedBy: Readonly<Record<string, number>>;
 }
 
 export interface LoopFigures extends ChildStats {
@@ -86,7 +88,7 @@ running.evaluator.onEvaluated((e) => {
 
 function stats(): ChildStats {
   const s = running.sessions.stats;
-  return { results: s.results, reports: s.reports, duplicates: s.duplicates, rejected: [...s.rejected.values()].reduce((a, b) => a + b, 0) };
+  return { results: s.results, reports: s.reports, duplicates: s.duplicates, rejected: [...s.rejected.values()].reduce((a, b) => a + b, 0), rejectedBy: Object.fromEntries(s.rejected) };
 }
 
 process.on('message', (m: ChildRequest) => {

@@ -301,7 +301,7 @@ async function runCase(n: number, sampled: boolean, tokenFile: string): Promise<
     console.log(
       `        evaluation      median ${fmt(evaluationMs)} ms, max ${fmt(max(f.evaluationsMs))} ms of ${f.evaluationsMs.length} on the aggregator's timer; event-loop delay p99 ${fmt(f.delayP99Ms, 1)} ms, p50 ${fmt(f.delayP50Ms, 1)} ms, max ${fmt(f.delayMaxMs)} ms   (target ≤ ${TARGETS.loopP99Ms} ms: ${met(f.delayP99Ms <= TARGETS.loopP99Ms)})`,
     );
-    console.log(`        ingested        ${fmt(resultsPerS)} results/s (${fmt((100 * resultsPerS) / owedPerS)} % of the ${fmt(owedPerS)}/s the connected agents owe); ${f.rejected} rejected; ${fmt(resultsPerS / Math.max(cpuCores, 1e-9))} results per aggregator CPU-second`);
+    console.log(`        ingested        ${fmt(resultsPerS)} results/s (${fmt((100 * resultsPerS) / owedPerS)} % of the ${fmt(owedPerS)}/s the connected agents owe); ${fmt(f.rejected)} results rejected since the start${f.rejected > 0 ? ` (${Object.entries(f.rejectedBy).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')})` : ''}; ${fmt(resultsPerS / Math.max(cpuCores, 1e-9))} results per aggregator CPU-second`);
     const scrape = await get(`${agg.httpUrl}/metrics`, true);
     const metrics = scrape.body;
     const samples = metrics.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
@@ -462,10 +462,11 @@ function summarize(done: readonly Figures[]): void {
   if (!full) return;
   for (const x of done) {
     if (x === full) continue;
-    const perNode = (a: number, b: number) => `${(a / x.n / (b / full.n)).toFixed(2)} ×`;
+    const ratio = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)} ×` : 'n/a');
+    const perNode = (a: number, b: number) => ratio(a / x.n / (b / full.n));
     const same = x.n === full.n;
     console.log(
-      `  ${x.label} / ${full.label}${same ? '' : ' (per node)'}: aggregator CPU ${same ? `${(x.cpuCores / full.cpuCores).toFixed(2)} ×` : perNode(x.cpuCores, full.cpuCores)}, RSS ${same ? `${(x.rss / full.rss).toFixed(2)} ×` : perNode(x.rss, full.rss)}, results ingested ${same ? `${(x.resultsPerS / full.resultsPerS).toFixed(3)} ×` : perNode(x.resultsPerS, full.resultsPerS)}, evaluation ${(x.evaluationMs / full.evaluationMs).toFixed(2)} ×, series ${same ? `${(x.series / full.series).toFixed(2)} ×` : perNode(x.series, full.series)}, a join's plan bytes ${same ? `${(x.joinBytes / full.joinBytes).toFixed(2)} ×` : perNode(x.joinBytes, full.joinBytes)}`,
+      `  ${x.label} / ${full.label}${same ? '' : ' (per node)'}: aggregator CPU ${same ? `${(x.cpuCores / full.cpuCores).toFixed(2)} ×` : perNode(x.cpuCores, full.cpuCores)}, RSS ${same ? `${(x.rss / full.rss).toFixed(2)} ×` : perNode(x.rss, full.rss)}, results ingested ${same ? `${(x.resultsPerS / full.resultsPerS).toFixed(3)} ×` : perNode(x.resultsPerS, full.resultsPerS)}, evaluation ${(x.evaluationMs / full.evaluationMs).toFixed(2)} ×, series ${same ? `${(x.series / full.series).toFixed(2)} ×` : perNode(x.series, full.series)}, a join's plan bytes ${same ? ratio(x.joinBytes / full.joinBytes) : perNode(x.joinBytes, full.joinBytes)}`,
     );
   }
   const big = done.find((x) => x.sampled && x.n > full.n);
