@@ -1,5 +1,7 @@
 // Reports on the wire, encoded once. A round's results are serialized when the
-// round ends, with the Collector method's own serializer, and split into
+// round ends, written directly in the wire format (encodeRecords: the bytes the
+// Collector method's own serializer writes, which encodeResults uses and the
+// tests compare against), and split into
 // reports that fit the message limits (the aggregator refuses a larger one,
 // and would refuse it again on every stream). The outboxes keep the encoded
 // results, shared by every aggregator's outbox: compact, and their size is
