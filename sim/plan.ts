@@ -18,6 +18,7 @@ import { checkPlanTiming } from '../agent/plan.js';
 import { dnsRoles, dnsTypes, isPairKind, PAIR_KINDS, probeKinds, type PairKind } from '../common/vocabulary.js';
 import { loadProto, type Plan__Output } from '../proto/load.js';
 import { AGGREGATOR_MESSAGE_PLAN } from '../proto/wire-tags.js';
+import { readVarint, varintBytes } from '../proto/varint.js';
 import { SIM_NAMESERVER } from './nodes.js';
 
 export interface SimPeer {
@@ -94,27 +95,6 @@ export type Decoded =
   | { readonly ack: number }
   | { readonly other: true };
 
-function varintAt(b: Buffer, at: number): [value: number, next: number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < b.length && i < at + 10; i++) {
-    value += (b[i]! & 0x7f) * scale;
-    scale *= 0x80;
-    if (b[i]! < 0x80) return [value, i + 1];
-  }
-  throw new Error(`sim: bad varint at ${at} of a ${b.length}-byte message`);
-}
-
-function varintBytes(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
 /** A Plan's bytes as an encoded AggregatorMessage { plan } (what the proto loader decodes). */
 const asMessage = (plan: Buffer) => Buffer.concat([Buffer.from([AGGREGATOR_MESSAGE_PLAN, ...varintBytes(plan.length)]), plan]);
 
@@ -126,7 +106,7 @@ const asMessage = (plan: Buffer) => Buffer.concat([Buffer.from([AGGREGATOR_MESSA
  * is read.
  */
 export function splitPlan(msg: Buffer): { directory: Buffer; sampling: Buffer | undefined } {
-  const [length, start] = varintAt(msg, 1);
+  const [length, start] = readVarint(msg, 1);
   const end = start + length;
   if (end !== msg.length) throw new Error(`sim: a plan of ${length} bytes in a ${msg.length}-byte message`);
   const parts: Buffer[] = [];
@@ -135,16 +115,16 @@ export function splitPlan(msg: Buffer): { directory: Buffer; sampling: Buffer | 
   let from = start;
   while (at < end) {
     const fieldStart = at;
-    const [tag, afterTag] = varintAt(msg, at);
+    const [tag, afterTag] = readVarint(msg, at);
     switch (tag & 7) {
       case 0:
-        at = varintAt(msg, afterTag)[1];
+        at = readVarint(msg, afterTag)[1];
         break;
       case 1:
         at = afterTag + 8;
         break;
       case 2: {
-        const [len, data] = varintAt(msg, afterTag);
+        const [len, data] = readVarint(msg, afterTag);
         at = data + len;
         break;
       }

@@ -28,26 +28,9 @@ import {
   RESULT_TARGET_NODE,
   RESULT_TIMESTAMP,
 } from '../proto/wire-tags.js';
+import { varintLength, writeVarint } from '../proto/varint.js';
 import { OK, type FaultModel, type Probe } from './faults.js';
 import type { SimPlan } from './plan.js';
-
-export function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-export function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[pos++] = v;
-  return pos;
-}
 
 const NODE_KIND = PAIR_KINDS.indexOf('node');
 const DNS_RTT_US = 800;

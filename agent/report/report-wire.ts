@@ -12,6 +12,7 @@
 import { addressFamilies, dnsTypes, outcomes, probeKinds, type Outcome } from '../../common/vocabulary.js';
 import { loadProto, type AgentMessage, type WireProbeResult } from '../../proto/load.js';
 import { RESULT_FAMILY, RESULT_HTTP, RESULT_KIND, RESULT_LOOP_DELAY, RESULT_OUTCOME, RESULT_RTT, RESULT_TARGET_IP, RESULT_TARGET_NODE, RESULT_TIMESTAMP } from '../../proto/wire-tags.js';
+import { readVarint, varintBytes, varintLength, writeVarint } from '../../proto/varint.js';
 import type { ProbeSpec } from '../peers.js';
 import type { ProbeRecord } from '../scheduler.js';
 
@@ -50,14 +51,14 @@ export function encodeResults(results: readonly WireProbeResult[]): EncodedResul
   const raw = loadProto().netmatrix.v1.Collector.service.Connect.requestSerialize(msg);
   const all = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
   if (all[0] !== AGENT_MESSAGE_REPORT) throw new Error('encodeResults: the serializer did not start with the report field');
-  const [len, start] = readVarint(all, 1);
+  const [len, start] = readVarint(all, 1, 'encoded message');
   if (start + len !== all.length) throw new Error('encodeResults: the report field is not the whole message');
   const body = all.subarray(start);
   const ends: number[] = [];
   let at = 0;
   while (at < body.length) {
     if (body[at] !== REPORT_RESULT) throw new Error(`encodeResults: unexpected tag ${body[at]} at ${at}`);
-    const [n, next] = readVarint(body, at + 1);
+    const [n, next] = readVarint(body, at + 1, 'encoded result');
     at = next + n;
     ends.push(at);
   }
@@ -217,25 +218,6 @@ function httpLength(h: { readonly connectUs: number; readonly firstByteUs: numbe
   return 3 + varintLength(h.connectUs) + varintLength(h.firstByteUs) + varintLength(h.totalUs);
 }
 
-function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-/** A non-negative integer up to 2^53 as a protobuf varint at `pos`; returns the position after it. */
-function writeVarint(buf: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    buf[pos++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
 /**
  * Cuts encoded results into report bodies of at most `maxMessageBytes` once
  * framed and at most `maxResults` results each, in order; always at least one
@@ -262,9 +244,9 @@ export function splitResults(r: EncodedResults, maxMessageBytes: number, maxResu
 
 /** The whole AgentMessage of a report, sent at `sentAtMs`. */
 export function frameReport(r: WireReport, sentAtMs: number): Buffer {
-  const head = [REPORT_SEQUENCE, ...varint(r.sequence), REPORT_ROUND, ...varint(r.round), REPORT_SENT_AT, ...varint(Math.max(0, Math.trunc(sentAtMs)))];
+  const head = [REPORT_SEQUENCE, ...varintBytes(r.sequence), REPORT_ROUND, ...varintBytes(r.round), REPORT_SENT_AT, ...varintBytes(Math.max(0, Math.trunc(sentAtMs)))];
   const length = head.length + r.body.length;
-  const prefix = [AGENT_MESSAGE_REPORT, ...varint(length)];
+  const prefix = [AGENT_MESSAGE_REPORT, ...varintBytes(length)];
   const out = Buffer.allocUnsafe(prefix.length + length);
   out.set(prefix, 0);
   out.set(head, prefix.length);
@@ -279,24 +261,3 @@ function copyOf(b: Buffer, start: number, end: number): Buffer {
   return out;
 }
 
-/** A non-negative integer up to 2^53 as a protobuf varint (no bit operations: they are 32-bit). */
-function varint(n: number): number[] {
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return out;
-}
-
-function readVarint(b: Buffer, at: number): [value: number, next: number] {
-  let value = 0;
-  let scale = 1;
-  for (let i = at; i < b.length && i < at + 10; i++) {
-    value += (b[i]! & 0x7f) * scale;
-    scale *= 0x80;
-    if (b[i]! < 0x80) return [value, i + 1];
-  }
-  throw new Error(`encodeResults: bad varint at ${at}`);
-}

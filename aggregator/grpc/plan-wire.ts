@@ -12,6 +12,7 @@
 // agent's Sampling field: one encoding of N peers per epoch, not one per agent.
 import { dnsRoles, dnsTypes, probeKinds } from '../../common/vocabulary.js';
 import { loadProto, type AggregatorMessage, type Plan } from '../../proto/load.js';
+import { varintBytes } from '../../proto/varint.js';
 import type { PlanContent } from '../plan/plans.js';
 
 declare const encodedBrand: unique symbol;
@@ -54,7 +55,7 @@ export function encodePlan(plan: PlanContent): EncodedMessage {
   const { peersPerRound, fixed, followMax } = plan.sampling;
   const own = planBody(encodeMessage({ plan: { sampling: { peersPerRound, fixed: [...fixed], followMax } } }));
   const length = shared.bytes.length + own.length;
-  return Buffer.concat([Buffer.from([PLAN_TAG]), varint(length), shared.bytes, own]) as EncodedMessage;
+  return Buffer.concat([Buffer.from([PLAN_TAG]), Buffer.from(varintBytes(length)), shared.bytes, own]) as EncodedMessage;
 }
 
 /** AggregatorMessage.plan: field 1, length-delimited. */
@@ -70,15 +71,6 @@ function planBody(msg: Buffer): Buffer {
   return msg.subarray(i + 1);
 }
 
-function varint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) {
-    out.push((n & 0x7f) | 0x80);
-    n = Math.floor(n / 128);
-  }
-  out.push(n);
-  return Buffer.from(out);
-}
 
 /** Whether a value written to a Collector stream is already encoded (the serializer's pass-through test). */
 export function isEncoded(value: unknown): value is EncodedMessage {
