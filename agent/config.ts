@@ -1,4 +1,4 @@
-// netmatrix-agent settings (DESIGN.md "Public interface"). Identity comes from
+// netmatrix-agent settings (docs/configuration.md). Identity comes from
 // the Downward API (NODE_NAME, POD_IP, NODE_IP); POD_IP and NODE_IP may be
 // comma-separated lists (status.podIPs of a dual-stack pod). The responder
 // listens on every pod IP, since Hello announces them all and peers probe

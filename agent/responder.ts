@@ -1,6 +1,6 @@
 // What peers probe: the TCP prober only needs the listener to accept; the HTTP
 // prober gets GET /healthz. /metrics is served on the same listener (one port
-// per pod, as DESIGN.md has it). Keep-alive is off: every probe is a fresh
+// per pod, docs/architecture.md). Keep-alive is off: every probe is a fresh
 // connection, and a probe must not be answered from an old one.
 //
 // One listener per address (by default every pod IP, both families of a

@@ -1,4 +1,4 @@
-// netmatrix-aggregator settings (DESIGN.md "Public interface"). Parsed once,
+// netmatrix-aggregator settings (docs/configuration.md). Parsed once,
 // validated, frozen; a bad value is one line naming the flag and env var.
 import { LOG_LEVELS } from '../common/logger.js';
 import {

@@ -11,7 +11,7 @@
 // until none is. The matrix gives the reference (the detection time, as in
 // detection.ts) and the findings API splits the rest: fault → failing in the
 // matrix → finding firing in the aggregator → alert in Alertmanager.
-// Target (DESIGN.md): in Alertmanager within two intervals plus the firing
+// Target: in Alertmanager within two intervals plus the firing
 // delay; resolved as quickly (two intervals plus the clearing delay).
 import { Agent } from 'node:http';
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
@@ -27,7 +27,7 @@ const TIMEOUT_MS = 1_000;
 const WINDOW_MS = 60_000;
 const FOR_MS = 2 * INTERVAL_MS;
 const CLEAR_FOR_MS = 2 * INTERVAL_MS;
-/** DESIGN.md: two intervals plus the firing delay; resolved as quickly (plus the clearing delay). */
+/** The target: two intervals plus the firing delay; resolved as quickly (plus the clearing delay). */
 const FIRE_TARGET_MS = 2 * INTERVAL_MS + FOR_MS;
 const CLEAR_TARGET_MS = 2 * INTERVAL_MS + CLEAR_FOR_MS;
 /** The matrix's own target (detection.ts): one interval plus one timeout. */

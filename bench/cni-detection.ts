@@ -15,7 +15,7 @@
 // - the finding firing (GET /api/v1/findings), whose floor is that plus the
 //   firing delay.
 //
-// Target (DESIGN.md, as for a blocked pair): the alert within two intervals
+// Target (as for a blocked pair): the alert within two intervals
 // plus the firing delay, 20 s at the defaults. BENCH_CNI_DETECTION_REPEATS
 // (default 3) sets the runs; each wait has a 60 s deadline. Loopback only.
 import { spawn } from 'node:child_process';

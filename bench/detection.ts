@@ -7,7 +7,7 @@
 // probe kind reads `failing`, clears the fault and polls until they read `ok`.
 // On the way back it also notes when they stopped reading `failing` (a cell
 // whose window still holds the fault's failed probes reads `degraded` first).
-// Target (DESIGN.md): within one interval plus one timeout, both ways.
+// Target: within one interval plus one timeout, both ways.
 import { createLab, type Lab } from '../test/e2e/lab/lab.js';
 import { CUT_4, DROP_1_2, type FaultCase, randomPhase, REJECT_1_3 } from './fault-cases.js';
 import { assertBuilt, buildStamp, LabCluster, type Cell } from './lab-cluster.js';

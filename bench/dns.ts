@@ -25,7 +25,7 @@
 //          before the exit, and /usr/bin/time prints 10 ms steps). It includes
 //          dnsperf's start-up. dnsmasq's CPU in each part is the delta of its
 //          /proc/<pid>/stat utime+stime (10 ms ticks), so the server's share is
-//          visible. Target (DESIGN.md): DNS probes under 100 CPU-ms per 1,000.
+//          visible. Target: DNS probes under 100 CPU-ms per 1,000.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

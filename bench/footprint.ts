@@ -7,7 +7,7 @@
 // node-1 crosses the bridge and is answered by a real kernel and a real
 // responder. This process announces the 100 peers to the aggregator with raw
 // gRPC Hello streams through the lab's forwarder, so node-1's plan holds 101
-// peers. Target (DESIGN.md): RSS < 60 MB.
+// peers. Target: RSS < 60 MB.
 //
 // node-1's agent runs twice, one after the other: as the bin entry runs it
 // (the script executed, so its #! line's node flags apply, the flags the

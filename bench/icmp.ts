@@ -4,7 +4,7 @@
 //           delayed 20 ms (the lab's NFQUEUE delayer); its RTT median (samples
 //           from the pairs API, taken after the delay started) minus the median
 //           of `fping -C` over the same path in the same window (first without
-//           the delay, as a reference). Target (DESIGN.md): |difference| ≤ 0.2 ms.
+//           the delay, as a reference). Target: |difference| ≤ 0.2 ms.
 // cost      node-1's agent probes 10 peers, ICMP only, every 100 ms (the other
 //           agents run with --icmp off: they neither probe nor load it). Its CPU
 //           time (/proc utime+stime) over the window (after 30 s of probing, for

@@ -1,4 +1,4 @@
-// The closed vocabularies of DESIGN.md. They are defined once, in the proto
+// The closed vocabularies (docs/architecture.md, "Closed vocabularies"). They are defined once, in the proto
 // enums; this module is the one place that maps them to the lower-case words
 // used by the API, metrics labels, logs and the UI, and back. A word outside a
 // set is an error, never a new category.
@@ -112,7 +112,7 @@ export function isPairKind(value: unknown): value is PairKind {
 export const STATUSES = ['ok', 'degraded', 'failing', 'unknown'] as const;
 export type Status = (typeof STATUSES)[number];
 
-/** Finding kinds (alert names), DESIGN.md. */
+/** Finding kinds (alert names): docs/findings.md. */
 export const FINDING_KINDS = [
   'NodeUnreachable',
   'NodeIsolated',

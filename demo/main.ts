@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: the local demo of DESIGN.md. An aggregator and four agents run as
+// `npm start`: the local demo cluster (README.md, docs/architecture.md). An aggregator and four agents run as
 // separate processes on loopback addresses (Linux routes all of 127/8 to lo).
 // node-d's responder listens away from its pod IP, so every tcp and http probe
 // towards node-d is refused for real: its column of those matrices fails while

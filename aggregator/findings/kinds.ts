@@ -1,6 +1,6 @@
 // The finding kinds this aggregator raises, with their severity and the labels
 // each carries besides alertname, severity and cluster (docs/findings.md).
-// Kinds of DESIGN.md not listed here (CNI, MTU) come with their inputs.
+// Kinds of the closed vocabulary (docs/architecture.md) not listed here (CNI, MTU) come with their inputs.
 import type { FindingKind } from '../../common/vocabulary.js';
 import type { Severity } from './finding.js';
 

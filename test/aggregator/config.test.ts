@@ -20,7 +20,7 @@ function fails(t: Test, argv: string[], env: Record<string, string> = {}): strin
   return '';
 }
 
-t.test('defaults are DESIGN.md\'s', async (t) => {
+t.test('defaults are the documented ones (docs/configuration.md)', async (t) => {
   const c = parseAggregatorConfig([], {});
   t.same(c.grpcListen, { host: '0.0.0.0', port: 9400 });
   t.same(c.httpListen, { host: '0.0.0.0', port: 8080 });

@@ -25,13 +25,13 @@ const sets: [Vocabulary<string>, Record<string, string>, string, string][] = [
   [addressFamilies, AddressFamily, 'ADDRESS_FAMILY_', 'address family'],
 ];
 
-t.test("the words are DESIGN.md's", async (t) => {
+t.test("the words are the closed vocabulary's (docs/architecture.md)", async (t) => {
   t.same(probeKinds.words, ['icmp', 'tcp', 'http', 'mtu', 'node', 'dns']);
   t.same(outcomes.words, ['ok', 'timeout', 'refused', 'unreachable', 'reset', 'mtu_exceeded', 'error', 'nxdomain', 'servfail', 'dns_refused', 'truncated', 'malformed']);
   t.same(capabilities.words, ['icmp', 'tcp', 'http', 'mtu', 'dns', 'cni']);
   t.same(addressFamilies.words, ['ipv4', 'ipv6']);
   t.same(STATUSES, ['ok', 'degraded', 'failing', 'unknown']);
-  // DESIGN.md's kinds that are raised, plus PodNetworkUnreachable (docs/findings.md says why it is its own kind).
+  // The vocabulary's kinds that are raised, plus PodNetworkUnreachable (docs/findings.md says why it is its own kind).
   t.same(FINDING_KINDS, [
     'NodeUnreachable',
     'NodeIsolated',
