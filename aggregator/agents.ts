@@ -280,7 +280,7 @@ export class AgentSessions {
       // The probe's time on our clock, never in the future nor older than the window needs.
       const at = Math.min(receivedAt, Math.max(receivedAt - maxAge, b.timestampMs[i]! + offset));
       const bits = this.timedOut[dst]!;
-      this.matrix.record(src, dst, kind, family, outcome, b.rttUs[i]!, at, (bits & (bits - 1)) !== 0, loopDelay[i] !== 0);
+      this.matrix.record(src, dst, kind, family, outcome, b.rttUs[i]!, at, (bits & (bits - 1)) !== 0, distorted(outcomesCol[i]!, b.rttUs[i]!, loopDelay[i]!));
       if (loopDelay[i] !== 0) countLoopDelayed(a, outcomesCol[i]!);
       accepted++;
     }
@@ -311,7 +311,7 @@ export class AgentSessions {
       outcome,
       rttUs: res.rttUs >>> 0,
       at,
-      loopDelayed: (res.loopDelayUs ?? 0) > 0,
+      loopDelayed: distorted(outcome === 'timeout' ? TIMEOUT_NUMBER : OK_NUMBER, res.rttUs >>> 0, res.loopDelayUs ?? 0),
     });
     return ok ? undefined : 'unknown_dns_server';
   }
@@ -323,6 +323,17 @@ export class AgentSessions {
 }
 
 /** A result its agent marked loop-delayed: an answer's RTT and a timeout are left unjudged by the stores; counted per node. */
+/**
+ * Whether a loop-delayed result is left out as the agent's doing: a timeout
+ * whenever its agent marked it; an answer only when the stall is at least half
+ * the time it measured (a slow server answering in 200 ms on an agent busy for
+ * 20 ms meanwhile is still a slow server).
+ */
+function distorted(outcome: number, rttUs: number, loopDelayUs: number): boolean {
+  if (loopDelayUs === 0) return false;
+  return outcome === TIMEOUT_NUMBER || loopDelayUs * 2 >= rttUs;
+}
+
 function countLoopDelayed(a: NodeRecord['agent'], outcome: number): void {
   if (outcome === OK_NUMBER) a.loopDelayed.latency++;
   else if (outcome === TIMEOUT_NUMBER) a.loopDelayed.loss++;
