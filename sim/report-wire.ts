@@ -11,7 +11,7 @@
 // A round is split into reports of at most --max-results-per-report results
 // and --grpc-max-message-bytes bytes, as the agent splits them (the
 // aggregator refuses a larger one).
-import { FRAME_OVERHEAD, encodeResults } from '../agent/report/report-wire.js';
+import { FRAME_OVERHEAD, encodeResultPrefix, encodeResults } from '../agent/report/report-wire.js';
 import { isIP } from 'node:net';
 import { addressFamilies, dnsTypes, outcomes, PAIR_KINDS, probeKinds } from '../common/vocabulary.js';
 import {
@@ -20,12 +20,8 @@ import {
   REPORT_ROUND,
   REPORT_SENT_AT,
   REPORT_SEQUENCE,
-  RESULT_FAMILY,
-  RESULT_KIND,
   RESULT_OUTCOME,
   RESULT_RTT,
-  RESULT_TARGET_IP,
-  RESULT_TARGET_NODE,
   RESULT_TIMESTAMP,
 } from '../proto/wire-tags.js';
 import { varintLength, writeVarint } from '../proto/varint.js';
@@ -193,19 +189,7 @@ function encodeStatics(plan: SimPlan): Statics {
         parts.push(Buffer.alloc(0));
         continue;
       }
-      const ipBytes = Buffer.from(ip);
-      const b = Buffer.alloc(2 + 1 + varintLength(name.length) + name.length + 1 + varintLength(ipBytes.length) + ipBytes.length + 2);
-      let pos = 0;
-      b[pos++] = RESULT_KIND;
-      b[pos++] = probeKinds.words.indexOf(PAIR_KINDS[k]!) + 1;
-      b[pos++] = RESULT_TARGET_NODE;
-      pos = writeVarint(b, pos, name.length);
-      pos += name.copy(b, pos);
-      b[pos++] = RESULT_TARGET_IP;
-      pos = writeVarint(b, pos, ipBytes.length);
-      pos += ipBytes.copy(b, pos);
-      b[pos++] = RESULT_FAMILY;
-      b[pos++] = familyWire(ip);
+      const b = encodeResultPrefix(probeKinds.words.indexOf(PAIR_KINDS[k]!) + 1, name, Buffer.from(ip), familyWire(ip));
       parts.push(b);
     }
   }

@@ -105,12 +105,17 @@ const specPrefix = new WeakMap<ProbeSpec, Buffer>();
 function prefixOf(spec: ProbeSpec): Buffer {
   let b = specPrefix.get(spec);
   if (b) return b;
-  const node = Buffer.from(spec.node);
-  const ip = Buffer.from(spec.ip);
-  b = Buffer.allocUnsafeSlow(1 + varintLength(kindWire(spec)) + 1 + varintLength(node.length) + node.length + 1 + varintLength(ip.length) + ip.length + 1 + varintLength(familyWire(spec)));
+  b = encodeResultPrefix(kindWire(spec), Buffer.from(spec.node), Buffer.from(spec.ip), familyWire(spec));
+  specPrefix.set(spec, b);
+  return b;
+}
+
+/** A result's fields that depend only on what was probed (kind, target node, address, family), encoded. */
+export function encodeResultPrefix(kind: number, node: Buffer, ip: Buffer, family: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(1 + varintLength(kind) + 1 + varintLength(node.length) + node.length + 1 + varintLength(ip.length) + ip.length + 1 + varintLength(family));
   let pos = 0;
   b[pos++] = RESULT_KIND;
-  pos = writeVarint(b, pos, kindWire(spec));
+  pos = writeVarint(b, pos, kind);
   b[pos++] = RESULT_TARGET_NODE;
   pos = writeVarint(b, pos, node.length);
   pos += node.copy(b, pos);
@@ -118,8 +123,7 @@ function prefixOf(spec: ProbeSpec): Buffer {
   pos = writeVarint(b, pos, ip.length);
   pos += ip.copy(b, pos);
   b[pos++] = RESULT_FAMILY;
-  pos = writeVarint(b, pos, familyWire(spec));
-  specPrefix.set(spec, b);
+  writeVarint(b, pos, family);
   return b;
 }
 
